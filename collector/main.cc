@@ -1,0 +1,9 @@
+#include "tributary/core/registry.h"
+#include "tributary/core/service.h"
+
+extern const char kDefaultConfig[];
+
+int main(int argc, char** argv) {
+  return tributary::core::RunProgram(argc, argv, {"tributary-collector", kDefaultConfig,
+                                                     &tributary::RegisterAllComponents});
+}

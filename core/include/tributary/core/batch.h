@@ -1,0 +1,100 @@
+#ifndef TRIBUTARY_CORE_BATCH_H_
+#define TRIBUTARY_CORE_BATCH_H_
+
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+
+namespace tributary::core {
+
+using TracesRequest = opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
+using MetricsRequest = opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+using LogsRequest = opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest;
+
+enum class Signal { kTraces = 0, kMetrics = 1, kLogs = 2 };
+inline constexpr Signal kAllSignals[] = {Signal::kTraces, Signal::kMetrics, Signal::kLogs};
+
+// "traces", "metrics", "logs": the pipeline type in configuration.
+std::string_view SignalName(Signal signal);
+// "spans", "metric_points", "logs": the `signal` label of self-metrics.
+std::string_view RecordKind(Signal signal);
+std::optional<Signal> ParseSignal(std::string_view name);
+
+size_t CountRecords(const TracesRequest& request);
+size_t CountRecords(const MetricsRequest& request);
+size_t CountRecords(const LogsRequest& request);
+
+// One unit of telemetry of one signal, held as the OTLP export request it
+// arrives and leaves as. Immutable once shared through an Envelope.
+class Batch {
+ public:
+  explicit Batch(TracesRequest request);
+  explicit Batch(MetricsRequest request);
+  explicit Batch(LogsRequest request);
+  static Batch Empty(Signal signal);
+
+  Signal signal() const { return static_cast<Signal>(data_.index()); }
+  size_t record_count() const { return records_; }
+  bool empty() const { return records_ == 0; }
+
+  const TracesRequest& traces() const { return std::get<TracesRequest>(data_); }
+  const MetricsRequest& metrics() const { return std::get<MetricsRequest>(data_); }
+  const LogsRequest& logs() const { return std::get<LogsRequest>(data_); }
+  const google::protobuf::Message& message() const;
+
+  // Appends the resources of `other`, which must carry the same signal.
+  void Append(const Batch& other);
+  size_t ByteSize() const { return message().ByteSizeLong(); }
+
+ private:
+  std::variant<TracesRequest, MetricsRequest, LogsRequest> data_;
+  size_t records_ = 0;
+};
+
+// The completion of one piece of received data. Every stage that holds part
+// of it keeps a reference; when the last reference goes, the callback runs
+// once with OK or the most useful failure reported (a retryable one wins, so
+// the sender retries). Thread-safe.
+class Ack {
+ public:
+  using Callback = std::function<void(const absl::Status&)>;
+  explicit Ack(Callback callback) : callback_(std::move(callback)) {}
+  ~Ack();
+  Ack(const Ack&) = delete;
+  Ack& operator=(const Ack&) = delete;
+
+  void Fail(const absl::Status& status);
+
+ private:
+  Callback callback_;
+  std::mutex mu_;
+  absl::Status status_;
+};
+using AckRef = std::shared_ptr<Ack>;
+
+bool IsRetryable(const absl::Status& status);
+
+// What moves between pipeline stages: shared immutable data plus the
+// acknowledgements it settles.
+struct Envelope {
+  std::shared_ptr<const Batch> batch;
+  std::vector<AckRef> acks;
+
+  void Fail(const absl::Status& status) const {
+    for (const AckRef& ack : acks) ack->Fail(status);
+  }
+};
+
+}  // namespace tributary::core
+
+#endif  // TRIBUTARY_CORE_BATCH_H_

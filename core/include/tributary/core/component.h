@@ -1,0 +1,73 @@
+#ifndef TRIBUTARY_CORE_COMPONENT_H_
+#define TRIBUTARY_CORE_COMPONENT_H_
+
+#include <chrono>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "tributary/core/batch.h"
+
+namespace tributary::core {
+
+using Clock = std::chrono::steady_clock;
+using Deadline = Clock::time_point;
+
+// `type[/name]`, as used for component keys in configuration.
+struct ComponentId {
+  std::string type;
+  std::string name;
+
+  static absl::StatusOr<ComponentId> Parse(std::string_view text);
+  std::string ToString() const { return name.empty() ? type : type + "/" + name; }
+  bool operator<(const ComponentId& o) const { return ToString() < o.ToString(); }
+  bool operator==(const ComponentId& o) const = default;
+};
+
+// The input side of every pipeline stage. Called from receiver and processor
+// threads, possibly concurrently; must not block beyond a bounded queue push.
+// A non-OK return means the envelope was refused (kResourceExhausted when a
+// queue is full) and the caller answers its sender with that status; the
+// callee then releases its references to the acks without failing them.
+class Consumer {
+ public:
+  virtual ~Consumer() = default;
+  virtual absl::Status Consume(Envelope envelope) noexcept = 0;
+};
+
+// Start/Shutdown are called by the service thread only. Shutdown is idempotent
+// and returns by the deadline.
+class Lifecycle {
+ public:
+  virtual ~Lifecycle() = default;
+  virtual absl::Status Start() = 0;
+  virtual void Shutdown(Deadline deadline) noexcept = 0;
+};
+
+// Accepts telemetry from outside and hands it to the consumers it was created
+// with. Answers its senders with the status of the envelope's Ack.
+class Receiver : public Lifecycle {};
+
+// A stage between receivers and exporters; created with the next consumer.
+class Processor : public Consumer, public Lifecycle {};
+
+// What an exporter learnt from its peer besides success or failure.
+struct ExportReport {
+  size_t rejected_records = 0;  // partial success: records the peer refused
+  std::string rejected_reason;
+};
+
+// Sends batches to one destination. The pipeline calls Export from its
+// worker threads, never concurrently unless MaxConcurrency() > 1, and owns
+// retry, backoff and counting: Export reports what happened through the
+// status code (kUnavailable, kResourceExhausted, kDeadlineExceeded retry;
+// anything else is permanent).
+class Exporter : public Lifecycle {
+ public:
+  virtual absl::Status Export(const Batch& batch, ExportReport& report) noexcept = 0;
+  virtual int MaxConcurrency() const { return 1; }
+};
+
+}  // namespace tributary::core
+
+#endif  // TRIBUTARY_CORE_COMPONENT_H_

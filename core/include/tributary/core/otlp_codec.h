@@ -1,0 +1,33 @@
+#ifndef TRIBUTARY_CORE_OTLP_CODEC_H_
+#define TRIBUTARY_CORE_OTLP_CODEC_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "tributary/core/batch.h"
+
+namespace tributary::core {
+
+// OTLP/JSON as the specification defines it: lowerCamelCase keys, trace and
+// span ids as hex strings, enums as integers, 64-bit integers as strings.
+// Unknown fields are ignored, as OTLP asks receivers to do.
+absl::StatusOr<Batch> DecodeOtlpJson(Signal signal, std::string_view json);
+absl::StatusOr<Batch> DecodeOtlpProto(Signal signal, std::string_view bytes);
+std::string EncodeOtlpJson(const Batch& batch);
+
+// Checks the fields OTLP gives a fixed shape (ids of 16 and 8 bytes) and
+// removes the records that break them. Returns how many were removed and why.
+struct ValidationResult {
+  size_t rejected = 0;
+  std::string message;
+};
+ValidationResult RemoveInvalidRecords(Batch& batch);
+
+// gzip or zlib inflate with a ceiling on the output; kResourceExhausted past it.
+absl::StatusOr<std::string> Gunzip(std::string_view compressed, size_t max_output);
+
+}  // namespace tributary::core
+
+#endif  // TRIBUTARY_CORE_OTLP_CODEC_H_

@@ -1,0 +1,68 @@
+#ifndef TRIBUTARY_CORE_TELEMETRY_H_
+#define TRIBUTARY_CORE_TELEMETRY_H_
+
+#include <memory>
+#include <string>
+
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+#include "tributary/core/batch.h"
+
+namespace tributary::core {
+
+// The process's self-metrics, named like the OpenTelemetry Collector's own
+// under the tributary_ prefix. prometheus-cpp families are thread-safe; hot
+// paths keep the returned metric references instead of looking them up.
+class Telemetry {
+ public:
+  static Telemetry& Get();
+
+  prometheus::Registry& registry() { return *registry_; }
+  std::shared_ptr<prometheus::Registry> shared_registry() { return registry_; }
+
+  prometheus::Counter& ReceiverAccepted(const std::string& receiver, Signal s,
+                                        const std::string& transport);
+  prometheus::Counter& ReceiverRefused(const std::string& receiver, Signal s,
+                                       const std::string& transport, const std::string& reason);
+  // Requests that could not be attributed to records (malformed, too large).
+  prometheus::Counter& ReceiverFailedRequests(const std::string& receiver,
+                                              const std::string& transport,
+                                              const std::string& reason);
+  prometheus::Counter& ExporterSent(const std::string& exporter, Signal s);
+  prometheus::Counter& ExporterSendFailed(const std::string& exporter, Signal s);
+  prometheus::Counter& ExporterRetries(const std::string& exporter, Signal s);
+  prometheus::Counter& Dropped(const std::string& component, Signal s, const std::string& reason);
+  prometheus::Gauge& QueueSize(const std::string& exporter);
+  prometheus::Gauge& QueueCapacity(const std::string& exporter);
+  prometheus::Histogram& ExportDuration(const std::string& exporter);
+  prometheus::Histogram& BatchSize(const std::string& processor, Signal s);
+  prometheus::Counter& ProcessorFlushes(const std::string& processor, const std::string& trigger);
+  void SetBuildInfo(const std::string& program, const std::string& version);
+
+ private:
+  Telemetry();
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& accepted_;
+  prometheus::Family<prometheus::Counter>& refused_;
+  prometheus::Family<prometheus::Counter>& failed_requests_;
+  prometheus::Family<prometheus::Counter>& sent_;
+  prometheus::Family<prometheus::Counter>& send_failed_;
+  prometheus::Family<prometheus::Counter>& retries_;
+  prometheus::Family<prometheus::Counter>& dropped_;
+  prometheus::Family<prometheus::Gauge>& queue_size_;
+  prometheus::Family<prometheus::Gauge>& queue_capacity_;
+  prometheus::Family<prometheus::Histogram>& export_duration_;
+  prometheus::Family<prometheus::Histogram>& batch_size_;
+  prometheus::Family<prometheus::Counter>& flushes_;
+  prometheus::Family<prometheus::Gauge>& build_info_;
+};
+
+// Serialises the registry plus process_* metrics in the Prometheus text format.
+std::string RenderSelfMetrics();
+
+}  // namespace tributary::core
+
+#endif  // TRIBUTARY_CORE_TELEMETRY_H_

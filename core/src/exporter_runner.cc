@@ -1,0 +1,187 @@
+#include "tributary/core/exporter_runner.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "tributary/core/telemetry.h"
+
+namespace tributary::core {
+
+absl::Status RetryConfig::Validate() const {
+  if (initial_interval.count() <= 0) return absl::InvalidArgumentError("initial_interval must be > 0");
+  if (max_interval < initial_interval) {
+    return absl::InvalidArgumentError("max_interval must be >= initial_interval");
+  }
+  if (multiplier < 1) return absl::InvalidArgumentError("multiplier must be >= 1");
+  if (randomization_factor < 0 || randomization_factor >= 1) {
+    return absl::InvalidArgumentError("randomization_factor must be in [0, 1)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status QueueConfig::Validate() const {
+  if (queue_size < 1) return absl::InvalidArgumentError("queue_size must be >= 1");
+  if (num_consumers < 1) return absl::InvalidArgumentError("num_consumers must be >= 1");
+  return absl::OkStatus();
+}
+
+ExporterRunner::ExporterRunner(std::string id, std::unique_ptr<Exporter> exporter,
+                               QueueConfig queue, RetryConfig retry)
+    : id_(std::move(id)),
+      exporter_(std::move(exporter)),
+      queue_config_(queue),
+      retry_(retry),
+      rng_(std::random_device{}()) {
+  Telemetry::Get().QueueCapacity(id_).Set(static_cast<double>(queue_config_.queue_size));
+}
+
+ExporterRunner::~ExporterRunner() { Shutdown(Clock::now()); }
+
+absl::Status ExporterRunner::Start() {
+  if (absl::Status s = exporter_->Start(); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("exporter ", id_, ": ", s.message()));
+  }
+  int workers = static_cast<int>(
+      std::max<int64_t>(1, std::min<int64_t>(queue_config_.num_consumers, exporter_->MaxConcurrency())));
+  std::lock_guard<std::mutex> lock(mu_);
+  started_ = true;
+  for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { Work(); });
+  return absl::OkStatus();
+}
+
+absl::Status ExporterRunner::Consume(Envelope envelope) noexcept {
+  if (envelope.batch == nullptr || envelope.batch->empty()) return absl::OkStatus();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return absl::UnavailableError("exporter is shutting down");
+  if (queue_.size() >= static_cast<size_t>(queue_config_.queue_size)) {
+    return absl::ResourceExhaustedError(absl::StrCat("sending queue of ", id_, " is full"));
+  }
+  queue_.push_back(std::move(envelope));
+  Telemetry::Get().QueueSize(id_).Set(static_cast<double>(queue_.size()));
+  cv_.notify_one();
+  return absl::OkStatus();
+}
+
+size_t ExporterRunner::queue_depth() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size();
+}
+
+void ExporterRunner::Work() {
+  for (;;) {
+    Envelope envelope;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty() || abort_) return;
+      envelope = std::move(queue_.front());
+      queue_.pop_front();
+      Telemetry::Get().QueueSize(id_).Set(static_cast<double>(queue_.size()));
+    }
+    Deliver(envelope);
+  }
+}
+
+std::chrono::nanoseconds ExporterRunner::NextBackoff(std::chrono::nanoseconds current) {
+  double next = static_cast<double>(current.count()) * retry_.multiplier;
+  next = std::min(next, static_cast<double>(std::chrono::nanoseconds(retry_.max_interval).count()));
+  return std::chrono::nanoseconds(static_cast<int64_t>(next));
+}
+
+void ExporterRunner::Deliver(Envelope& envelope) {
+  const Batch& batch = *envelope.batch;
+  const Signal signal = batch.signal();
+  const double records = static_cast<double>(batch.record_count());
+  Telemetry& t = Telemetry::Get();
+  const Clock::time_point first_attempt = Clock::now();
+  std::chrono::nanoseconds interval = retry_.initial_interval;
+  for (int attempt = 0;; ++attempt) {
+    ExportReport report;
+    Clock::time_point begin = Clock::now();
+    absl::Status status = exporter_->Export(batch, report);
+    t.ExportDuration(id_).Observe(std::chrono::duration<double>(Clock::now() - begin).count());
+    if (status.ok()) {
+      double rejected = static_cast<double>(std::min(report.rejected_records, batch.record_count()));
+      t.ExporterSent(id_, signal).Increment(records - rejected);
+      if (rejected > 0) {
+        t.Dropped(id_, signal, "rejected_by_destination").Increment(rejected);
+        uint64_t held;
+        if (log_limiter_.Allow(&held)) {
+          Log(LogLevel::kWarn, id_, "destination rejected part of a batch",
+              absl::StrCat("rejected=", rejected, " reason=\"", report.rejected_reason,
+                           "\" suppressed=", held));
+        }
+      }
+      return;
+    }
+    const bool retryable = IsRetryable(status) && retry_.enabled;
+    bool give_up = !retryable;
+    std::chrono::nanoseconds wait{0};
+    if (retryable) {
+      double jitter = std::uniform_real_distribution<double>(
+          1 - retry_.randomization_factor, 1 + retry_.randomization_factor)(rng_);
+      wait = std::chrono::nanoseconds(static_cast<int64_t>(interval.count() * jitter));
+      interval = NextBackoff(interval);
+      if (retry_.max_elapsed_time.count() > 0 &&
+          Clock::now() + wait - first_attempt > retry_.max_elapsed_time) {
+        give_up = true;
+      }
+    }
+    if (!give_up) {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (cv_.wait_for(lock, wait, [&] { return abort_; })) give_up = true;
+    }
+    uint64_t held;
+    if (give_up) {
+      t.ExporterSendFailed(id_, signal).Increment(records);
+      const char* reason = !retryable ? "permanent_error" : abort_ ? "shutdown" : "retries_exhausted";
+      t.Dropped(id_, signal, reason).Increment(records);
+      if (log_limiter_.Allow(&held)) {
+        Log(LogLevel::kError, id_, "dropping batch",
+            absl::StrCat("records=", records, " reason=", reason, " attempts=", attempt + 1,
+                         " error=\"", status.ToString(), "\" suppressed=", held));
+      }
+      envelope.Fail(status);
+      return;
+    }
+    t.ExporterRetries(id_, signal).Increment(records);
+    if (log_limiter_.Allow(&held)) {
+      Log(LogLevel::kWarn, id_, "export failed, will retry",
+          absl::StrCat("records=", records, " error=\"", status.ToString(), "\" suppressed=", held));
+    }
+  }
+}
+
+void ExporterRunner::Shutdown(Deadline deadline) noexcept {
+  std::vector<std::thread> workers;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (stopping_ && workers_.empty()) return;
+    stopping_ = true;
+    cv_.notify_all();
+    // Let the workers drain what is queued until the deadline.
+    while (!queue_.empty() && Clock::now() < deadline) {
+      lock.unlock();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      lock.lock();
+    }
+    abort_ = true;
+    cv_.notify_all();
+    workers.swap(workers_);
+  }
+  for (std::thread& w : workers) w.join();
+  std::deque<Envelope> left;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    left.swap(queue_);
+  }
+  for (Envelope& e : left) {
+    Telemetry::Get().Dropped(id_, e.batch->signal(), "shutdown").Increment(
+        static_cast<double>(e.batch->record_count()));
+    e.Fail(absl::UnavailableError("shut down before the data could be exported"));
+  }
+  if (started_) exporter_->Shutdown(deadline);
+  started_ = false;
+}
+
+}  // namespace tributary::core

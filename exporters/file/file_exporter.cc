@@ -1,0 +1,121 @@
+#include "exporters/file/file_exporter.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "tributary/core/otlp_codec.h"
+#include "tributary/core/registry.h"
+
+namespace tributary::exporters::file {
+
+FileExporter::FileExporter(FileExporterConfig config) : config_(std::move(config)) {}
+FileExporter::~FileExporter() { Shutdown(core::Clock::now()); }
+
+absl::Status FileExporter::Open() {
+  fd_ = ::open(config_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    return absl::UnavailableError(absl::StrCat("cannot open ", config_.path, ": ", strerror(errno)));
+  }
+  struct stat st;
+  size_ = fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  return absl::OkStatus();
+}
+
+absl::Status FileExporter::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return Open();
+}
+
+void FileExporter::Shutdown(core::Deadline) noexcept {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+absl::Status FileExporter::Rotate() {
+  ::close(fd_);
+  fd_ = -1;
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  tm utc;
+  gmtime_r(&now.tv_sec, &utc);
+  char stamp[64];
+  strftime(stamp, sizeof stamp, "%Y-%m-%dT%H-%M-%S", &utc);
+  std::string rotated = absl::StrCat(config_.path, ".", stamp, ".", now.tv_nsec / 1000000);
+  if (::rename(config_.path.c_str(), rotated.c_str()) != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot rotate ", config_.path, ": ", strerror(errno)));
+  }
+  if (config_.rotation.max_backups > 0) {
+    // Backups sort by their timestamp suffix; remove the oldest beyond the limit.
+    std::string dir = ".";
+    std::string base = config_.path;
+    if (size_t slash = config_.path.rfind('/'); slash != std::string::npos) {
+      dir = config_.path.substr(0, slash);
+      base = config_.path.substr(slash + 1);
+    }
+    std::vector<std::string> backups;
+    if (DIR* d = opendir(dir.c_str())) {
+      while (dirent* e = readdir(d)) {
+        std::string name = e->d_name;
+        if (name.size() > base.size() + 1 && name.compare(0, base.size() + 1, base + ".") == 0) {
+          backups.push_back(name);
+        }
+      }
+      closedir(d);
+    }
+    std::sort(backups.begin(), backups.end());
+    while (backups.size() > static_cast<size_t>(config_.rotation.max_backups)) {
+      ::unlink((dir + "/" + backups.front()).c_str());
+      backups.erase(backups.begin());
+    }
+  }
+  return Open();
+}
+
+absl::Status FileExporter::Export(const core::Batch& batch, core::ExportReport&) noexcept {
+  std::string line = core::EncodeOtlpJson(batch);
+  line.push_back('\n');
+  std::lock_guard<std::mutex> lock(mu_);
+  if (fd_ < 0) {
+    if (absl::Status s = Open(); !s.ok()) return s;
+  }
+  const uint64_t limit = static_cast<uint64_t>(config_.rotation.max_megabytes) << 20;
+  if (limit > 0 && size_ > 0 && size_ + line.size() > limit) {
+    if (absl::Status s = Rotate(); !s.ok()) return s;
+  }
+  size_t written = 0;
+  while (written < line.size()) {
+    ssize_t n = ::write(fd_, line.data() + written, line.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return absl::UnavailableError(absl::StrCat("write to ", config_.path, ": ", strerror(errno)));
+    }
+    written += static_cast<size_t>(n);
+  }
+  size_ += line.size();
+  return absl::OkStatus();
+}
+
+}  // namespace tributary::exporters::file
+
+namespace tributary {
+void RegisterExporterFile(core::Registry& registry) {
+  using exporters::file::FileExporterConfig;
+  registry.Add(core::MakeFactory<core::Exporter, FileExporterConfig>(
+      "file", {core::Signal::kTraces, core::Signal::kMetrics, core::Signal::kLogs},
+      "Writes OTLP/JSON, one export request per line, with size-based rotation.",
+      [](const core::CreateContext&, const FileExporterConfig& config)
+          -> absl::StatusOr<std::unique_ptr<core::Exporter>> {
+        return std::make_unique<exporters::file::FileExporter>(config);
+      }));
+}
+}  // namespace tributary

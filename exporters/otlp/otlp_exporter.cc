@@ -1,0 +1,152 @@
+#include "exporters/otlp/otlp_exporter.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "tributary/core/registry.h"
+
+namespace tributary::exporters::otlp {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  const std::string message = status.error_message();
+  switch (status.error_code()) {
+    case grpc::StatusCode::OK:
+      return absl::OkStatus();
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::CANCELLED:
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::OUT_OF_RANGE:
+    case grpc::StatusCode::DATA_LOSS:
+      return absl::UnavailableError(message);
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return absl::DeadlineExceededError(message);
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return absl::ResourceExhaustedError(message);
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return absl::UnauthenticatedError(message);
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return absl::PermissionDeniedError(message);
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return absl::UnimplementedError(message);
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("permanent gRPC error ", static_cast<int>(status.error_code()), ": ", message));
+  }
+}
+
+OtlpExporter::OtlpExporter(OtlpExporterConfig config) : config_(std::move(config)) {}
+
+absl::Status OtlpExporter::Start() {
+  std::string target = config_.endpoint;
+  bool insecure = config_.tls.insecure;
+  if (absl::StartsWith(target, "http://")) {
+    target = target.substr(7);
+    insecure = true;
+  } else if (absl::StartsWith(target, "https://")) {
+    target = target.substr(8);
+  }
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (insecure) {
+    credentials = grpc::InsecureChannelCredentials();
+  } else {
+    grpc::SslCredentialsOptions ssl;
+    if (!config_.tls.ca_file.empty()) {
+      auto ca = ReadFile(config_.tls.ca_file);
+      if (!ca.ok()) return ca.status();
+      ssl.pem_root_certs = *ca;
+    }
+    if (!config_.tls.cert_file.empty()) {
+      auto cert = ReadFile(config_.tls.cert_file);
+      auto key = ReadFile(config_.tls.key_file);
+      if (!cert.ok()) return cert.status();
+      if (!key.ok()) return key.status();
+      ssl.pem_cert_chain = *cert;
+      ssl.pem_private_key = *key;
+    }
+    credentials = grpc::SslCredentials(ssl);
+  }
+  grpc::ChannelArguments args;
+  if (config_.compression == "gzip") args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
+  if (!config_.tls.server_name_override.empty()) {
+    args.SetSslTargetNameOverride(config_.tls.server_name_override);
+  }
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  args.SetMaxReceiveMessageSize(64 << 20);
+  args.SetMaxSendMessageSize(-1);
+  channel_ = grpc::CreateCustomChannel(target, credentials, args);
+  traces_ = opentelemetry::proto::collector::trace::v1::TraceService::NewStub(channel_);
+  metrics_ = opentelemetry::proto::collector::metrics::v1::MetricsService::NewStub(channel_);
+  logs_ = opentelemetry::proto::collector::logs::v1::LogsService::NewStub(channel_);
+  return absl::OkStatus();
+}
+
+void OtlpExporter::Shutdown(core::Deadline) noexcept {}
+
+absl::Status OtlpExporter::Export(const core::Batch& batch, core::ExportReport& report) noexcept {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + config_.timeout);
+  for (const auto& [k, v] : config_.headers) ctx.AddMetadata(absl::AsciiStrToLower(k), v);
+  grpc::Status status;
+  switch (batch.signal()) {
+    case core::Signal::kTraces: {
+      opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse response;
+      status = traces_->Export(&ctx, batch.traces(), &response);
+      if (status.ok() && response.has_partial_success()) {
+        report.rejected_records = response.partial_success().rejected_spans();
+        report.rejected_reason = response.partial_success().error_message();
+      }
+      break;
+    }
+    case core::Signal::kMetrics: {
+      opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceResponse response;
+      status = metrics_->Export(&ctx, batch.metrics(), &response);
+      if (status.ok() && response.has_partial_success()) {
+        report.rejected_records = response.partial_success().rejected_data_points();
+        report.rejected_reason = response.partial_success().error_message();
+      }
+      break;
+    }
+    case core::Signal::kLogs: {
+      opentelemetry::proto::collector::logs::v1::ExportLogsServiceResponse response;
+      status = logs_->Export(&ctx, batch.logs(), &response);
+      if (status.ok() && response.has_partial_success()) {
+        report.rejected_records = response.partial_success().rejected_log_records();
+        report.rejected_reason = response.partial_success().error_message();
+      }
+      break;
+    }
+  }
+  return FromGrpcStatus(status);
+}
+
+}  // namespace tributary::exporters::otlp
+
+namespace tributary {
+void RegisterExporterOtlp(core::Registry& registry) {
+  using exporters::otlp::OtlpExporterConfig;
+  registry.Add(core::MakeFactory<core::Exporter, OtlpExporterConfig>(
+      "otlp", {core::Signal::kTraces, core::Signal::kMetrics, core::Signal::kLogs},
+      "OTLP/gRPC client, for agent to collector and to any OTLP endpoint.",
+      [](const core::CreateContext&, const OtlpExporterConfig& config)
+          -> absl::StatusOr<std::unique_ptr<core::Exporter>> {
+        return std::make_unique<exporters::otlp::OtlpExporter>(config);
+      }));
+}
+}  // namespace tributary

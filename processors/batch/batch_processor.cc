@@ -1,0 +1,112 @@
+#include "processors/batch/batch_processor.h"
+
+#include "tributary/core/registry.h"
+#include "tributary/core/telemetry.h"
+
+namespace tributary::processors::batch {
+
+BatchProcessor::BatchProcessor(std::string id, BatchProcessorConfig config, core::Signal signal,
+                               core::Consumer* next)
+    : id_(std::move(id)), config_(config), signal_(signal), next_(next) {}
+
+BatchProcessor::~BatchProcessor() { Shutdown(core::Clock::now()); }
+
+absl::Status BatchProcessor::Start() {
+  timer_ = std::thread([this] { Run(); });
+  return absl::OkStatus();
+}
+
+absl::Status BatchProcessor::Consume(core::Envelope envelope) noexcept {
+  if (!envelope.batch || envelope.batch->empty()) return absl::OkStatus();
+  std::optional<core::Batch> full;
+  std::vector<core::AckRef> acks;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return absl::UnavailableError("batch processor is shutting down");
+    if (!pending_) {
+      pending_ = *envelope.batch;
+      pending_since_ = core::Clock::now();
+      cv_.notify_one();
+    } else {
+      pending_->Append(*envelope.batch);
+    }
+    for (auto& ack : envelope.acks) pending_acks_.push_back(std::move(ack));
+    if (pending_->record_count() >= static_cast<size_t>(config_.send_batch_size)) {
+      full = std::move(pending_);
+      pending_.reset();
+      acks.swap(pending_acks_);
+    }
+  }
+  if (full) Send(std::move(full), std::move(acks), "size");
+  return absl::OkStatus();
+}
+
+void BatchProcessor::Send(std::optional<core::Batch> batch, std::vector<core::AckRef> acks,
+                          const char* trigger) {
+  core::Telemetry& t = core::Telemetry::Get();
+  t.BatchSize(id_, signal_).Observe(static_cast<double>(batch->record_count()));
+  t.ProcessorFlushes(id_, trigger).Increment();
+  core::Envelope out;
+  out.batch = std::make_shared<const core::Batch>(std::move(*batch));
+  out.acks = std::move(acks);
+  std::vector<core::AckRef> keep = out.acks;
+  absl::Status s = next_->Consume(std::move(out));
+  if (!s.ok()) {
+    for (const auto& ack : keep) ack->Fail(s);
+  }
+}
+
+void BatchProcessor::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    if (stopping_) break;
+    if (!pending_) {
+      cv_.wait(lock, [&] { return stopping_ || pending_.has_value(); });
+      continue;
+    }
+    const auto due = pending_since_ + config_.timeout;
+    if (core::Clock::now() < due) {
+      cv_.wait_until(lock, due, [&] { return stopping_ || !pending_.has_value(); });
+      continue;
+    }
+    std::optional<core::Batch> batch = std::move(pending_);
+    pending_.reset();
+    std::vector<core::AckRef> acks;
+    acks.swap(pending_acks_);
+    lock.unlock();
+    Send(std::move(batch), std::move(acks), "timeout");
+    lock.lock();
+  }
+}
+
+void BatchProcessor::Shutdown(core::Deadline) noexcept {
+  std::optional<core::Batch> batch;
+  std::vector<core::AckRef> acks;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    batch = std::move(pending_);
+    pending_.reset();
+    acks.swap(pending_acks_);
+    cv_.notify_all();
+  }
+  if (timer_.joinable()) timer_.join();
+  if (batch) Send(std::move(batch), std::move(acks), "shutdown");
+}
+
+}  // namespace tributary::processors::batch
+
+namespace tributary {
+void RegisterProcessorBatch(core::Registry& registry) {
+  using processors::batch::BatchProcessorConfig;
+  registry.Add(core::MakeFactory<core::Processor, BatchProcessorConfig, core::Signal, core::Consumer*>(
+      "batch", {core::Signal::kTraces, core::Signal::kMetrics, core::Signal::kLogs},
+      "Groups records into larger batches by size and time.",
+      [](const core::CreateContext& ctx, const BatchProcessorConfig& config, core::Signal signal,
+         core::Consumer* next) -> absl::StatusOr<std::unique_ptr<core::Processor>> {
+        return std::make_unique<processors::batch::BatchProcessor>(ctx.id.ToString(), config,
+                                                                   signal, next);
+      }));
+}
+}  // namespace tributary

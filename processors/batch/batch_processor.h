@@ -1,0 +1,63 @@
+#ifndef TRIBUTARY_PROCESSORS_BATCH_BATCH_PROCESSOR_H_
+#define TRIBUTARY_PROCESSORS_BATCH_BATCH_PROCESSOR_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "tributary/core/component.h"
+#include "tributary/core/config.h"
+
+namespace tributary::processors::batch {
+
+struct BatchProcessorConfig {
+  int64_t send_batch_size = 8192;
+  std::chrono::milliseconds timeout{200};
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("send_batch_size", send_batch_size,
+               "records that make a batch be sent at once");
+    v.Optional("timeout", timeout, "longest a record waits before its batch is sent");
+  }
+  absl::Status Validate() const {
+    if (send_batch_size < 1) return absl::InvalidArgumentError("send_batch_size must be >= 1");
+    if (timeout.count() <= 0) return absl::InvalidArgumentError("timeout must be > 0");
+    return absl::OkStatus();
+  }
+};
+
+// Merges envelopes into one batch until it holds send_batch_size records or
+// its oldest record has waited `timeout`, then hands it on with all their
+// acks; if the next stage refuses it, every ack fails with that status so the
+// senders retry.
+class BatchProcessor : public core::Processor {
+ public:
+  BatchProcessor(std::string id, BatchProcessorConfig config, core::Signal signal,
+                 core::Consumer* next);
+  ~BatchProcessor() override;
+  absl::Status Start() override;
+  void Shutdown(core::Deadline deadline) noexcept override;
+  absl::Status Consume(core::Envelope envelope) noexcept override;
+
+ private:
+  void Run();
+  void Send(std::optional<core::Batch> batch, std::vector<core::AckRef> acks, const char* trigger);
+
+  const std::string id_;
+  const BatchProcessorConfig config_;
+  const core::Signal signal_;
+  core::Consumer* const next_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<core::Batch> pending_;
+  std::vector<core::AckRef> pending_acks_;
+  core::Clock::time_point pending_since_;
+  bool stopping_ = false;
+  std::thread timer_;
+};
+
+}  // namespace tributary::processors::batch
+
+#endif  // TRIBUTARY_PROCESSORS_BATCH_BATCH_PROCESSOR_H_
