@@ -5,7 +5,7 @@
 # Each component defines `void Register<Kind><CamelName>(core::Registry&)` in
 # namespace tributary.
 function(tributary_add_component kind name)
-  cmake_parse_arguments(ARG "" "REGISTER" "SOURCES;TESTS;LIBS" ${ARGN})
+  cmake_parse_arguments(ARG "" "REGISTER" "SOURCES;TESTS;LIBS;TEST_LIBS" ${ARGN})
   string(TOUPPER "${name}" upper)
   option(TRIBUTARY_WITH_${upper} "Build the ${name} ${kind}" ON)
   add_feature_info(${kind}_${name} TRIBUTARY_WITH_${upper} "${kind} ${name}")
@@ -20,7 +20,7 @@ function(tributary_add_component kind name)
   set_property(GLOBAL APPEND PROPERTY TRIBUTARY_COMPONENT_REGISTER ${ARG_REGISTER})
   if(TRIBUTARY_BUILD_TESTS AND ARG_TESTS)
     add_executable(${target}_test ${ARG_TESTS})
-    target_link_libraries(${target}_test PRIVATE ${target} tributary_test_support GTest::gmock_main)
+    target_link_libraries(${target}_test PRIVATE ${target} ${ARG_TEST_LIBS} tributary_test_support GTest::gmock_main)
     gtest_discover_tests(${target}_test DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
   endif()
 endfunction()

@@ -313,9 +313,10 @@ absl::Status OtlpReceiver::StartHttp() {
   http_server_->set_keep_alive_max_count(100000);
   http_server_->set_read_timeout(30, 0);
   const size_t max_body = cfg.max_decompressed_body_size.bytes;
+  const size_t max_wire = cfg.max_request_body_size.bytes;
 
-  auto handler = [this, max_body](Signal signal) {
-    return [this, max_body, signal](const httplib::Request& req, httplib::Response& res,
+  auto handler = [this, max_body, max_wire](Signal signal) {
+    return [this, max_body, max_wire, signal](const httplib::Request& req, httplib::Response& res,
                                     const httplib::ContentReader& reader) {
       const std::string media = MediaType(req);
       const bool json = media == "application/json";
@@ -323,6 +324,13 @@ absl::Status OtlpReceiver::StartHttp() {
         CountFailedRequest("http", "unsupported_media_type");
         WriteError(res, false, 415, grpc::StatusCode::INVALID_ARGUMENT,
                    "Content-Type must be application/x-protobuf or application/json");
+        return;
+      }
+      if (req.has_header("Content-Length") &&
+          std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > max_wire) {
+        CountFailedRequest("http", "too_large");
+        WriteError(res, json, 413, grpc::StatusCode::RESOURCE_EXHAUSTED,
+                   absl::StrCat("request body exceeds ", max_wire, " bytes"));
         return;
       }
       std::string body;

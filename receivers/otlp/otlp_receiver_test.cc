@@ -1,0 +1,241 @@
+#include "receivers/otlp/otlp_receiver.h"
+
+#include <zlib.h>
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include "gmock/gmock.h"
+#include "google/rpc/status.pb.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "tributary/core/testing/test_consumer.h"
+
+namespace tributary::receivers::otlp {
+namespace {
+
+using core::testing::MakeSpans;
+using core::testing::MetricValue;
+using core::testing::RecordingConsumer;
+
+std::string Gzip(const std::string& data) {
+  z_stream zs{};
+  deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&zs, data.size()) + 32, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+class OtlpReceiverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    OtlpReceiverConfig config;
+    config.protocols.grpc->endpoint = "127.0.0.1:0";
+    config.protocols.http->endpoint = "127.0.0.1:0";
+    config.protocols.http->max_request_body_size = core::ByteSize{256 << 10};
+    config.protocols.http->max_decompressed_body_size = core::ByteSize{1 << 20};
+    config.ack_timeout = std::chrono::seconds(5);
+    core::ReceiverConsumers consumers;
+    consumers.traces = &traces_;
+    consumers.logs = &logs_;
+    receiver_ = std::make_unique<OtlpReceiver>("otlp/test", config, consumers);
+    ASSERT_TRUE(receiver_->Start().ok());
+    http_ = std::make_unique<httplib::Client>("127.0.0.1", receiver_->http_port());
+  }
+  void TearDown() override { receiver_->Shutdown(core::Clock::now() + std::chrono::seconds(2)); }
+
+  httplib::Result PostProto(const std::string& body, const httplib::Headers& headers = {}) {
+    return http_->Post("/v1/traces", headers, body, "application/x-protobuf");
+  }
+  // A valid request must still go through after each bad one.
+  void ExpectStillServing() {
+    size_t before = traces_.records();
+    auto res = PostProto(MakeSpans(2).SerializeAsString());
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(traces_.records(), before + 2);
+  }
+  static google::rpc::Status ErrorBody(const httplib::Result& res) {
+    google::rpc::Status s;
+    EXPECT_TRUE(s.ParseFromString(res->body)) << res->body;
+    return s;
+  }
+
+  RecordingConsumer traces_;
+  RecordingConsumer logs_;
+  std::unique_ptr<OtlpReceiver> receiver_;
+  std::unique_ptr<httplib::Client> http_;
+};
+
+TEST_F(OtlpReceiverTest, HttpProtobufAndJsonAreAccepted) {
+  auto res = PostProto(MakeSpans(3).SerializeAsString());
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "application/x-protobuf");
+  auto json = http_->Post(
+      "/v1/logs",
+      R"({"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"hi"},"traceId":"5b8efff798038103d269b633813fc60c"}]}]}]})",
+      "application/json");
+  ASSERT_TRUE(json);
+  EXPECT_EQ(json->status, 200);
+  EXPECT_EQ(json->body, "{}");
+  EXPECT_EQ(traces_.records(), 3u);
+  ASSERT_EQ(logs_.records(), 1u);
+  EXPECT_EQ(logs_.batches()[0].logs().resource_logs(0).scope_logs(0).log_records(0).trace_id().size(), 16u);
+  EXPECT_EQ(MetricValue("tributary_receiver_accepted_records_total",
+                        {{"receiver", "otlp/test"}, {"signal", "spans"}, {"transport", "http"}}),
+            3);
+}
+
+TEST_F(OtlpReceiverTest, GzipBodyIsDecompressed) {
+  auto res = PostProto(Gzip(MakeSpans(4).SerializeAsString()), {{"Content-Encoding", "gzip"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(traces_.records(), 4u);
+}
+
+TEST_F(OtlpReceiverTest, TruncatedProtobufIs400WithStatusBody) {
+  std::string bytes = MakeSpans(3).SerializeAsString();
+  auto res = PostProto(bytes.substr(0, bytes.size() - 7));
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_EQ(ErrorBody(res).code(), 3);  // INVALID_ARGUMENT
+  EXPECT_GE(MetricValue("tributary_receiver_failed_requests_total",
+                        {{"receiver", "otlp/test"}, {"reason", "malformed"}}),
+            1);
+  ExpectStillServing();
+}
+
+TEST_F(OtlpReceiverTest, WrongContentTypeIs415) {
+  auto res = http_->Post("/v1/traces", "hello", "text/plain");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 415);
+  ExpectStillServing();
+}
+
+TEST_F(OtlpReceiverTest, InvalidJsonIs400WithJsonStatus) {
+  auto res = http_->Post("/v1/traces", R"({"resourceSpans":[{)", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+  EXPECT_THAT(res->body, ::testing::HasSubstr("\"code\":3"));
+  ExpectStillServing();
+}
+
+TEST_F(OtlpReceiverTest, OversizedBodyIs413) {
+  std::string big = MakeSpans(6000).SerializeAsString();
+  ASSERT_GT(big.size(), 256u << 10);
+  auto res = PostProto(big);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+  ExpectStillServing();
+}
+
+TEST_F(OtlpReceiverTest, GzipBombBeyondTheLimitIs413) {
+  // 64 MiB of zeros compress to about 64 KiB: under the wire limit, far over
+  // the decompressed limit.
+  std::string bomb = Gzip(std::string(64 << 20, '\0'));
+  ASSERT_LT(bomb.size(), 256u << 10);
+  auto res = PostProto(bomb, {{"Content-Encoding", "gzip"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+  EXPECT_EQ(ErrorBody(res).code(), 8);  // RESOURCE_EXHAUSTED
+  EXPECT_GE(MetricValue("tributary_receiver_failed_requests_total",
+                        {{"receiver", "otlp/test"}, {"reason", "too_large"}}),
+            1);
+  ExpectStillServing();
+}
+
+TEST_F(OtlpReceiverTest, BackpressureIsRetryable) {
+  traces_.refuse_status = absl::ResourceExhaustedError("queue full");
+  auto res = PostProto(MakeSpans(2).SerializeAsString());
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 429);
+  EXPECT_EQ(res->get_header_value("Retry-After"), "1");
+  traces_.refuse_status = absl::OkStatus();
+  traces_.ack_status = absl::UnavailableError("downstream down");
+  res = PostProto(MakeSpans(2).SerializeAsString());
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(MetricValue("tributary_receiver_refused_records_total",
+                        {{"receiver", "otlp/test"}, {"reason", "backpressure"}}),
+            2);
+}
+
+TEST_F(OtlpReceiverTest, PartialSuccessReportsRejectedSpans) {
+  core::TracesRequest r = MakeSpans(5);
+  r.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(2)->set_span_id("bad");
+  auto res = PostProto(r.SerializeAsString());
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse response;
+  ASSERT_TRUE(response.ParseFromString(res->body));
+  EXPECT_EQ(response.partial_success().rejected_spans(), 1);
+  EXPECT_THAT(response.partial_success().error_message(), ::testing::HasSubstr("span_id"));
+  EXPECT_EQ(traces_.records(), 4u);
+}
+
+TEST_F(OtlpReceiverTest, SignalWithoutPipelineIs404) {
+  auto res = http_->Post("/v1/metrics", "", "application/x-protobuf");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);  // empty request: nothing to refuse
+  core::MetricsRequest m;
+  auto* metric = m.add_resource_metrics()->add_scope_metrics()->add_metrics();
+  metric->set_name("x");
+  metric->mutable_gauge()->add_data_points()->set_as_int(1);
+  res = http_->Post("/v1/metrics", m.SerializeAsString(), "application/x-protobuf");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+}
+
+TEST_F(OtlpReceiverTest, GrpcAcceptsValidAndRejectsMalformed) {
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", receiver_->grpc_port()),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = opentelemetry::proto::collector::trace::v1::TraceService::NewStub(channel);
+  {
+    grpc::ClientContext ctx;
+    opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse response;
+    grpc::Status s = stub->Export(&ctx, MakeSpans(3), &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+  }
+  EXPECT_EQ(traces_.records(), 3u);
+  // Raw bytes that are not a valid message.
+  grpc::GenericStub generic(channel);
+  std::string garbage = MakeSpans(3).SerializeAsString();
+  garbage.resize(garbage.size() - 9);
+  grpc::Slice slice(garbage);
+  grpc::ByteBuffer request(&slice, 1), response;
+  grpc::ClientContext ctx;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status status;
+  generic.UnaryCall(&ctx, "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+                    grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+                      std::lock_guard<std::mutex> lock(mu);
+                      status = s;
+                      done = true;
+                      cv.notify_all();
+                    });
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return done; }));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  lock.unlock();
+  // Backpressure answers RESOURCE_EXHAUSTED.
+  traces_.refuse_status = absl::ResourceExhaustedError("queue full");
+  grpc::ClientContext ctx2;
+  opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse r2;
+  EXPECT_EQ(stub->Export(&ctx2, MakeSpans(1), &r2).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  traces_.refuse_status = absl::OkStatus();
+  ExpectStillServing();
+}
+
+}  // namespace
+}  // namespace tributary::receivers::otlp

@@ -1,0 +1,57 @@
+# Shared by the integration test scripts: free ports, process control, the
+# cached npm install of the OpenTelemetry JS clients.
+
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  [[ -n "${WORK:-}" && "${KEEP_WORK:-0}" != "1" ]] && rm -rf "$WORK"
+}
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on now.
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 30000))
+    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+  done
+}
+
+# wait_ready URL [seconds]: waits for an HTTP 200.
+wait_ready() {
+  local url=$1 deadline=$((SECONDS + ${2:-30}))
+  until curl -fsS -o /dev/null "$url" 2>/dev/null; do
+    if ((SECONDS > deadline)); then
+      echo "not ready: $url" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+# start NAME CMD...: runs CMD in the background, logging to $WORK/NAME.log.
+start() {
+  local name=$1
+  shift
+  "$@" >"$WORK/$name.log" 2>&1 &
+  PIDS+=($!)
+}
+
+# interop_modules: installs tests/interop's locked npm packages into a cache
+# outside the repository (once per lock file) and prints the directory.
+interop_modules() {
+  local src="$TESTS_DIR/interop"
+  local cache="${XDG_CACHE_HOME:-$HOME/.cache}/tributary/interop"
+  local stamp
+  stamp=$(sha256sum "$src/package-lock.json" | cut -c1-16)
+  if [[ ! -f "$cache/.installed-$stamp" ]]; then
+    rm -rf "$cache"
+    mkdir -p "$cache"
+    cp "$src/package.json" "$src/package-lock.json" "$cache/"
+    (cd "$cache" && npm ci --no-audit --no-fund --loglevel=error) >&2
+    touch "$cache/.installed-$stamp"
+  fi
+  echo "$cache/node_modules"
+}
