@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# OTLP ingest: tributary-loadgen sends spans over OTLP/gRPC to the agent,
+# which forwards them to the collector, which writes them to its file sink.
+# Prints spans/s (acknowledged end to end), CPU-seconds per million spans
+# and peak RSS of each process, medians of BENCH_RUNS runs; and, as a
+# baseline from the same run, spans/s sent straight to the collector.
+#   bench/otlp_ingest/run.sh BUILD_DIR
+set -euo pipefail
+build=$1
+runs=${BENCH_RUNS:-3}
+seconds=${BENCH_SECONDS:-10}
+threads=${BENCH_THREADS:-32}
+batch=${BENCH_BATCH:-500}
+source "$(dirname "$0")/../../tests/lib.sh"
+WORK=$(mktemp -d)
+trap cleanup EXIT
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+tck=$(getconf CLK_TCK)
+
+for run in $(seq "$runs"); do
+  c_grpc=$(free_port) c_admin=$(free_port) a_grpc=$(free_port) a_admin=$(free_port)
+  cat >"$WORK/collector.yaml" <<YAML
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:$c_grpc
+        max_recv_msg_size_mib: 64
+processors:
+  batch:
+exporters:
+  file:
+    path: $WORK/sink.jsonl
+    rotation:
+      max_megabytes: 512
+      max_backups: 1
+service:
+  admin:
+    endpoint: 127.0.0.1:$c_admin
+  pipelines:
+    traces: {receivers: [otlp], processors: [batch], exporters: [file]}
+YAML
+  cat >"$WORK/agent.yaml" <<YAML
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:$a_grpc
+processors:
+  batch:
+exporters:
+  otlp:
+    endpoint: 127.0.0.1:$c_grpc
+    compression: none
+    tls:
+      insecure: true
+service:
+  admin:
+    endpoint: 127.0.0.1:$a_admin
+  pipelines:
+    traces: {receivers: [otlp], processors: [batch], exporters: [otlp]}
+YAML
+  PIDS=()
+  start collector "$build/collector/tributary-collector" --config "$WORK/collector.yaml"
+  cpid=${PIDS[-1]}
+  start agent "$build/agent/tributary-agent" --config "$WORK/agent.yaml"
+  apid=${PIDS[-1]}
+  wait_ready "http://127.0.0.1:$c_admin/readyz"
+  wait_ready "http://127.0.0.1:$a_admin/readyz"
+
+  a0=$(cpu_ticks "$apid") c0=$(cpu_ticks "$cpid")
+  out=$("$build/bench/otlp_ingest/tributary-loadgen" --endpoint "127.0.0.1:$a_grpc" \
+    --threads "$threads" --batch "$batch" --duration "$seconds")
+  a1=$(cpu_ticks "$apid") c1=$(cpu_ticks "$cpid")
+  echo "run $run (agent): $out" >&2
+  spans=$(sed -E 's/.* ([0-9]+) spans \(.*/\1/' <<<"$out")
+  rate=$(sed -E 's/.*\(([0-9]+) spans\/s\).*/\1/' <<<"$out")
+  echo "$rate" >>"$WORK/rate"
+  awk -v t=$((a1 - a0)) -v n="$spans" -v hz="$tck" 'BEGIN {print t / hz / (n / 1e6)}' >>"$WORK/agent_cpu"
+  awk -v t=$((c1 - c0)) -v n="$spans" -v hz="$tck" 'BEGIN {print t / hz / (n / 1e6)}' >>"$WORK/collector_cpu"
+  echo $(($(peak_rss_kib "$apid") / 1024)) >>"$WORK/agent_rss"
+  echo $(($(peak_rss_kib "$cpid") / 1024)) >>"$WORK/collector_rss"
+
+  # Baseline in the same run: one hop, straight to the collector.
+  out=$("$build/bench/otlp_ingest/tributary-loadgen" --endpoint "127.0.0.1:$c_grpc" \
+    --threads "$threads" --batch "$batch" --duration "$seconds")
+  echo "run $run (direct): $out" >&2
+  sed -E 's/.*\(([0-9]+) spans\/s\).*/\1/' <<<"$out" >>"$WORK/direct_rate"
+  cleanup_pids() { for pid in "${PIDS[@]}"; do kill -TERM "$pid"; wait "$pid" || true; done; PIDS=(); }
+  cleanup_pids
+  rm -f "$WORK"/sink.jsonl*
+done
+
+echo "BENCH otlp_ingest_spans_per_s $(median <"$WORK/rate") spans/s"
+echo "BENCH otlp_ingest_agent_cpu_per_million_spans $(median <"$WORK/agent_cpu") cpu-s"
+echo "BENCH otlp_ingest_collector_cpu_per_million_spans $(median <"$WORK/collector_cpu") cpu-s"
+echo "BENCH otlp_ingest_agent_peak_rss $(median <"$WORK/agent_rss") MiB"
+echo "BENCH otlp_ingest_collector_peak_rss $(median <"$WORK/collector_rss") MiB"
+echo "BENCH otlp_ingest_direct_to_collector_spans_per_s $(median <"$WORK/direct_rate") spans/s"
