@@ -4,6 +4,6 @@
 extern const char kDefaultConfig[];
 
 int main(int argc, char** argv) {
-  return tributary::core::RunProgram(argc, argv, {"tributary-collector", kDefaultConfig,
-                                                     &tributary::RegisterAllComponents});
+  return tributary::core::RunProgram(
+      argc, argv, {"tributary-collector", kDefaultConfig, &tributary::RegisterAllComponents});
 }

@@ -68,7 +68,7 @@ std::string RandomBytes(std::mt19937_64& rng, size_t n) {
 
 // `batch` spans: server spans of HTTP requests, each with a database child.
 otlp::collector::trace::v1::ExportTraceServiceRequest MakeTraces(const Options& o, int thread,
-                                                                  std::mt19937_64& rng) {
+                                                                 std::mt19937_64& rng) {
   static const char* kRoutes[] = {"/cart", "/checkout", "/product/:id", "/search"};
   otlp::collector::trace::v1::ExportTraceServiceRequest req;
   auto* rs = req.add_resource_spans();
@@ -110,7 +110,7 @@ otlp::collector::trace::v1::ExportTraceServiceRequest MakeTraces(const Options& 
 }
 
 otlp::collector::logs::v1::ExportLogsServiceRequest MakeLogs(const Options& o, int thread,
-                                                              std::mt19937_64& rng) {
+                                                             std::mt19937_64& rng) {
   otlp::collector::logs::v1::ExportLogsServiceRequest req;
   auto* rl = req.add_resource_logs();
   FillResource(rl->mutable_resource(), o, thread);
@@ -202,9 +202,10 @@ bool ParseArgs(int argc, char** argv, Options* o) {
 int main(int argc, char** argv) {
   Options o;
   if (!ParseArgs(argc, argv, &o)) {
-    fprintf(stderr,
-            "usage: tributary-loadgen --endpoint HOST:PORT [--threads N] [--duration S] "
-            "[--batch SPANS] [--rate REQ_PER_S] [--signals traces,logs,metrics] [--service NAME]\n");
+    fprintf(
+        stderr,
+        "usage: tributary-loadgen --endpoint HOST:PORT [--threads N] [--duration S] "
+        "[--batch SPANS] [--rate REQ_PER_S] [--signals traces,logs,metrics] [--service NAME]\n");
     return 2;
   }
   std::atomic<uint64_t> spans{0}, logs{0}, points{0}, failed{0}, requests{0};
@@ -218,7 +219,8 @@ int main(int argc, char** argv) {
       grpc::ChannelArguments args;
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one connection per thread
       args.SetMaxSendMessageSize(-1);
-      auto channel = grpc::CreateCustomChannel(o.endpoint, grpc::InsecureChannelCredentials(), args);
+      auto channel =
+          grpc::CreateCustomChannel(o.endpoint, grpc::InsecureChannelCredentials(), args);
       auto trace_stub = otlp::collector::trace::v1::TraceService::NewStub(channel);
       auto logs_stub = otlp::collector::logs::v1::LogsService::NewStub(channel);
       auto metrics_stub = otlp::collector::metrics::v1::MetricsService::NewStub(channel);
@@ -280,11 +282,12 @@ int main(int argc, char** argv) {
   }
   for (auto& th : threads) th.join();
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  printf("loadgen: %.1f s, %llu requests, %llu spans (%.0f spans/s), %llu logs, %llu metric points, "
-         "%llu failed\n",
-         elapsed, static_cast<unsigned long long>(requests.load()),
-         static_cast<unsigned long long>(spans.load()), spans.load() / elapsed,
-         static_cast<unsigned long long>(logs.load()), static_cast<unsigned long long>(points.load()),
-         static_cast<unsigned long long>(failed.load()));
+  printf(
+      "loadgen: %.1f s, %llu requests, %llu spans (%.0f spans/s), %llu logs, %llu metric points, "
+      "%llu failed\n",
+      elapsed, static_cast<unsigned long long>(requests.load()),
+      static_cast<unsigned long long>(spans.load()), spans.load() / elapsed,
+      static_cast<unsigned long long>(logs.load()), static_cast<unsigned long long>(points.load()),
+      static_cast<unsigned long long>(failed.load()));
   return failed.load() == 0 ? 0 : 1;
 }

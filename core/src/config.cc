@@ -25,15 +25,28 @@ absl::StatusOr<ByteSize> ByteSize::Parse(std::string_view text) {
   while (i < t.size() && (std::isdigit(static_cast<unsigned char>(t[i])) || t[i] == '.')) ++i;
   double number;
   if (i == 0 || !absl::SimpleAtod(std::string(t.substr(0, i)), &number)) {
-    return absl::InvalidArgumentError(absl::StrCat("'", std::string(text), "' is not a size (e.g. 4MiB)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", std::string(text), "' is not a size (e.g. 4MiB)"));
   }
   std::string unit = absl::AsciiStrToLower(std::string(Trim(t.substr(i))));
-  static const std::pair<const char*, double> kUnits[] = {
-      {"", 1},          {"b", 1},         {"k", 1e3},       {"kb", 1e3},
-      {"ki", 1024.0},   {"kib", 1024.0},  {"m", 1e6},       {"mb", 1e6},
-      {"mi", 1048576.0}, {"mib", 1048576.0}, {"g", 1e9},    {"gb", 1e9},
-      {"gi", 1073741824.0}, {"gib", 1073741824.0}, {"t", 1e12}, {"tb", 1e12},
-      {"ti", 1099511627776.0}, {"tib", 1099511627776.0}};
+  static const std::pair<const char*, double> kUnits[] = {{"", 1},
+                                                          {"b", 1},
+                                                          {"k", 1e3},
+                                                          {"kb", 1e3},
+                                                          {"ki", 1024.0},
+                                                          {"kib", 1024.0},
+                                                          {"m", 1e6},
+                                                          {"mb", 1e6},
+                                                          {"mi", 1048576.0},
+                                                          {"mib", 1048576.0},
+                                                          {"g", 1e9},
+                                                          {"gb", 1e9},
+                                                          {"gi", 1073741824.0},
+                                                          {"gib", 1073741824.0},
+                                                          {"t", 1e12},
+                                                          {"tb", 1e12},
+                                                          {"ti", 1099511627776.0},
+                                                          {"tib", 1099511627776.0}};
   for (const auto& [name, factor] : kUnits) {
     if (unit == name) {
       double bytes = number * factor;
@@ -85,9 +98,9 @@ absl::StatusOr<std::chrono::nanoseconds> ParseDuration(std::string_view text) {
     } else if (unit == "h") {
       factor = 3600e9;
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "'", std::string(text), "' is not a duration: unit '", std::string(unit),
-          "' (use ns, us, ms, s, m, h)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", std::string(text), "' is not a duration: unit '", std::string(unit),
+                       "' (use ns, us, ms, s, m, h)"));
     }
     total += number * factor;
   }
@@ -288,9 +301,10 @@ absl::StatusOr<std::string> ExpandEnv(std::string_view text) {
         name = name.substr(0, sep);
         has_fallback = true;
       }
-      if (name.empty() ||
-          !std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(c) || c == '_'; })) {
-        return absl::InvalidArgumentError(absl::StrCat("bad environment reference ${", std::string(ref), "}"));
+      if (name.empty() || !std::all_of(name.begin(), name.end(),
+                                       [](char c) { return std::isalnum(c) || c == '_'; })) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("bad environment reference ${", std::string(ref), "}"));
       }
       const char* value = std::getenv(name.c_str());
       if (value != nullptr && (*value != '\0' || !has_fallback)) {

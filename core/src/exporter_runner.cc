@@ -8,7 +8,8 @@
 namespace tributary::core {
 
 absl::Status RetryConfig::Validate() const {
-  if (initial_interval.count() <= 0) return absl::InvalidArgumentError("initial_interval must be > 0");
+  if (initial_interval.count() <= 0)
+    return absl::InvalidArgumentError("initial_interval must be > 0");
   if (max_interval < initial_interval) {
     return absl::InvalidArgumentError("max_interval must be >= initial_interval");
   }
@@ -41,8 +42,8 @@ absl::Status ExporterRunner::Start() {
   if (absl::Status s = exporter_->Start(); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("exporter ", id_, ": ", s.message()));
   }
-  int workers = static_cast<int>(
-      std::max<int64_t>(1, std::min<int64_t>(queue_config_.num_consumers, exporter_->MaxConcurrency())));
+  int workers = static_cast<int>(std::max<int64_t>(
+      1, std::min<int64_t>(queue_config_.num_consumers, exporter_->MaxConcurrency())));
   std::lock_guard<std::mutex> lock(mu_);
   started_ = true;
   for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { Work(); });
@@ -101,7 +102,8 @@ void ExporterRunner::Deliver(Envelope& envelope) {
     absl::Status status = exporter_->Export(batch, report);
     t.ExportDuration(id_).Observe(std::chrono::duration<double>(Clock::now() - begin).count());
     if (status.ok()) {
-      double rejected = static_cast<double>(std::min(report.rejected_records, batch.record_count()));
+      double rejected =
+          static_cast<double>(std::min(report.rejected_records, batch.record_count()));
       t.ExporterSent(id_, signal).Increment(records - rejected);
       if (rejected > 0) {
         t.Dropped(id_, signal, "rejected_by_destination").Increment(rejected);
@@ -118,8 +120,8 @@ void ExporterRunner::Deliver(Envelope& envelope) {
     bool give_up = !retryable;
     std::chrono::nanoseconds wait{0};
     if (retryable) {
-      double jitter = std::uniform_real_distribution<double>(
-          1 - retry_.randomization_factor, 1 + retry_.randomization_factor)(rng_);
+      double jitter = std::uniform_real_distribution<double>(1 - retry_.randomization_factor,
+                                                             1 + retry_.randomization_factor)(rng_);
       wait = std::chrono::nanoseconds(static_cast<int64_t>(interval.count() * jitter));
       interval = NextBackoff(interval);
       if (retry_.max_elapsed_time.count() > 0 &&
@@ -134,7 +136,9 @@ void ExporterRunner::Deliver(Envelope& envelope) {
     uint64_t held;
     if (give_up) {
       t.ExporterSendFailed(id_, signal).Increment(records);
-      const char* reason = !retryable ? "permanent_error" : abort_ ? "shutdown" : "retries_exhausted";
+      const char* reason = !retryable ? "permanent_error"
+                           : abort_   ? "shutdown"
+                                      : "retries_exhausted";
       t.Dropped(id_, signal, reason).Increment(records);
       if (log_limiter_.Allow(&held)) {
         Log(LogLevel::kError, id_, "dropping batch",
@@ -147,7 +151,8 @@ void ExporterRunner::Deliver(Envelope& envelope) {
     t.ExporterRetries(id_, signal).Increment(records);
     if (log_limiter_.Allow(&held)) {
       Log(LogLevel::kWarn, id_, "export failed, will retry",
-          absl::StrCat("records=", records, " error=\"", status.ToString(), "\" suppressed=", held));
+          absl::StrCat("records=", records, " error=\"", status.ToString(),
+                       "\" suppressed=", held));
     }
   }
 }
@@ -176,8 +181,9 @@ void ExporterRunner::Shutdown(Deadline deadline) noexcept {
     left.swap(queue_);
   }
   for (Envelope& e : left) {
-    Telemetry::Get().Dropped(id_, e.batch->signal(), "shutdown").Increment(
-        static_cast<double>(e.batch->record_count()));
+    Telemetry::Get()
+        .Dropped(id_, e.batch->signal(), "shutdown")
+        .Increment(static_cast<double>(e.batch->record_count()));
     e.Fail(absl::UnavailableError("shut down before the data could be exported"));
   }
   if (started_) exporter_->Shutdown(deadline);

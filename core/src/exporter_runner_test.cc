@@ -54,16 +54,20 @@ TEST(ExporterRunnerTest, RetriesRetryableFailuresUntilSuccess) {
   ScriptedExporter* raw = exporter.get();
   ExporterRunner runner("retry_test", std::move(exporter), QueueConfig{}, FastRetry());
   ASSERT_TRUE(runner.Start().ok());
-  double sent_before = testing::MetricValue("tributary_exporter_sent_records_total", {{"exporter", "retry_test"}});
+  double sent_before =
+      testing::MetricValue("tributary_exporter_sent_records_total", {{"exporter", "retry_test"}});
   auto ack = Send(runner, 5);
   ASSERT_EQ(ack.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   EXPECT_TRUE(ack.get().ok());
   EXPECT_EQ(raw->calls.load(), 4);
   EXPECT_EQ(raw->exported.load(), 5u);
-  EXPECT_EQ(testing::MetricValue("tributary_exporter_sent_records_total", {{"exporter", "retry_test"}}) -
-                sent_before,
-            5);
-  EXPECT_EQ(testing::MetricValue("tributary_exporter_retried_records_total", {{"exporter", "retry_test"}}), 15);
+  EXPECT_EQ(
+      testing::MetricValue("tributary_exporter_sent_records_total", {{"exporter", "retry_test"}}) -
+          sent_before,
+      5);
+  EXPECT_EQ(testing::MetricValue("tributary_exporter_retried_records_total",
+                                 {{"exporter", "retry_test"}}),
+            15);
   runner.Shutdown(Clock::now() + std::chrono::seconds(1));
 }
 

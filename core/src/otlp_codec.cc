@@ -97,8 +97,8 @@ absl::StatusOr<Batch> ParseJson(std::string_view json) {
   Request request;
   pb::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
-  pb::util::Status s = pb::util::JsonStringToMessage(pb::StringPiece(json.data(), json.size()),
-                                                     &request, options);
+  pb::util::Status s =
+      pb::util::JsonStringToMessage(pb::StringPiece(json.data(), json.size()), &request, options);
   if (!s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("invalid OTLP/JSON: ", s.message().as_string()));
   }

@@ -38,7 +38,8 @@ TEST(OtlpJsonTest, IgnoresUnknownFieldsAndRejectsBrokenJson) {
   EXPECT_TRUE(batch.ok()) << batch.status();
   EXPECT_EQ(DecodeOtlpJson(Signal::kLogs, R"({"resourceLogs":[)").status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(DecodeOtlpJson(Signal::kTraces, R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz!"}]}]}]})")
+  EXPECT_EQ(DecodeOtlpJson(Signal::kTraces,
+                           R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz!"}]}]}]})")
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
@@ -63,23 +64,9 @@ TEST(ValidationTest, RemovesSpansWithBadIdsOnly) {
   EXPECT_EQ(RemoveInvalidRecords(good).rejected, 0u);
 }
 
-std::string Gzip(const std::string& data) {
-  z_stream zs{};
-  deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, data.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
-
 TEST(GunzipTest, StopsAtTheOutputLimit) {
   std::string zeros(8 << 20, '\0');
-  std::string bomb = Gzip(zeros);
+  std::string bomb = testing::Gzip(zeros);
   EXPECT_LT(bomb.size(), 64u << 10);
   EXPECT_EQ(Gunzip(bomb, 1 << 20).status().code(), absl::StatusCode::kResourceExhausted);
   auto ok = Gunzip(bomb, 16 << 20);

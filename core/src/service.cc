@@ -106,8 +106,9 @@ void CheckReferences(const YAML::Node& list, const char* kind,
     }
     const auto& factory = factories.at(it->second.id.type);
     if (!factory.signals.count(signal)) {
-      errors->Add(file, item.Mark(), path,
-                  absl::StrCat(kind, " '", ref, "' does not support ", std::string(SignalName(signal))));
+      errors->Add(
+          file, item.Mark(), path,
+          absl::StrCat(kind, " '", ref, "' does not support ", std::string(SignalName(signal))));
       continue;
     }
     out->push_back(it->second.id);
@@ -119,13 +120,14 @@ void CheckReferences(const YAML::Node& list, const char* kind,
 absl::StatusOr<ServiceConfig> LoadConfigText(const Registry& registry, std::string_view text,
                                              const std::string& file) {
   auto expanded = ExpandEnv(text);
-  if (!expanded.ok()) return absl::InvalidArgumentError(absl::StrCat(file, ": ", expanded.status().message()));
+  if (!expanded.ok())
+    return absl::InvalidArgumentError(absl::StrCat(file, ": ", expanded.status().message()));
   YAML::Node root;
   try {
     root = YAML::Load(*expanded);
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(file, ":", e.mark.line + 1, ":",
-                                                   e.mark.column + 1, ": YAML: ", e.msg));
+    return absl::InvalidArgumentError(
+        absl::StrCat(file, ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML: ", e.msg));
   }
   ConfigErrors errors;
   if (!root.IsMap()) {
@@ -138,8 +140,9 @@ absl::StatusOr<ServiceConfig> LoadConfigText(const Registry& registry, std::stri
     const std::string key = kv.first.Scalar();
     if (std::find(kTop.begin(), kTop.end(), key) == kTop.end()) {
       std::string hint = ClosestName(key, kTop);
-      errors.Add(file, kv.first.Mark(), key,
-                 hint.empty() ? "unknown key" : absl::StrCat("unknown key (did you mean '", hint, "'?)"));
+      errors.Add(
+          file, kv.first.Mark(), key,
+          hint.empty() ? "unknown key" : absl::StrCat("unknown key (did you mean '", hint, "'?)"));
     }
   }
   if (YAML::Node ext = root["extensions"]; ext && !ext.IsNull() && ext.size() > 0) {
@@ -188,9 +191,8 @@ absl::StatusOr<ServiceConfig> LoadConfigText(const Registry& registry, std::stri
     PipelineSpec spec{key, *signal, {}, {}, {}};
     CheckReferences(kv.second["receivers"], "receiver", config.receivers, registry.receivers(),
                     *signal, file, path + ".receivers", &errors, &spec.receivers);
-    CheckReferences(kv.second["processors"], "processor", config.processors,
-                    registry.processors(), *signal, file, path + ".processors", &errors,
-                    &spec.processors);
+    CheckReferences(kv.second["processors"], "processor", config.processors, registry.processors(),
+                    *signal, file, path + ".processors", &errors, &spec.processors);
     CheckReferences(kv.second["exporters"], "exporter", config.exporters, registry.exporters(),
                     *signal, file, path + ".exporters", &errors, &spec.exporters);
     config.pipelines.push_back(std::move(spec));
@@ -286,7 +288,8 @@ absl::Status Service::Start() {
       next = processor->get();
       processors_.push_back(std::move(*processor));
     }
-    for (const ComponentId& id : p.receivers) receiver_heads[id.ToString()][p.signal].push_back(next);
+    for (const ComponentId& id : p.receivers)
+      receiver_heads[id.ToString()][p.signal].push_back(next);
   }
   for (auto& [key, heads] : receiver_heads) {
     ReceiverConsumers consumers;
@@ -301,8 +304,9 @@ absl::Status Service::Start() {
       if (signal == Signal::kLogs) consumers.logs = c;
     }
     const ComponentSpec& spec = config_.receivers.at(key);
-    auto receiver = registry_.receivers().at(spec.id.type).create(CreateContext{spec.id, program_},
-                                                                  spec.config.get(), consumers);
+    auto receiver = registry_.receivers()
+                        .at(spec.id.type)
+                        .create(CreateContext{spec.id, program_}, spec.config.get(), consumers);
     if (!receiver.ok()) {
       return absl::Status(receiver.status().code(),
                           absl::StrCat("receiver ", key, ": ", receiver.status().message()));

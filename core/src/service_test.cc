@@ -43,10 +43,12 @@ service:
   ASSERT_TRUE(metrics);
   EXPECT_THAT(metrics->body, ::testing::HasSubstr("tributary_build_info{"));
   EXPECT_THAT(metrics->body, ::testing::HasSubstr("process_resident_memory_bytes"));
-  EXPECT_THAT(metrics->body, ::testing::HasSubstr("tributary_queue_capacity{exporter=\"file\"} 1000"));
+  EXPECT_THAT(metrics->body,
+              ::testing::HasSubstr("tributary_queue_capacity{exporter=\"file\"} 1000"));
   auto status = admin.Get("/");
   ASSERT_TRUE(status);
-  EXPECT_THAT(status->body, ::testing::HasSubstr("logs: receivers [otlp] processors [] exporters [file]"));
+  EXPECT_THAT(status->body,
+              ::testing::HasSubstr("logs: receivers [otlp] processors [] exporters [file]"));
   service.Shutdown();
   EXPECT_FALSE(service.ready());
 }

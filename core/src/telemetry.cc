@@ -72,8 +72,7 @@ std::vector<prometheus::MetricFamily> ProcessMetrics() {
     closedir(d);
     fds -= 3;  // ".", ".." and the directory's own descriptor
   }
-  gauge("process_open_fds", "Number of open file descriptors.", prometheus::MetricType::Gauge,
-        fds);
+  gauge("process_open_fds", "Number of open file descriptors.", prometheus::MetricType::Gauge, fds);
   rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
     gauge("process_max_fds", "Maximum number of open file descriptors.",
@@ -150,10 +149,8 @@ prometheus::Counter& Telemetry::ReceiverAccepted(const std::string& receiver, Si
 prometheus::Counter& Telemetry::ReceiverRefused(const std::string& receiver, Signal s,
                                                 const std::string& transport,
                                                 const std::string& reason) {
-  return refused_.Add({{"receiver", receiver},
-                       {"signal", Sig(s)},
-                       {"transport", transport},
-                       {"reason", reason}});
+  return refused_.Add(
+      {{"receiver", receiver}, {"signal", Sig(s)}, {"transport", transport}, {"reason", reason}});
 }
 prometheus::Counter& Telemetry::ReceiverFailedRequests(const std::string& receiver,
                                                        const std::string& transport,

@@ -23,7 +23,8 @@ FileExporter::~FileExporter() { Shutdown(core::Clock::now()); }
 absl::Status FileExporter::Open() {
   fd_ = ::open(config_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd_ < 0) {
-    return absl::UnavailableError(absl::StrCat("cannot open ", config_.path, ": ", strerror(errno)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot open ", config_.path, ": ", strerror(errno)));
   }
   struct stat st;
   size_ = fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
@@ -52,7 +53,8 @@ absl::Status FileExporter::Rotate() {
   strftime(stamp, sizeof stamp, "%Y-%m-%dT%H-%M-%S", &utc);
   std::string rotated = absl::StrCat(config_.path, ".", stamp, ".", now.tv_nsec / 1000000);
   if (::rename(config_.path.c_str(), rotated.c_str()) != 0) {
-    return absl::UnavailableError(absl::StrCat("cannot rotate ", config_.path, ": ", strerror(errno)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot rotate ", config_.path, ": ", strerror(errno)));
   }
   if (config_.rotation.max_backups > 0) {
     // Backups sort by their timestamp suffix; remove the oldest beyond the limit.
@@ -113,8 +115,8 @@ void RegisterExporterFile(core::Registry& registry) {
   registry.Add(core::MakeFactory<core::Exporter, FileExporterConfig>(
       "file", {core::Signal::kTraces, core::Signal::kMetrics, core::Signal::kLogs},
       "Writes OTLP/JSON, one export request per line, with size-based rotation.",
-      [](const core::CreateContext&, const FileExporterConfig& config)
-          -> absl::StatusOr<std::unique_ptr<core::Exporter>> {
+      [](const core::CreateContext&,
+         const FileExporterConfig& config) -> absl::StatusOr<std::unique_ptr<core::Exporter>> {
         return std::make_unique<exporters::file::FileExporter>(config);
       }));
 }

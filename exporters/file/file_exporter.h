@@ -15,7 +15,8 @@ struct RotationConfig {
   int64_t max_backups = 100;
   template <class V>
   void VisitFields(V&& v) {
-    v.Optional("max_megabytes", max_megabytes, "size at which the file is rotated; 0 never rotates");
+    v.Optional("max_megabytes", max_megabytes,
+               "size at which the file is rotated; 0 never rotates");
     v.Optional("max_backups", max_backups, "rotated files kept; 0 keeps all");
   }
 };

@@ -1,9 +1,9 @@
 #include "exporters/otlp/otlp_exporter.h"
 
+#include <grpcpp/grpcpp.h>
+
 #include <fstream>
 #include <sstream>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -45,8 +45,8 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
     case grpc::StatusCode::UNIMPLEMENTED:
       return absl::UnimplementedError(message);
     default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("permanent gRPC error ", static_cast<int>(status.error_code()), ": ", message));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "permanent gRPC error ", static_cast<int>(status.error_code()), ": ", message));
   }
 }
 
@@ -144,8 +144,8 @@ void RegisterExporterOtlp(core::Registry& registry) {
   registry.Add(core::MakeFactory<core::Exporter, OtlpExporterConfig>(
       "otlp", {core::Signal::kTraces, core::Signal::kMetrics, core::Signal::kLogs},
       "OTLP/gRPC client, for agent to collector and to any OTLP endpoint.",
-      [](const core::CreateContext&, const OtlpExporterConfig& config)
-          -> absl::StatusOr<std::unique_ptr<core::Exporter>> {
+      [](const core::CreateContext&,
+         const OtlpExporterConfig& config) -> absl::StatusOr<std::unique_ptr<core::Exporter>> {
         return std::make_unique<exporters::otlp::OtlpExporter>(config);
       }));
 }

@@ -20,7 +20,8 @@ struct TlsClientConfig {
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("insecure", insecure, "plaintext connection (no TLS)");
-    v.Optional("ca_file", ca_file, "CA certificates to verify the server (PEM); system roots if empty");
+    v.Optional("ca_file", ca_file,
+               "CA certificates to verify the server (PEM); system roots if empty");
     v.Optional("cert_file", cert_file, "client certificate for mutual TLS (PEM)");
     v.Optional("key_file", key_file, "client private key for mutual TLS (PEM)");
     v.Optional("server_name_override", server_name_override, "name to verify the server as");

@@ -15,7 +15,8 @@ TEST(FromGrpcStatusTest, RetryableCodesStayRetryable) {
       core::IsRetryable(FromGrpcStatus(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, ""))));
   EXPECT_FALSE(
       core::IsRetryable(FromGrpcStatus(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, ""))));
-  EXPECT_FALSE(core::IsRetryable(FromGrpcStatus(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, ""))));
+  EXPECT_FALSE(
+      core::IsRetryable(FromGrpcStatus(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, ""))));
   EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK).ok());
 }
 

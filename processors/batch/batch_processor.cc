@@ -100,13 +100,15 @@ void BatchProcessor::Shutdown(core::Deadline) noexcept {
 namespace tributary {
 void RegisterProcessorBatch(core::Registry& registry) {
   using processors::batch::BatchProcessorConfig;
-  registry.Add(core::MakeFactory<core::Processor, BatchProcessorConfig, core::Signal, core::Consumer*>(
-      "batch", {core::Signal::kTraces, core::Signal::kMetrics, core::Signal::kLogs},
-      "Groups records into larger batches by size and time.",
-      [](const core::CreateContext& ctx, const BatchProcessorConfig& config, core::Signal signal,
-         core::Consumer* next) -> absl::StatusOr<std::unique_ptr<core::Processor>> {
-        return std::make_unique<processors::batch::BatchProcessor>(ctx.id.ToString(), config,
-                                                                   signal, next);
-      }));
+  registry.Add(
+      core::MakeFactory<core::Processor, BatchProcessorConfig, core::Signal, core::Consumer*>(
+          "batch", {core::Signal::kTraces, core::Signal::kMetrics, core::Signal::kLogs},
+          "Groups records into larger batches by size and time.",
+          [](const core::CreateContext& ctx, const BatchProcessorConfig& config,
+             core::Signal signal,
+             core::Consumer* next) -> absl::StatusOr<std::unique_ptr<core::Processor>> {
+            return std::make_unique<processors::batch::BatchProcessor>(ctx.id.ToString(), config,
+                                                                       signal, next);
+          }));
 }
 }  // namespace tributary

@@ -17,8 +17,7 @@ struct BatchProcessorConfig {
   std::chrono::milliseconds timeout{200};
   template <class V>
   void VisitFields(V&& v) {
-    v.Optional("send_batch_size", send_batch_size,
-               "records that make a batch be sent at once");
+    v.Optional("send_batch_size", send_batch_size, "records that make a batch be sent at once");
     v.Optional("timeout", timeout, "longest a record waits before its batch is sent");
   }
   absl::Status Validate() const {

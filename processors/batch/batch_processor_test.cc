@@ -15,7 +15,8 @@ std::future<absl::Status> Feed(BatchProcessor& p, int spans) {
   auto f = done->get_future();
   core::Envelope e;
   e.batch = std::make_shared<const core::Batch>(MakeSpans(spans));
-  e.acks.push_back(std::make_shared<core::Ack>([done](const absl::Status& s) { done->set_value(s); }));
+  e.acks.push_back(
+      std::make_shared<core::Ack>([done](const absl::Status& s) { done->set_value(s); }));
   EXPECT_TRUE(p.Consume(std::move(e)).ok());
   return f;
 }

@@ -1,10 +1,10 @@
 #include "receivers/otlp/otlp_receiver.h"
 
-#include <future>
-
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/method_handler.h>
 #include <grpcpp/support/proto_buffer_reader.h>
+
+#include <future>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -84,7 +84,8 @@ int ToHttpStatus(const absl::Status& s) {
 std::unique_ptr<google::protobuf::Message> MakeResponse(Signal signal, const Outcome& o) {
   switch (signal) {
     case Signal::kTraces: {
-      auto r = std::make_unique<opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse>();
+      auto r = std::make_unique<
+          opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse>();
       if (o.rejected > 0) {
         r->mutable_partial_success()->set_rejected_spans(static_cast<int64_t>(o.rejected));
         r->mutable_partial_success()->set_error_message(o.rejected_message);
@@ -92,7 +93,8 @@ std::unique_ptr<google::protobuf::Message> MakeResponse(Signal signal, const Out
       return r;
     }
     case Signal::kMetrics: {
-      auto r = std::make_unique<opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceResponse>();
+      auto r = std::make_unique<
+          opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceResponse>();
       if (o.rejected > 0) {
         r->mutable_partial_success()->set_rejected_data_points(static_cast<int64_t>(o.rejected));
         r->mutable_partial_success()->set_error_message(o.rejected_message);
@@ -100,7 +102,8 @@ std::unique_ptr<google::protobuf::Message> MakeResponse(Signal signal, const Out
       return r;
     }
     case Signal::kLogs: {
-      auto r = std::make_unique<opentelemetry::proto::collector::logs::v1::ExportLogsServiceResponse>();
+      auto r =
+          std::make_unique<opentelemetry::proto::collector::logs::v1::ExportLogsServiceResponse>();
       if (o.rejected > 0) {
         r->mutable_partial_success()->set_rejected_log_records(static_cast<int64_t>(o.rejected));
         r->mutable_partial_success()->set_error_message(o.rejected_message);
@@ -171,8 +174,9 @@ class OtlpReceiver::GrpcService : public grpc::Service {
     auto client_deadline = ctx->deadline();
     if (client_deadline != std::chrono::system_clock::time_point::max()) {
       auto remaining = client_deadline - std::chrono::system_clock::now();
-      deadline = std::min(deadline, core::Clock::now() +
-                                        std::chrono::duration_cast<core::Clock::duration>(remaining));
+      deadline =
+          std::min(deadline, core::Clock::now() +
+                                 std::chrono::duration_cast<core::Clock::duration>(remaining));
     }
     Outcome outcome = receiver_->Submit(std::move(*batch), "grpc", deadline);
     if (!outcome.status.ok()) {
@@ -206,23 +210,25 @@ Outcome OtlpReceiver::Submit(core::Batch batch, const std::string& transport,
   if (invalid.rejected > 0) {
     outcome.rejected = invalid.rejected;
     outcome.rejected_message = invalid.message;
-    t.ReceiverRefused(id_, signal, transport, "invalid").Increment(static_cast<double>(invalid.rejected));
+    t.ReceiverRefused(id_, signal, transport, "invalid")
+        .Increment(static_cast<double>(invalid.rejected));
   }
   const size_t records = batch.record_count();
   if (records == 0) return outcome;
   core::Consumer* consumer = consumers_.For(signal);
   if (consumer == nullptr) {
-    outcome.status = absl::UnimplementedError(
-        absl::StrCat("no ", std::string(core::SignalName(signal)), " pipeline uses receiver ", id_));
-    t.ReceiverRefused(id_, signal, transport, "no_pipeline").Increment(static_cast<double>(records));
+    outcome.status = absl::UnimplementedError(absl::StrCat(
+        "no ", std::string(core::SignalName(signal)), " pipeline uses receiver ", id_));
+    t.ReceiverRefused(id_, signal, transport, "no_pipeline")
+        .Increment(static_cast<double>(records));
     return outcome;
   }
   auto done = std::make_shared<std::promise<absl::Status>>();
   std::future<absl::Status> acknowledged = done->get_future();
   core::Envelope envelope;
   envelope.batch = std::make_shared<const core::Batch>(std::move(batch));
-  envelope.acks.push_back(std::make_shared<core::Ack>(
-      [done](const absl::Status& status) { done->set_value(status); }));
+  envelope.acks.push_back(
+      std::make_shared<core::Ack>([done](const absl::Status& status) { done->set_value(status); }));
   absl::Status status = consumer->Consume(std::move(envelope));
   if (status.ok()) {
     if (acknowledged.wait_until(deadline) == std::future_status::ready) {
@@ -234,7 +240,8 @@ Outcome OtlpReceiver::Submit(core::Batch batch, const std::string& transport,
   if (status.ok()) {
     t.ReceiverAccepted(id_, signal, transport).Increment(static_cast<double>(records));
   } else {
-    t.ReceiverRefused(id_, signal, transport, RefusalReason(status)).Increment(static_cast<double>(records));
+    t.ReceiverRefused(id_, signal, transport, RefusalReason(status))
+        .Increment(static_cast<double>(records));
     uint64_t held;
     if (log_limiter_.Allow(&held)) {
       core::Log(core::LogLevel::kWarn, id_, "request refused",
@@ -317,7 +324,7 @@ absl::Status OtlpReceiver::StartHttp() {
 
   auto handler = [this, max_body, max_wire](Signal signal) {
     return [this, max_body, max_wire, signal](const httplib::Request& req, httplib::Response& res,
-                                    const httplib::ContentReader& reader) {
+                                              const httplib::ContentReader& reader) {
       const std::string media = MediaType(req);
       const bool json = media == "application/json";
       if (!json && media != "application/x-protobuf") {
@@ -365,8 +372,7 @@ absl::Status OtlpReceiver::StartHttp() {
       }
       body.clear();
       body.shrink_to_fit();
-      Outcome outcome =
-          Submit(std::move(*batch), "http", core::Clock::now() + config_.ack_timeout);
+      Outcome outcome = Submit(std::move(*batch), "http", core::Clock::now() + config_.ack_timeout);
       if (!outcome.status.ok()) {
         if (core::IsRetryable(outcome.status)) res.set_header("Retry-After", "1");
         WriteError(res, json, ToHttpStatus(outcome.status), ToGrpcCode(outcome.status),
@@ -408,8 +414,9 @@ void OtlpReceiver::Shutdown(core::Deadline deadline) noexcept {
   stopped_ = true;
   if (grpc_server_) {
     auto remaining = deadline - core::Clock::now();
-    grpc_server_->Shutdown(std::chrono::system_clock::now() +
-                           std::chrono::duration_cast<std::chrono::system_clock::duration>(remaining));
+    grpc_server_->Shutdown(
+        std::chrono::system_clock::now() +
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(remaining));
     grpc_server_->Wait();
   }
   if (http_server_) http_server_->stop();
@@ -421,12 +428,15 @@ void OtlpReceiver::Shutdown(core::Deadline deadline) noexcept {
 namespace tributary {
 void RegisterReceiverOtlp(core::Registry& registry) {
   using receivers::otlp::OtlpReceiverConfig;
-  registry.Add(core::MakeFactory<core::Receiver, OtlpReceiverConfig, const core::ReceiverConsumers&>(
-      "otlp", {core::Signal::kTraces, core::Signal::kMetrics, core::Signal::kLogs},
-      "OTLP over gRPC and HTTP (protobuf and JSON, gzip), for traces, metrics and logs.",
-      [](const core::CreateContext& ctx, const OtlpReceiverConfig& config,
-         const core::ReceiverConsumers& consumers) -> absl::StatusOr<std::unique_ptr<core::Receiver>> {
-        return std::make_unique<receivers::otlp::OtlpReceiver>(ctx.id.ToString(), config, consumers);
-      }));
+  registry.Add(
+      core::MakeFactory<core::Receiver, OtlpReceiverConfig, const core::ReceiverConsumers&>(
+          "otlp", {core::Signal::kTraces, core::Signal::kMetrics, core::Signal::kLogs},
+          "OTLP over gRPC and HTTP (protobuf and JSON, gzip), for traces, metrics and logs.",
+          [](const core::CreateContext& ctx, const OtlpReceiverConfig& config,
+             const core::ReceiverConsumers& consumers)
+              -> absl::StatusOr<std::unique_ptr<core::Receiver>> {
+            return std::make_unique<receivers::otlp::OtlpReceiver>(ctx.id.ToString(), config,
+                                                                   consumers);
+          }));
 }
 }  // namespace tributary

@@ -1,9 +1,8 @@
 #include "receivers/otlp/otlp_receiver.h"
 
-#include <zlib.h>
-
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <zlib.h>
 
 #include "gmock/gmock.h"
 #include "google/rpc/status.pb.h"
@@ -15,23 +14,10 @@
 namespace tributary::receivers::otlp {
 namespace {
 
+using core::testing::Gzip;
 using core::testing::MakeSpans;
 using core::testing::MetricValue;
 using core::testing::RecordingConsumer;
-
-std::string Gzip(const std::string& data) {
-  z_stream zs{};
-  deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, data.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
 
 class OtlpReceiverTest : public ::testing::Test {
  protected:
@@ -88,7 +74,9 @@ TEST_F(OtlpReceiverTest, HttpProtobufAndJsonAreAccepted) {
   EXPECT_EQ(json->body, "{}");
   EXPECT_EQ(traces_.records(), 3u);
   ASSERT_EQ(logs_.records(), 1u);
-  EXPECT_EQ(logs_.batches()[0].logs().resource_logs(0).scope_logs(0).log_records(0).trace_id().size(), 16u);
+  EXPECT_EQ(
+      logs_.batches()[0].logs().resource_logs(0).scope_logs(0).log_records(0).trace_id().size(),
+      16u);
   EXPECT_EQ(MetricValue("tributary_receiver_accepted_records_total",
                         {{"receiver", "otlp/test"}, {"signal", "spans"}, {"transport", "http"}}),
             3);
@@ -232,7 +220,8 @@ TEST_F(OtlpReceiverTest, GrpcAcceptsValidAndRejectsMalformed) {
   traces_.refuse_status = absl::ResourceExhaustedError("queue full");
   grpc::ClientContext ctx2;
   opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse r2;
-  EXPECT_EQ(stub->Export(&ctx2, MakeSpans(1), &r2).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(stub->Export(&ctx2, MakeSpans(1), &r2).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
   traces_.refuse_status = absl::OkStatus();
   ExpectStillServing();
 }

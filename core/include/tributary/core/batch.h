@@ -3,8 +3,8 @@
 
 #include <cstddef>
 #include <functional>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <variant>

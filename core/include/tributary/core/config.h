@@ -4,8 +4,8 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <type_traits>
@@ -55,7 +55,9 @@ class FieldReader;
 namespace detail {
 
 template <class T>
-concept HasVisitFields = requires(T& t, FieldReader& r) { t.VisitFields(r); };
+concept HasVisitFields = requires(T& t, FieldReader& r) {
+  t.VisitFields(r);
+};
 
 template <class T>
 concept HasValidate = requires(const T& t) {
@@ -133,7 +135,8 @@ class FieldReader {
     const std::string path = path_.empty() ? key : path_ + "." + key;
     YAML::Node child = (node_ && node_.IsMap()) ? node_[key] : YAML::Node();
     if (!child || child.IsNull()) {
-      if (required) errors_->Add(file_, node_ ? node_.Mark() : YAML::Mark(), path, "required key is missing");
+      if (required)
+        errors_->Add(file_, node_ ? node_.Mark() : YAML::Mark(), path, "required key is missing");
       return;
     }
     Decode(child, path, field);
@@ -150,8 +153,10 @@ class FieldReader {
   void DecodeDuration(const YAML::Node& n, const std::string& path, std::chrono::nanoseconds& out);
 
   template <class T>
-    requires std::is_integral_v<T> && (!std::is_same_v<T, bool>) && (!std::is_same_v<T, int64_t>)
-  void Decode(const YAML::Node& n, const std::string& path, T& out) {
+  requires std::is_integral_v<T> &&
+      (!std::is_same_v<T, bool>)&&(!std::is_same_v<T, int64_t>)void Decode(const YAML::Node& n,
+                                                                           const std::string& path,
+                                                                           T& out) {
     int64_t v = static_cast<int64_t>(out);
     Decode(n, path, v);
     if (v < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
@@ -168,7 +173,7 @@ class FieldReader {
     out = std::chrono::duration_cast<std::chrono::duration<R, P>>(ns);
   }
   template <class T>
-    requires detail::HasVisitFields<T>
+  requires detail::HasVisitFields<T>
   void Decode(const YAML::Node& n, const std::string& path, T& out) {
     ReadStruct(n, file_, path, errors_, out);
   }
@@ -228,10 +233,8 @@ class FieldDocWriter {
   static std::string TypeName(const std::vector<std::string>&) { return "list of strings"; }
   static std::string TypeName(const std::map<std::string, std::string>&) { return "map"; }
   template <class T>
-    requires std::is_integral_v<T>
-  static std::string TypeName(const T&) {
-    return "integer";
-  }
+  requires std::is_integral_v<T>
+  static std::string TypeName(const T&) { return "integer"; }
   template <class R, class P>
   static std::string TypeName(const std::chrono::duration<R, P>&) {
     return "duration";
@@ -246,10 +249,8 @@ class FieldDocWriter {
     return v.empty() ? "" : "(set)";
   }
   template <class T>
-    requires std::is_integral_v<T>
-  static std::string Format(const T& v) {
-    return "`" + std::to_string(v) + "`";
-  }
+  requires std::is_integral_v<T>
+  static std::string Format(const T& v) { return "`" + std::to_string(v) + "`"; }
   template <class R, class P>
   static std::string Format(const std::chrono::duration<R, P>& v) {
     return "`" + FormatDuration(v) + "`";

@@ -59,7 +59,7 @@ using ExporterFactory = Factory<Exporter>;
 // Builds a Factory from a typed config struct and a typed create function.
 template <class Instance, class Config, class... CreateArgs, class Fn>
 Factory<Instance, CreateArgs...> MakeFactory(std::string type, std::set<Signal> signals,
-                                              std::string description, Fn create) {
+                                             std::string description, Fn create) {
   Factory<Instance, CreateArgs...> f;
   f.type = std::move(type);
   f.signals = std::move(signals);
@@ -71,8 +71,8 @@ Factory<Instance, CreateArgs...> MakeFactory(std::string type, std::set<Signal> 
     return config;
   };
   f.describe = [] { return DescribeConfig<Config>(); };
-  f.create = [create](const CreateContext& ctx, const void* config, CreateArgs... args)
-      -> absl::StatusOr<std::unique_ptr<Instance>> {
+  f.create = [create](const CreateContext& ctx, const void* config,
+                      CreateArgs... args) -> absl::StatusOr<std::unique_ptr<Instance>> {
     return create(ctx, *static_cast<const Config*>(config), args...);
   };
   f.queue = [](const void* config) {

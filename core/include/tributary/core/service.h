@@ -97,8 +97,8 @@ class Service {
 
 // The whole program: flags, config, signals, drain. Returns the exit code.
 struct ProgramInfo {
-  std::string name;            // tributary-agent
-  std::string default_config;  // used when --config is absent
+  std::string name;                                  // tributary-agent
+  std::string default_config;                        // used when --config is absent
   void (*register_components)(Registry&) = nullptr;  // the components this program links
 };
 int RunProgram(int argc, char** argv, const ProgramInfo& info);

@@ -1,6 +1,8 @@
 #ifndef TRIBUTARY_CORE_TESTING_TEST_CONSUMER_H_
 #define TRIBUTARY_CORE_TESTING_TEST_CONSUMER_H_
 
+#include <zlib.h>
+
 #include <condition_variable>
 #include <mutex>
 #include <vector>
@@ -93,6 +95,21 @@ inline TracesRequest MakeSpans(int n, const std::string& service = "test") {
     span->set_end_time_unix_nano(1700000000000001000ull + i);
   }
   return r;
+}
+
+// gzip of `data`, as an HTTP client sends a compressed body.
+inline std::string Gzip(const std::string& data) {
+  z_stream zs{};
+  deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&zs, data.size()) + 32, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
 }
 
 }  // namespace tributary::core::testing
