@@ -115,6 +115,196 @@ void Batch::Append(const Batch& other) {
   records_ += other.records_;
 }
 
+namespace {
+
+// How requests of one signal nest: resource, scope, record.
+struct TracesShape {
+  static const auto& Resources(const TracesRequest& r) { return r.resource_spans(); }
+  static auto* AddResource(TracesRequest& r) { return r.add_resource_spans(); }
+  static const auto& Scopes(const auto& resource) { return resource.scope_spans(); }
+  static auto* AddScope(auto* resource) { return resource->add_scope_spans(); }
+  static const auto& Records(const auto& scope) { return scope.spans(); }
+  static void AddRecord(auto* scope, const auto& record) { *scope->add_spans() = record; }
+};
+
+struct LogsShape {
+  static const auto& Resources(const LogsRequest& r) { return r.resource_logs(); }
+  static auto* AddResource(LogsRequest& r) { return r.add_resource_logs(); }
+  static const auto& Scopes(const auto& resource) { return resource.scope_logs(); }
+  static auto* AddScope(auto* resource) { return resource->add_scope_logs(); }
+  static const auto& Records(const auto& scope) { return scope.log_records(); }
+  static void AddRecord(auto* scope, const auto& record) { *scope->add_log_records() = record; }
+};
+
+template <class Shape, class Request>
+std::vector<Batch> SplitRequest(const Request& in, size_t max) {
+  std::vector<Batch> out;
+  Request current;
+  size_t n = 0;
+  decltype(Shape::AddResource(current)) resource = nullptr;
+  decltype(Shape::AddScope(resource)) scope = nullptr;
+  for (const auto& in_resource : Shape::Resources(in)) {
+    resource = nullptr;
+    for (const auto& in_scope : Shape::Scopes(in_resource)) {
+      scope = nullptr;
+      for (const auto& record : Shape::Records(in_scope)) {
+        if (n == max) {
+          out.emplace_back(std::move(current));
+          current = Request();
+          n = 0;
+          resource = nullptr;
+          scope = nullptr;
+        }
+        if (resource == nullptr) {
+          resource = Shape::AddResource(current);
+          *resource->mutable_resource() = in_resource.resource();
+          resource->set_schema_url(in_resource.schema_url());
+        }
+        if (scope == nullptr) {
+          scope = Shape::AddScope(resource);
+          *scope->mutable_scope() = in_scope.scope();
+          scope->set_schema_url(in_scope.schema_url());
+        }
+        Shape::AddRecord(scope, record);
+        ++n;
+      }
+    }
+  }
+  if (n > 0) out.emplace_back(std::move(current));
+  return out;
+}
+
+using opentelemetry::proto::metrics::v1::Metric;
+
+// A copy of `m` without data points, and a way to add them one by one.
+Metric MetricShell(const Metric& m) {
+  Metric shell = m;
+  switch (shell.data_case()) {
+    case Metric::kGauge:
+      shell.mutable_gauge()->clear_data_points();
+      break;
+    case Metric::kSum:
+      shell.mutable_sum()->clear_data_points();
+      break;
+    case Metric::kHistogram:
+      shell.mutable_histogram()->clear_data_points();
+      break;
+    case Metric::kExponentialHistogram:
+      shell.mutable_exponential_histogram()->clear_data_points();
+      break;
+    case Metric::kSummary:
+      shell.mutable_summary()->clear_data_points();
+      break;
+    case Metric::DATA_NOT_SET:
+      break;
+  }
+  return shell;
+}
+
+int PointCount(const Metric& m) {
+  switch (m.data_case()) {
+    case Metric::kGauge:
+      return m.gauge().data_points_size();
+    case Metric::kSum:
+      return m.sum().data_points_size();
+    case Metric::kHistogram:
+      return m.histogram().data_points_size();
+    case Metric::kExponentialHistogram:
+      return m.exponential_histogram().data_points_size();
+    case Metric::kSummary:
+      return m.summary().data_points_size();
+    case Metric::DATA_NOT_SET:
+      return 0;
+  }
+  return 0;
+}
+
+void CopyPoint(const Metric& from, int i, Metric* to) {
+  switch (from.data_case()) {
+    case Metric::kGauge:
+      *to->mutable_gauge()->add_data_points() = from.gauge().data_points(i);
+      break;
+    case Metric::kSum:
+      *to->mutable_sum()->add_data_points() = from.sum().data_points(i);
+      break;
+    case Metric::kHistogram:
+      *to->mutable_histogram()->add_data_points() = from.histogram().data_points(i);
+      break;
+    case Metric::kExponentialHistogram:
+      *to->mutable_exponential_histogram()->add_data_points() =
+          from.exponential_histogram().data_points(i);
+      break;
+    case Metric::kSummary:
+      *to->mutable_summary()->add_data_points() = from.summary().data_points(i);
+      break;
+    case Metric::DATA_NOT_SET:
+      break;
+  }
+}
+
+std::vector<Batch> SplitMetrics(const MetricsRequest& in, size_t max) {
+  std::vector<Batch> out;
+  MetricsRequest current;
+  size_t n = 0;
+  opentelemetry::proto::metrics::v1::ResourceMetrics* resource = nullptr;
+  opentelemetry::proto::metrics::v1::ScopeMetrics* scope = nullptr;
+  Metric* metric = nullptr;
+  for (const auto& in_resource : in.resource_metrics()) {
+    resource = nullptr;
+    for (const auto& in_scope : in_resource.scope_metrics()) {
+      scope = nullptr;
+      for (const Metric& in_metric : in_scope.metrics()) {
+        metric = nullptr;
+        std::optional<Metric> shell;
+        for (int i = 0; i < PointCount(in_metric); ++i) {
+          if (n == max) {
+            out.emplace_back(std::move(current));
+            current = MetricsRequest();
+            n = 0;
+            resource = nullptr;
+            scope = nullptr;
+            metric = nullptr;
+          }
+          if (resource == nullptr) {
+            resource = current.add_resource_metrics();
+            *resource->mutable_resource() = in_resource.resource();
+            resource->set_schema_url(in_resource.schema_url());
+          }
+          if (scope == nullptr) {
+            scope = resource->add_scope_metrics();
+            *scope->mutable_scope() = in_scope.scope();
+            scope->set_schema_url(in_scope.schema_url());
+          }
+          if (metric == nullptr) {
+            if (!shell) shell = MetricShell(in_metric);
+            metric = scope->add_metrics();
+            *metric = *shell;
+          }
+          CopyPoint(in_metric, i, metric);
+          ++n;
+        }
+      }
+    }
+  }
+  if (n > 0) out.emplace_back(std::move(current));
+  return out;
+}
+
+}  // namespace
+
+std::vector<Batch> Batch::Split(size_t max_records) const {
+  if (max_records == 0 || records_ <= max_records) return {*this};
+  switch (signal()) {
+    case Signal::kTraces:
+      return SplitRequest<TracesShape>(traces(), max_records);
+    case Signal::kLogs:
+      return SplitRequest<LogsShape>(logs(), max_records);
+    case Signal::kMetrics:
+      return SplitMetrics(metrics(), max_records);
+  }
+  return {*this};
+}
+
 bool IsRetryable(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kUnavailable:

@@ -73,3 +73,78 @@ TEST(ComponentIdTest, ParsesTypeAndName) {
 
 }  // namespace
 }  // namespace tributary::core
+
+namespace tributary::core {
+namespace {
+
+TEST(BatchSplitTest, TracesKeepResourceAndScope) {
+  Batch batch(testing::MakeSpans(7, "a"));
+  batch.Append(Batch(testing::MakeSpans(5, "b")));
+  std::vector<Batch> parts = batch.Split(4);
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[0].record_count(), 4u);
+  EXPECT_EQ(parts[1].record_count(), 4u);
+  EXPECT_EQ(parts[2].record_count(), 4u);
+  // The second part holds the end of "a" and the start of "b".
+  ASSERT_EQ(parts[1].traces().resource_spans_size(), 2);
+  EXPECT_EQ(parts[1].traces().resource_spans(0).resource().attributes(0).value().string_value(),
+            "a");
+  EXPECT_EQ(parts[1].traces().resource_spans(1).resource().attributes(0).value().string_value(),
+            "b");
+  EXPECT_EQ(parts[1].traces().resource_spans(1).scope_spans(0).scope().name(), "scope");
+  // Reassembled in order, the records are the same.
+  Batch whole = parts[0];
+  whole.Append(parts[1]);
+  whole.Append(parts[2]);
+  std::vector<std::string> before, after;
+  for (const auto* b : {&batch, &whole}) {
+    auto& list = b == &batch ? before : after;
+    for (const auto& rs : b->traces().resource_spans()) {
+      for (const auto& ss : rs.scope_spans()) {
+        for (const auto& span : ss.spans()) list.push_back(span.SerializeAsString());
+      }
+    }
+  }
+  EXPECT_EQ(before, after);
+  EXPECT_EQ(batch.Split(0).size(), 1u);
+  EXPECT_EQ(batch.Split(100).size(), 1u);
+}
+
+TEST(BatchSplitTest, MetricsSplitBetweenDataPoints) {
+  MetricsRequest r;
+  auto* sm = r.add_resource_metrics()->add_scope_metrics();
+  auto* sum = sm->add_metrics();
+  sum->set_name("requests");
+  sum->set_unit("1");
+  sum->mutable_sum()->set_is_monotonic(true);
+  sum->mutable_sum()->set_aggregation_temporality(
+      opentelemetry::proto::metrics::v1::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  for (int i = 0; i < 5; ++i) sum->mutable_sum()->add_data_points()->set_as_int(i);
+  auto* hist = sm->add_metrics();
+  hist->set_name("latency");
+  for (int i = 0; i < 2; ++i) hist->mutable_histogram()->add_data_points()->set_count(i);
+  std::vector<Batch> parts = Batch(r).Split(3);
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[0].record_count(), 3u);
+  EXPECT_EQ(parts[1].record_count(), 3u);
+  EXPECT_EQ(parts[2].record_count(), 1u);
+  const auto& second = parts[1].metrics().resource_metrics(0).scope_metrics(0);
+  ASSERT_EQ(second.metrics_size(), 2);
+  EXPECT_EQ(second.metrics(0).name(), "requests");
+  EXPECT_TRUE(second.metrics(0).sum().is_monotonic());
+  EXPECT_EQ(second.metrics(0).sum().data_points(1).as_int(), 4);
+  EXPECT_EQ(second.metrics(1).name(), "latency");
+  EXPECT_EQ(second.metrics(1).histogram().data_points_size(), 1);
+}
+
+TEST(BatchSplitTest, LogsSplit) {
+  LogsRequest r;
+  auto* sl = r.add_resource_logs()->add_scope_logs();
+  for (int i = 0; i < 10; ++i) sl->add_log_records()->mutable_body()->set_string_value("x");
+  std::vector<Batch> parts = Batch(r).Split(3);
+  ASSERT_EQ(parts.size(), 4u);
+  EXPECT_EQ(parts[3].record_count(), 1u);
+}
+
+}  // namespace
+}  // namespace tributary::core

@@ -44,15 +44,18 @@ absl::Status BatchProcessor::Consume(core::Envelope envelope) noexcept {
 void BatchProcessor::Send(std::optional<core::Batch> batch, std::vector<core::AckRef> acks,
                           const char* trigger) {
   core::Telemetry& t = core::Telemetry::Get();
-  t.BatchSize(id_, signal_).Observe(static_cast<double>(batch->record_count()));
-  t.ProcessorFlushes(id_, trigger).Increment();
-  core::Envelope out;
-  out.batch = std::make_shared<const core::Batch>(std::move(*batch));
-  out.acks = std::move(acks);
-  std::vector<core::AckRef> keep = out.acks;
-  absl::Status s = next_->Consume(std::move(out));
-  if (!s.ok()) {
-    for (const auto& ack : keep) ack->Fail(s);
+  // Every part carries all the acks: each sender hears of the outcome of the
+  // parts its records went into.
+  for (core::Batch& part : batch->Split(static_cast<size_t>(config_.send_batch_max_size))) {
+    t.BatchSize(id_, signal_).Observe(static_cast<double>(part.record_count()));
+    t.ProcessorFlushes(id_, trigger).Increment();
+    core::Envelope out;
+    out.batch = std::make_shared<const core::Batch>(std::move(part));
+    out.acks = acks;
+    absl::Status s = next_->Consume(std::move(out));
+    if (!s.ok()) {
+      for (const auto& ack : acks) ack->Fail(s);
+    }
   }
 }
 

@@ -14,15 +14,21 @@ namespace tributary::processors::batch {
 
 struct BatchProcessorConfig {
   int64_t send_batch_size = 8192;
+  int64_t send_batch_max_size = 0;
   std::chrono::milliseconds timeout{200};
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("send_batch_size", send_batch_size, "records that make a batch be sent at once");
+    v.Optional("send_batch_max_size", send_batch_max_size,
+               "largest batch sent; larger ones are split (0: no limit)");
     v.Optional("timeout", timeout, "longest a record waits before its batch is sent");
   }
   absl::Status Validate() const {
     if (send_batch_size < 1) return absl::InvalidArgumentError("send_batch_size must be >= 1");
     if (timeout.count() <= 0) return absl::InvalidArgumentError("timeout must be > 0");
+    if (send_batch_max_size != 0 && send_batch_max_size < send_batch_size) {
+      return absl::InvalidArgumentError("send_batch_max_size must be 0 or >= send_batch_size");
+    }
     return absl::OkStatus();
   }
 };

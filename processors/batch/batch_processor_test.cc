@@ -81,3 +81,27 @@ TEST(BatchProcessorTest, ShutdownFlushesPending) {
 
 }  // namespace
 }  // namespace tributary::processors::batch
+
+namespace tributary::processors::batch {
+namespace {
+
+TEST(BatchProcessorTest, SplitsBatchesAboveMaxSize) {
+  core::testing::RecordingConsumer next;
+  BatchProcessorConfig config;
+  config.send_batch_size = 10;
+  config.send_batch_max_size = 10;
+  config.timeout = std::chrono::hours(1);
+  BatchProcessor p("batch", config, core::Signal::kTraces, &next);
+  ASSERT_TRUE(p.Start().ok());
+  auto a = Feed(p, 25);
+  EXPECT_TRUE(a.get().ok());
+  auto batches = next.batches();
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[0].record_count(), 10u);
+  EXPECT_EQ(batches[1].record_count(), 10u);
+  EXPECT_EQ(batches[2].record_count(), 5u);
+  p.Shutdown(core::Clock::now());
+}
+
+}  // namespace
+}  // namespace tributary::processors::batch

@@ -273,6 +273,9 @@ absl::Status OtlpReceiver::StartGrpc() {
     builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                                static_cast<int>(cfg.max_concurrent_streams));
   }
+  grpc::ResourceQuota quota("otlp_receiver");
+  quota.SetMaxThreads(static_cast<int>(cfg.max_concurrent_requests));
+  builder.SetResourceQuota(quota);
   builder.RegisterService(grpc_service_.get());
   grpc_server_ = builder.BuildAndStart();
   if (!grpc_server_ || grpc_port_ == 0) {

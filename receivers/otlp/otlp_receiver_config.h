@@ -14,6 +14,7 @@ struct GrpcConfig {
   std::string endpoint = "0.0.0.0:4317";
   int64_t max_recv_msg_size_mib = 4;
   int64_t max_concurrent_streams = 0;
+  int64_t max_concurrent_requests = 256;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("endpoint", endpoint, "host:port to listen on (port 0 picks a free port)");
@@ -21,10 +22,15 @@ struct GrpcConfig {
                "largest request accepted, after decompression, in MiB");
     v.Optional("max_concurrent_streams", max_concurrent_streams,
                "streams per HTTP/2 connection; 0 leaves gRPC's default");
+    v.Optional("max_concurrent_requests", max_concurrent_requests,
+               "requests served at once (threads); beyond it callers get RESOURCE_EXHAUSTED");
   }
   absl::Status Validate() const {
     if (max_recv_msg_size_mib < 1 || max_recv_msg_size_mib > 2047) {
       return absl::InvalidArgumentError("max_recv_msg_size_mib must be in [1, 2047]");
+    }
+    if (max_concurrent_requests < 2) {
+      return absl::InvalidArgumentError("max_concurrent_requests must be >= 2");
     }
     return absl::OkStatus();
   }

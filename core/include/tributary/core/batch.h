@@ -54,6 +54,9 @@ class Batch {
 
   // Appends the resources of `other`, which must carry the same signal.
   void Append(const Batch& other);
+  // Cuts the batch into batches of at most `max_records` records each,
+  // keeping every record with its resource and scope.
+  std::vector<Batch> Split(size_t max_records) const;
   size_t ByteSize() const { return message().ByteSizeLong(); }
 
  private:
