@@ -32,7 +32,7 @@ ExporterRunner::ExporterRunner(std::string id, std::unique_ptr<Exporter> exporte
       exporter_(std::move(exporter)),
       queue_config_(queue),
       retry_(retry),
-      rng_(std::random_device{}()) {
+      jitter_(1 - retry.randomization_factor, 1 + retry.randomization_factor) {
   Telemetry::Get().QueueCapacity(id_).Set(static_cast<double>(queue_config_.queue_size));
 }
 
@@ -118,10 +118,12 @@ void ExporterRunner::Deliver(Envelope& envelope) {
     }
     const bool retryable = IsRetryable(status) && retry_.enabled;
     bool give_up = !retryable;
+    bool aborted = false;
     std::chrono::nanoseconds wait{0};
     if (retryable) {
-      double jitter = std::uniform_real_distribution<double>(1 - retry_.randomization_factor,
-                                                             1 + retry_.randomization_factor)(rng_);
+      // Workers retry concurrently; each thread draws jitter from its own generator.
+      thread_local std::mt19937_64 rng(std::random_device{}());
+      double jitter = std::uniform_real_distribution<double>(jitter_)(rng);
       wait = std::chrono::nanoseconds(static_cast<int64_t>(interval.count() * jitter));
       interval = NextBackoff(interval);
       if (retry_.max_elapsed_time.count() > 0 &&
@@ -131,13 +133,14 @@ void ExporterRunner::Deliver(Envelope& envelope) {
     }
     if (!give_up) {
       std::unique_lock<std::mutex> lock(mu_);
-      if (cv_.wait_for(lock, wait, [&] { return abort_; })) give_up = true;
+      aborted = cv_.wait_for(lock, wait, [&] { return abort_; });
+      give_up = aborted;
     }
     uint64_t held;
     if (give_up) {
       t.ExporterSendFailed(id_, signal).Increment(records);
       const char* reason = !retryable ? "permanent_error"
-                           : abort_   ? "shutdown"
+                           : aborted  ? "shutdown"
                                       : "retries_exhausted";
       t.Dropped(id_, signal, reason).Increment(records);
       if (log_limiter_.Allow(&held)) {

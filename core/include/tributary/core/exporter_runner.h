@@ -88,7 +88,7 @@ class ExporterRunner : public Consumer {
   bool abort_ = false;
   bool started_ = false;
   std::vector<std::thread> workers_;
-  std::mt19937_64 rng_;
+  const std::uniform_real_distribution<double>::param_type jitter_;
   LogLimiter log_limiter_;
 };
 
