@@ -43,31 +43,30 @@ size_t CountRecords(const TracesRequest& request) {
   return n;
 }
 
+size_t CountPoints(const opentelemetry::proto::metrics::v1::Metric& m) {
+  using opentelemetry::proto::metrics::v1::Metric;
+  switch (m.data_case()) {
+    case Metric::kGauge:
+      return m.gauge().data_points_size();
+    case Metric::kSum:
+      return m.sum().data_points_size();
+    case Metric::kHistogram:
+      return m.histogram().data_points_size();
+    case Metric::kExponentialHistogram:
+      return m.exponential_histogram().data_points_size();
+    case Metric::kSummary:
+      return m.summary().data_points_size();
+    case Metric::DATA_NOT_SET:
+      return 0;
+  }
+  return 0;
+}
+
 size_t CountRecords(const MetricsRequest& request) {
   size_t n = 0;
   for (const auto& rm : request.resource_metrics()) {
     for (const auto& sm : rm.scope_metrics()) {
-      for (const auto& m : sm.metrics()) {
-        switch (m.data_case()) {
-          case opentelemetry::proto::metrics::v1::Metric::kGauge:
-            n += m.gauge().data_points_size();
-            break;
-          case opentelemetry::proto::metrics::v1::Metric::kSum:
-            n += m.sum().data_points_size();
-            break;
-          case opentelemetry::proto::metrics::v1::Metric::kHistogram:
-            n += m.histogram().data_points_size();
-            break;
-          case opentelemetry::proto::metrics::v1::Metric::kExponentialHistogram:
-            n += m.exponential_histogram().data_points_size();
-            break;
-          case opentelemetry::proto::metrics::v1::Metric::kSummary:
-            n += m.summary().data_points_size();
-            break;
-          case opentelemetry::proto::metrics::v1::Metric::DATA_NOT_SET:
-            break;
-        }
-      }
+      for (const auto& m : sm.metrics()) n += CountPoints(m);
     }
   }
   return n;
@@ -88,18 +87,6 @@ Batch::Batch(MetricsRequest request) : data_(std::move(request)) {
   records_ = CountRecords(metrics());
 }
 Batch::Batch(LogsRequest request) : data_(std::move(request)) { records_ = CountRecords(logs()); }
-
-Batch Batch::Empty(Signal signal) {
-  switch (signal) {
-    case Signal::kTraces:
-      return Batch(TracesRequest());
-    case Signal::kMetrics:
-      return Batch(MetricsRequest());
-    case Signal::kLogs:
-      return Batch(LogsRequest());
-  }
-  return Batch(TracesRequest());
-}
 
 const google::protobuf::Message& Batch::message() const {
   return std::visit([](const auto& m) -> const google::protobuf::Message& { return m; }, data_);
@@ -201,24 +188,6 @@ Metric MetricShell(const Metric& m) {
   return shell;
 }
 
-int PointCount(const Metric& m) {
-  switch (m.data_case()) {
-    case Metric::kGauge:
-      return m.gauge().data_points_size();
-    case Metric::kSum:
-      return m.sum().data_points_size();
-    case Metric::kHistogram:
-      return m.histogram().data_points_size();
-    case Metric::kExponentialHistogram:
-      return m.exponential_histogram().data_points_size();
-    case Metric::kSummary:
-      return m.summary().data_points_size();
-    case Metric::DATA_NOT_SET:
-      return 0;
-  }
-  return 0;
-}
-
 void CopyPoint(const Metric& from, int i, Metric* to) {
   switch (from.data_case()) {
     case Metric::kGauge:
@@ -256,7 +225,7 @@ std::vector<Batch> SplitMetrics(const MetricsRequest& in, size_t max) {
       for (const Metric& in_metric : in_scope.metrics()) {
         metric = nullptr;
         std::optional<Metric> shell;
-        for (int i = 0; i < PointCount(in_metric); ++i) {
+        for (int i = 0, end = static_cast<int>(CountPoints(in_metric)); i < end; ++i) {
           if (n == max) {
             out.emplace_back(std::move(current));
             current = MetricsRequest();

@@ -137,14 +137,6 @@ TEST_F(LoadConfigTest, UnknownComponentTypeAndPipelineSignal) {
               HasSubstr("pipeline id must be traces, metrics or logs"));
 }
 
-TEST_F(LoadConfigTest, ProtocolPresenceEnablesOnlyListedTransports) {
-  auto config = Load(kValid);
-  ASSERT_TRUE(config.ok()) << config.status();
-  // Only grpc is listed under protocols, so http is off; covered through the
-  // receiver's factory config in its own tests.
-  EXPECT_EQ(config->receivers.count("otlp"), 1u);
-}
-
 TEST_F(LoadConfigTest, YamlSyntaxErrorHasLine) {
   auto config = Load("receivers:\n  otlp: [\n");
   ASSERT_FALSE(config.ok());

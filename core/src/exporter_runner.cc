@@ -32,8 +32,15 @@ ExporterRunner::ExporterRunner(std::string id, std::unique_ptr<Exporter> exporte
       exporter_(std::move(exporter)),
       queue_config_(queue),
       retry_(retry),
-      jitter_(1 - retry.randomization_factor, 1 + retry.randomization_factor) {
-  Telemetry::Get().QueueCapacity(id_).Set(static_cast<double>(queue_config_.queue_size));
+      jitter_(1 - retry.randomization_factor, 1 + retry.randomization_factor),
+      queue_size_(Telemetry::Get().QueueSize(id_)),
+      export_duration_(Telemetry::Get().ExportDuration(id_)) {
+  Telemetry& t = Telemetry::Get();
+  for (Signal s : kAllSignals) {
+    counters_[static_cast<size_t>(s)] = {&t.ExporterSent(id_, s), &t.ExporterSendFailed(id_, s),
+                                         &t.ExporterRetries(id_, s)};
+  }
+  t.QueueCapacity(id_).Set(static_cast<double>(queue_config_.queue_size));
 }
 
 ExporterRunner::~ExporterRunner() { Shutdown(Clock::now()); }
@@ -58,7 +65,7 @@ absl::Status ExporterRunner::Consume(Envelope envelope) noexcept {
     return absl::ResourceExhaustedError(absl::StrCat("sending queue of ", id_, " is full"));
   }
   queue_.push_back(std::move(envelope));
-  Telemetry::Get().QueueSize(id_).Set(static_cast<double>(queue_.size()));
+  queue_size_.Set(static_cast<double>(queue_.size()));
   cv_.notify_one();
   return absl::OkStatus();
 }
@@ -77,7 +84,8 @@ void ExporterRunner::Work() {
       if (queue_.empty() || abort_) return;
       envelope = std::move(queue_.front());
       queue_.pop_front();
-      Telemetry::Get().QueueSize(id_).Set(static_cast<double>(queue_.size()));
+      queue_size_.Set(static_cast<double>(queue_.size()));
+      if (queue_.empty()) cv_.notify_all();  // Shutdown waits for the queue to drain
     }
     Deliver(envelope);
   }
@@ -94,17 +102,18 @@ void ExporterRunner::Deliver(Envelope& envelope) {
   const Signal signal = batch.signal();
   const double records = static_cast<double>(batch.record_count());
   Telemetry& t = Telemetry::Get();
+  const SignalCounters& counters = counters_[static_cast<size_t>(signal)];
   const Clock::time_point first_attempt = Clock::now();
   std::chrono::nanoseconds interval = retry_.initial_interval;
   for (int attempt = 0;; ++attempt) {
     ExportReport report;
     Clock::time_point begin = Clock::now();
     absl::Status status = exporter_->Export(batch, report);
-    t.ExportDuration(id_).Observe(std::chrono::duration<double>(Clock::now() - begin).count());
+    export_duration_.Observe(std::chrono::duration<double>(Clock::now() - begin).count());
     if (status.ok()) {
       double rejected =
           static_cast<double>(std::min(report.rejected_records, batch.record_count()));
-      t.ExporterSent(id_, signal).Increment(records - rejected);
+      counters.sent->Increment(records - rejected);
       if (rejected > 0) {
         t.Dropped(id_, signal, "rejected_by_destination").Increment(rejected);
         uint64_t held;
@@ -138,7 +147,7 @@ void ExporterRunner::Deliver(Envelope& envelope) {
     }
     uint64_t held;
     if (give_up) {
-      t.ExporterSendFailed(id_, signal).Increment(records);
+      counters.send_failed->Increment(records);
       const char* reason = !retryable ? "permanent_error"
                            : aborted  ? "shutdown"
                                       : "retries_exhausted";
@@ -151,7 +160,7 @@ void ExporterRunner::Deliver(Envelope& envelope) {
       envelope.Fail(status);
       return;
     }
-    t.ExporterRetries(id_, signal).Increment(records);
+    counters.retried->Increment(records);
     if (log_limiter_.Allow(&held)) {
       Log(LogLevel::kWarn, id_, "export failed, will retry",
           absl::StrCat("records=", records, " error=\"", status.ToString(),
@@ -168,11 +177,7 @@ void ExporterRunner::Shutdown(Deadline deadline) noexcept {
     stopping_ = true;
     cv_.notify_all();
     // Let the workers drain what is queued until the deadline.
-    while (!queue_.empty() && Clock::now() < deadline) {
-      lock.unlock();
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      lock.lock();
-    }
+    cv_.wait_until(lock, deadline, [&] { return queue_.empty(); });
     abort_ = true;
     cv_.notify_all();
     workers.swap(workers_);

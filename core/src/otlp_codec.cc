@@ -1,7 +1,5 @@
 #include "tributary/core/otlp_codec.h"
 
-#include <zlib.h>
-
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
@@ -130,16 +128,33 @@ std::string PrintJson(const Request& original) {
 
 bool BadId(const std::string& id, size_t size) { return !id.empty() && id.size() != size; }
 
+// Each returns why a record is refused, or null when it is valid.
+const char* InvalidSpan(const opentelemetry::proto::trace::v1::Span& span) {
+  if (span.trace_id().size() != 16 || span.span_id().size() != 8 ||
+      BadId(span.parent_span_id(), 8)) {
+    return "span with a trace_id not of 16 bytes or a span_id not of 8 bytes";
+  }
+  return nullptr;
+}
+
+const char* InvalidLog(const opentelemetry::proto::logs::v1::LogRecord& log) {
+  if (BadId(log.trace_id(), 16) || BadId(log.span_id(), 8)) {
+    return "log record with a trace_id not of 16 bytes or a span_id not of 8 bytes";
+  }
+  return nullptr;
+}
+
+const char* InvalidMetric(const opentelemetry::proto::metrics::v1::Metric& metric) {
+  return metric.name().empty() ? "metric without a name" : nullptr;
+}
+
 bool HasInvalidRecords(const Batch& batch) {
   switch (batch.signal()) {
     case Signal::kTraces:
       for (const auto& rs : batch.traces().resource_spans()) {
         for (const auto& ss : rs.scope_spans()) {
           for (const auto& span : ss.spans()) {
-            if (span.trace_id().size() != 16 || span.span_id().size() != 8 ||
-                BadId(span.parent_span_id(), 8)) {
-              return true;
-            }
+            if (InvalidSpan(span)) return true;
           }
         }
       }
@@ -148,7 +163,7 @@ bool HasInvalidRecords(const Batch& batch) {
       for (const auto& rl : batch.logs().resource_logs()) {
         for (const auto& sl : rl.scope_logs()) {
           for (const auto& log : sl.log_records()) {
-            if (BadId(log.trace_id(), 16) || BadId(log.span_id(), 8)) return true;
+            if (InvalidLog(log)) return true;
           }
         }
       }
@@ -157,13 +172,27 @@ bool HasInvalidRecords(const Batch& batch) {
       for (const auto& rm : batch.metrics().resource_metrics()) {
         for (const auto& sm : rm.scope_metrics()) {
           for (const auto& m : sm.metrics()) {
-            if (m.name().empty()) return true;
+            if (InvalidMetric(m)) return true;
           }
         }
       }
       return false;
   }
   return false;
+}
+
+// Removes from `list` the items `invalid` refuses; `weight` is how many
+// records an item holds.
+template <class List, class Invalid, class Weight>
+void RemoveFrom(List* list, Invalid invalid, Weight weight, ValidationResult& result) {
+  auto keep = std::remove_if(list->begin(), list->end(), [&](const auto& item) {
+    const char* why = invalid(item);
+    if (why == nullptr) return false;
+    if (result.message.empty()) result.message = why;
+    result.rejected += weight(item);
+    return true;
+  });
+  list->erase(keep, list->end());
 }
 
 }  // namespace
@@ -206,107 +235,42 @@ std::string EncodeOtlpJson(const Batch& batch) {
 
 ValidationResult RemoveInvalidRecords(Batch& batch) {
   ValidationResult result;
-  auto note = [&](const std::string& why) {
-    if (result.message.empty()) result.message = why;
-  };
   if (!HasInvalidRecords(batch)) return result;
+  auto one = [](const auto&) { return size_t{1}; };
   switch (batch.signal()) {
     case Signal::kTraces: {
       TracesRequest r = batch.traces();
       for (auto& rs : *r.mutable_resource_spans()) {
         for (auto& ss : *rs.mutable_scope_spans()) {
-          auto* spans = ss.mutable_spans();
-          auto keep = std::remove_if(spans->begin(), spans->end(), [&](const auto& span) {
-            if (span.trace_id().size() != 16 || span.span_id().size() != 8 ||
-                BadId(span.parent_span_id(), 8)) {
-              note("span with a trace_id not of 16 bytes or a span_id not of 8 bytes");
-              return true;
-            }
-            return false;
-          });
-          result.rejected += spans->end() - keep;
-          spans->erase(keep, spans->end());
+          RemoveFrom(ss.mutable_spans(), InvalidSpan, one, result);
         }
       }
-      if (result.rejected > 0) batch = Batch(std::move(r));
+      batch = Batch(std::move(r));
       break;
     }
     case Signal::kLogs: {
       LogsRequest r = batch.logs();
       for (auto& rl : *r.mutable_resource_logs()) {
         for (auto& sl : *rl.mutable_scope_logs()) {
-          auto* logs = sl.mutable_log_records();
-          auto keep = std::remove_if(logs->begin(), logs->end(), [&](const auto& log) {
-            if (BadId(log.trace_id(), 16) || BadId(log.span_id(), 8)) {
-              note("log record with a trace_id not of 16 bytes or a span_id not of 8 bytes");
-              return true;
-            }
-            return false;
-          });
-          result.rejected += logs->end() - keep;
-          logs->erase(keep, logs->end());
+          RemoveFrom(sl.mutable_log_records(), InvalidLog, one, result);
         }
       }
-      if (result.rejected > 0) batch = Batch(std::move(r));
+      batch = Batch(std::move(r));
       break;
     }
     case Signal::kMetrics: {
       MetricsRequest r = batch.metrics();
       for (auto& rm : *r.mutable_resource_metrics()) {
         for (auto& sm : *rm.mutable_scope_metrics()) {
-          auto* metrics = sm.mutable_metrics();
-          auto keep = std::remove_if(metrics->begin(), metrics->end(), [&](const auto& m) {
-            if (m.name().empty()) {
-              // Its data points are the records refused.
-              MetricsRequest one;
-              *one.add_resource_metrics()->add_scope_metrics()->add_metrics() = m;
-              result.rejected += CountRecords(one);
-              note("metric without a name");
-              return true;
-            }
-            return false;
-          });
-          metrics->erase(keep, metrics->end());
+          // A refused metric's data points are the records refused.
+          RemoveFrom(sm.mutable_metrics(), InvalidMetric, CountPoints, result);
         }
       }
-      if (result.rejected > 0) batch = Batch(std::move(r));
+      batch = Batch(std::move(r));
       break;
     }
   }
   return result;
-}
-
-absl::StatusOr<std::string> Gunzip(std::string_view compressed, size_t max_output) {
-  z_stream zs{};
-  // 15 window bits + 32: detect gzip or zlib headers.
-  if (inflateInit2(&zs, 15 + 32) != Z_OK) return absl::InternalError("inflateInit2 failed");
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
-  zs.avail_in = static_cast<uInt>(compressed.size());
-  std::string out;
-  char buf[64 * 1024];
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof buf;
-    rc = inflate(&zs, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      inflateEnd(&zs);
-      return absl::InvalidArgumentError("invalid gzip body");
-    }
-    size_t produced = sizeof buf - zs.avail_out;
-    if (out.size() + produced > max_output) {
-      inflateEnd(&zs);
-      return absl::ResourceExhaustedError(
-          absl::StrCat("decompressed body exceeds the limit of ", max_output, " bytes"));
-    }
-    out.append(buf, produced);
-    if (rc == Z_OK && zs.avail_in == 0 && produced == 0) {
-      inflateEnd(&zs);
-      return absl::InvalidArgumentError("truncated gzip body");
-    }
-  }
-  inflateEnd(&zs);
-  return out;
 }
 
 }  // namespace tributary::core

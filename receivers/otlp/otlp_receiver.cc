@@ -193,7 +193,14 @@ class OtlpReceiver::GrpcService : public grpc::Service {
 
 OtlpReceiver::OtlpReceiver(std::string id, OtlpReceiverConfig config,
                            core::ReceiverConsumers consumers)
-    : id_(std::move(id)), config_(std::move(config)), consumers_(consumers) {}
+    : id_(std::move(id)), config_(std::move(config)), consumers_(consumers) {
+  for (Signal s : core::kAllSignals) {
+    for (const char* transport : {"grpc", "http"}) {
+      accepted_[static_cast<size_t>(s)][transport[0] == 'h'] =
+          &core::Telemetry::Get().ReceiverAccepted(id_, s, transport);
+    }
+  }
+}
 
 OtlpReceiver::~OtlpReceiver() { Shutdown(core::Clock::now()); }
 
@@ -238,7 +245,8 @@ Outcome OtlpReceiver::Submit(core::Batch batch, const std::string& transport,
     }
   }
   if (status.ok()) {
-    t.ReceiverAccepted(id_, signal, transport).Increment(static_cast<double>(records));
+    accepted_[static_cast<size_t>(signal)][transport == "http"]->Increment(
+        static_cast<double>(records));
   } else {
     t.ReceiverRefused(id_, signal, transport, RefusalReason(status))
         .Increment(static_cast<double>(records));

@@ -1,6 +1,7 @@
 #ifndef TRIBUTARY_RECEIVERS_OTLP_OTLP_RECEIVER_H_
 #define TRIBUTARY_RECEIVERS_OTLP_OTLP_RECEIVER_H_
 
+#include <array>
 #include <memory>
 #include <string>
 #include <thread>
@@ -9,6 +10,7 @@
 #include "tributary/core/component.h"
 #include "tributary/core/log.h"
 #include "tributary/core/registry.h"
+#include "tributary/core/telemetry.h"
 
 namespace grpc {
 class Server;
@@ -62,6 +64,8 @@ class OtlpReceiver : public core::Receiver {
   int http_port_ = 0;
   bool stopped_ = false;
   core::LogLimiter log_limiter_;
+  // Accepted-records counters resolved once: [signal][0 = grpc, 1 = http].
+  std::array<std::array<prometheus::Counter*, 2>, 3> accepted_;
 };
 
 }  // namespace tributary::receivers::otlp

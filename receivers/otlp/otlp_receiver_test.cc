@@ -19,6 +19,34 @@ using core::testing::MakeSpans;
 using core::testing::MetricValue;
 using core::testing::RecordingConsumer;
 
+OtlpReceiverConfig ParseConfig(const std::string& yaml, core::ConfigErrors* errors) {
+  OtlpReceiverConfig config;
+  core::FieldReader::ReadStruct(YAML::Load(yaml), "test.yaml", "receivers.otlp", errors, config);
+  return config;
+}
+
+TEST(OtlpReceiverConfigTest, ListedProtocolsAreOnAndTheOthersOff) {
+  core::ConfigErrors errors;
+  OtlpReceiverConfig both = ParseConfig("ack_timeout: 5s", &errors);
+  EXPECT_TRUE(both.protocols.grpc.has_value());
+  EXPECT_TRUE(both.protocols.http.has_value());
+
+  OtlpReceiverConfig grpc_only = ParseConfig("protocols:\n  grpc:\n", &errors);
+  ASSERT_TRUE(grpc_only.protocols.grpc.has_value());
+  EXPECT_EQ(grpc_only.protocols.grpc->endpoint, "0.0.0.0:4317");
+  EXPECT_FALSE(grpc_only.protocols.http.has_value());
+
+  OtlpReceiverConfig http_only =
+      ParseConfig("protocols:\n  http:\n    endpoint: 127.0.0.1:9999\n", &errors);
+  EXPECT_FALSE(http_only.protocols.grpc.has_value());
+  ASSERT_TRUE(http_only.protocols.http.has_value());
+  EXPECT_EQ(http_only.protocols.http->endpoint, "127.0.0.1:9999");
+  EXPECT_TRUE(errors.empty()) << errors.ToString();
+
+  ParseConfig("protocols: {}\n", &errors);
+  EXPECT_THAT(errors.ToString(), ::testing::HasSubstr("enable at least one of grpc, http"));
+}
+
 class OtlpReceiverTest : public ::testing::Test {
  protected:
   void SetUp() override {

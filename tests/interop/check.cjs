@@ -29,7 +29,7 @@ function normalise(value, key) {
     return Object.keys(out).length === 0 ? undefined : out;
   }
   if (value === null || value === 0 || value === '' || value === false) return undefined;
-  if (INT64_KEYS.has(key) || key === 'count') {
+  if (INT64_KEYS.has(key)) {
     const s = BigInt(String(value)).toString();
     return s === '0' ? undefined : s;
   }

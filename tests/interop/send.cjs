@@ -146,9 +146,8 @@ async function main() {
     metrics: metrics.items.map((rm) => decode(JsonMetricsSerializer.serializeRequest(rm))),
   };
   fs.writeFileSync(out, JSON.stringify(expected));
-  const count = (reqs, kind) => reqs.length;
-  console.log(`sent over ${transport}: ${count(expected.traces)} trace, ${count(expected.logs)} log, ` +
-              `${count(expected.metrics)} metric export requests`);
+  console.log(`sent over ${transport}: ${expected.traces.length} trace, ${expected.logs.length} log, ` +
+              `${expected.metrics.length} metric export requests`);
 }
 
 main().catch((e) => {

@@ -30,6 +30,8 @@ std::string_view SignalName(Signal signal);
 std::string_view RecordKind(Signal signal);
 std::optional<Signal> ParseSignal(std::string_view name);
 
+// Data points of one metric, whatever its type.
+size_t CountPoints(const opentelemetry::proto::metrics::v1::Metric& metric);
 size_t CountRecords(const TracesRequest& request);
 size_t CountRecords(const MetricsRequest& request);
 size_t CountRecords(const LogsRequest& request);
@@ -41,7 +43,6 @@ class Batch {
   explicit Batch(TracesRequest request);
   explicit Batch(MetricsRequest request);
   explicit Batch(LogsRequest request);
-  static Batch Empty(Signal signal);
 
   Signal signal() const { return static_cast<Signal>(data_.index()); }
   size_t record_count() const { return records_; }

@@ -69,11 +69,6 @@ struct IsOptional : std::false_type {};
 template <class T>
 struct IsOptional<std::optional<T>> : std::true_type {};
 
-template <class T>
-struct IsDuration : std::false_type {};
-template <class R, class P>
-struct IsDuration<std::chrono::duration<R, P>> : std::true_type {};
-
 }  // namespace detail
 
 // The parsing visitor of a config struct's VisitFields(): reads each declared

@@ -1,6 +1,7 @@
 #ifndef TRIBUTARY_CORE_EXPORTER_RUNNER_H_
 #define TRIBUTARY_CORE_EXPORTER_RUNNER_H_
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -14,6 +15,7 @@
 #include "tributary/core/component.h"
 #include "tributary/core/config.h"
 #include "tributary/core/log.h"
+#include "tributary/core/telemetry.h"
 
 namespace tributary::core {
 
@@ -89,6 +91,16 @@ class ExporterRunner : public Consumer {
   bool started_ = false;
   std::vector<std::thread> workers_;
   const std::uniform_real_distribution<double>::param_type jitter_;
+
+  // Self-metrics resolved once; indexed by Signal.
+  struct SignalCounters {
+    prometheus::Counter* sent;
+    prometheus::Counter* send_failed;
+    prometheus::Counter* retried;
+  };
+  std::array<SignalCounters, 3> counters_;
+  prometheus::Gauge& queue_size_;
+  prometheus::Histogram& export_duration_;
   LogLimiter log_limiter_;
 };
 

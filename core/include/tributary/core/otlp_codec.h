@@ -25,9 +25,6 @@ struct ValidationResult {
 };
 ValidationResult RemoveInvalidRecords(Batch& batch);
 
-// gzip or zlib inflate with a ceiling on the output; kResourceExhausted past it.
-absl::StatusOr<std::string> Gunzip(std::string_view compressed, size_t max_output);
-
 }  // namespace tributary::core
 
 #endif  // TRIBUTARY_CORE_OTLP_CODEC_H_

@@ -35,14 +35,6 @@ class RecordingConsumer : public Consumer {
     for (const Batch& b : batches_) n += b.record_count();
     return n;
   }
-  bool WaitForRecords(size_t n, std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] {
-      size_t total = 0;
-      for (const Batch& b : batches_) total += b.record_count();
-      return total >= n;
-    });
-  }
 
   absl::Status ack_status;
   absl::Status refuse_status;
