@@ -261,8 +261,12 @@ std::vector<Batch> SplitMetrics(const MetricsRequest& in, size_t max) {
 
 }  // namespace
 
-std::vector<Batch> Batch::Split(size_t max_records) const {
-  if (max_records == 0 || records_ <= max_records) return {*this};
+std::vector<Batch> Batch::Split(size_t max_records) && {
+  if (max_records == 0 || records_ <= max_records) {
+    std::vector<Batch> whole;
+    whole.push_back(std::move(*this));
+    return whole;
+  }
   switch (signal()) {
     case Signal::kTraces:
       return SplitRequest<TracesShape>(traces(), max_records);
@@ -271,7 +275,7 @@ std::vector<Batch> Batch::Split(size_t max_records) const {
     case Signal::kMetrics:
       return SplitMetrics(metrics(), max_records);
   }
-  return {*this};
+  return {};
 }
 
 bool IsRetryable(const absl::Status& status) {

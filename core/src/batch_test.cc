@@ -80,7 +80,7 @@ namespace {
 TEST(BatchSplitTest, TracesKeepResourceAndScope) {
   Batch batch(testing::MakeSpans(7, "a"));
   batch.Append(Batch(testing::MakeSpans(5, "b")));
-  std::vector<Batch> parts = batch.Split(4);
+  std::vector<Batch> parts = Batch(batch).Split(4);
   ASSERT_EQ(parts.size(), 3u);
   EXPECT_EQ(parts[0].record_count(), 4u);
   EXPECT_EQ(parts[1].record_count(), 4u);
@@ -106,8 +106,10 @@ TEST(BatchSplitTest, TracesKeepResourceAndScope) {
     }
   }
   EXPECT_EQ(before, after);
-  EXPECT_EQ(batch.Split(0).size(), 1u);
-  EXPECT_EQ(batch.Split(100).size(), 1u);
+  EXPECT_EQ(Batch(batch).Split(0).size(), 1u);
+  std::vector<Batch> within = Batch(batch).Split(100);
+  ASSERT_EQ(within.size(), 1u);
+  EXPECT_EQ(within[0].record_count(), 12u);
 }
 
 TEST(BatchSplitTest, MetricsSplitBetweenDataPoints) {

@@ -46,7 +46,8 @@ void BatchProcessor::Send(std::optional<core::Batch> batch, std::vector<core::Ac
   core::Telemetry& t = core::Telemetry::Get();
   // Every part carries all the acks: each sender hears of the outcome of the
   // parts its records went into.
-  for (core::Batch& part : batch->Split(static_cast<size_t>(config_.send_batch_max_size))) {
+  for (core::Batch& part :
+       std::move(*batch).Split(static_cast<size_t>(config_.send_batch_max_size))) {
     t.BatchSize(id_, signal_).Observe(static_cast<double>(part.record_count()));
     t.ProcessorFlushes(id_, trigger).Increment();
     core::Envelope out;

@@ -55,9 +55,10 @@ class Batch {
 
   // Appends the resources of `other`, which must carry the same signal.
   void Append(const Batch& other);
-  // Cuts the batch into batches of at most `max_records` records each,
-  // keeping every record with its resource and scope.
-  std::vector<Batch> Split(size_t max_records) const;
+  // Cuts the batch into batches of at most `max_records` records each (0: no
+  // limit), keeping every record with its resource and scope. A batch within
+  // the limit is moved, not copied.
+  std::vector<Batch> Split(size_t max_records) &&;
   size_t ByteSize() const { return message().ByteSizeLong(); }
 
  private:
