@@ -137,6 +137,36 @@ Telemetry::Telemetry()
                    .Name("tributary_processor_batch_flushes_total")
                    .Help("Batches sent by a batch processor, by trigger (size or timeout).")
                    .Register(*registry_)),
+      dead_lettered_(prometheus::BuildCounter()
+                         .Name("tributary_dead_lettered_records_total")
+                         .Help("Records an exporter's destination refused for good, written to "
+                               "the dead-letter destination.")
+                         .Register(*registry_)),
+      pipeline_received_(prometheus::BuildCounter()
+                             .Name("tributary_pipeline_received_records_total")
+                             .Help("Records a pipeline accepted from its receivers.")
+                             .Register(*registry_)),
+      buffer_bytes_(prometheus::BuildGauge()
+                        .Name("tributary_buffer_bytes")
+                        .Help("Bytes held by a pipeline's write-ahead buffer.")
+                        .Register(*registry_)),
+      buffer_capacity_(prometheus::BuildGauge()
+                           .Name("tributary_buffer_capacity_bytes")
+                           .Help("Bytes a pipeline's write-ahead buffer may hold.")
+                           .Register(*registry_)),
+      buffer_records_(prometheus::BuildGauge()
+                          .Name("tributary_buffer_records")
+                          .Help("Records in a pipeline's buffer that an exporter has not yet "
+                                "settled.")
+                          .Register(*registry_)),
+      buffer_corrupt_(prometheus::BuildCounter()
+                          .Name("tributary_buffer_corrupt_bytes_total")
+                          .Help("Bytes of buffer segments found corrupt at start and skipped.")
+                          .Register(*registry_)),
+      fsync_duration_(prometheus::BuildHistogram()
+                          .Name("tributary_buffer_fsync_duration_seconds")
+                          .Help("Time of one fsync of a buffer segment.")
+                          .Register(*registry_)),
       build_info_(prometheus::BuildGauge()
                       .Name("tributary_build_info")
                       .Help("Always 1; labelled with the program and version.")
@@ -186,6 +216,28 @@ prometheus::Histogram& Telemetry::BatchSize(const std::string& processor, Signal
 prometheus::Counter& Telemetry::ProcessorFlushes(const std::string& processor,
                                                  const std::string& trigger) {
   return flushes_.Add({{"processor", processor}, {"trigger", trigger}});
+}
+prometheus::Counter& Telemetry::DeadLettered(const std::string& exporter, Signal s) {
+  return dead_lettered_.Add({{"exporter", exporter}, {"signal", Sig(s)}});
+}
+prometheus::Counter& Telemetry::PipelineReceived(const std::string& pipeline, Signal s) {
+  return pipeline_received_.Add({{"pipeline", pipeline}, {"signal", Sig(s)}});
+}
+prometheus::Gauge& Telemetry::BufferBytes(const std::string& pipeline) {
+  return buffer_bytes_.Add({{"pipeline", pipeline}});
+}
+prometheus::Gauge& Telemetry::BufferCapacity(const std::string& pipeline) {
+  return buffer_capacity_.Add({{"pipeline", pipeline}});
+}
+prometheus::Gauge& Telemetry::BufferRecords(const std::string& pipeline,
+                                            const std::string& exporter, Signal s) {
+  return buffer_records_.Add({{"pipeline", pipeline}, {"exporter", exporter}, {"signal", Sig(s)}});
+}
+prometheus::Counter& Telemetry::BufferCorruptBytes(const std::string& pipeline) {
+  return buffer_corrupt_.Add({{"pipeline", pipeline}});
+}
+prometheus::Histogram& Telemetry::BufferFsyncDuration(const std::string& pipeline) {
+  return fsync_duration_.Add({{"pipeline", pipeline}}, kDurationBuckets);
 }
 void Telemetry::SetBuildInfo(const std::string& program, const std::string& version) {
   build_info_.Add({{"program", program}, {"version", version}}).Set(1);

@@ -94,6 +94,9 @@ bool IsRetryable(const absl::Status& status);
 struct Envelope {
   std::shared_ptr<const Batch> batch;
   std::vector<AckRef> acks;
+  // Read from a write-ahead buffer: a retryable failure leaves the data there
+  // for the next attempt, so it is not a drop.
+  bool durable = false;
 
   void Fail(const absl::Status& status) const {
     for (const AckRef& ack : acks) ack->Fail(status);

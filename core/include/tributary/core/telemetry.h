@@ -40,6 +40,16 @@ class Telemetry {
   prometheus::Histogram& ExportDuration(const std::string& exporter);
   prometheus::Histogram& BatchSize(const std::string& processor, Signal s);
   prometheus::Counter& ProcessorFlushes(const std::string& processor, const std::string& trigger);
+  prometheus::Counter& DeadLettered(const std::string& exporter, Signal s);
+  // Records a pipeline took in (counted at its head, once accepted).
+  prometheus::Counter& PipelineReceived(const std::string& pipeline, Signal s);
+  prometheus::Gauge& BufferBytes(const std::string& pipeline);
+  prometheus::Gauge& BufferCapacity(const std::string& pipeline);
+  // Records an exporter has not yet settled from a pipeline's buffer.
+  prometheus::Gauge& BufferRecords(const std::string& pipeline, const std::string& exporter,
+                                   Signal s);
+  prometheus::Counter& BufferCorruptBytes(const std::string& pipeline);
+  prometheus::Histogram& BufferFsyncDuration(const std::string& pipeline);
   void SetBuildInfo(const std::string& program, const std::string& version);
 
  private:
@@ -57,6 +67,13 @@ class Telemetry {
   prometheus::Family<prometheus::Histogram>& export_duration_;
   prometheus::Family<prometheus::Histogram>& batch_size_;
   prometheus::Family<prometheus::Counter>& flushes_;
+  prometheus::Family<prometheus::Counter>& dead_lettered_;
+  prometheus::Family<prometheus::Counter>& pipeline_received_;
+  prometheus::Family<prometheus::Gauge>& buffer_bytes_;
+  prometheus::Family<prometheus::Gauge>& buffer_capacity_;
+  prometheus::Family<prometheus::Gauge>& buffer_records_;
+  prometheus::Family<prometheus::Counter>& buffer_corrupt_;
+  prometheus::Family<prometheus::Histogram>& fsync_duration_;
   prometheus::Family<prometheus::Gauge>& build_info_;
 };
 

@@ -1,12 +1,16 @@
 #ifndef TRIBUTARY_CORE_TESTING_TEST_CONSUMER_H_
 #define TRIBUTARY_CORE_TESTING_TEST_CONSUMER_H_
 
+#include <stdlib.h>
 #include <zlib.h>
 
+#include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <vector>
 
+#include "gtest/gtest.h"
 #include "tributary/core/batch.h"
 #include "tributary/core/component.h"
 #include "tributary/core/telemetry.h"
@@ -31,18 +35,40 @@ class RecordingConsumer : public Consumer {
   }
   size_t records() {
     std::lock_guard<std::mutex> lock(mu_);
-    size_t n = 0;
-    for (const Batch& b : batches_) n += b.record_count();
-    return n;
+    return RecordsLocked();
+  }
+  // Waits until at least `n` records arrived; false on timeout.
+  bool WaitForRecords(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return RecordsLocked() >= n; });
   }
 
   absl::Status ack_status;
   absl::Status refuse_status;
 
  private:
+  size_t RecordsLocked() const {
+    size_t n = 0;
+    for (const Batch& b : batches_) n += b.record_count();
+    return n;
+  }
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Batch> batches_;
+};
+
+// A temporary directory removed with everything in it when the object goes.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = ::testing::TempDir() + "tributary-XXXXXX";
+    path_ = mkdtemp(pattern.data()) ? pattern : std::string();
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
 };
 
 // Reads a self-metric's current value from the process registry.
