@@ -27,18 +27,20 @@ absl::Status QueueConfig::Validate() const {
 }
 
 ExporterRunner::ExporterRunner(std::string id, std::unique_ptr<Exporter> exporter,
-                               QueueConfig queue, RetryConfig retry)
+                               QueueConfig queue, RetryConfig retry,
+                               std::optional<DeadLetterConfig> dead_letter)
     : id_(std::move(id)),
       exporter_(std::move(exporter)),
       queue_config_(queue),
       retry_(retry),
+      dead_letter_(dead_letter ? std::make_unique<DeadLetterFile>(*dead_letter) : nullptr),
       jitter_(1 - retry.randomization_factor, 1 + retry.randomization_factor),
       queue_size_(Telemetry::Get().QueueSize(id_)),
       export_duration_(Telemetry::Get().ExportDuration(id_)) {
   Telemetry& t = Telemetry::Get();
   for (Signal s : kAllSignals) {
     counters_[static_cast<size_t>(s)] = {&t.ExporterSent(id_, s), &t.ExporterSendFailed(id_, s),
-                                         &t.ExporterRetries(id_, s)};
+                                         &t.ExporterRetries(id_, s), &t.DeadLettered(id_, s)};
   }
   t.QueueCapacity(id_).Set(static_cast<double>(queue_config_.queue_size));
 }
@@ -114,7 +116,11 @@ void ExporterRunner::Deliver(Envelope& envelope) {
       double rejected =
           static_cast<double>(std::min(report.rejected_records, batch.record_count()));
       counters.sent->Increment(records - rejected);
-      if (rejected > 0) {
+      if (report.rejected && !report.rejected->empty()) {
+        Reject(*report.rejected, absl::InvalidArgumentError(report.rejected_reason),
+               "rejected_by_destination");
+      } else if (rejected > 0) {
+        // The peer did not say which records: they can only be counted.
         t.Dropped(id_, signal, "rejected_by_destination").Increment(rejected);
         uint64_t held;
         if (log_limiter_.Allow(&held)) {
@@ -147,15 +153,22 @@ void ExporterRunner::Deliver(Envelope& envelope) {
     }
     uint64_t held;
     if (give_up) {
-      counters.send_failed->Increment(records);
-      const char* reason = !retryable ? "permanent_error"
-                           : aborted  ? "shutdown"
-                                      : "retries_exhausted";
-      t.Dropped(id_, signal, reason).Increment(records);
-      if (log_limiter_.Allow(&held)) {
-        Log(LogLevel::kError, id_, "dropping batch",
-            absl::StrCat("records=", records, " reason=", reason, " attempts=", attempt + 1,
-                         " error=\"", status.ToString(), "\" suppressed=", held));
+      if (aborted && envelope.durable) {
+        // Still in the buffer: the next process sends it.
+        envelope.Fail(absl::UnavailableError("exporter shut down; the data stays buffered"));
+        return;
+      }
+      if (!retryable) {
+        Reject(batch, status, "permanent_error");
+      } else {
+        counters.send_failed->Increment(records);
+        const char* reason = aborted ? "shutdown" : "retries_exhausted";
+        t.Dropped(id_, signal, reason).Increment(records);
+        if (log_limiter_.Allow(&held)) {
+          Log(LogLevel::kError, id_, "dropping batch",
+              absl::StrCat("records=", records, " reason=", reason, " attempts=", attempt + 1,
+                           " error=\"", status.ToString(), "\" suppressed=", held));
+        }
       }
       envelope.Fail(status);
       return;
@@ -166,6 +179,31 @@ void ExporterRunner::Deliver(Envelope& envelope) {
           absl::StrCat("records=", records, " error=\"", status.ToString(),
                        "\" suppressed=", held));
     }
+  }
+}
+
+void ExporterRunner::Reject(const Batch& batch, const absl::Status& error,
+                            const char* drop_reason) {
+  const SignalCounters& counters = counters_[static_cast<size_t>(batch.signal())];
+  const double records = static_cast<double>(batch.record_count());
+  absl::Status written = absl::FailedPreconditionError("no dead_letter configured");
+  if (dead_letter_) written = dead_letter_->Write(id_, batch, error);
+  uint64_t held;
+  if (written.ok()) {
+    counters.dead_lettered->Increment(records);
+    if (log_limiter_.Allow(&held)) {
+      Log(LogLevel::kWarn, id_, "destination refused records, dead-lettered",
+          absl::StrCat("records=", records, " error=\"", error.ToString(),
+                       "\" suppressed=", held));
+    }
+    return;
+  }
+  counters.send_failed->Increment(records);
+  Telemetry::Get().Dropped(id_, batch.signal(), drop_reason).Increment(records);
+  if (log_limiter_.Allow(&held)) {
+    Log(LogLevel::kError, id_, "dropping records the destination refused",
+        absl::StrCat("records=", records, " reason=", drop_reason, " error=\"", error.ToString(),
+                     "\" dead_letter=\"", written.message(), "\" suppressed=", held));
   }
 }
 
@@ -189,9 +227,11 @@ void ExporterRunner::Shutdown(Deadline deadline) noexcept {
     left.swap(queue_);
   }
   for (Envelope& e : left) {
-    Telemetry::Get()
-        .Dropped(id_, e.batch->signal(), "shutdown")
-        .Increment(static_cast<double>(e.batch->record_count()));
+    if (!e.durable) {
+      Telemetry::Get()
+          .Dropped(id_, e.batch->signal(), "shutdown")
+          .Increment(static_cast<double>(e.batch->record_count()));
+    }
     e.Fail(absl::UnavailableError("shut down before the data could be exported"));
   }
   if (started_) exporter_->Shutdown(deadline);

@@ -78,11 +78,17 @@ struct PipelineFields {
   std::vector<std::string> receivers;
   std::vector<std::string> processors;
   std::vector<std::string> exporters;
+  std::string when_full;
   template <class V>
   void VisitFields(V&& v) {
     v.Required("receivers", receivers, "receiver ids feeding this pipeline");
     v.Optional("processors", processors, "processor ids, in order");
     v.Required("exporters", exporters, "exporter ids this pipeline delivers to");
+    v.Optional("when_full", when_full, "overrides service.buffer.when_full for this pipeline");
+  }
+  absl::Status Validate() const {
+    if (!when_full.empty()) return ParseWhenFull(when_full).status();
+    return absl::OkStatus();
   }
 };
 
@@ -188,7 +194,7 @@ absl::StatusOr<ServiceConfig> LoadConfigText(const Registry& registry, std::stri
     }
     PipelineFields fields;
     FieldReader::ReadStruct(kv.second, file, path, &errors, fields);
-    PipelineSpec spec{key, *signal, {}, {}, {}};
+    PipelineSpec spec{key, *signal, {}, {}, {}, fields.when_full};
     CheckReferences(kv.second["receivers"], "receiver", config.receivers, registry.receivers(),
                     *signal, file, path + ".receivers", &errors, &spec.receivers);
     CheckReferences(kv.second["processors"], "processor", config.processors, registry.processors(),
@@ -228,6 +234,23 @@ class FanoutConsumer : public Consumer {
   std::vector<Consumer*> next_;
 };
 
+// Counts what a pipeline accepts, for the accounting of self-metrics.
+class PipelineHead : public Consumer {
+ public:
+  PipelineHead(const std::string& pipeline, Signal signal, Consumer* next)
+      : received_(Telemetry::Get().PipelineReceived(pipeline, signal)), next_(next) {}
+  absl::Status Consume(Envelope envelope) noexcept override {
+    const double records = envelope.batch ? static_cast<double>(envelope.batch->record_count()) : 0;
+    absl::Status s = next_->Consume(std::move(envelope));
+    if (s.ok()) received_.Increment(records);
+    return s;
+  }
+
+ private:
+  prometheus::Counter& received_;
+  Consumer* next_;
+};
+
 }  // namespace
 
 Service::Service(const Registry& registry, ServiceConfig config, std::string program)
@@ -260,19 +283,33 @@ absl::Status Service::Start() {
         return absl::Status(exporter.status().code(),
                             absl::StrCat("exporter ", key, ": ", exporter.status().message()));
       }
-      exporters_[key] = std::make_unique<ExporterRunner>(
-          key, std::move(*exporter), f.queue(spec.config.get()), f.retry(spec.config.get()));
+      exporters_[key] =
+          std::make_unique<ExporterRunner>(key, std::move(*exporter), f.queue(spec.config.get()),
+                                           f.retry(spec.config.get()), f.dead_letter(spec.config.get()));
     }
   }
   // Each pipeline is built back to front; processors get one instance per pipeline.
   std::map<std::string, std::map<Signal, std::vector<Consumer*>>> receiver_heads;
   for (const PipelineSpec& p : config_.pipelines) {
-    std::vector<Consumer*> outs;
-    for (const ComponentId& id : p.exporters) outs.push_back(exporters_.at(id.ToString()).get());
-    Consumer* next = outs.front();
-    if (outs.size() > 1) {
-      fanouts_.push_back(std::make_unique<FanoutConsumer>(outs));
-      next = fanouts_.back().get();
+    Consumer* next = nullptr;
+    if (!config_.settings.buffer.directory.empty()) {
+      // The buffer sits between the processors and the exporters, one cursor each.
+      BufferOptions options = BufferOptions::From(config_.settings.buffer, p.id, p.signal);
+      if (!p.when_full.empty()) options.when_full = ParseWhenFull(p.when_full).value();
+      auto buffer = std::make_unique<WriteAheadBuffer>(options);
+      for (const ComponentId& id : p.exporters) {
+        buffer->AddCursor(id.ToString(), exporters_.at(id.ToString()).get());
+      }
+      next = buffer.get();
+      buffers_.push_back(std::move(buffer));
+    } else {
+      std::vector<Consumer*> outs;
+      for (const ComponentId& id : p.exporters) outs.push_back(exporters_.at(id.ToString()).get());
+      next = outs.front();
+      if (outs.size() > 1) {
+        fanouts_.push_back(std::make_unique<FanoutConsumer>(outs));
+        next = fanouts_.back().get();
+      }
     }
     for (auto it = p.processors.rbegin(); it != p.processors.rend(); ++it) {
       const std::string key = it->ToString();
@@ -288,6 +325,8 @@ absl::Status Service::Start() {
       next = processor->get();
       processors_.push_back(std::move(*processor));
     }
+    fanouts_.push_back(std::make_unique<PipelineHead>(p.id, p.signal, next));
+    next = fanouts_.back().get();
     for (const ComponentId& id : p.receivers)
       receiver_heads[id.ToString()][p.signal].push_back(next);
   }
@@ -316,6 +355,12 @@ absl::Status Service::Start() {
   for (auto& [key, runner] : exporters_) {
     if (absl::Status s = runner->Start(); !s.ok()) return s;
   }
+  for (auto& b : buffers_) {
+    if (absl::Status s = b->Start(); !s.ok()) {
+      return absl::Status(s.code(),
+                          absl::StrCat("buffer of pipeline ", b->options().name, ": ", s.message()));
+    }
+  }
   for (auto& p : processors_) {
     if (absl::Status s = p->Start(); !s.ok()) return s;
   }
@@ -338,7 +383,11 @@ void Service::Shutdown() noexcept {
   for (auto& [key, r] : receivers_) r->Shutdown(deadline);
   // Processors were created back to front; flush them front to back.
   for (auto it = processors_.rbegin(); it != processors_.rend(); ++it) (*it)->Shutdown(deadline);
+  // Buffers write what they hold and stop reading; the exporters then finish
+  // what they were given; what they could not is left in the buffer.
+  for (auto& b : buffers_) b->Shutdown(deadline);
   for (auto& [key, runner] : exporters_) runner->Shutdown(deadline);
+  for (auto& b : buffers_) b->Close();
   if (admin_) admin_->Stop();
   Log(LogLevel::kInfo, program_, "stopped");
 }
@@ -358,6 +407,13 @@ std::string Service::StatusText() const {
   absl::StrAppend(&out, "\nexporter queues:\n");
   for (const auto& [key, runner] : exporters_) {
     absl::StrAppend(&out, "  ", key, ": ", runner->queue_depth(), " batches\n");
+  }
+  if (!buffers_.empty()) {
+    absl::StrAppend(&out, "\nbuffers (", config_.settings.buffer.directory, "):\n");
+    for (const auto& b : buffers_) {
+      absl::StrAppend(&out, "  ", b->options().name, ": ", b->size_bytes(), " of ",
+                      b->options().max_bytes, " bytes\n");
+    }
   }
   absl::StrAppend(&out, "\nendpoints: /metrics /healthz /readyz\n");
   return out;

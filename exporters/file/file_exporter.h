@@ -2,10 +2,12 @@
 #define TRIBUTARY_EXPORTERS_FILE_FILE_EXPORTER_H_
 
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "tributary/core/component.h"
 #include "tributary/core/config.h"
+#include "tributary/core/dead_letter.h"
 #include "tributary/core/exporter_runner.h"
 
 namespace tributary::exporters::file {
@@ -26,12 +28,14 @@ struct FileExporterConfig {
   RotationConfig rotation;
   core::QueueConfig sending_queue;
   core::RetryConfig retry_on_failure;
+  std::optional<core::DeadLetterConfig> dead_letter;
   template <class V>
   void VisitFields(V&& v) {
     v.Required("path", path, "file to append to");
     v.Optional("rotation", rotation, "size-based rotation");
     v.Optional("sending_queue", sending_queue, "in-memory queue in front of the exporter");
     v.Optional("retry_on_failure", retry_on_failure, "retry of failed writes");
+    v.Optional("dead_letter", dead_letter, "where records the destination refuses for good are kept");
   }
   absl::Status Validate() const {
     if (path.empty()) return absl::InvalidArgumentError("path must not be empty");

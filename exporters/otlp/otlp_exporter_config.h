@@ -3,10 +3,12 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "tributary/core/config.h"
+#include "tributary/core/dead_letter.h"
 #include "tributary/core/exporter_runner.h"
 
 namespace tributary::exporters::otlp {
@@ -42,6 +44,7 @@ struct OtlpExporterConfig {
   TlsClientConfig tls;
   core::QueueConfig sending_queue;
   core::RetryConfig retry_on_failure;
+  std::optional<core::DeadLetterConfig> dead_letter;
   template <class V>
   void VisitFields(V&& v) {
     v.Required("endpoint", endpoint, "host:port of the OTLP/gRPC server");
@@ -51,6 +54,7 @@ struct OtlpExporterConfig {
     v.Optional("tls", tls, "transport security");
     v.Optional("sending_queue", sending_queue, "in-memory queue in front of the exporter");
     v.Optional("retry_on_failure", retry_on_failure, "retry of retryable failures");
+    v.Optional("dead_letter", dead_letter, "where records the destination refuses for good are kept");
   }
   absl::Status Validate() const {
     if (compression != "gzip" && compression != "none" && !compression.empty()) {

@@ -2,6 +2,7 @@
 #define TRIBUTARY_CORE_COMPONENT_H_
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -55,6 +56,9 @@ class Processor : public Consumer, public Lifecycle {};
 struct ExportReport {
   size_t rejected_records = 0;  // partial success: records the peer refused
   std::string rejected_reason;
+  // The refused records themselves, where the peer says which they are
+  // (an Elasticsearch bulk response does); they go to the dead-letter file.
+  std::optional<Batch> rejected;
 };
 
 // Sends batches to one destination. The pipeline calls Export from its

@@ -14,6 +14,7 @@
 
 #include "tributary/core/component.h"
 #include "tributary/core/config.h"
+#include "tributary/core/dead_letter.h"
 #include "tributary/core/log.h"
 #include "tributary/core/telemetry.h"
 
@@ -61,13 +62,14 @@ struct QueueConfig {
 class ExporterRunner : public Consumer {
  public:
   ExporterRunner(std::string id, std::unique_ptr<Exporter> exporter, QueueConfig queue,
-                 RetryConfig retry);
+                 RetryConfig retry, std::optional<DeadLetterConfig> dead_letter = std::nullopt);
   ~ExporterRunner() override;
 
   absl::Status Start();
   absl::Status Consume(Envelope envelope) noexcept override;
   // Stops taking new data, drains the queue until the deadline, then fails
-  // what is left with kUnavailable (counted as dropped{reason="shutdown"}).
+  // what is left with kUnavailable: counted as dropped{reason="shutdown"},
+  // unless it came from a write-ahead buffer, which keeps it.
   void Shutdown(Deadline deadline) noexcept;
 
   const std::string& id() const { return id_; }
@@ -76,12 +78,16 @@ class ExporterRunner : public Consumer {
  private:
   void Work();
   void Deliver(Envelope& envelope);
+  // Records refused for good: to the dead-letter file when there is one,
+  // else dropped; counted either way.
+  void Reject(const Batch& batch, const absl::Status& error, const char* drop_reason);
   std::chrono::nanoseconds NextBackoff(std::chrono::nanoseconds current);
 
   const std::string id_;
   std::unique_ptr<Exporter> exporter_;
   const QueueConfig queue_config_;
   const RetryConfig retry_;
+  std::unique_ptr<DeadLetterFile> dead_letter_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -97,6 +103,7 @@ class ExporterRunner : public Consumer {
     prometheus::Counter* sent;
     prometheus::Counter* send_failed;
     prometheus::Counter* retried;
+    prometheus::Counter* dead_lettered;
   };
   std::array<SignalCounters, 3> counters_;
   prometheus::Gauge& queue_size_;

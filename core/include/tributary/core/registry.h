@@ -47,9 +47,10 @@ struct Factory {
   std::function<absl::StatusOr<std::unique_ptr<Instance>>(const CreateContext&, const void* config,
                                                           CreateArgs...)>
       create;
-  // Exporters only: the `sending_queue` and `retry_on_failure` blocks.
+  // Exporters only: the `sending_queue`, `retry_on_failure` and `dead_letter` blocks.
   std::function<QueueConfig(const void*)> queue;
   std::function<RetryConfig(const void*)> retry;
+  std::function<std::optional<DeadLetterConfig>(const void*)> dead_letter;
 };
 
 using ReceiverFactory = Factory<Receiver, const ReceiverConsumers&>;
@@ -87,6 +88,13 @@ Factory<Instance, CreateArgs...> MakeFactory(std::string type, std::set<Signal> 
       return static_cast<const Config*>(config)->retry_on_failure;
     } else {
       return RetryConfig{};
+    }
+  };
+  f.dead_letter = [](const void* config) -> std::optional<DeadLetterConfig> {
+    if constexpr (requires(const Config& c) { c.dead_letter; }) {
+      return static_cast<const Config*>(config)->dead_letter;
+    } else {
+      return std::nullopt;
     }
   };
   return f;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "tributary/core/buffer.h"
 #include "tributary/core/component.h"
 #include "tributary/core/config.h"
 #include "tributary/core/registry.h"
@@ -28,11 +29,14 @@ struct AdminConfig {
 // `service`, less `pipelines` (read separately to check references).
 struct ServiceSettings {
   AdminConfig admin;
+  BufferConfig buffer;
   std::string log_level = "info";
   std::chrono::milliseconds shutdown_timeout{10000};
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("admin", admin, "admin HTTP server");
+    v.Optional("buffer", buffer,
+               "write-ahead buffer between each pipeline's processors and its exporters");
     v.Optional("log_level", log_level, "debug, info, warn or error");
     v.Optional("shutdown_timeout", shutdown_timeout,
                "on SIGTERM/SIGINT, how long in-flight data may take to drain");
@@ -46,6 +50,7 @@ struct PipelineSpec {
   std::vector<ComponentId> receivers;
   std::vector<ComponentId> processors;
   std::vector<ComponentId> exporters;
+  std::string when_full;  // empty: service.buffer.when_full
 };
 
 struct ComponentSpec {
@@ -69,6 +74,7 @@ absl::StatusOr<ServiceConfig> LoadConfigFile(const Registry& registry, const std
 
 class ExporterRunner;
 class AdminServer;
+class WriteAheadBuffer;
 
 // The running pipelines of one process.
 class Service {
@@ -88,7 +94,8 @@ class Service {
   std::string program_;
   std::map<std::string, std::unique_ptr<ExporterRunner>> exporters_;
   std::vector<std::unique_ptr<Processor>> processors_;  // in start order
-  std::vector<std::unique_ptr<Consumer>> fanouts_;
+  std::vector<std::unique_ptr<WriteAheadBuffer>> buffers_;
+  std::vector<std::unique_ptr<Consumer>> fanouts_;  // and pipeline heads
   std::map<std::string, std::unique_ptr<Receiver>> receivers_;
   std::unique_ptr<AdminServer> admin_;
   std::atomic<bool> ready_{false};
