@@ -31,6 +31,16 @@ wait_ready() {
   done
 }
 
+# metric URL NAME [LABEL_FILTER]: the sum of a self-metric's samples at
+# URL/metrics (only those whose line contains LABEL_FILTER).
+metric() {
+  curl -fsS "$1/metrics" | awk -v name="$2" -v filter="${3:-}" '
+    $0 !~ /^#/ && (index($1, name "{") == 1 || $1 == name) && (filter == "" || index($0, filter)) {
+      sum += $NF
+    }
+    END { printf "%d\n", sum }'
+}
+
 # start NAME CMD...: runs CMD in the background, logging to $WORK/NAME.log.
 start() {
   local name=$1

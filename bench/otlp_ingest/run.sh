@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # OTLP ingest: tributary-loadgen sends spans over OTLP/gRPC to the agent,
 # which forwards them to the collector, which writes them to its file sink.
-# Prints spans/s (acknowledged end to end), CPU-seconds per million spans
+# Prints spans/s acknowledged to the sender, spans/s delivered (the time until
+# the collector has written the last one), CPU-seconds per million spans
 # and peak RSS of each process, medians of BENCH_RUNS runs; and, as a
 # baseline from the same run, spans/s sent straight to the collector.
+# BENCH_BUFFER=on gives both processes a write-ahead buffer (fsync interval)
+# and adds `_buffered` to the names.
 #   bench/otlp_ingest/run.sh BUILD_DIR
 set -euo pipefail
 build=$1
@@ -11,6 +14,13 @@ runs=${BENCH_RUNS:-3}
 seconds=${BENCH_SECONDS:-10}
 threads=${BENCH_THREADS:-32}
 batch=${BENCH_BATCH:-500}
+suffix=
+if [[ "${BENCH_BUFFER:-off}" == on ]]; then suffix=_buffered; fi
+# buffer_block DIR: the service.buffer block, when buffering is on.
+buffer_block() {
+  [[ -n "$suffix" ]] && printf '  buffer:\n    directory: %s\n    max_size: 2GiB\n%s' "$1" "${BENCH_BUFFER_EXTRA:-}"
+  return 0
+}
 source "$(dirname "$0")/../../tests/lib.sh"
 WORK=$(mktemp -d)
 trap cleanup EXIT
@@ -40,6 +50,7 @@ exporters:
 service:
   admin:
     endpoint: 127.0.0.1:$c_admin
+$(buffer_block "$WORK/collector-buffer")
   pipelines:
     traces: {receivers: [otlp], processors: [batch], exporters: [file]}
 YAML
@@ -60,6 +71,7 @@ exporters:
 service:
   admin:
     endpoint: 127.0.0.1:$a_admin
+$(buffer_block "$WORK/agent-buffer")
   pipelines:
     traces: {receivers: [otlp], processors: [batch], exporters: [otlp]}
 YAML
@@ -72,13 +84,20 @@ YAML
   wait_ready "http://127.0.0.1:$a_admin/readyz"
 
   a0=$(cpu_ticks "$apid") c0=$(cpu_ticks "$cpid")
+  t0=$(date +%s.%N)
   out=$("$build/bench/otlp_ingest/tributary-loadgen" --endpoint "127.0.0.1:$a_grpc" \
     --threads "$threads" --batch "$batch" --duration "$seconds")
-  a1=$(cpu_ticks "$apid") c1=$(cpu_ticks "$cpid")
-  echo "run $run (agent): $out" >&2
   spans=$(sed -E 's/.* ([0-9]+) spans \(.*/\1/' <<<"$out")
   rate=$(sed -E 's/.*\(([0-9]+) spans\/s\).*/\1/' <<<"$out")
+  # Delivered: until the collector's file exporter has written every span.
+  until (($(metric "http://127.0.0.1:$c_admin" tributary_exporter_sent_records_total) >= spans)); do
+    sleep 0.05
+  done
+  t1=$(date +%s.%N)
+  a1=$(cpu_ticks "$apid") c1=$(cpu_ticks "$cpid")
+  echo "run $run (agent): $out" >&2
   echo "$rate" >>"$WORK/rate"
+  awk -v n="$spans" -v a="$t0" -v b="$t1" 'BEGIN {printf "%d\n", n / (b - a)}' >>"$WORK/delivered"
   awk -v t=$((a1 - a0)) -v n="$spans" -v hz="$tck" 'BEGIN {print t / hz / (n / 1e6)}' >>"$WORK/agent_cpu"
   awk -v t=$((c1 - c0)) -v n="$spans" -v hz="$tck" 'BEGIN {print t / hz / (n / 1e6)}' >>"$WORK/collector_cpu"
   echo $(($(peak_rss_kib "$apid") / 1024)) >>"$WORK/agent_rss"
@@ -91,12 +110,13 @@ YAML
   sed -E 's/.*\(([0-9]+) spans\/s\).*/\1/' <<<"$out" >>"$WORK/direct_rate"
   cleanup_pids() { for pid in "${PIDS[@]}"; do kill -TERM "$pid"; wait "$pid" || true; done; PIDS=(); }
   cleanup_pids
-  rm -f "$WORK"/sink.jsonl*
+  rm -rf "$WORK"/sink.jsonl* "$WORK"/*-buffer
 done
 
-echo "BENCH otlp_ingest_spans_per_s $(median <"$WORK/rate") spans/s"
-echo "BENCH otlp_ingest_agent_cpu_per_million_spans $(median <"$WORK/agent_cpu") cpu-s"
-echo "BENCH otlp_ingest_collector_cpu_per_million_spans $(median <"$WORK/collector_cpu") cpu-s"
-echo "BENCH otlp_ingest_agent_peak_rss $(median <"$WORK/agent_rss") MiB"
-echo "BENCH otlp_ingest_collector_peak_rss $(median <"$WORK/collector_rss") MiB"
-echo "BENCH otlp_ingest_direct_to_collector_spans_per_s $(median <"$WORK/direct_rate") spans/s"
+echo "BENCH otlp_ingest_spans_per_s$suffix $(median <"$WORK/rate") spans/s"
+echo "BENCH otlp_ingest_delivered_spans_per_s$suffix $(median <"$WORK/delivered") spans/s"
+echo "BENCH otlp_ingest_agent_cpu_per_million_spans$suffix $(median <"$WORK/agent_cpu") cpu-s"
+echo "BENCH otlp_ingest_collector_cpu_per_million_spans$suffix $(median <"$WORK/collector_cpu") cpu-s"
+echo "BENCH otlp_ingest_agent_peak_rss$suffix $(median <"$WORK/agent_rss") MiB"
+echo "BENCH otlp_ingest_collector_peak_rss$suffix $(median <"$WORK/collector_rss") MiB"
+echo "BENCH otlp_ingest_direct_to_collector_spans_per_s$suffix $(median <"$WORK/direct_rate") spans/s"

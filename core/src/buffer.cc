@@ -65,7 +65,6 @@ BufferOptions BufferOptions::From(const BufferConfig& config, const std::string&
   o.fsync_interval = config.fsync_interval;
   o.when_full = ParseWhenFull(config.when_full).value_or(WhenFull::kBlock);
   o.replay_rate = static_cast<double>(config.replay_rate);
-  o.cache_bytes = config.memory_cache.bytes;
   return o;
 }
 
@@ -229,6 +228,7 @@ std::string CursorFileName(const std::string& name) {
 }
 
 constexpr size_t kMaxIov = 512;
+constexpr uint64_t kMaxPendingBytes = 8ull << 20;
 constexpr auto kCursorPersistInterval = std::chrono::milliseconds(200);
 }  // namespace
 
@@ -419,6 +419,11 @@ absl::Status WriteAheadBuffer::Consume(Envelope envelope) noexcept {
   const uint64_t size = detail::kRecordHeaderSize + p.payload.size();
   std::lock_guard<std::mutex> lock(mu_);
   if (!accepting_) return absl::UnavailableError("buffer is not accepting data");
+  if (pending_bytes_ > 0 && pending_bytes_ + size > kMaxPendingBytes) {
+    // The disk is not keeping up: what waits for it is memory, so push back.
+    return absl::ResourceExhaustedError(
+        absl::StrCat("buffer of pipeline ", options_.name, " is behind on writing"));
+  }
   if (disk_bytes_ + pending_bytes_ + size > options_.max_bytes) {
     bool make_room = options_.when_full == WhenFull::kDropOldest && DropOldestLocked(size);
     if (!make_room) {
@@ -440,7 +445,6 @@ absl::Status WriteAheadBuffer::Consume(Envelope envelope) noexcept {
     }
   }
   p.seq = next_seq_++;
-  p.batch = std::move(envelope.batch);
   p.acks = std::move(envelope.acks);
   pending_bytes_ += size;
   pending_.push_back(std::move(p));
@@ -564,12 +568,9 @@ absl::Status WriteAheadBuffer::WriteGroup(std::vector<Pending>& group, size_t* w
         pending_bytes_ -= size;
         disk_bytes_ += size;
         head_seq_ = p.seq;
-        cache_.push_back({p.seq, p.records, std::move(p.batch), p.payload.size()});
-        cache_bytes_ += p.payload.size();
         for (auto& c : cursors_) c->backlog += p.records;
       }
       active->bytes = pos;
-      TrimCacheLocked();
       UpdateGaugesLocked();
     }
     reader_cv_.notify_all();
@@ -610,7 +611,6 @@ void WriteAheadBuffer::WriterLoop() {
           head_seq_ = std::max(head_seq_, p.seq);
           for (const AckRef& a : p.acks) a->Fail(s);
           p.acks.clear();
-          p.batch.reset();
         }
         UpdateGaugesLocked();
       }
@@ -644,18 +644,6 @@ void WriteAheadBuffer::WriterLoop() {
 
 bool WriteAheadBuffer::LocateLocked(Cursor* cursor, Reader* r, Located* out) {
   (void)cursor;
-  if (!cache_.empty() && cache_.front().seq <= r->next) {
-    auto it = std::lower_bound(cache_.begin(), cache_.end(), r->next,
-                               [](const CacheEntry& e, uint64_t seq) { return e.seq < seq; });
-    if (it == cache_.end() || it->seq >= r->end) {
-      r->next = std::min(head_seq_ + 1, r->end);
-      return false;
-    }
-    out->seq = it->seq;
-    out->records = it->records;
-    out->batch = it->batch;
-    return true;
-  }
   auto seg = segments_.upper_bound(r->next);
   if (seg != segments_.begin()) --seg;
   for (; seg != segments_.end(); ++seg) {
@@ -670,6 +658,7 @@ bool WriteAheadBuffer::LocateLocked(Cursor* cursor, Reader* r, Located* out) {
     out->file = seg->second.file;
     out->offset = e->offset;
     out->length = e->length;
+    out->bytes = e->length;
     return true;
   }
   r->next = std::min(head_seq_ + 1, r->end);
@@ -714,13 +703,17 @@ std::shared_ptr<const Batch> WriteAheadBuffer::ReadFromDisk(const Located& where
 }
 
 void WriteAheadBuffer::ReaderLoop(Cursor* cursor, Reader* r) {
+  // Records handed to the exporter and not yet settled live in memory: bound
+  // them by count and by size (at least one is always allowed).
   constexpr size_t kMaxInFlight = 64;
+  constexpr uint64_t kMaxInFlightBytes = 8ull << 20;
   Clock::time_point next_allowed = Clock::now();
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     reader_cv_.wait(lock, [&] {
       return stopping_ || r->next >= r->end ||
-             (r->next <= head_seq_ && cursor->in_flight.size() < kMaxInFlight);
+             (r->next <= head_seq_ && cursor->in_flight.size() < kMaxInFlight &&
+              (cursor->in_flight.empty() || cursor->in_flight_bytes < kMaxInFlightBytes));
     });
     if (stopping_ || r->next >= r->end) break;
     Located where;
@@ -728,27 +721,24 @@ void WriteAheadBuffer::ReaderLoop(Cursor* cursor, Reader* r) {
       AdvanceCommitLocked(cursor);
       continue;
     }
-    cursor->in_flight.emplace(where.seq, where.records);
+    cursor->in_flight.emplace(where.seq, std::make_pair(where.records, where.bytes));
+    cursor->in_flight_bytes += where.bytes;
     r->next = where.seq + 1;
-    TrimCacheLocked();
     lock.unlock();
 
-    std::shared_ptr<const Batch> batch = where.batch;
+    std::string error;
+    std::shared_ptr<const Batch> batch = ReadFromDisk(where, &error);
     if (!batch) {
-      std::string error;
-      batch = ReadFromDisk(where, &error);
-      if (!batch) {
-        cursor->dropped_corrupt->Increment(where.records);
-        uint64_t held;
-        if (log_limiter_.Allow(&held)) {
-          Log(LogLevel::kError, component_, "unreadable record skipped",
-              absl::StrCat("exporter=", cursor->name, " seq=", where.seq,
-                           " records=", where.records, " error=\"", error, "\" suppressed=", held));
-        }
-        Settle(cursor, where.seq, absl::OkStatus());
-        lock.lock();
-        continue;
+      cursor->dropped_corrupt->Increment(where.records);
+      uint64_t held;
+      if (log_limiter_.Allow(&held)) {
+        Log(LogLevel::kError, component_, "unreadable record skipped",
+            absl::StrCat("exporter=", cursor->name, " seq=", where.seq, " records=", where.records,
+                         " error=\"", error, "\" suppressed=", held));
       }
+      Settle(cursor, where.seq, absl::OkStatus());
+      lock.lock();
+      continue;
     }
     if (r->replay && options_.replay_rate > 0) {
       // Pace the backlog so live data keeps its share of the exporter.
@@ -793,7 +783,8 @@ void WriteAheadBuffer::Settle(Cursor* cursor, uint64_t seq, const absl::Status& 
     // The consumer is shutting down: the record stays for the next process.
     cursor->abandoned.insert(seq);
   } else {
-    cursor->backlog -= std::min<uint64_t>(cursor->backlog, it->second);
+    cursor->backlog -= std::min<uint64_t>(cursor->backlog, it->second.first);
+    cursor->in_flight_bytes -= it->second.second;
     cursor->in_flight.erase(it);
     AdvanceCommitLocked(cursor);
     cursor->backlog_gauge->Set(static_cast<double>(cursor->backlog));
@@ -863,20 +854,9 @@ bool WriteAheadBuffer::DropOldestLocked(uint64_t needed) {
     segments_.erase(segments_.begin());
     for (auto& c : cursors_) AdvanceCommitLocked(c.get());
   }
-  TrimCacheLocked();
   UpdateGaugesLocked();
   reader_cv_.notify_all();
   return disk_bytes_ + pending_bytes_ + needed <= options_.max_bytes;
-}
-
-void WriteAheadBuffer::TrimCacheLocked() {
-  uint64_t min_next = UINT64_MAX;
-  for (auto& c : cursors_) min_next = std::min(min_next, c->live.next);
-  while (!cache_.empty() &&
-         (cache_bytes_ > options_.cache_bytes || cache_.front().seq < min_next)) {
-    cache_bytes_ -= cache_.front().bytes;
-    cache_.pop_front();
-  }
 }
 
 void WriteAheadBuffer::UpdateGaugesLocked() {
@@ -948,7 +928,6 @@ void WriteAheadBuffer::Close() noexcept {
   }
   active_first_ = 0;
   segments_.clear();
-  cache_.clear();
 }
 
 uint64_t WriteAheadBuffer::size_bytes() const {

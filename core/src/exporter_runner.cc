@@ -193,8 +193,7 @@ void ExporterRunner::Reject(const Batch& batch, const absl::Status& error,
     counters.dead_lettered->Increment(records);
     if (log_limiter_.Allow(&held)) {
       Log(LogLevel::kWarn, id_, "destination refused records, dead-lettered",
-          absl::StrCat("records=", records, " error=\"", error.ToString(),
-                       "\" suppressed=", held));
+          absl::StrCat("records=", records, " error=\"", error.ToString(), "\" suppressed=", held));
     }
     return;
   }

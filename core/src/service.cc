@@ -283,9 +283,9 @@ absl::Status Service::Start() {
         return absl::Status(exporter.status().code(),
                             absl::StrCat("exporter ", key, ": ", exporter.status().message()));
       }
-      exporters_[key] =
-          std::make_unique<ExporterRunner>(key, std::move(*exporter), f.queue(spec.config.get()),
-                                           f.retry(spec.config.get()), f.dead_letter(spec.config.get()));
+      exporters_[key] = std::make_unique<ExporterRunner>(
+          key, std::move(*exporter), f.queue(spec.config.get()), f.retry(spec.config.get()),
+          f.dead_letter(spec.config.get()));
     }
   }
   // Each pipeline is built back to front; processors get one instance per pipeline.
@@ -357,8 +357,8 @@ absl::Status Service::Start() {
   }
   for (auto& b : buffers_) {
     if (absl::Status s = b->Start(); !s.ok()) {
-      return absl::Status(s.code(),
-                          absl::StrCat("buffer of pipeline ", b->options().name, ": ", s.message()));
+      return absl::Status(
+          s.code(), absl::StrCat("buffer of pipeline ", b->options().name, ": ", s.message()));
     }
   }
   for (auto& p : processors_) {

@@ -35,7 +35,8 @@ struct FileExporterConfig {
     v.Optional("rotation", rotation, "size-based rotation");
     v.Optional("sending_queue", sending_queue, "in-memory queue in front of the exporter");
     v.Optional("retry_on_failure", retry_on_failure, "retry of failed writes");
-    v.Optional("dead_letter", dead_letter, "where records the destination refuses for good are kept");
+    v.Optional("dead_letter", dead_letter,
+               "where records the destination refuses for good are kept");
   }
   absl::Status Validate() const {
     if (path.empty()) return absl::InvalidArgumentError("path must not be empty");

@@ -54,7 +54,8 @@ struct OtlpExporterConfig {
     v.Optional("tls", tls, "transport security");
     v.Optional("sending_queue", sending_queue, "in-memory queue in front of the exporter");
     v.Optional("retry_on_failure", retry_on_failure, "retry of retryable failures");
-    v.Optional("dead_letter", dead_letter, "where records the destination refuses for good are kept");
+    v.Optional("dead_letter", dead_letter,
+               "where records the destination refuses for good are kept");
   }
   absl::Status Validate() const {
     if (compression != "gzip" && compression != "none" && !compression.empty()) {

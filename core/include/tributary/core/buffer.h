@@ -37,7 +37,6 @@ struct BufferConfig {
   std::chrono::milliseconds fsync_interval{1000};
   std::string when_full = "block";
   int64_t replay_rate = 50000;
-  ByteSize memory_cache{32ull << 20};
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("directory", directory,
@@ -56,9 +55,6 @@ struct BufferConfig {
     v.Optional("replay_rate", replay_rate,
                "records per second replayed from a backlog found at start, per exporter, so "
                "that live data keeps flowing; 0 is unlimited");
-    v.Optional("memory_cache", memory_cache,
-               "recent records kept in memory so that exporters keeping up never read them back "
-               "from disk");
   }
   absl::Status Validate() const;
 };
@@ -74,7 +70,6 @@ struct BufferOptions {
   std::chrono::milliseconds fsync_interval{1000};
   WhenFull when_full = WhenFull::kBlock;
   double replay_rate = 50000;  // records per second; 0 unlimited
-  uint64_t cache_bytes = 32ull << 20;
 
   static BufferOptions From(const BufferConfig& config, const std::string& pipeline, Signal signal);
 };
@@ -131,8 +126,8 @@ ScanResult ScanSegment(const std::string& data);
 // with one write and, under `always`, one fsync; the envelope's acks are
 // released once their record is written (synced under `always`), so a sender
 // hears success only for data that survives the process. Each cursor's
-// threads read records back (from the memory cache when they keep up, from
-// disk otherwise) and hand them to the cursor's consumer; a record settles
+// threads read records back from the files (the page cache, while they keep
+// up) and hand them to the cursor's consumer; a record settles
 // for a cursor when its consumer's ack fires. A segment is deleted once every
 // cursor has settled all of its records.
 class WriteAheadBuffer : public Consumer {
@@ -182,7 +177,6 @@ class WriteAheadBuffer : public Consumer {
     uint64_t seq;
     uint32_t records;
     std::string payload;
-    std::shared_ptr<const Batch> batch;
     std::vector<AckRef> acks;
   };
   struct Reader {
@@ -197,9 +191,10 @@ class WriteAheadBuffer : public Consumer {
     Consumer* next = nullptr;
     uint64_t committed = 0;
     uint64_t persisted = 0;
-    std::map<uint64_t, uint32_t> in_flight;  // seq -> records
-    std::set<uint64_t> abandoned;            // failed by a stopping consumer
-    uint64_t backlog = 0;                    // records not yet settled
+    std::map<uint64_t, std::pair<uint32_t, uint64_t>> in_flight;  // seq -> records, bytes
+    uint64_t in_flight_bytes = 0;
+    std::set<uint64_t> abandoned;  // failed by a stopping consumer
+    uint64_t backlog = 0;          // records not yet settled
     Reader replay;
     Reader live;
     prometheus::Gauge* backlog_gauge = nullptr;
@@ -209,8 +204,8 @@ class WriteAheadBuffer : public Consumer {
   struct Located {
     uint64_t seq = 0;
     uint32_t records = 0;
-    std::shared_ptr<const Batch> batch;  // from the cache
-    std::shared_ptr<FileHandle> file;    // or from disk
+    uint64_t bytes = 0;
+    std::shared_ptr<FileHandle> file;
     uint64_t offset = 0;
     uint32_t length = 0;
   };
@@ -226,7 +221,6 @@ class WriteAheadBuffer : public Consumer {
   void AdvanceCommitLocked(Cursor* cursor);
   void ReclaimLocked();
   bool DropOldestLocked(uint64_t needed);
-  void TrimCacheLocked();
   void PersistCursors(bool force);
   void UpdateGaugesLocked();
   std::string CursorPath(const std::string& name) const;
@@ -245,14 +239,6 @@ class WriteAheadBuffer : public Consumer {
   std::vector<Pending> pending_;
   uint64_t next_seq_ = 1;
   uint64_t head_seq_ = 0;  // every record up to here is written or failed
-  struct CacheEntry {
-    uint64_t seq;
-    uint32_t records;
-    std::shared_ptr<const Batch> batch;
-    uint64_t bytes;
-  };
-  std::deque<CacheEntry> cache_;
-  uint64_t cache_bytes_ = 0;
   std::vector<std::unique_ptr<Cursor>> cursors_;
   bool started_ = false;
   bool accepting_ = false;
