@@ -1,6 +1,8 @@
 #include "exporters/otlp/otlp_exporter.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 
 #include <fstream>
 #include <sstream>
@@ -64,22 +66,30 @@ absl::Status OtlpExporter::Start() {
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (insecure) {
     credentials = grpc::InsecureChannelCredentials();
+  } else if (config_.tls.ca_file.empty() && config_.tls.cert_file.empty()) {
+    credentials = grpc::SslCredentials(grpc::SslCredentialsOptions());  // system roots
   } else {
-    grpc::SslCredentialsOptions ssl;
-    if (!config_.tls.ca_file.empty()) {
-      auto ca = ReadFile(config_.tls.ca_file);
-      if (!ca.ok()) return ca.status();
-      ssl.pem_root_certs = *ca;
+    // Files are checked now, then watched by gRPC: renewed certificates are
+    // picked up without a restart.
+    for (const std::string* f :
+         {&config_.tls.ca_file, &config_.tls.cert_file, &config_.tls.key_file}) {
+      if (f->empty()) continue;
+      auto content = ReadFile(*f);
+      if (!content.ok()) return content.status();
+      if (content->find("-----BEGIN") == std::string::npos) {
+        return absl::InvalidArgumentError(absl::StrCat(*f, " holds no PEM data"));
+      }
     }
-    if (!config_.tls.cert_file.empty()) {
-      auto cert = ReadFile(config_.tls.cert_file);
-      auto key = ReadFile(config_.tls.key_file);
-      if (!cert.ok()) return cert.status();
-      if (!key.ok()) return key.status();
-      ssl.pem_cert_chain = *cert;
-      ssl.pem_private_key = *key;
-    }
-    credentials = grpc::SslCredentials(ssl);
+    auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        config_.tls.key_file, config_.tls.cert_file, config_.tls.ca_file,
+        static_cast<unsigned int>(
+            std::chrono::duration_cast<std::chrono::seconds>(config_.tls.reload_interval).count()));
+    grpc::experimental::TlsChannelCredentialsOptions options;
+    options.set_certificate_provider(provider);
+    if (!config_.tls.ca_file.empty()) options.watch_root_certs();
+    if (!config_.tls.cert_file.empty()) options.watch_identity_key_cert_pairs();
+    options.set_verify_server_certs(true);
+    credentials = grpc::experimental::TlsCredentials(options);
   }
   grpc::ChannelArguments args;
   if (config_.compression == "gzip") args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);

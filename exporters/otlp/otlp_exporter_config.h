@@ -19,6 +19,7 @@ struct TlsClientConfig {
   std::string cert_file;
   std::string key_file;
   std::string server_name_override;
+  std::chrono::milliseconds reload_interval{60000};
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("insecure", insecure, "plaintext connection (no TLS)");
@@ -27,10 +28,15 @@ struct TlsClientConfig {
     v.Optional("cert_file", cert_file, "client certificate for mutual TLS (PEM)");
     v.Optional("key_file", key_file, "client private key for mutual TLS (PEM)");
     v.Optional("server_name_override", server_name_override, "name to verify the server as");
+    v.Optional("reload_interval", reload_interval,
+               "how often the certificate files are checked for changes");
   }
   absl::Status Validate() const {
     if (cert_file.empty() != key_file.empty()) {
       return absl::InvalidArgumentError("cert_file and key_file go together");
+    }
+    if (reload_interval.count() < 1000) {
+      return absl::InvalidArgumentError("reload_interval must be at least 1s");
     }
     return absl::OkStatus();
   }

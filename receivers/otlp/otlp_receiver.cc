@@ -1,6 +1,9 @@
 #include "receivers/otlp/otlp_receiver.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <grpcpp/support/method_handler.h>
 #include <grpcpp/support/proto_buffer_reader.h>
 
@@ -164,6 +167,15 @@ class OtlpReceiver::GrpcService : public grpc::Service {
 
   grpc::Status Export(Signal signal, grpc::ServerContext* ctx, const grpc::ByteBuffer& request,
                       grpc::ByteBuffer* response) {
+    if (receiver_->auth_) {
+      const auto& metadata = ctx->client_metadata();
+      auto it = metadata.find("authorization");
+      std::string_view value;
+      if (it != metadata.end()) value = std::string_view(it->second.data(), it->second.size());
+      if (!receiver_->Authorized(value, "grpc")) {
+        return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing or wrong bearer token");
+      }
+    }
     absl::StatusOr<core::Batch> batch = ParseGrpc(signal, request);
     if (!batch.ok()) {
       receiver_->CountFailedRequest("grpc", "malformed");
@@ -203,6 +215,17 @@ OtlpReceiver::OtlpReceiver(std::string id, OtlpReceiverConfig config,
 }
 
 OtlpReceiver::~OtlpReceiver() { Shutdown(core::Clock::now()); }
+
+bool OtlpReceiver::Authorized(std::string_view authorization, const std::string& transport) {
+  if (!auth_ || auth_->Check(authorization)) return true;
+  CountFailedRequest(transport, "unauthenticated");
+  uint64_t held;
+  if (log_limiter_.Allow(&held)) {
+    core::Log(core::LogLevel::kWarn, id_, "request refused: missing or wrong bearer token",
+              absl::StrCat("transport=", transport, " suppressed=", held));
+  }
+  return false;
+}
 
 void OtlpReceiver::CountFailedRequest(const std::string& transport, const std::string& reason) {
   core::Telemetry::Get().ReceiverFailedRequests(id_, transport, reason).Increment();
@@ -262,6 +285,11 @@ Outcome OtlpReceiver::Submit(core::Batch batch, const std::string& transport,
 }
 
 absl::Status OtlpReceiver::Start() {
+  if (config_.auth) {
+    auto auth = core::BearerAuthenticator::Create(*config_.auth);
+    if (!auth.ok()) return auth.status();
+    auth_ = std::move(*auth);
+  }
   if (config_.protocols.grpc) {
     if (absl::Status s = StartGrpc(); !s.ok()) return s;
   }
@@ -274,8 +302,27 @@ absl::Status OtlpReceiver::Start() {
 absl::Status OtlpReceiver::StartGrpc() {
   const GrpcConfig& cfg = *config_.protocols.grpc;
   grpc_service_ = std::make_unique<GrpcService>(this);
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (cfg.tls) {
+    // Fail at start on unreadable or mismatched files, rather than at the
+    // first handshake; gRPC then watches the files itself.
+    if (auto check = core::ServerCertificates::Load(*cfg.tls); !check.ok()) return check.status();
+    const unsigned int refresh = static_cast<unsigned int>(
+        std::chrono::duration_cast<std::chrono::seconds>(cfg.tls->reload_interval).count());
+    auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        cfg.tls->key_file, cfg.tls->cert_file, cfg.tls->client_ca_file, refresh);
+    grpc::experimental::TlsServerCredentialsOptions options(provider);
+    options.watch_identity_key_cert_pairs();
+    if (!cfg.tls->client_ca_file.empty()) {
+      options.watch_root_certs();
+      options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    } else {
+      options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    }
+    credentials = grpc::experimental::TlsServerCredentials(options);
+  }
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(cfg.endpoint, grpc::InsecureServerCredentials(), &grpc_port_);
+  builder.AddListeningPort(cfg.endpoint, credentials, &grpc_port_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(cfg.max_recv_msg_size_mib << 20));
   if (cfg.max_concurrent_streams > 0) {
     builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
@@ -324,7 +371,17 @@ absl::Status OtlpReceiver::StartHttp() {
   std::string host;
   int port;
   if (absl::Status s = core::SplitHostPort(cfg.endpoint, &host, &port); !s.ok()) return s;
-  http_server_ = std::make_unique<httplib::Server>();
+  if (cfg.tls) {
+    auto certificates = core::ServerCertificates::Load(*cfg.tls);
+    if (!certificates.ok()) return certificates.status();
+    http_certificates_ = *certificates;
+    auto server = std::make_unique<httplib::SSLServer>(
+        [certs = http_certificates_](SSL_CTX& ctx) { return certs->Configure(ctx); });
+    if (!server->is_valid()) return absl::InternalError("cannot set up TLS for OTLP/HTTP");
+    http_server_ = std::move(server);
+  } else {
+    http_server_ = std::make_unique<httplib::Server>();
+  }
   const size_t threads = static_cast<size_t>(cfg.max_concurrent_requests);
   http_server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http_server_->set_payload_max_length(cfg.max_request_body_size.bytes);
@@ -338,6 +395,12 @@ absl::Status OtlpReceiver::StartHttp() {
                                               const httplib::ContentReader& reader) {
       const std::string media = MediaType(req);
       const bool json = media == "application/json";
+      if (!Authorized(req.get_header_value("Authorization"), "http")) {
+        res.set_header("WWW-Authenticate", "Bearer");
+        WriteError(res, json, 401, grpc::StatusCode::UNAUTHENTICATED,
+                   "missing or wrong bearer token");
+        return;
+      }
       if (!json && media != "application/x-protobuf") {
         CountFailedRequest("http", "unsupported_media_type");
         WriteError(res, false, 415, grpc::StatusCode::INVALID_ARGUMENT,

@@ -46,6 +46,8 @@ class OtlpReceiver : public core::Receiver {
   // Validates, forwards and waits; shared by both transports.
   Outcome Submit(core::Batch batch, const std::string& transport, core::Deadline deadline) noexcept;
   void CountFailedRequest(const std::string& transport, const std::string& reason);
+  // False (and counted) when the receiver requires a token and this one is wrong.
+  bool Authorized(std::string_view authorization, const std::string& transport);
   const std::string& id() const { return id_; }
 
  private:
@@ -56,6 +58,8 @@ class OtlpReceiver : public core::Receiver {
   const std::string id_;
   const OtlpReceiverConfig config_;
   const core::ReceiverConsumers consumers_;
+  std::unique_ptr<core::BearerAuthenticator> auth_;
+  std::shared_ptr<core::ServerCertificates> http_certificates_;
   std::unique_ptr<GrpcService> grpc_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<httplib::Server> http_server_;

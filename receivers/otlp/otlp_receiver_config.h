@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "tributary/core/config.h"
+#include "tributary/core/tls.h"
 
 namespace tributary::receivers::otlp {
 
@@ -15,9 +16,11 @@ struct GrpcConfig {
   int64_t max_recv_msg_size_mib = 4;
   int64_t max_concurrent_streams = 0;
   int64_t max_concurrent_requests = 256;
+  std::optional<core::TlsServerConfig> tls;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("endpoint", endpoint, "host:port to listen on (port 0 picks a free port)");
+    v.Optional("tls", tls, "serve TLS (and require client certificates with client_ca_file)");
     v.Optional("max_recv_msg_size_mib", max_recv_msg_size_mib,
                "largest request accepted, after decompression, in MiB");
     v.Optional("max_concurrent_streams", max_concurrent_streams,
@@ -44,9 +47,11 @@ struct HttpConfig {
   std::string traces_url_path = "/v1/traces";
   std::string metrics_url_path = "/v1/metrics";
   std::string logs_url_path = "/v1/logs";
+  std::optional<core::TlsServerConfig> tls;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("endpoint", endpoint, "host:port to listen on (port 0 picks a free port)");
+    v.Optional("tls", tls, "serve HTTPS (and require client certificates with client_ca_file)");
     v.Optional("max_request_body_size", max_request_body_size,
                "largest request body on the wire; larger ones get 413");
     v.Optional("max_decompressed_body_size", max_decompressed_body_size,
@@ -85,9 +90,13 @@ struct ProtocolsConfig {
 struct OtlpReceiverConfig {
   ProtocolsConfig protocols;
   std::chrono::milliseconds ack_timeout{30000};
+  std::optional<core::AuthConfig> auth;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("protocols", protocols, "transports to serve (both by default)");
+    v.Optional("auth", auth,
+               "require a bearer token on every request (gRPC UNAUTHENTICATED / HTTP 401 "
+               "otherwise)");
     v.Optional("ack_timeout", ack_timeout,
                "how long a request waits for the pipeline to acknowledge its data before it is "
                "answered with a retryable error");

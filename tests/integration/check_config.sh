@@ -39,6 +39,9 @@ sed -e 's/pth:/path:/' -e 's/, kafka//' "$WORK/typo.yaml" >"$WORK/good.yaml"
 cat >"$WORK/secret.yaml" <<'YAML'
 receivers:
   otlp:
+    auth:
+      bearer_token: "${env:TRIBUTARY_TEST_TOKEN}"
+      bearer_token_fil: /nonexistent
 exporters:
   otlp:
     endpoint: 127.0.0.1:1
@@ -54,6 +57,7 @@ if TRIBUTARY_TEST_TOKEN=s3cr3t-value "$AGENT" --check-config --config "$WORK/sec
   echo "FAIL: typo passed" >&2
   exit 1
 fi
+grep -qF "receivers.otlp.auth.bearer_token_fil: unknown key" "$WORK/out"
 if grep -q "s3cr3t-value" "$WORK/out"; then
   echo "FAIL: a secret was printed" >&2
   exit 1
