@@ -123,18 +123,10 @@ void CheckReferences(const YAML::Node& list, const char* kind,
 
 }  // namespace
 
-absl::StatusOr<ServiceConfig> LoadConfigText(const Registry& registry, std::string_view text,
-                                             const std::string& file) {
-  auto expanded = ExpandEnv(text);
-  if (!expanded.ok())
-    return absl::InvalidArgumentError(absl::StrCat(file, ": ", expanded.status().message()));
-  YAML::Node root;
-  try {
-    root = YAML::Load(*expanded);
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(file, ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML: ", e.msg));
-  }
+namespace {
+
+absl::StatusOr<ServiceConfig> LoadParsed(const Registry& registry, const YAML::Node& root,
+                                         const std::string& file) {
   ConfigErrors errors;
   if (!root.IsMap()) {
     errors.Add(file, root.Mark(), "", "expected a mapping with receivers, exporters and service");
@@ -194,6 +186,7 @@ absl::StatusOr<ServiceConfig> LoadConfigText(const Registry& registry, std::stri
     }
     PipelineFields fields;
     FieldReader::ReadStruct(kv.second, file, path, &errors, fields);
+    if (!kv.second.IsMap()) continue;  // reported by ReadStruct
     PipelineSpec spec{key, *signal, {}, {}, {}, fields.when_full};
     CheckReferences(kv.second["receivers"], "receiver", config.receivers, registry.receivers(),
                     *signal, file, path + ".receivers", &errors, &spec.receivers);
@@ -205,6 +198,23 @@ absl::StatusOr<ServiceConfig> LoadConfigText(const Registry& registry, std::stri
   }
   if (!errors.empty()) return errors.ToStatus();
   return config;
+}
+
+}  // namespace
+
+absl::StatusOr<ServiceConfig> LoadConfigText(const Registry& registry, std::string_view text,
+                                             const std::string& file) {
+  auto expanded = ExpandEnv(text);
+  if (!expanded.ok())
+    return absl::InvalidArgumentError(absl::StrCat(file, ": ", expanded.status().message()));
+  // yaml-cpp reports misuse of a node of the wrong shape by throwing; any
+  // such case LoadParsed does not check first is still a configuration error.
+  try {
+    return LoadParsed(registry, YAML::Load(*expanded), file);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file, ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML: ", e.msg));
+  }
 }
 
 absl::StatusOr<ServiceConfig> LoadConfigFile(const Registry& registry, const std::string& path) {

@@ -55,3 +55,43 @@ service:
 
 }  // namespace
 }  // namespace tributary::core
+
+namespace tributary::core {
+namespace {
+
+TEST(ServiceConfigTest, MisshapenNodesAreErrorsNotExceptions) {
+  Registry registry;
+  RegisterAllComponents(registry);
+  for (const char* text : {
+           "receivers: {otlp: }\nexporters: {file: {path: /tmp/x}}\nservice:\n  pipelines:\n"
+           "    traces: just-a-scalar\n",
+           "receivers: [otlp]\nexporters: 3\nservice: {pipelines: {traces: [a, b]}}\n",
+           "service: {pipelines: {logs: {receivers: {a: b}, exporters: [[x]]}}}\n",
+       }) {
+    absl::StatusOr<ServiceConfig> config = LoadConfigText(registry, text, "bad.yaml");
+    EXPECT_FALSE(config.ok()) << text;
+    EXPECT_THAT(std::string(config.status().message()), ::testing::HasSubstr("bad.yaml:")) << text;
+  }
+}
+
+TEST(ServiceConfigTest, BufferAndPipelineWhenFullAreValidated) {
+  Registry registry;
+  RegisterAllComponents(registry);
+  auto config = LoadConfigText(registry, R"(receivers: {otlp: }
+exporters: {file: {path: /tmp/x}}
+service:
+  buffer: {directory: /tmp/b, fsync: sometimes}
+  pipelines:
+    traces: {receivers: [otlp], exporters: [file], when_full: drop_everything}
+)",
+                               "buf.yaml");
+  ASSERT_FALSE(config.ok());
+  const std::string message(config.status().message());
+  EXPECT_THAT(message,
+              ::testing::HasSubstr("service.buffer: fsync must be always, interval or never"));
+  EXPECT_THAT(message, ::testing::HasSubstr(
+                           "service.pipelines.traces: when_full must be block, drop_oldest"));
+}
+
+}  // namespace
+}  // namespace tributary::core
