@@ -101,6 +101,11 @@ Telemetry::Telemetry()
                            .Name("tributary_receiver_failed_requests_total")
                            .Help("Requests refused before their records could be counted.")
                            .Register(*registry_)),
+      limited_(prometheus::BuildCounter()
+                   .Name("tributary_receiver_limited_attributes_total")
+                   .Help("Attributes a receiver dropped (action=dropped) or whose value it cut "
+                         "(action=truncated) to keep records within its limits.")
+                   .Register(*registry_)),
       sent_(prometheus::BuildCounter()
                 .Name("tributary_exporter_sent_records_total")
                 .Help("Records an exporter's destination acknowledged.")
@@ -187,6 +192,10 @@ prometheus::Counter& Telemetry::ReceiverFailedRequests(const std::string& receiv
                                                        const std::string& reason) {
   return failed_requests_.Add(
       {{"receiver", receiver}, {"transport", transport}, {"reason", reason}});
+}
+prometheus::Counter& Telemetry::ReceiverLimited(const std::string& receiver, Signal s,
+                                                const std::string& action) {
+  return limited_.Add({{"receiver", receiver}, {"signal", Sig(s)}, {"action", action}});
 }
 prometheus::Counter& Telemetry::ExporterSent(const std::string& exporter, Signal s) {
   return sent_.Add({{"exporter", exporter}, {"signal", Sig(s)}});

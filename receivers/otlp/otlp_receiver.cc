@@ -245,6 +245,15 @@ Outcome OtlpReceiver::Submit(core::Batch batch, const std::string& transport,
   }
   const size_t records = batch.record_count();
   if (records == 0) return outcome;
+  core::LimitsApplied limited = core::ApplyRecordLimits(batch, config_.limits);
+  if (limited.dropped_attributes > 0) {
+    t.ReceiverLimited(id_, signal, "dropped")
+        .Increment(static_cast<double>(limited.dropped_attributes));
+  }
+  if (limited.truncated_values > 0) {
+    t.ReceiverLimited(id_, signal, "truncated")
+        .Increment(static_cast<double>(limited.truncated_values));
+  }
   core::Consumer* consumer = consumers_.For(signal);
   if (consumer == nullptr) {
     outcome.status = absl::UnimplementedError(absl::StrCat(

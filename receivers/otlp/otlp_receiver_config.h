@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "tributary/core/config.h"
+#include "tributary/core/limits.h"
 #include "tributary/core/tls.h"
 
 namespace tributary::receivers::otlp {
@@ -91,12 +92,14 @@ struct OtlpReceiverConfig {
   ProtocolsConfig protocols;
   std::chrono::milliseconds ack_timeout{30000};
   std::optional<core::AuthConfig> auth;
+  core::RecordLimits limits;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("protocols", protocols, "transports to serve (both by default)");
     v.Optional("auth", auth,
                "require a bearer token on every request (gRPC UNAUTHENTICATED / HTTP 401 "
                "otherwise)");
+    v.Optional("limits", limits, "bounds on attributes per record and value length");
     v.Optional("ack_timeout", ack_timeout,
                "how long a request waits for the pipeline to acknowledge its data before it is "
                "answered with a retryable error");

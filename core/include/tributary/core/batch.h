@@ -52,6 +52,11 @@ class Batch {
   const MetricsRequest& metrics() const { return std::get<MetricsRequest>(data_); }
   const LogsRequest& logs() const { return std::get<LogsRequest>(data_); }
   const google::protobuf::Message& message() const;
+  // For changes that keep every record (attribute limits) before the batch
+  // is shared; a shared batch is const.
+  TracesRequest& mutable_traces() { return std::get<TracesRequest>(data_); }
+  MetricsRequest& mutable_metrics() { return std::get<MetricsRequest>(data_); }
+  LogsRequest& mutable_logs() { return std::get<LogsRequest>(data_); }
 
   // Appends the resources of `other`, which must carry the same signal.
   void Append(const Batch& other);

@@ -31,6 +31,9 @@ class Telemetry {
   prometheus::Counter& ReceiverFailedRequests(const std::string& receiver,
                                               const std::string& transport,
                                               const std::string& reason);
+  // Attributes dropped or values truncated by a receiver's limits.
+  prometheus::Counter& ReceiverLimited(const std::string& receiver, Signal s,
+                                       const std::string& action);
   prometheus::Counter& ExporterSent(const std::string& exporter, Signal s);
   prometheus::Counter& ExporterSendFailed(const std::string& exporter, Signal s);
   prometheus::Counter& ExporterRetries(const std::string& exporter, Signal s);
@@ -58,6 +61,7 @@ class Telemetry {
   prometheus::Family<prometheus::Counter>& accepted_;
   prometheus::Family<prometheus::Counter>& refused_;
   prometheus::Family<prometheus::Counter>& failed_requests_;
+  prometheus::Family<prometheus::Counter>& limited_;
   prometheus::Family<prometheus::Counter>& sent_;
   prometheus::Family<prometheus::Counter>& send_failed_;
   prometheus::Family<prometheus::Counter>& retries_;
