@@ -142,6 +142,11 @@ Telemetry::Telemetry()
                    .Name("tributary_processor_batch_flushes_total")
                    .Help("Batches sent by a batch processor, by trigger (size or timeout).")
                    .Register(*registry_)),
+      overflow_points_(prometheus::BuildCounter()
+                           .Name("tributary_processor_overflow_points_total")
+                           .Help("Data points moved to their metric's otel_metric_overflow "
+                                 "series by a cardinality limit.")
+                           .Register(*registry_)),
       dead_lettered_(prometheus::BuildCounter()
                          .Name("tributary_dead_lettered_records_total")
                          .Help("Records an exporter's destination refused for good, written to "
@@ -225,6 +230,9 @@ prometheus::Histogram& Telemetry::BatchSize(const std::string& processor, Signal
 prometheus::Counter& Telemetry::ProcessorFlushes(const std::string& processor,
                                                  const std::string& trigger) {
   return flushes_.Add({{"processor", processor}, {"trigger", trigger}});
+}
+prometheus::Counter& Telemetry::ProcessorOverflowPoints(const std::string& processor) {
+  return overflow_points_.Add({{"processor", processor}});
 }
 prometheus::Counter& Telemetry::DeadLettered(const std::string& exporter, Signal s) {
   return dead_lettered_.Add({{"exporter", exporter}, {"signal", Sig(s)}});

@@ -43,6 +43,8 @@ class Telemetry {
   prometheus::Histogram& ExportDuration(const std::string& exporter);
   prometheus::Histogram& BatchSize(const std::string& processor, Signal s);
   prometheus::Counter& ProcessorFlushes(const std::string& processor, const std::string& trigger);
+  // Data points a cardinality limit moved to the overflow series.
+  prometheus::Counter& ProcessorOverflowPoints(const std::string& processor);
   prometheus::Counter& DeadLettered(const std::string& exporter, Signal s);
   // Records a pipeline took in (counted at its head, once accepted).
   prometheus::Counter& PipelineReceived(const std::string& pipeline, Signal s);
@@ -71,6 +73,7 @@ class Telemetry {
   prometheus::Family<prometheus::Histogram>& export_duration_;
   prometheus::Family<prometheus::Histogram>& batch_size_;
   prometheus::Family<prometheus::Counter>& flushes_;
+  prometheus::Family<prometheus::Counter>& overflow_points_;
   prometheus::Family<prometheus::Counter>& dead_lettered_;
   prometheus::Family<prometheus::Counter>& pipeline_received_;
   prometheus::Family<prometheus::Gauge>& buffer_bytes_;

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Soak: agent → collector (both with their write-ahead buffer) under a steady
+# mix of spans, logs and metric points at about half the benchmarked
+# capacity. Samples both processes' resident memory every 10 s; after the
+# warm-up (the first fifth of the run) it must stay within 10% of its value
+# at the end of the warm-up. With --asan the sanitizer builds run instead
+# (default 5 minutes) and the check is LeakSanitizer's report at exit.
+#
+#   bench/soak/run.sh [--asan]
+#
+# SOAK_SECONDS (default 1800, 300 with --asan), SOAK_RATE requests/s of 500
+# records each over all connections (default 100: 50,000 records/s).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+asan=0
+[[ "${1:-}" == "--asan" ]] && asan=1
+cd "$root"
+scripts/install-deps
+if ((asan)); then
+  scripts/build asan >/dev/null
+  scripts/build release >/dev/null  # the load generator
+  build=$root/build/asan
+  seconds=${SOAK_SECONDS:-300}
+else
+  scripts/build release >/dev/null
+  build=$root/build/release
+  seconds=${SOAK_SECONDS:-1800}
+fi
+rate=${SOAK_RATE:-100}
+source "$root/tests/lib.sh"
+WORK=$(mktemp -d)
+trap cleanup EXIT
+
+c_grpc=$(free_port) c_admin=$(free_port) a_grpc=$(free_port) a_admin=$(free_port)
+cat >"$WORK/collector.yaml" <<YAML
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:$c_grpc
+processors:
+  batch:
+exporters:
+  file:
+    path: $WORK/sink.jsonl
+    rotation:
+      max_megabytes: 64
+      max_backups: 1
+service:
+  admin:
+    endpoint: 127.0.0.1:$c_admin
+  buffer:
+    directory: $WORK/collector-buffer
+  pipelines:
+    traces: {receivers: [otlp], processors: [batch], exporters: [file]}
+    metrics: {receivers: [otlp], processors: [batch], exporters: [file]}
+    logs: {receivers: [otlp], processors: [batch], exporters: [file]}
+YAML
+cat >"$WORK/agent.yaml" <<YAML
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:$a_grpc
+processors:
+  batch:
+exporters:
+  otlp:
+    endpoint: 127.0.0.1:$c_grpc
+    tls:
+      insecure: true
+service:
+  admin:
+    endpoint: 127.0.0.1:$a_admin
+  buffer:
+    directory: $WORK/agent-buffer
+  pipelines:
+    traces: {receivers: [otlp], processors: [batch], exporters: [otlp]}
+    metrics: {receivers: [otlp], processors: [batch], exporters: [otlp]}
+    logs: {receivers: [otlp], processors: [batch], exporters: [otlp]}
+YAML
+
+export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
+start collector "$build/collector/tributary-collector" --config "$WORK/collector.yaml"
+cpid=${PIDS[-1]}
+start agent "$build/agent/tributary-agent" --config "$WORK/agent.yaml"
+apid=${PIDS[-1]}
+wait_ready "http://127.0.0.1:$c_admin/readyz" 60
+wait_ready "http://127.0.0.1:$a_admin/readyz" 60
+"$root/build/release/bench/otlp_ingest/tributary-loadgen" --endpoint "127.0.0.1:$a_grpc" \
+  --threads 32 --batch 500 --rate "$rate" --signals traces,logs,metrics --duration "$seconds" \
+  >"$WORK/loadgen.out" &
+lpid=$!
+
+rss_mib() { awk '/VmRSS/ {printf "%d\n", $2 / 1024}' "/proc/$1/status"; }
+echo "seconds agent_mib collector_mib" >"$WORK/rss"
+elapsed=0
+while kill -0 "$lpid" 2>/dev/null; do
+  sleep 10
+  elapsed=$((elapsed + 10))
+  echo "$elapsed $(rss_mib "$apid") $(rss_mib "$cpid")" | tee -a "$WORK/rss"
+done
+wait "$lpid"
+cat "$WORK/loadgen.out"
+for pid in "${PIDS[@]}"; do kill -TERM "$pid"; done
+for pid in "${PIDS[@]}"; do wait "$pid" || true; done
+PIDS=()
+
+if ((asan)); then
+  if grep -l "ERROR: \(LeakSanitizer\|AddressSanitizer\)\|runtime error" "$WORK"/*.log; then
+    grep -h -A30 "ERROR: \|runtime error" "$WORK"/*.log | head -80
+    echo "SOAK asan_clean 0 bool"
+    exit 1
+  fi
+  echo "SOAK asan_clean 1 bool"
+  exit 0
+fi
+# After the warm-up, resident memory stays within 10% of where it stood.
+warmup=$((seconds / 5))
+awk -v w="$warmup" '
+  NR == 1 { next }
+  $1 <= w { base_a = $2; base_c = $3; next }
+  { if ($2 > max_a) max_a = $2; if ($3 > max_c) max_c = $3 }
+  END {
+    printf "SOAK agent_rss_after_warmup %d MiB\nSOAK agent_rss_max %d MiB\n", base_a, max_a
+    printf "SOAK collector_rss_after_warmup %d MiB\nSOAK collector_rss_max %d MiB\n", base_c, max_c
+    ok = (max_a <= base_a * 1.1) && (max_c <= base_c * 1.1)
+    printf "SOAK rss_within_10_percent %d bool\n", ok
+    exit ok ? 0 : 1
+  }' "$WORK/rss"
