@@ -41,6 +41,29 @@ metric() {
     END { printf "%d\n", sum }'
 }
 
+# check_accounting URL SIGNAL: with nothing in flight, every record a process
+# took in (received, or recovered from its buffer at start) is sent,
+# dead-lettered, dropped with a reason, still buffered, or was handed back to
+# its sender with a retryable error by a processor. SIGNAL is spans, logs or
+# metric_points; assumes one exporter per signal.
+check_accounting() {
+  local url=$1 f="signal=\"$2\""
+  local received recovered sent dead dropped buffered returned
+  received=$(metric "$url" tributary_pipeline_received_records_total "$f")
+  recovered=$(metric "$url" tributary_buffer_recovered_records_total "$f")
+  sent=$(metric "$url" tributary_exporter_sent_records_total "$f")
+  dead=$(metric "$url" tributary_dead_lettered_records_total "$f")
+  dropped=$(metric "$url" tributary_dropped_records_total "$f")
+  buffered=$(metric "$url" tributary_buffer_records "$f")
+  returned=$(metric "$url" tributary_processor_returned_records_total "$f")
+  echo "accounting $url: received=$received recovered=$recovered = sent=$sent" \
+    "dead_lettered=$dead dropped=$dropped buffered=$buffered returned=$returned"
+  if ((received + recovered != sent + dead + dropped + buffered + returned)); then
+    echo "accounting does not balance at $url" >&2
+    return 1
+  fi
+}
+
 # start NAME CMD...: runs CMD in the background, logging to $WORK/NAME.log.
 start() {
   local name=$1

@@ -360,14 +360,23 @@ absl::Status WriteAheadBuffer::Recover() {
   next_seq_ = head_seq_ + 1;
   uint64_t recovered = 0;
   for (auto& c : cursors_) {
+    uint64_t corrupt_records = 0;
     for (const auto& [first, seg] : segments_) {
       for (const auto& e : seg.index) {
         if (e.seq > c->committed) c->backlog += e.records;
       }
     }
     for (const auto& [seq, records] : corrupt) {
-      if (seq > c->committed) c->dropped_corrupt->Increment(records);
+      if (seq > c->committed) {
+        c->dropped_corrupt->Increment(records);
+        corrupt_records += records;
+      }
     }
+    // What this process holds without having received it: the backlog, and
+    // what was lost to corruption (counted as dropped above).
+    Telemetry::Get()
+        .BufferRecovered(options_.name, c->name, options_.signal)
+        .Increment(static_cast<double>(c->backlog + corrupt_records));
     c->replay.replay = true;
     c->replay.next = c->committed + 1;
     c->replay.end = head_seq_ + 1;

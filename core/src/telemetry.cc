@@ -142,6 +142,11 @@ Telemetry::Telemetry()
                    .Name("tributary_processor_batch_flushes_total")
                    .Help("Batches sent by a batch processor, by trigger (size or timeout).")
                    .Register(*registry_)),
+      returned_(prometheus::BuildCounter()
+                    .Name("tributary_processor_returned_records_total")
+                    .Help("Records a processor had accepted and handed back to their senders "
+                          "because the next stage refused them (the senders retry).")
+                    .Register(*registry_)),
       overflow_points_(prometheus::BuildCounter()
                            .Name("tributary_processor_overflow_points_total")
                            .Help("Data points moved to their metric's otel_metric_overflow "
@@ -169,6 +174,11 @@ Telemetry::Telemetry()
                           .Help("Records in a pipeline's buffer that an exporter has not yet "
                                 "settled.")
                           .Register(*registry_)),
+      buffer_recovered_(prometheus::BuildCounter()
+                            .Name("tributary_buffer_recovered_records_total")
+                            .Help("Records an exporter had not settled, found in the buffer at "
+                                  "start.")
+                            .Register(*registry_)),
       buffer_corrupt_(prometheus::BuildCounter()
                           .Name("tributary_buffer_corrupt_bytes_total")
                           .Help("Bytes of buffer segments found corrupt at start and skipped.")
@@ -231,6 +241,9 @@ prometheus::Counter& Telemetry::ProcessorFlushes(const std::string& processor,
                                                  const std::string& trigger) {
   return flushes_.Add({{"processor", processor}, {"trigger", trigger}});
 }
+prometheus::Counter& Telemetry::ProcessorReturned(const std::string& processor, Signal s) {
+  return returned_.Add({{"processor", processor}, {"signal", Sig(s)}});
+}
 prometheus::Counter& Telemetry::ProcessorOverflowPoints(const std::string& processor) {
   return overflow_points_.Add({{"processor", processor}});
 }
@@ -249,6 +262,11 @@ prometheus::Gauge& Telemetry::BufferCapacity(const std::string& pipeline) {
 prometheus::Gauge& Telemetry::BufferRecords(const std::string& pipeline,
                                             const std::string& exporter, Signal s) {
   return buffer_records_.Add({{"pipeline", pipeline}, {"exporter", exporter}, {"signal", Sig(s)}});
+}
+prometheus::Counter& Telemetry::BufferRecovered(const std::string& pipeline,
+                                                const std::string& exporter, Signal s) {
+  return buffer_recovered_.Add(
+      {{"pipeline", pipeline}, {"exporter", exporter}, {"signal", Sig(s)}});
 }
 prometheus::Counter& Telemetry::BufferCorruptBytes(const std::string& pipeline) {
   return buffer_corrupt_.Add({{"pipeline", pipeline}});

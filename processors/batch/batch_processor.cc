@@ -53,8 +53,10 @@ void BatchProcessor::Send(std::optional<core::Batch> batch, std::vector<core::Ac
     core::Envelope out;
     out.batch = std::make_shared<const core::Batch>(std::move(part));
     out.acks = acks;
+    const double records = static_cast<double>(out.batch->record_count());
     absl::Status s = next_->Consume(std::move(out));
     if (!s.ok()) {
+      t.ProcessorReturned(id_, signal_).Increment(records);
       for (const auto& ack : acks) ack->Fail(s);
     }
   }

@@ -144,7 +144,12 @@ check() {
 
 drain_and_stop() {
   wait_drained "http://127.0.0.1:$a_admin" "${1:-120}"
-  if [[ -n "$COLLECTOR_PID" ]]; then wait_drained "http://127.0.0.1:$c_admin" "${1:-120}"; fi
+  check_accounting "http://127.0.0.1:$a_admin" spans
+  if [[ -n "$COLLECTOR_PID" ]]; then
+    wait_drained "http://127.0.0.1:$c_admin" "${1:-120}"
+    sleep 0.3  # the batch processor's last timeout
+    check_accounting "http://127.0.0.1:$c_admin" spans
+  fi
   stop_all
 }
 

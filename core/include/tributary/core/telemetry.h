@@ -43,6 +43,9 @@ class Telemetry {
   prometheus::Histogram& ExportDuration(const std::string& exporter);
   prometheus::Histogram& BatchSize(const std::string& processor, Signal s);
   prometheus::Counter& ProcessorFlushes(const std::string& processor, const std::string& trigger);
+  // Records a processor had accepted and handed back to their senders,
+  // with the next stage's error, because that stage refused them.
+  prometheus::Counter& ProcessorReturned(const std::string& processor, Signal s);
   // Data points a cardinality limit moved to the overflow series.
   prometheus::Counter& ProcessorOverflowPoints(const std::string& processor);
   prometheus::Counter& DeadLettered(const std::string& exporter, Signal s);
@@ -53,6 +56,9 @@ class Telemetry {
   // Records an exporter has not yet settled from a pipeline's buffer.
   prometheus::Gauge& BufferRecords(const std::string& pipeline, const std::string& exporter,
                                    Signal s);
+  // Records found in a buffer at start that an exporter had not settled.
+  prometheus::Counter& BufferRecovered(const std::string& pipeline, const std::string& exporter,
+                                       Signal s);
   prometheus::Counter& BufferCorruptBytes(const std::string& pipeline);
   prometheus::Histogram& BufferFsyncDuration(const std::string& pipeline);
   void SetBuildInfo(const std::string& program, const std::string& version);
@@ -73,12 +79,14 @@ class Telemetry {
   prometheus::Family<prometheus::Histogram>& export_duration_;
   prometheus::Family<prometheus::Histogram>& batch_size_;
   prometheus::Family<prometheus::Counter>& flushes_;
+  prometheus::Family<prometheus::Counter>& returned_;
   prometheus::Family<prometheus::Counter>& overflow_points_;
   prometheus::Family<prometheus::Counter>& dead_lettered_;
   prometheus::Family<prometheus::Counter>& pipeline_received_;
   prometheus::Family<prometheus::Gauge>& buffer_bytes_;
   prometheus::Family<prometheus::Gauge>& buffer_capacity_;
   prometheus::Family<prometheus::Gauge>& buffer_records_;
+  prometheus::Family<prometheus::Counter>& buffer_recovered_;
   prometheus::Family<prometheus::Counter>& buffer_corrupt_;
   prometheus::Family<prometheus::Histogram>& fsync_duration_;
   prometheus::Family<prometheus::Gauge>& build_info_;
