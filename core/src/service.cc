@@ -1,5 +1,6 @@
 #include "tributary/core/service.h"
 
+#include <malloc.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -24,6 +25,9 @@ absl::Status ServiceSettings::Validate() const {
   LogLevel level;
   if (!ParseLogLevel(log_level, &level)) {
     return absl::InvalidArgumentError("log_level must be debug, info, warn or error");
+  }
+  if (memory_trim_interval.count() < 0) {
+    return absl::InvalidArgumentError("memory_trim_interval must be >= 0");
   }
   return absl::OkStatus();
 }
@@ -379,6 +383,19 @@ absl::Status Service::Start() {
       return absl::Status(s.code(), absl::StrCat("receiver ", key, ": ", s.message()));
     }
   }
+  if (config_.settings.memory_trim_interval.count() > 0) {
+    // glibc keeps freed memory in its per-thread arenas; under a churn of
+    // large batches that shows as resident memory far above what is in use.
+    trimmer_ = std::thread([this] {
+      std::unique_lock<std::mutex> lock(trim_mu_);
+      while (!trim_cv_.wait_for(lock, config_.settings.memory_trim_interval,
+                                [&] { return trim_stop_; })) {
+        lock.unlock();
+        malloc_trim(0);
+        lock.lock();
+      }
+    });
+  }
   ready_ = true;
   Log(LogLevel::kInfo, program_, "started",
       absl::StrCat("pipelines=", config_.pipelines.size(), " version=", TRIBUTARY_VERSION));
@@ -398,6 +415,12 @@ void Service::Shutdown() noexcept {
   for (auto& b : buffers_) b->Shutdown(deadline);
   for (auto& [key, runner] : exporters_) runner->Shutdown(deadline);
   for (auto& b : buffers_) b->Close();
+  {
+    std::lock_guard<std::mutex> lock(trim_mu_);
+    trim_stop_ = true;
+  }
+  trim_cv_.notify_all();
+  if (trimmer_.joinable()) trimmer_.join();
   if (admin_) admin_->Stop();
   Log(LogLevel::kInfo, program_, "stopped");
 }

@@ -2,9 +2,12 @@
 #define TRIBUTARY_CORE_SERVICE_H_
 
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -32,6 +35,7 @@ struct ServiceSettings {
   BufferConfig buffer;
   std::string log_level = "info";
   std::chrono::milliseconds shutdown_timeout{10000};
+  std::chrono::milliseconds memory_trim_interval{5000};
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("admin", admin, "admin HTTP server");
@@ -40,6 +44,9 @@ struct ServiceSettings {
     v.Optional("log_level", log_level, "debug, info, warn or error");
     v.Optional("shutdown_timeout", shutdown_timeout,
                "on SIGTERM/SIGINT, how long in-flight data may take to drain");
+    v.Optional("memory_trim_interval", memory_trim_interval,
+               "how often freed heap memory is handed back to the system, so resident memory "
+               "follows what is in use; 0 leaves it to the allocator");
   }
   absl::Status Validate() const;
 };
@@ -100,6 +107,10 @@ class Service {
   std::unique_ptr<AdminServer> admin_;
   std::atomic<bool> ready_{false};
   bool shut_down_ = false;
+  std::mutex trim_mu_;
+  std::condition_variable trim_cv_;
+  bool trim_stop_ = false;
+  std::thread trimmer_;
 };
 
 // The whole program: flags, config, signals, drain. Returns the exit code.
