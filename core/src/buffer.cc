@@ -651,8 +651,7 @@ void WriteAheadBuffer::WriterLoop() {
   }
 }
 
-bool WriteAheadBuffer::LocateLocked(Cursor* cursor, Reader* r, Located* out) {
-  (void)cursor;
+bool WriteAheadBuffer::LocateLocked(Reader* r, Located* out) {
   auto seg = segments_.upper_bound(r->next);
   if (seg != segments_.begin()) --seg;
   for (; seg != segments_.end(); ++seg) {
@@ -726,7 +725,7 @@ void WriteAheadBuffer::ReaderLoop(Cursor* cursor, Reader* r) {
     });
     if (stopping_ || r->next >= r->end) break;
     Located where;
-    if (!LocateLocked(cursor, r, &where)) {
+    if (!LocateLocked(r, &where)) {
       AdvanceCommitLocked(cursor);
       continue;
     }

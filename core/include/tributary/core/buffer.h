@@ -215,7 +215,7 @@ class WriteAheadBuffer : public Consumer {
   absl::Status WriteGroup(std::vector<Pending>& group, size_t* written_records);
   absl::Status OpenSegment(uint64_t first_seq);
   void ReaderLoop(Cursor* cursor, Reader* reader);
-  bool LocateLocked(Cursor* cursor, Reader* reader, Located* out);
+  bool LocateLocked(Reader* reader, Located* out);
   std::shared_ptr<const Batch> ReadFromDisk(const Located& where, std::string* error);
   void Settle(Cursor* cursor, uint64_t seq, const absl::Status& status);
   void AdvanceCommitLocked(Cursor* cursor);
