@@ -117,6 +117,11 @@ if ((asan)); then
   echo "SOAK asan_clean 1 bool"
   exit 0
 fi
+awk 'NR > 1 { b = int(($1 - 1) / 300); n[b]++; sa[b] += $2; sc[b] += $3
+               if ($2 > ma[b]) ma[b] = $2; if ($3 > mc[b]) mc[b] = $3; if (b > last) last = b }
+     END { for (i = 0; i <= last; i++)
+             printf "minutes %d-%d: agent mean %.1f max %d MiB, collector mean %.1f max %d MiB\n",
+                    i * 5, i * 5 + 5, sa[i] / n[i], ma[i], sc[i] / n[i], mc[i] }' "$WORK/rss"
 # After the warm-up, resident memory stays within 10% of where it stood.
 warmup=$((seconds / 5))
 awk -v w="$warmup" '
