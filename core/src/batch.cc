@@ -102,6 +102,18 @@ void Batch::Append(const Batch& other) {
   records_ += other.records_;
 }
 
+Batch TakeBatch(std::shared_ptr<const Batch>&& batch) {
+  if (batch.use_count() == 1) {
+    // Nobody else can see it: it is ours to take apart.
+    Batch taken = std::move(*std::const_pointer_cast<Batch>(batch));
+    batch.reset();
+    return taken;
+  }
+  Batch copy = *batch;
+  batch.reset();
+  return copy;
+}
+
 namespace {
 
 // How requests of one signal nest: resource, scope, record.

@@ -71,6 +71,10 @@ class Batch {
   size_t records_ = 0;
 };
 
+// The batch of an envelope for a stage that changes or keeps it: moved out
+// when the envelope held the only reference, else copied.
+Batch TakeBatch(std::shared_ptr<const Batch>&& batch);
+
 // The completion of one piece of received data. Every stage that holds part
 // of it keeps a reference; when the last reference goes, the callback runs
 // once with OK or the most useful failure reported (a retryable one wins, so

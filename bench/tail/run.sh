@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Tail: a pre-written 1 GiB CRI log (about 3.9 million lines of ~275 bytes)
+# read from the beginning by the agent's tail receiver (format cri)
+#   1. to the nop exporter (discards): the receiver and the pipeline alone;
+#   2. through the agent to the collector's file sink (OTLP/gRPC between them);
+#   3. spread over 100 files of 10 MiB each, to the nop exporter: peak RSS with
+#      100 files open (nop exporter).
+# Prints MiB/s, lines/s, CPU-seconds per GiB and peak RSS (medians of
+# BENCH_RUNS runs) next to `cat FILE > /dev/null` measured in the same run.
+# The file is cached in BENCH_CACHE (default /var/tmp/tributary-bench).
+#   bench/tail/run.sh BUILD_DIR
+set -euo pipefail
+build=$1
+runs=${BENCH_RUNS:-3}
+cache=${BENCH_CACHE:-/var/tmp/tributary-bench}
+source "$(dirname "$0")/../../tests/lib.sh"
+WORK=$(mktemp -d)
+trap cleanup EXIT
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+tck=$(getconf CLK_TCK)
+
+# write_cri FILE BYTES: CRI lines of about 275 bytes with a sequence number.
+write_cri() {
+  python3 - "$1" "$2" <<'PY'
+import sys
+path, limit = sys.argv[1], int(sys.argv[2])
+pad = "x" * 150
+with open(path + ".tmp", "w") as f:
+    size = n = 0
+    chunk = []
+    while size < limit:
+        line = ('2026-11-23T01:02:03.%09dZ stdout F {"level":"info","seq":%d,'
+                '"msg":"request handled","path":"/api/v1/items","status":200,"pad":"%s"}\n'
+                % (n % 1000000000, n, pad))
+        chunk.append(line)
+        size += len(line)
+        n += 1
+        if len(chunk) == 10000:
+            f.write("".join(chunk))
+            chunk = []
+    f.write("".join(chunk))
+import os
+os.rename(path + ".tmp", path)
+PY
+}
+
+mkdir -p "$cache"
+big=$cache/cri-1GiB.log
+[[ -f "$big" ]] || write_cri "$big" $((1 << 30))
+if [[ ! -f "$cache/many/099.log" ]]; then
+  mkdir -p "$cache/many"
+  for i in $(seq -w 0 99); do write_cri "$cache/many/0$i.log" $((10 << 20)); done
+fi
+big_bytes=$(stat -c %s "$big")
+big_lines=$(wc -l <"$big")
+many_lines=$(cat "$cache"/many/*.log | wc -l)
+
+# agent_config FILE INCLUDE EXPORTER_BLOCK PIPELINE_EXPORTER
+agent_config() {
+  cat >"$1" <<YAML
+receivers:
+  tail:
+    include: ["$2"]
+    format: cri
+    start_at: beginning
+    checkpoint_dir: $WORK/checkpoints
+processors:
+  batch:
+exporters:
+$3
+service:
+  admin:
+    endpoint: 127.0.0.1:$a_admin
+  pipelines:
+    logs: {receivers: [tail], processors: [batch], exporters: [$4]}
+YAML
+}
+
+# wait_sent URL COUNT PID: until URL's exporters have sent COUNT records.
+wait_sent() {
+  until (($(metric "$1" tributary_exporter_sent_records_total 2>/dev/null || echo 0) >= $2)); do
+    kill -0 "$3" 2>/dev/null || { echo "process $3 died" >&2; cat "$WORK"/*.log >&2; exit 1; }
+    sleep 0.05
+  done
+}
+
+for run in $(seq "$runs"); do
+  # Baseline: cat of the same file, page cache warm.
+  cat "$big" >/dev/null
+  t0=$(date +%s.%N)
+  cat "$big" >/dev/null
+  t1=$(date +%s.%N)
+  awk -v b="$big_bytes" -v s="$t0" -v e="$t1" 'BEGIN {printf "%.1f\n", b / 1048576 / (e - s)}' >>"$WORK/cat.mibs"
+
+  # 1. tail → nop. The receiver starts reading at once, so the clock starts
+  # before the process does and includes its start-up.
+  a_admin=$(free_port)
+  agent_config "$WORK/agent.yaml" "$big" "  nop:" nop
+  PIDS=()
+  t0=$(date +%s.%N)
+  start agent "$build/agent/tributary-agent" --config "$WORK/agent.yaml"
+  apid=${PIDS[-1]}
+  wait_sent "http://127.0.0.1:$a_admin" "$big_lines" "$apid"
+  t1=$(date +%s.%N)
+  ticks=$(cpu_ticks "$apid")
+  awk -v b="$big_bytes" -v s="$t0" -v e="$t1" 'BEGIN {printf "%.1f\n", b / 1048576 / (e - s)}' >>"$WORK/null.mibs"
+  awk -v n="$big_lines" -v s="$t0" -v e="$t1" 'BEGIN {printf "%d\n", n / (e - s)}' >>"$WORK/null.lines"
+  awk -v t="$ticks" -v hz="$tck" -v b="$big_bytes" 'BEGIN {printf "%.2f\n", t / hz / (b / 1073741824)}' >>"$WORK/null.cpu"
+  echo $(($(peak_rss_kib "$apid") / 1024)) >>"$WORK/null.rss"
+  kill -TERM "$apid"; wait "$apid" || true
+  rm -rf "$WORK/checkpoints"
+
+  # 2. tail → agent → collector → file sink.
+  a_admin=$(free_port) c_admin=$(free_port) c_grpc=$(free_port)
+  cat >"$WORK/collector.yaml" <<YAML
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:$c_grpc
+        max_recv_msg_size_mib: 64
+processors:
+  batch:
+exporters:
+  file:
+    path: $WORK/sink.jsonl
+    rotation:
+      max_megabytes: 256
+      max_backups: 1
+service:
+  admin:
+    endpoint: 127.0.0.1:$c_admin
+  pipelines:
+    logs: {receivers: [otlp], processors: [batch], exporters: [file]}
+YAML
+  agent_config "$WORK/agent.yaml" "$big" "  otlp:
+    endpoint: 127.0.0.1:$c_grpc
+    compression: none
+    tls:
+      insecure: true" otlp
+  PIDS=()
+  start collector "$build/collector/tributary-collector" --config "$WORK/collector.yaml"
+  cpid=${PIDS[-1]}
+  wait_ready "http://127.0.0.1:$c_admin/readyz"
+  t0=$(date +%s.%N)
+  start agent "$build/agent/tributary-agent" --config "$WORK/agent.yaml"
+  apid=${PIDS[-1]}
+  wait_sent "http://127.0.0.1:$c_admin" "$big_lines" "$apid"
+  t1=$(date +%s.%N)
+  awk -v b="$big_bytes" -v s="$t0" -v e="$t1" 'BEGIN {printf "%.1f\n", b / 1048576 / (e - s)}' >>"$WORK/sink.mibs"
+  awk -v t="$(cpu_ticks "$apid")" -v hz="$tck" -v b="$big_bytes" 'BEGIN {printf "%.2f\n", t / hz / (b / 1073741824)}' >>"$WORK/sink.agent_cpu"
+  echo $(($(peak_rss_kib "$apid") / 1024)) >>"$WORK/sink.agent_rss"
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid"; wait "$pid" || true; done
+  PIDS=()
+  rm -rf "$WORK/checkpoints" "$WORK"/sink.jsonl*
+
+  # 3. 100 files → nop: peak RSS with 100 files open.
+  a_admin=$(free_port)
+  agent_config "$WORK/agent.yaml" "$cache/many/*.log" "  nop:" nop
+  start agent "$build/agent/tributary-agent" --config "$WORK/agent.yaml"
+  apid=${PIDS[-1]}
+  wait_sent "http://127.0.0.1:$a_admin" "$many_lines" "$apid"
+  echo "run $run: open files $(metric "http://127.0.0.1:$a_admin" tributary_tail_open_files)" >&2
+  echo $(($(peak_rss_kib "$apid") / 1024)) >>"$WORK/many.rss"
+  kill -TERM "$apid"; wait "$apid" || true
+  PIDS=()
+  rm -rf "$WORK/checkpoints"
+  echo "run $run: cat $(tail -1 "$WORK/cat.mibs") MiB/s, nop $(tail -1 "$WORK/null.mibs") MiB/s," \
+    "sink $(tail -1 "$WORK/sink.mibs") MiB/s" >&2
+done
+
+echo "BENCH tail_cat_baseline_mib_per_s $(median <"$WORK/cat.mibs") MiB/s"
+echo "BENCH tail_cri_to_nop_mib_per_s $(median <"$WORK/null.mibs") MiB/s"
+echo "BENCH tail_cri_to_nop_lines_per_s $(median <"$WORK/null.lines") lines/s"
+echo "BENCH tail_cri_to_nop_cpu_per_gib $(median <"$WORK/null.cpu") cpu-s"
+echo "BENCH tail_cri_to_nop_peak_rss $(median <"$WORK/null.rss") MiB"
+echo "BENCH tail_cri_to_collector_file_mib_per_s $(median <"$WORK/sink.mibs") MiB/s"
+echo "BENCH tail_cri_to_collector_agent_cpu_per_gib $(median <"$WORK/sink.agent_cpu") cpu-s"
+echo "BENCH tail_cri_to_collector_agent_peak_rss $(median <"$WORK/sink.agent_rss") MiB"
+echo "BENCH tail_100_files_peak_rss $(median <"$WORK/many.rss") MiB"

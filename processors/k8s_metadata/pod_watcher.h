@@ -1,0 +1,93 @@
+#ifndef TRIBUTARY_PROCESSORS_K8S_METADATA_POD_WATCHER_H_
+#define TRIBUTARY_PROCESSORS_K8S_METADATA_POD_WATCHER_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+
+namespace tributary::processors::k8s_metadata {
+
+// What the API says about one pod.
+struct PodMeta {
+  std::string namespace_name;
+  std::string name;
+  std::string uid;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+};
+
+struct PodWatcherOptions {
+  std::string endpoint;  // https://host:port, or http:// in tests
+  std::string token_file;
+  std::string ca_file;
+  std::string node_name;
+  bool annotations = false;
+  size_t max_pods = 1000;
+  std::chrono::milliseconds backoff{1000};
+  std::chrono::seconds watch_timeout{300};
+  std::chrono::milliseconds deleted_grace{std::chrono::minutes(5)};
+};
+
+// Lists and watches the pods of one node (fieldSelector spec.nodeName) and
+// keeps their labels and annotations, at most max_pods of them. A watch that
+// ends is resumed from the last resourceVersion seen; 410 Gone (that version
+// is too old) starts over with a fresh list. Deleted pods are kept for a
+// grace period, since their last lines are still being read. One thread of
+// its own; Lookup is called from pipeline threads.
+class PodWatcher {
+ public:
+  explicit PodWatcher(PodWatcherOptions options);
+  ~PodWatcher();
+
+  void Start();
+  void Stop();
+
+  std::shared_ptr<const PodMeta> ByUid(const std::string& uid) const;
+  std::shared_ptr<const PodMeta> ByName(const std::string& namespace_name,
+                                        const std::string& name) const;
+  size_t size() const;
+  // Counters for self-metrics and tests.
+  uint64_t lists() const { return lists_.load(); }
+  uint64_t watch_events() const { return events_.load(); }
+
+  // Applies one watch event line (JSON); public for tests and the fuzzer.
+  // Returns kFailedPrecondition for 410 Gone, another error for a bad line.
+  absl::Status ApplyEvent(std::string_view line);
+  // Replaces the cache with a pod list response body.
+  absl::Status ApplyList(std::string_view body);
+
+ private:
+  void Run();
+  absl::Status List();
+  absl::Status Watch();
+  absl::Status Get(const std::string& url, bool stream, std::string* body, long* code);
+  void Upsert(std::shared_ptr<PodMeta> pod);
+  void Remove(const std::string& uid);
+  void Sleep(std::chrono::milliseconds d);
+
+  const PodWatcherOptions options_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const PodMeta>> by_uid_;
+  std::map<std::pair<std::string, std::string>, std::string> uid_by_name_;
+  std::map<std::string, std::chrono::steady_clock::time_point> deleted_;
+  std::string resource_version_;
+
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::mutex sleep_mu_;
+  std::condition_variable sleep_cv_;
+  std::atomic<uint64_t> lists_{0};
+  std::atomic<uint64_t> events_{0};
+};
+
+}  // namespace tributary::processors::k8s_metadata
+
+#endif  // TRIBUTARY_PROCESSORS_K8S_METADATA_POD_WATCHER_H_

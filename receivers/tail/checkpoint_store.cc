@@ -1,0 +1,147 @@
+#include "receivers/tail/checkpoint_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "tributary/core/crc32c.h"
+
+namespace tributary::receivers::tail {
+namespace {
+
+constexpr std::string_view kHeader = "tributary-tail-checkpoints 1";
+
+// Paths are stored percent-escaped so that one entry stays on one line.
+std::string Escape(std::string_view path) {
+  std::string out;
+  for (char c : path) {
+    if (c == '%' || c == '\n' || c == '\r') {
+      absl::StrAppendFormat(&out, "%%%02X", static_cast<unsigned char>(c));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string Unescape(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    unsigned value = 0;
+    if (text[i] == '%' && i + 2 < text.size() &&
+        sscanf(std::string(text.substr(i + 1, 2)).c_str(), "%2x", &value) == 1) {
+      out.push_back(static_cast<char>(value));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+absl::Status Errno(const std::string& what) {
+  return absl::InternalError(absl::StrCat(what, ": ", strerror(errno)));
+}
+
+absl::Status MakeDirectories(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("create ", dir, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+absl::Status WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("write checkpoint");
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+CheckpointStore::CheckpointStore(std::string directory, const std::string& name)
+    : directory_(std::move(directory)) {
+  std::string file = name;
+  for (char& c : file) {
+    if (c == '/') c = '_';
+  }
+  path_ = absl::StrCat(directory_, "/", file, ".checkpoints");
+}
+
+absl::StatusOr<std::vector<Checkpoint>> CheckpointStore::Load() const {
+  std::ifstream in(path_, std::ios::binary);
+  std::vector<Checkpoint> out;
+  if (!in) {
+    if (errno == ENOENT) return out;
+    return Errno(absl::StrCat("open ", path_));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  const size_t last = text.rfind("crc32c ");
+  if (text.rfind(std::string(kHeader), 0) != 0 || last == std::string::npos) {
+    return absl::DataLossError(absl::StrCat("checkpoint store ", path_, " is damaged"));
+  }
+  uint32_t stored = 0;
+  if (sscanf(text.c_str() + last, "crc32c %x", &stored) != 1 ||
+      stored != core::Crc32c(text.data(), last)) {
+    return absl::DataLossError(absl::StrCat("checkpoint store ", path_, " fails its checksum"));
+  }
+  size_t pos = 0;
+  while (pos < last) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos || nl > last) nl = last;
+    const std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.empty() || line == kHeader) continue;
+    Checkpoint c;
+    int path_at = -1;
+    if (sscanf(line.c_str(), "%lu %lu %u %x %lu %n", &c.device, &c.inode, &c.fingerprint_size,
+               &c.fingerprint, &c.offset, &path_at) != 5 ||
+        path_at < 0) {
+      return absl::DataLossError(absl::StrCat("checkpoint store ", path_, " has a bad entry"));
+    }
+    c.path = Unescape(std::string_view(line).substr(static_cast<size_t>(path_at)));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+absl::Status CheckpointStore::Save(const std::vector<Checkpoint>& checkpoints) const {
+  if (absl::Status s = MakeDirectories(directory_); !s.ok()) return s;
+  std::string text = std::string(kHeader) + "\n";
+  for (const Checkpoint& c : checkpoints) {
+    absl::StrAppendFormat(&text, "%u %u %u %08x %u %s\n", c.device, c.inode, c.fingerprint_size,
+                          c.fingerprint, c.offset, Escape(c.path));
+  }
+  absl::StrAppendFormat(&text, "crc32c %08x\n", core::Crc32c(text.data(), text.size()));
+  const std::string tmp = path_ + ".tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) return Errno(absl::StrCat("open ", tmp));
+  absl::Status s = WriteAll(fd, text);
+  if (s.ok() && fsync(fd) != 0) s = Errno("fsync checkpoint");
+  close(fd);
+  if (!s.ok()) return s;
+  if (rename(tmp.c_str(), path_.c_str()) != 0) return Errno(absl::StrCat("rename ", tmp));
+  int dir = open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    fsync(dir);
+    close(dir);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tributary::receivers::tail

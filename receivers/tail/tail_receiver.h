@@ -1,0 +1,136 @@
+#ifndef TRIBUTARY_RECEIVERS_TAIL_TAIL_RECEIVER_H_
+#define TRIBUTARY_RECEIVERS_TAIL_TAIL_RECEIVER_H_
+
+#include <atomic>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "receivers/tail/checkpoint_store.h"
+#include "receivers/tail/record_assembler.h"
+#include "receivers/tail/tail_receiver_config.h"
+#include "tributary/core/component.h"
+#include "tributary/core/log.h"
+#include "tributary/core/registry.h"
+
+namespace prometheus {
+class Counter;
+class Gauge;
+}  // namespace prometheus
+
+namespace tributary::receivers::tail {
+
+// Reads log files as they grow and hands their lines downstream as log
+// records. One thread finds files (inotify events on the directories the
+// globs reach, and a scan every poll_interval), reads them, and builds
+// batches; acknowledgements arrive on pipeline threads and move each file's
+// committed offset, which alone is written to the checkpoint store. A file
+// is known by device and inode, checked against a fingerprint of its first
+// bytes; one renamed away or deleted is read to its end before it is closed,
+// and one truncated under the reader is read again from the start.
+class TailReceiver : public core::Receiver {
+ public:
+  TailReceiver(std::string id, TailReceiverConfig config, core::Consumer* logs);
+  ~TailReceiver() override;
+
+  absl::Status Start() override;
+  void Shutdown(core::Deadline deadline) noexcept override;
+
+  // For tests: the committed offset of the file at `path` (-1 if unknown).
+  int64_t CommittedOffset(const std::string& path) const;
+  size_t open_files() const { return open_files_.load(); }
+
+ private:
+  struct File;
+  struct Shared;
+  struct Truncation {
+    std::string path;
+    uint32_t fingerprint_size;
+    uint32_t fingerprint;
+    uint64_t offset;
+    uint64_t order;
+    SteadyTime at;
+  };
+
+  void Run();
+  void Scan(bool first);
+  void WatchDirectories();
+  std::shared_ptr<File> Open(const std::string& path, bool first, bool rotated,
+                             const Checkpoint* known);
+  uint64_t StartOffset(File& f, const std::string& path, uint64_t size, bool first,
+                       const Checkpoint* known);
+  // Reads up to `budget` bytes of f; false at the end of its data.
+  bool Read(File& f, size_t budget, SteadyTime now);
+  void Rewind(File& f, uint64_t offset, SteadyTime now);
+  void CheckTruncated(File& f, uint64_t size, SteadyTime now);
+  // A new file named like a tracked one's rotated copy, still shorter than
+  // the fingerprint that would tell: it is opened a little later.
+  bool CopyInProgress(const std::string& path, uint64_t size, SteadyTime now);
+  void BeginFile(File& f);
+  void Flush();
+  bool CloseFinished(SteadyTime now);
+  void SaveCheckpoints(bool force);
+  void UpdateGauges();
+  // Waits for an inotify event, an acknowledgement or the timeout.
+  void Wait(std::chrono::milliseconds timeout);
+
+  const std::string id_;
+  const TailReceiverConfig config_;
+  core::Consumer* const logs_;
+  AssemblerOptions assembler_options_;
+  std::unique_ptr<re2::RE2> line_start_;
+  std::unique_ptr<CheckpointStore> store_;
+  std::shared_ptr<Shared> shared_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<size_t> open_files_{0};
+  core::LogLimiter log_limiter_;
+
+  // Reading thread only.
+  std::map<std::pair<uint64_t, uint64_t>, std::shared_ptr<File>> files_;  // by device, inode
+  std::vector<Checkpoint> unclaimed_;  // loaded, not yet matched to a file
+  std::vector<Checkpoint> loaded_;     // everything loaded, until the first scan is done
+  std::deque<Truncation> truncations_;
+  std::map<std::string, SteadyTime> deferred_;
+  std::map<int, std::string> watches_;
+  int inotify_fd_ = -1;
+  bool rescan_ = true;
+  uint64_t next_order_ = 0;
+  SteadyTime next_scan_;
+  SteadyTime next_checkpoint_;
+  std::vector<Checkpoint> last_saved_;
+  std::unique_ptr<char[]> read_buffer_;
+  size_t read_buffer_size_ = 0;
+  int64_t observed_ = 0;
+  // The batch being built, and the files it holds records of.
+  std::unique_ptr<core::LogsRequest> batch_;
+  struct BatchFile {
+    std::shared_ptr<File> file;
+    opentelemetry::proto::logs::v1::ScopeLogs* scope;
+  };
+  std::vector<BatchFile> batch_files_;
+  BatchFile* current_ = nullptr;
+  size_t batch_records_ = 0;
+
+  mutable std::mutex files_mu_;  // guards files_ against CommittedOffset()
+
+  prometheus::Counter* read_bytes_;
+  prometheus::Counter* records_;
+  prometheus::Counter* truncated_;
+  prometheus::Counter* parse_errors_;
+  prometheus::Counter* rotations_renamed_;
+  prometheus::Counter* rotations_truncated_;
+  prometheus::Counter* deleted_;
+  prometheus::Counter* reread_bytes_;
+  prometheus::Gauge* open_files_gauge_;
+  prometheus::Gauge* checkpoint_lag_;
+};
+
+}  // namespace tributary::receivers::tail
+
+#endif  // TRIBUTARY_RECEIVERS_TAIL_TAIL_RECEIVER_H_
