@@ -10,11 +10,14 @@ cleanup() {
   [[ -n "${WORK:-}" && "${KEEP_WORK:-0}" != "1" ]] && rm -rf "$WORK"
 }
 
-# free_port: a TCP port on 127.0.0.1 nobody listens on now.
+# free_port: a TCP port on 127.0.0.1 nobody listens on now, below the
+# kernel's ephemeral range so that no outgoing connection takes it meanwhile.
 free_port() {
-  local port
+  local port low
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  ((low > 12000)) || low=32768
   while :; do
-    port=$((20000 + RANDOM % 30000))
+    port=$((10000 + RANDOM % (low - 10000)))
     (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
   done
 }
@@ -22,7 +25,7 @@ free_port() {
 # wait_ready URL [seconds]: waits for an HTTP 200.
 wait_ready() {
   local url=$1 deadline=$((SECONDS + ${2:-30}))
-  until curl -fsS -o /dev/null "$url" 2>/dev/null; do
+  until curl -fsS --max-time 5 -o /dev/null "$url" 2>/dev/null; do
     if ((SECONDS > deadline)); then
       echo "not ready: $url" >&2
       return 1
@@ -34,7 +37,7 @@ wait_ready() {
 # metric URL NAME [LABEL_FILTER]: the sum of a self-metric's samples at
 # URL/metrics (only those whose line contains LABEL_FILTER).
 metric() {
-  curl -fsS "$1/metrics" | awk -v name="$2" -v filter="${3:-}" '
+  curl -fsS --max-time 10 "$1/metrics" | awk -v name="$2" -v filter="${3:-}" '
     $0 !~ /^#/ && (index($1, name "{") == 1 || $1 == name) && (filter == "" || index($0, filter)) {
       sum += $NF
     }

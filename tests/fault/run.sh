@@ -132,6 +132,18 @@ wait_drained() {
   done
 }
 
+# wait_file FILE SECONDS: until FILE exists and is not empty.
+wait_file() {
+  local deadline=$((SECONDS + $2))
+  until [[ -s "$1" ]]; do
+    if ((SECONDS > deadline)); then
+      echo "$1 did not appear in $2 s" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
 send() {
   "$TOOLS/tributary-fault-send" --endpoint "127.0.0.1:$a_grpc" --acked "$WORK/acked.txt" \
     --duration "$SECONDS_STREAM" "$@" | tee "$WORK/send.out"
@@ -209,7 +221,7 @@ case "$SCENARIO" in
     wait_ready "$A/readyz"
     (
       sleep 3
-      kill -TERM "$COLLECTOR_PID"
+      kill -TERM "$COLLECTOR_PID" 2>/dev/null || echo "the collector had already exited" >&2
       wait "$COLLECTOR_PID" 2>/dev/null || true
       sleep "$OUTAGE"
       "$COLLECTOR" --config "$WORK/collector.yaml" >>"$WORK/collector.log" 2>&1 &
@@ -218,7 +230,7 @@ case "$SCENARIO" in
     ) &
     KILLER_PID=$!
     SECONDS_STREAM=$((OUTAGE + 10)) send --rate 20
-    until [[ -s "$WORK/collector.pid" ]]; do sleep 0.2; done
+    wait_file "$WORK/collector.pid" $((OUTAGE + 30))
     COLLECTOR_PID=$(cat "$WORK/collector.pid")
     wait_ready "http://127.0.0.1:$c_admin/readyz"
     KILLER_PID=
@@ -257,7 +269,7 @@ case "$SCENARIO" in
     ) &
     KILLER_PID=$!
     send --rate 40 --batch 100
-    until [[ -s "$WORK/collector.pid" ]]; do sleep 0.2; done
+    wait_file "$WORK/collector.pid" 30
     COLLECTOR_PID=$(cat "$WORK/collector.pid")
     wait_ready "http://127.0.0.1:$c_admin/readyz"
     wait_drained "$A" 120
