@@ -221,7 +221,10 @@ case "$SCENARIO" in
     wait_ready "$A/readyz"
     (
       sleep 3
-      kill -TERM "$COLLECTOR_PID" 2>/dev/null || echo "the collector had already exited" >&2
+      if ! kill -TERM "$COLLECTOR_PID" 2>/dev/null; then
+        echo "the collector had already exited:" >&2
+        tail -n 20 "$WORK/collector.log" >&2
+      fi
       wait "$COLLECTOR_PID" 2>/dev/null || true
       sleep "$OUTAGE"
       "$COLLECTOR" --config "$WORK/collector.yaml" >>"$WORK/collector.log" 2>&1 &
