@@ -80,23 +80,72 @@ size_t CountRecords(const LogsRequest& request) {
   return n;
 }
 
-Batch::Batch(TracesRequest request) : data_(std::move(request)) {
+Batch::Batch(TracesRequest request) : data_(new TracesRequest(std::move(request))) {
   records_ = CountRecords(traces());
 }
-Batch::Batch(MetricsRequest request) : data_(std::move(request)) {
+Batch::Batch(MetricsRequest request) : data_(new MetricsRequest(std::move(request))) {
   records_ = CountRecords(metrics());
 }
-Batch::Batch(LogsRequest request) : data_(std::move(request)) { records_ = CountRecords(logs()); }
+Batch::Batch(LogsRequest request) : data_(new LogsRequest(std::move(request))) {
+  records_ = CountRecords(logs());
+}
+Batch::Batch(std::unique_ptr<google::protobuf::Arena> arena, LogsRequest* request)
+    : arena_(std::move(arena)), data_(request) {
+  records_ = CountRecords(logs());
+}
+
+Batch::Batch(const Batch& other)
+    : data_(std::visit(
+          [](const auto* m) -> Data {
+            return new std::remove_const_t<std::remove_pointer_t<decltype(m)>>(*m);
+          },
+          other.data_)),
+      records_(other.records_) {}
+
+Batch& Batch::operator=(const Batch& other) {
+  if (this != &other) *this = Batch(other);
+  return *this;
+}
+
+Batch::Batch(Batch&& other) noexcept
+    : arena_(std::move(other.arena_)), data_(other.data_), records_(other.records_) {
+  other.data_ =
+      std::visit([](auto* m) -> Data { return new std::remove_pointer_t<decltype(m)>(); }, data_);
+  other.records_ = 0;
+}
+
+Batch& Batch::operator=(Batch&& other) noexcept {
+  if (this != &other) {
+    Free();
+    arena_ = std::move(other.arena_);
+    data_ = other.data_;
+    records_ = other.records_;
+    other.data_ =
+        std::visit([](auto* m) -> Data { return new std::remove_pointer_t<decltype(m)>(); }, data_);
+    other.records_ = 0;
+  }
+  return *this;
+}
+
+Batch::~Batch() { Free(); }
+
+void Batch::Free() noexcept {
+  if (arena_) {
+    arena_.reset();  // the request goes with its arena
+  } else {
+    std::visit([](auto* m) { delete m; }, data_);
+  }
+}
 
 const google::protobuf::Message& Batch::message() const {
-  return std::visit([](const auto& m) -> const google::protobuf::Message& { return m; }, data_);
+  return std::visit([](const auto* m) -> const google::protobuf::Message& { return *m; }, data_);
 }
 
 void Batch::Append(const Batch& other) {
   std::visit(
-      [&](auto& mine) {
+      [&](auto* mine) {
         using T = std::decay_t<decltype(mine)>;
-        mine.MergeFrom(std::get<T>(other.data_));
+        mine->MergeFrom(*std::get<T>(other.data_));
       },
       data_);
   records_ += other.records_;

@@ -18,40 +18,56 @@ absl::Status BatchProcessor::Start() {
 
 absl::Status BatchProcessor::Consume(core::Envelope envelope) noexcept {
   if (!envelope.batch || envelope.batch->empty()) return absl::OkStatus();
-  std::optional<core::Batch> full;
+  const size_t batch_size = static_cast<size_t>(config_.send_batch_size);
+  std::shared_ptr<const core::Batch> full;
   std::vector<core::AckRef> acks;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return absl::UnavailableError("batch processor is shutting down");
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stopping_) return absl::UnavailableError("batch processor is shutting down");
+  if (!pending_ && envelope.batch->record_count() >= batch_size) {
+    // Already a batch of its own: handed on as it is, without a copy.
+    full = std::move(envelope.batch);
+    acks = std::move(envelope.acks);
+  } else {
     if (!pending_) {
-      pending_ = *envelope.batch;
+      pending_ = core::TakeBatch(std::move(envelope.batch));
       pending_since_ = core::Clock::now();
       cv_.notify_one();
     } else {
       pending_->Append(*envelope.batch);
     }
     for (auto& ack : envelope.acks) pending_acks_.push_back(std::move(ack));
-    if (pending_->record_count() >= static_cast<size_t>(config_.send_batch_size)) {
-      full = std::move(pending_);
-      pending_.reset();
-      acks.swap(pending_acks_);
-    }
+    if (pending_->record_count() < batch_size) return absl::OkStatus();
+    full = std::make_shared<const core::Batch>(std::move(*pending_));
+    pending_.reset();
+    acks.swap(pending_acks_);
   }
-  if (full) Send(std::move(full), std::move(acks), "size");
+  Send(std::move(full), std::move(acks), "size", lock);
   return absl::OkStatus();
 }
 
-void BatchProcessor::Send(std::optional<core::Batch> batch, std::vector<core::AckRef> acks,
-                          const char* trigger) {
+void BatchProcessor::Send(std::shared_ptr<const core::Batch> batch, std::vector<core::AckRef> acks,
+                          const char* trigger, std::unique_lock<std::mutex>& lock) {
+  // Batches leave in the order they were taken: the next stage sees each
+  // sender's records in the order they came.
+  std::lock_guard<std::mutex> send_lock(send_mu_);
+  lock.unlock();
   core::Telemetry& t = core::Telemetry::Get();
+  const size_t max = static_cast<size_t>(config_.send_batch_max_size);
+  std::vector<std::shared_ptr<const core::Batch>> parts;
+  if (max == 0 || batch->record_count() <= max) {
+    parts.push_back(std::move(batch));
+  } else {
+    for (core::Batch& part : core::TakeBatch(std::move(batch)).Split(max)) {
+      parts.push_back(std::make_shared<const core::Batch>(std::move(part)));
+    }
+  }
   // Every part carries all the acks: each sender hears of the outcome of the
   // parts its records went into.
-  for (core::Batch& part :
-       std::move(*batch).Split(static_cast<size_t>(config_.send_batch_max_size))) {
-    t.BatchSize(id_, signal_).Observe(static_cast<double>(part.record_count()));
+  for (auto& part : parts) {
+    t.BatchSize(id_, signal_).Observe(static_cast<double>(part->record_count()));
     t.ProcessorFlushes(id_, trigger).Increment();
     core::Envelope out;
-    out.batch = std::make_shared<const core::Batch>(std::move(part));
+    out.batch = std::move(part);
     out.acks = acks;
     const double records = static_cast<double>(out.batch->record_count());
     absl::Status s = next_->Consume(std::move(out));
@@ -75,30 +91,30 @@ void BatchProcessor::Run() {
       cv_.wait_until(lock, due, [&] { return stopping_ || !pending_.has_value(); });
       continue;
     }
-    std::optional<core::Batch> batch = std::move(pending_);
+    auto batch = std::make_shared<const core::Batch>(std::move(*pending_));
     pending_.reset();
     std::vector<core::AckRef> acks;
     acks.swap(pending_acks_);
-    lock.unlock();
-    Send(std::move(batch), std::move(acks), "timeout");
+    Send(std::move(batch), std::move(acks), "timeout", lock);
     lock.lock();
   }
 }
 
 void BatchProcessor::Shutdown(core::Deadline) noexcept {
-  std::optional<core::Batch> batch;
-  std::vector<core::AckRef> acks;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;
     stopping_ = true;
-    batch = std::move(pending_);
-    pending_.reset();
-    acks.swap(pending_acks_);
     cv_.notify_all();
   }
   if (timer_.joinable()) timer_.join();
-  if (batch) Send(std::move(batch), std::move(acks), "shutdown");
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!pending_) return;
+  auto batch = std::make_shared<const core::Batch>(std::move(*pending_));
+  pending_.reset();
+  std::vector<core::AckRef> acks;
+  acks.swap(pending_acks_);
+  Send(std::move(batch), std::move(acks), "shutdown", lock);
 }
 
 }  // namespace tributary::processors::batch

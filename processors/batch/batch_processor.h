@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -36,7 +37,8 @@ struct BatchProcessorConfig {
 // Merges envelopes into one batch until it holds send_batch_size records or
 // its oldest record has waited `timeout`, then hands it on with all their
 // acks; if the next stage refuses it, every ack fails with that status so the
-// senders retry.
+// senders retry. An envelope that is a full batch by itself, with nothing
+// waiting, goes on unchanged.
 class BatchProcessor : public core::Processor {
  public:
   BatchProcessor(std::string id, BatchProcessorConfig config, core::Signal signal,
@@ -48,13 +50,17 @@ class BatchProcessor : public core::Processor {
 
  private:
   void Run();
-  void Send(std::optional<core::Batch> batch, std::vector<core::AckRef> acks, const char* trigger);
+  // Hands `batch` on, cut to send_batch_max_size; called with `lock` held on
+  // mu_, releases it.
+  void Send(std::shared_ptr<const core::Batch> batch, std::vector<core::AckRef> acks,
+            const char* trigger, std::unique_lock<std::mutex>& lock);
 
   const std::string id_;
   const BatchProcessorConfig config_;
   const core::Signal signal_;
   core::Consumer* const next_;
   std::mutex mu_;
+  std::mutex send_mu_;  // taken before mu_ is released, held while sending
   std::condition_variable cv_;
   std::optional<core::Batch> pending_;
   std::vector<core::AckRef> pending_acks_;

@@ -39,6 +39,59 @@ TEST(BatchProcessorTest, SendsWhenSizeIsReached) {
   p.Shutdown(core::Clock::now());
 }
 
+// Keeps the envelopes themselves, to see whether a batch was copied.
+class KeepingConsumer : public core::Consumer {
+ public:
+  absl::Status Consume(core::Envelope envelope) noexcept override {
+    std::lock_guard<std::mutex> lock(mu);
+    batches.push_back(envelope.batch);
+    return absl::OkStatus();
+  }
+  std::mutex mu;
+  std::vector<std::shared_ptr<const core::Batch>> batches;
+};
+
+TEST(BatchProcessorTest, FullBatchWithNothingPendingGoesOnUncopied) {
+  KeepingConsumer next;
+  BatchProcessorConfig config;
+  config.send_batch_size = 10;
+  config.timeout = std::chrono::hours(1);
+  BatchProcessor p("batch", config, core::Signal::kTraces, &next);
+  ASSERT_TRUE(p.Start().ok());
+  auto big = std::make_shared<const core::Batch>(MakeSpans(12));
+  core::Envelope e;
+  e.batch = big;
+  ASSERT_TRUE(p.Consume(std::move(e)).ok());
+  ASSERT_EQ(next.batches.size(), 1u);
+  EXPECT_EQ(next.batches[0].get(), big.get());
+  // With records waiting, a full batch joins them, in order.
+  auto small = Feed(p, 3);
+  e.batch = std::make_shared<const core::Batch>(MakeSpans(12));
+  ASSERT_TRUE(p.Consume(std::move(e)).ok());
+  ASSERT_EQ(next.batches.size(), 2u);
+  EXPECT_EQ(next.batches[1]->record_count(), 15u);
+  EXPECT_EQ(next.batches[1]->traces().resource_spans_size(), 2);
+  EXPECT_TRUE(small.get().ok());
+  p.Shutdown(core::Clock::now());
+}
+
+TEST(BatchProcessorTest, SplitsAtTheMaximumSize) {
+  KeepingConsumer next;
+  BatchProcessorConfig config;
+  config.send_batch_size = 10;
+  config.send_batch_max_size = 10;
+  config.timeout = std::chrono::hours(1);
+  BatchProcessor p("batch", config, core::Signal::kTraces, &next);
+  ASSERT_TRUE(p.Start().ok());
+  auto a = Feed(p, 25);
+  ASSERT_EQ(next.batches.size(), 3u);
+  EXPECT_EQ(next.batches[0]->record_count(), 10u);
+  EXPECT_EQ(next.batches[1]->record_count(), 10u);
+  EXPECT_EQ(next.batches[2]->record_count(), 5u);
+  EXPECT_TRUE(a.get().ok());
+  p.Shutdown(core::Clock::now());
+}
+
 TEST(BatchProcessorTest, SendsWhenTimeoutExpires) {
   core::testing::RecordingConsumer next;
   BatchProcessorConfig config;

@@ -276,7 +276,7 @@ absl::Status TailReceiver::Start() {
     last_saved_ = unclaimed_;
   }
   read_buffer_ = std::make_unique<char[]>(read_buffer_size_);
-  batch_ = std::make_unique<core::LogsRequest>();
+  NewBatch();
   thread_ = std::thread([this] { Run(); });
   return absl::OkStatus();
 }
@@ -817,6 +817,15 @@ bool TailReceiver::Read(File& f, size_t budget, SteadyTime now) {
   return true;
 }
 
+void TailReceiver::NewBatch() {
+  // Blocks below the allocator's mmap threshold are reused from its heap.
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = 64 << 10;
+  options.max_block_size = 128 << 10;
+  arena_ = std::make_unique<google::protobuf::Arena>(options);
+  batch_ = google::protobuf::Arena::CreateMessage<core::LogsRequest>(arena_.get());
+}
+
 void TailReceiver::BeginFile(File& f) {
   if (current_ != nullptr && current_->file.get() == &f) return;
   for (BatchFile& bf : batch_files_) {
@@ -904,8 +913,8 @@ void TailReceiver::Flush() {
   batch_records_ = 0;
   if (records == 0) return;  // the acks settle as the envelope goes
   std::vector<core::AckRef> acks = envelope.acks;
-  envelope.batch = std::make_shared<const core::Batch>(core::Batch(std::move(*batch_)));
-  batch_ = std::make_unique<core::LogsRequest>();
+  envelope.batch = std::make_shared<const core::Batch>(std::move(arena_), batch_);
+  NewBatch();
   absl::Status status = logs_->Consume(std::move(envelope));
   if (!status.ok()) {
     for (const core::AckRef& ack : acks) ack->Fail(status);

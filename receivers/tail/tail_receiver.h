@@ -73,6 +73,8 @@ class TailReceiver : public core::Receiver {
   bool CopyInProgress(const std::string& path, uint64_t size, SteadyTime now);
   void BeginFile(File& f);
   void Flush();
+  // Starts the next batch on a fresh arena.
+  void NewBatch();
   bool CloseFinished(SteadyTime now);
   void SaveCheckpoints(bool force);
   void UpdateGauges();
@@ -108,7 +110,8 @@ class TailReceiver : public core::Receiver {
   size_t read_buffer_size_ = 0;
   int64_t observed_ = 0;
   // The batch being built, and the files it holds records of.
-  std::unique_ptr<core::LogsRequest> batch_;
+  std::unique_ptr<google::protobuf::Arena> arena_;
+  core::LogsRequest* batch_ = nullptr;  // on arena_
   struct BatchFile {
     std::shared_ptr<File> file;
     opentelemetry::proto::logs::v1::ScopeLogs* scope;
