@@ -1,13 +1,44 @@
 #include "tributary/core/otlp_codec.h"
 
+#include <charconv>
+#include <cmath>
+#include <vector>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace tributary::core {
 namespace {
 
 namespace pb = google::protobuf;
+
+// The length of the valid UTF-8 sequence at the start of `p` (n > 0 bytes,
+// p[0] >= 0x80), or 0 when it is not one.
+size_t Utf8Length(const unsigned char* p, size_t n) {
+  const unsigned char c = p[0];
+  size_t len;
+  uint32_t min;
+  uint32_t cp;
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2, min = 0x80, cp = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3, min = 0x800, cp = c & 0x0F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4, min = 0x10000, cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (n < len) return 0;
+  for (size_t i = 1; i < len; ++i) {
+    if ((p[i] & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (p[i] & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
 
 // The protobuf JSON mapping writes `bytes` as base64, OTLP/JSON writes ids as
 // hex. A hex id of 32 (or 16) characters is also valid base64 of exactly 24
@@ -23,16 +54,6 @@ bool HexIdFromParsed(std::string* field) {
   }
   *field = absl::HexStringToBytes(text);
   return true;
-}
-
-void HexIdForPrint(std::string* field) {
-  if (field->empty()) return;
-  std::string hex = absl::BytesToHexString(*field);
-  std::string raw;
-  // Hex of 8 or 16 bytes has a length divisible by 4, so it decodes exactly.
-  if (hex.size() % 4 == 0 && absl::Base64Unescape(hex, &raw)) {
-    *field = std::move(raw);
-  }
 }
 
 template <class Fn>
@@ -115,16 +136,156 @@ absl::StatusOr<Batch> ParseProto(std::string_view bytes) {
   return Batch(std::move(request));
 }
 
-template <class Request>
-std::string PrintJson(const Request& original) {
-  Request copy = original;
-  ForEachId(copy, [](std::string* id) { HexIdForPrint(id); });
-  pb::util::JsonPrintOptions options;
-  options.always_print_enums_as_ints = true;
-  std::string out;
-  (void)pb::util::MessageToJsonString(copy, &out, options);
-  return out;
-}
+// OTLP/JSON by reflection, in one pass and without a copy: the protobuf JSON
+// mapping (lowerCamelCase names, 64-bit integers as strings, fields at their
+// default left out, enums as numbers) with trace and span ids in hex.
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string* out) : out_(out) {}
+
+  void Message(const pb::Message& m) {
+    const pb::Reflection* r = m.GetReflection();
+    // One list of fields per nesting level, reused from message to message.
+    if (depth_ == fields_.size()) fields_.emplace_back();
+    std::vector<const pb::FieldDescriptor*>& fields = fields_[depth_];
+    fields.clear();
+    r->ListFields(m, &fields);
+    ++depth_;
+    out_->push_back('{');
+    bool first = true;
+    for (const pb::FieldDescriptor* f : fields) {
+      if (!first) out_->push_back(',');
+      first = false;
+      out_->push_back('"');
+      out_->append(f->json_name());
+      out_->append("\":");
+      if (f->is_repeated()) {
+        out_->push_back('[');
+        const int n = r->FieldSize(m, f);
+        for (int i = 0; i < n; ++i) {
+          if (i > 0) out_->push_back(',');
+          Repeated(m, r, f, i);
+        }
+        out_->push_back(']');
+      } else {
+        Singular(m, r, f);
+      }
+    }
+    out_->push_back('}');
+    --depth_;
+  }
+
+ private:
+  static bool IsId(const pb::FieldDescriptor* f) {
+    const std::string& name = f->name();
+    return name == "trace_id" || name == "span_id" || name == "parent_span_id";
+  }
+
+  void Singular(const pb::Message& m, const pb::Reflection* r, const pb::FieldDescriptor* f) {
+    switch (f->cpp_type()) {
+      case pb::FieldDescriptor::CPPTYPE_INT32:
+        absl::StrAppend(out_, r->GetInt32(m, f));
+        break;
+      case pb::FieldDescriptor::CPPTYPE_UINT32:
+        absl::StrAppend(out_, r->GetUInt32(m, f));
+        break;
+      case pb::FieldDescriptor::CPPTYPE_INT64:
+        absl::StrAppend(out_, "\"", r->GetInt64(m, f), "\"");
+        break;
+      case pb::FieldDescriptor::CPPTYPE_UINT64:
+        absl::StrAppend(out_, "\"", r->GetUInt64(m, f), "\"");
+        break;
+      case pb::FieldDescriptor::CPPTYPE_DOUBLE:
+        Double(r->GetDouble(m, f));
+        break;
+      case pb::FieldDescriptor::CPPTYPE_FLOAT:
+        Double(r->GetFloat(m, f));
+        break;
+      case pb::FieldDescriptor::CPPTYPE_BOOL:
+        out_->append(r->GetBool(m, f) ? "true" : "false");
+        break;
+      case pb::FieldDescriptor::CPPTYPE_ENUM:
+        absl::StrAppend(out_, r->GetEnumValue(m, f));
+        break;
+      case pb::FieldDescriptor::CPPTYPE_STRING: {
+        std::string scratch;
+        const std::string& value = r->GetStringReference(m, f, &scratch);
+        String(value, f->type() == pb::FieldDescriptor::TYPE_BYTES, IsId(f));
+        break;
+      }
+      case pb::FieldDescriptor::CPPTYPE_MESSAGE:
+        Message(r->GetMessage(m, f));
+        break;
+    }
+  }
+
+  void Repeated(const pb::Message& m, const pb::Reflection* r, const pb::FieldDescriptor* f,
+                int i) {
+    switch (f->cpp_type()) {
+      case pb::FieldDescriptor::CPPTYPE_INT32:
+        absl::StrAppend(out_, r->GetRepeatedInt32(m, f, i));
+        break;
+      case pb::FieldDescriptor::CPPTYPE_UINT32:
+        absl::StrAppend(out_, r->GetRepeatedUInt32(m, f, i));
+        break;
+      case pb::FieldDescriptor::CPPTYPE_INT64:
+        absl::StrAppend(out_, "\"", r->GetRepeatedInt64(m, f, i), "\"");
+        break;
+      case pb::FieldDescriptor::CPPTYPE_UINT64:
+        absl::StrAppend(out_, "\"", r->GetRepeatedUInt64(m, f, i), "\"");
+        break;
+      case pb::FieldDescriptor::CPPTYPE_DOUBLE:
+        Double(r->GetRepeatedDouble(m, f, i));
+        break;
+      case pb::FieldDescriptor::CPPTYPE_FLOAT:
+        Double(r->GetRepeatedFloat(m, f, i));
+        break;
+      case pb::FieldDescriptor::CPPTYPE_BOOL:
+        out_->append(r->GetRepeatedBool(m, f, i) ? "true" : "false");
+        break;
+      case pb::FieldDescriptor::CPPTYPE_ENUM:
+        absl::StrAppend(out_, r->GetRepeatedEnumValue(m, f, i));
+        break;
+      case pb::FieldDescriptor::CPPTYPE_STRING: {
+        std::string scratch;
+        const std::string& value = r->GetRepeatedStringReference(m, f, i, &scratch);
+        String(value, f->type() == pb::FieldDescriptor::TYPE_BYTES, false);
+        break;
+      }
+      case pb::FieldDescriptor::CPPTYPE_MESSAGE:
+        Message(r->GetRepeatedMessage(m, f, i));
+        break;
+    }
+  }
+
+  void Double(double v) {
+    if (std::isnan(v)) {
+      out_->append("\"NaN\"");
+    } else if (std::isinf(v)) {
+      out_->append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+    } else {
+      char buf[32];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+      out_->append(buf, static_cast<size_t>(end - buf));
+    }
+  }
+
+  void String(const std::string& value, bool bytes, bool id) {
+    out_->push_back('"');
+    if (id) {
+      out_->append(absl::BytesToHexString(value));
+    } else if (bytes) {
+      out_->append(absl::Base64Escape(value));
+    } else {
+      AppendJsonEscaped(value, out_);
+    }
+    out_->push_back('"');
+  }
+
+  std::string* out_;
+  std::vector<std::vector<const pb::FieldDescriptor*>> fields_;
+  size_t depth_ = 0;
+};
 
 bool BadId(const std::string& id, size_t size) { return !id.empty() && id.size() != size; }
 
@@ -197,6 +358,58 @@ void RemoveFrom(List* list, Invalid invalid, Weight weight, ValidationResult& re
 
 }  // namespace
 
+void AppendJsonEscaped(std::string_view text, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t done = 0;  // text before this is in `out`
+  size_t i = 0;
+  while (i < n) {
+    const unsigned char c = p[i];
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = 1;
+    if (c >= 0x80) {
+      len = Utf8Length(p + i, n - i);
+      if (len > 0) {
+        i += len;
+        continue;
+      }
+      len = 1;
+    }
+    out->append(text.data() + done, i - done);
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (c < 0x20) {
+          const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+          out->append(esc, sizeof esc);
+        } else {
+          out->append("\xEF\xBF\xBD");  // U+FFFD for a byte that starts no valid sequence
+        }
+    }
+    i += len;
+    done = i;
+  }
+  out->append(text.data() + done, n - done);
+}
+
 absl::StatusOr<Batch> DecodeOtlpJson(Signal signal, std::string_view json) {
   switch (signal) {
     case Signal::kTraces:
@@ -222,15 +435,9 @@ absl::StatusOr<Batch> DecodeOtlpProto(Signal signal, std::string_view bytes) {
 }
 
 std::string EncodeOtlpJson(const Batch& batch) {
-  switch (batch.signal()) {
-    case Signal::kTraces:
-      return PrintJson(batch.traces());
-    case Signal::kMetrics:
-      return PrintJson(batch.metrics());
-    case Signal::kLogs:
-      return PrintJson(batch.logs());
-  }
-  return "{}";
+  std::string out;
+  JsonWriter(&out).Message(batch.message());
+  return out;
 }
 
 ValidationResult RemoveInvalidRecords(Batch& batch) {

@@ -2,6 +2,7 @@
 
 #include "absl/strings/escaping.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "tributary/core/testing/test_consumer.h"
 
@@ -29,6 +30,95 @@ TEST(OtlpJsonTest, DecodesHexIdsAndEncodesThemBack) {
   EXPECT_EQ(span.start_time_unix_nano(), 1544712660000000000ull);
   EXPECT_EQ(span.attributes(0).value().int_value(), 200);
   EXPECT_EQ(EncodeOtlpJson(*batch), kSpanJson);
+}
+
+// What EncodeOtlpJson writes, the protobuf JSON parser reads back unchanged.
+template <class Request>
+void ExpectRoundTrip(const Request& request, Signal signal) {
+  const std::string json = EncodeOtlpJson(Batch(request));
+  auto back = DecodeOtlpJson(signal, json);
+  ASSERT_TRUE(back.ok()) << back.status() << "\n" << json;
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(back->message(), request)) << json;
+}
+
+TEST(OtlpJsonTest, EveryFieldTypeRoundTrips) {
+  LogsRequest logs;
+  auto* rl = logs.add_resource_logs();
+  rl->set_schema_url("https://opentelemetry.io/schemas/1.21.0");
+  auto* attr = rl->mutable_resource()->add_attributes();
+  attr->set_key("k8s.pod.name");
+  attr->mutable_value()->set_string_value("quote \" backslash \\ tab \t nl \n ctl \x01 é 日本 😀");
+  auto* log = rl->add_scope_logs()->add_log_records();
+  log->set_time_unix_nano(18446744073709551615ull);
+  log->set_severity_number(opentelemetry::proto::logs::v1::SEVERITY_NUMBER_ERROR);
+  log->set_severity_text("ERROR");
+  log->set_trace_id(
+      std::string("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\xff", 16));
+  log->set_span_id(std::string("\xde\xad\xbe\xef\x00\x00\x00\x01", 8));
+  log->set_flags(1);
+  auto* body = log->mutable_body()->mutable_kvlist_value();
+  auto* kv = body->add_values();
+  kv->set_key("int");
+  kv->mutable_value()->set_int_value(-9223372036854775807ll - 1);
+  kv = body->add_values();
+  kv->set_key("zero");
+  kv->mutable_value()->set_int_value(0);  // set in a oneof: written even at zero
+  kv = body->add_values();
+  kv->set_key("double");
+  kv->mutable_value()->set_double_value(0.1);
+  kv = body->add_values();
+  kv->set_key("bytes");
+  kv->mutable_value()->set_bytes_value(std::string("\x00\xff\x10", 3));
+  auto* array = body->add_values()->mutable_value()->mutable_array_value();
+  array->add_values()->set_bool_value(false);
+  array->add_values()->set_double_value(-1e300);
+  ExpectRoundTrip(logs, Signal::kLogs);
+
+  ExpectRoundTrip(testing::MakeSpans(5), Signal::kTraces);
+
+  MetricsRequest metrics;
+  auto* sm = metrics.add_resource_metrics()->add_scope_metrics();
+  auto* gauge = sm->add_metrics();
+  gauge->set_name("g");
+  gauge->mutable_gauge()->add_data_points()->set_as_double(2.5);
+  auto* sum = sm->add_metrics();
+  sum->set_name("s");
+  sum->mutable_sum()->set_is_monotonic(true);
+  sum->mutable_sum()->set_aggregation_temporality(
+      opentelemetry::proto::metrics::v1::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  auto* sp = sum->mutable_sum()->add_data_points();
+  sp->set_as_int(7);
+  auto* ex = sp->add_exemplars();
+  ex->set_span_id(std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8));
+  ex->set_as_double(1.25);
+  auto* hist = sm->add_metrics();
+  hist->set_name("h");
+  auto* hp = hist->mutable_histogram()->add_data_points();
+  hp->set_count(3);
+  hp->set_sum(0);  // optional: present at zero
+  hp->set_min(-2);
+  hp->add_bucket_counts(1);
+  hp->add_bucket_counts(2);
+  hp->add_explicit_bounds(0.5);
+  auto* exp = sm->add_metrics();
+  exp->set_name("e");
+  auto* ep = exp->mutable_exponential_histogram()->add_data_points();
+  ep->set_scale(-3);
+  ep->mutable_positive()->set_offset(-1);
+  ep->mutable_positive()->add_bucket_counts(4);
+  ExpectRoundTrip(metrics, Signal::kMetrics);
+}
+
+TEST(OtlpJsonTest, EscapesAndRepairsStrings) {
+  std::string out;
+  AppendJsonEscaped("a\"b\\c\x01\x1f\x7f", &out);
+  EXPECT_EQ(out, "a\\\"b\\\\c\\u0001\\u001f\x7f");
+  out.clear();
+  // A lone continuation byte, a truncated sequence, an overlong form and a
+  // surrogate each become U+FFFD; valid characters stay as they are.
+  AppendJsonEscaped("x\x80y\xe6\x97z\xc0\xafé\xed\xa0\x80", &out);
+  EXPECT_EQ(out, "x\uFFFDy\uFFFD\uFFFDz\uFFFD\uFFFDé\uFFFD\uFFFD\uFFFD");
+  EXPECT_EQ(EncodeOtlpJson(Batch(LogsRequest())), "{}");
 }
 
 TEST(OtlpJsonTest, IgnoresUnknownFieldsAndRejectsBrokenJson) {

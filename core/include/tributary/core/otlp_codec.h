@@ -17,6 +17,10 @@ absl::StatusOr<Batch> DecodeOtlpJson(Signal signal, std::string_view json);
 absl::StatusOr<Batch> DecodeOtlpProto(Signal signal, std::string_view bytes);
 std::string EncodeOtlpJson(const Batch& batch);
 
+// Appends `text` as the inside of a JSON string: quotes, backslashes and
+// control characters escaped, invalid UTF-8 replaced by U+FFFD.
+void AppendJsonEscaped(std::string_view text, std::string* out);
+
 // Checks the fields OTLP gives a fixed shape (ids of 16 and 8 bytes) and
 // removes the records that break them. Returns how many were removed and why.
 struct ValidationResult {
