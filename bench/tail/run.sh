@@ -81,7 +81,10 @@ YAML
 
 # wait_sent URL COUNT PID: until URL's exporters have sent COUNT records.
 wait_sent() {
-  until (($(metric "$1" tributary_exporter_sent_records_total 2>/dev/null || echo 0) >= $2)); do
+  local sent
+  for (( ; ; )); do
+    sent=$(metric "$1" tributary_exporter_sent_records_total 2>/dev/null) || sent=0
+    ((sent >= $2)) && return
     kill -0 "$3" 2>/dev/null || { echo "process $3 died" >&2; cat "$WORK"/*.log >&2; exit 1; }
     sleep 0.05
   done

@@ -436,8 +436,12 @@ absl::StatusOr<Batch> DecodeOtlpProto(Signal signal, std::string_view bytes) {
 
 std::string EncodeOtlpJson(const Batch& batch) {
   std::string out;
-  JsonWriter(&out).Message(batch.message());
+  AppendOtlpJson(batch, &out);
   return out;
+}
+
+void AppendOtlpJson(const Batch& batch, std::string* out) {
+  JsonWriter(out).Message(batch.message());
 }
 
 ValidationResult RemoveInvalidRecords(Batch& batch) {

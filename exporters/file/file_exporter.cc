@@ -84,8 +84,31 @@ absl::Status FileExporter::Rotate() {
 }
 
 absl::Status FileExporter::Export(const core::Batch& batch, core::ExportReport&) noexcept {
-  std::string line = core::EncodeOtlpJson(batch);
+  std::string line = TakeLineBuffer();
+  core::AppendOtlpJson(batch, &line);
   line.push_back('\n');
+  absl::Status status = Write(line);
+  ReturnLineBuffer(std::move(line));
+  return status;
+}
+
+std::string FileExporter::TakeLineBuffer() {
+  std::lock_guard<std::mutex> lock(spare_mu_);
+  if (spare_.empty()) return std::string();
+  std::string line = std::move(spare_.back());
+  spare_.pop_back();
+  line.clear();
+  return line;
+}
+
+void FileExporter::ReturnLineBuffer(std::string line) {
+  // Two buffers kept (one per core this is sized for): memory stays at the
+  // largest lines instead of going to the system and back for every batch.
+  std::lock_guard<std::mutex> lock(spare_mu_);
+  if (spare_.size() < 2) spare_.push_back(std::move(line));
+}
+
+absl::Status FileExporter::Write(const std::string& line) {
   std::lock_guard<std::mutex> lock(mu_);
   if (fd_ < 0) {
     if (absl::Status s = Open(); !s.ok()) return s;
@@ -99,7 +122,13 @@ absl::Status FileExporter::Export(const core::Batch& batch, core::ExportReport&)
     ssize_t n = ::write(fd_, line.data() + written, line.size() - written);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return absl::UnavailableError(absl::StrCat("write to ", config_.path, ": ", strerror(errno)));
+      const int error = errno;
+      // No half line stays behind for the retry to follow.
+      if (written > 0 && ::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+        ::close(fd_);
+        fd_ = -1;
+      }
+      return absl::UnavailableError(absl::StrCat("write to ", config_.path, ": ", strerror(error)));
     }
     written += static_cast<size_t>(n);
   }

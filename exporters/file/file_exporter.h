@@ -4,6 +4,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tributary/core/component.h"
 #include "tributary/core/config.h"
@@ -61,11 +62,17 @@ class FileExporter : public core::Exporter {
  private:
   absl::Status Open();
   absl::Status Rotate();
+  // Appends one whole line, rotating first if it would pass the size limit.
+  absl::Status Write(const std::string& line);
+  std::string TakeLineBuffer();
+  void ReturnLineBuffer(std::string line);
 
   const FileExporterConfig config_;
   std::mutex mu_;
   int fd_ = -1;
   uint64_t size_ = 0;
+  std::mutex spare_mu_;
+  std::vector<std::string> spare_;  // line buffers for reuse
 };
 
 }  // namespace tributary::exporters::file

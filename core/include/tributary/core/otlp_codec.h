@@ -16,6 +16,7 @@ namespace tributary::core {
 absl::StatusOr<Batch> DecodeOtlpJson(Signal signal, std::string_view json);
 absl::StatusOr<Batch> DecodeOtlpProto(Signal signal, std::string_view bytes);
 std::string EncodeOtlpJson(const Batch& batch);
+void AppendOtlpJson(const Batch& batch, std::string* out);
 
 // Appends `text` as the inside of a JSON string: quotes, backslashes and
 // control characters escaped, invalid UTF-8 replaced by U+FFFD.
