@@ -1,0 +1,406 @@
+#include "exporters/prometheus/metric_store.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+
+namespace tributary::exporters::prometheus {
+
+namespace pm = opentelemetry::proto::metrics::v1;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr uint32_t kNoRecordedValue = 1;  // DataPointFlags.FLAG_NO_RECORDED_VALUE
+
+void AppendNumber(double v, std::string* out) {
+  if (std::isnan(v)) {
+    out->append("NaN");
+  } else if (std::isinf(v)) {
+    out->append(v > 0 ? "+Inf" : "-Inf");
+  } else {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out->append(buf, static_cast<size_t>(end - buf));
+  }
+}
+
+void AppendNumber(uint64_t v, std::string* out) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, static_cast<size_t>(end - buf));
+}
+
+// `name{labels,extra} ` for one sample line.
+void AppendSampleStart(const std::string& name, std::string_view suffix, const std::string& labels,
+                       std::string_view extra, std::string* out) {
+  out->append(name);
+  out->append(suffix);
+  if (!labels.empty() || !extra.empty()) {
+    out->push_back('{');
+    out->append(labels);
+    if (!labels.empty() && !extra.empty()) out->push_back(',');
+    out->append(extra);
+    out->push_back('}');
+  }
+  out->push_back(' ');
+}
+
+void AppendHelp(std::string_view help, bool open_metrics, std::string* out) {
+  for (char c : help) {
+    if (c == '\\') {
+      out->append("\\\\");
+    } else if (c == '\n') {
+      out->append("\\n");
+    } else if (c == '"' && open_metrics) {
+      out->append("\\\"");
+    } else {
+      out->push_back(c);
+    }
+  }
+}
+
+const char* TypeWord(MetricType type, bool open_metrics) {
+  switch (type) {
+    case MetricType::kCounter:
+      return "counter";
+    case MetricType::kGauge:
+      return "gauge";
+    case MetricType::kHistogram:
+      return "histogram";
+    case MetricType::kSummary:
+      return "summary";
+    case MetricType::kInfo:
+      return open_metrics ? "info" : "gauge";
+  }
+  return "untyped";
+}
+
+double PointValue(const pm::NumberDataPoint& p) {
+  return p.value_case() == pm::NumberDataPoint::kAsInt ? static_cast<double>(p.as_int())
+                                                       : p.as_double();
+}
+
+bool EndsWith(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+void ExponentialToExplicit(const pm::ExponentialHistogramDataPoint& p, std::vector<double>* bounds,
+                           std::vector<uint64_t>* counts) {
+  bounds->clear();
+  counts->clear();
+  // Bucket i of scale s holds (base^i, base^(i+1)] with base = 2^(2^-s).
+  const double step = std::ldexp(1.0, -p.scale());
+  const auto& neg = p.negative();
+  for (int k = neg.bucket_counts_size() - 1; k >= 0; --k) {
+    // Negative bucket i holds [-base^(i+1), -base^i): its upper bound is -base^i.
+    bounds->push_back(-std::exp2(static_cast<double>(neg.offset() + k) * step));
+    counts->push_back(neg.bucket_counts(k));
+  }
+  if (p.zero_count() > 0 || neg.bucket_counts_size() > 0) {
+    bounds->push_back(p.zero_threshold());
+    counts->push_back(p.zero_count());
+  }
+  const auto& pos = p.positive();
+  for (int k = 0; k < pos.bucket_counts_size(); ++k) {
+    bounds->push_back(std::exp2(static_cast<double>(pos.offset() + k + 1) * step));
+    counts->push_back(pos.bucket_counts(k));
+  }
+  uint64_t in_buckets = 0;
+  for (uint64_t c : *counts) in_buckets += c;
+  counts->push_back(p.count() > in_buckets ? p.count() - in_buckets : 0);  // +Inf
+}
+
+MetricStore::Family* MetricStore::FamilyFor(const std::string& name, MetricType type,
+                                            AddResult* result) {
+  auto [it, inserted] = families_.try_emplace(name);
+  if (inserted) {
+    it->second.type = type;
+  } else if (it->second.type != type) {
+    if (result->error.empty()) {
+      result->error = absl::StrCat("metric ", name, " is already exposed with another type");
+    }
+    return nullptr;
+  }
+  return &it->second;
+}
+
+MetricStore::AddResult MetricStore::Add(const MetricsRequest& request, Clock::time_point now) {
+  AddResult result;
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, std::string> labels;  // reused per point
+  for (const auto& rm : request.resource_metrics()) {
+    const ResourceLabels resource = TranslateResource(rm.resource());
+    std::map<std::string, std::string> base;
+    for (const auto& [k, v] : options_.const_labels) base[k] = v;
+    if (!resource.job.empty()) base["job"] = resource.job;
+    if (!resource.instance.empty()) base["instance"] = resource.instance;
+    if (!resource.info.empty()) {
+      std::map<std::string, std::string> info(base.begin(), base.end());
+      for (const auto& [k, v] : resource.info) info.emplace(k, v);
+      Labels sorted(info.begin(), info.end());
+      if (Family* f = FamilyFor("target_info", MetricType::kInfo, &result)) {
+        if (f->help.empty()) f->help = "Target metadata";
+        Series& s = f->series[RenderLabels(sorted)];
+        s.value = 1;
+        s.updated = now;
+      }
+    }
+    for (const auto& sm : rm.scope_metrics()) {
+      std::map<std::string, std::string> scoped = base;
+      if (options_.scope_labels) {
+        if (!sm.scope().name().empty()) scoped["otel_scope_name"] = sm.scope().name();
+        if (!sm.scope().version().empty()) scoped["otel_scope_version"] = sm.scope().version();
+      }
+      for (const pm::Metric& m : sm.metrics()) {
+        MetricType type;
+        if (!PrometheusType(m, &type)) continue;
+        const std::string name = MetricName(m.name(), m.unit(), type, options_.prefix);
+        const size_t points = core::CountPoints(m);
+        result.points += points;
+        Family* family = FamilyFor(name, type, &result);
+        if (family == nullptr) {
+          result.dropped += points;
+          continue;
+        }
+        if (family->help.empty()) family->help = m.description();
+        if (family->unit.empty()) {
+          family->unit =
+              type == MetricType::kGauge && m.unit() == "1" ? "ratio" : UnitWords(m.unit());
+        }
+        // The series of a point, and whether it is new.
+        auto series_for = [&](const auto& attributes) -> std::pair<Series*, bool> {
+          labels = scoped;
+          for (auto& [k, v] : AttributeLabels(attributes)) labels.emplace(k, std::move(v));
+          auto [it, inserted] =
+              family->series.try_emplace(RenderLabels(Labels(labels.begin(), labels.end())));
+          it->second.updated = now;
+          return {&it->second, inserted};
+        };
+        switch (m.data_case()) {
+          case pm::Metric::kGauge:
+            for (const auto& p : m.gauge().data_points()) {
+              if (p.flags() & kNoRecordedValue) continue;
+              series_for(p.attributes()).first->value = PointValue(p);
+            }
+            break;
+          case pm::Metric::kSum: {
+            const bool delta =
+                m.sum().aggregation_temporality() == pm::AGGREGATION_TEMPORALITY_DELTA;
+            for (const auto& p : m.sum().data_points()) {
+              if (p.flags() & kNoRecordedValue) continue;
+              auto [series, fresh] = series_for(p.attributes());
+              Series& s = *series;
+              if (delta && !fresh) {
+                s.value += PointValue(p);
+              } else {
+                s.value = PointValue(p);
+                s.start_unix_nano = p.start_time_unix_nano();
+              }
+            }
+            break;
+          }
+          case pm::Metric::kHistogram: {
+            const bool delta =
+                m.histogram().aggregation_temporality() == pm::AGGREGATION_TEMPORALITY_DELTA;
+            for (const auto& p : m.histogram().data_points()) {
+              if (p.flags() & kNoRecordedValue) continue;
+              Series& s = *series_for(p.attributes()).first;
+              std::vector<double> bounds(p.explicit_bounds().begin(), p.explicit_bounds().end());
+              std::vector<uint64_t> counts(p.bucket_counts().begin(), p.bucket_counts().end());
+              // No buckets at all: only count and sum, in the +Inf bucket.
+              if (counts.size() != bounds.size() + 1) {
+                bounds.clear();
+                counts.assign(1, p.count());
+              }
+              const bool add =
+                  delta && s.buckets && !s.buckets->exponential && s.buckets->bounds == bounds;
+              if (!add) {
+                s.buckets = std::make_unique<Buckets>();
+                s.buckets->bounds = std::move(bounds);
+                s.buckets->counts = std::move(counts);
+                s.buckets->sum = p.sum();
+                s.buckets->count = p.count();
+                s.start_unix_nano = p.start_time_unix_nano();
+              } else {
+                for (size_t i = 0; i < counts.size(); ++i) s.buckets->counts[i] += counts[i];
+                s.buckets->sum += p.sum();
+                s.buckets->count += p.count();
+              }
+              s.buckets->has_sum = s.buckets->has_sum || p.has_sum() || !add;
+            }
+            break;
+          }
+          case pm::Metric::kExponentialHistogram: {
+            const bool delta = m.exponential_histogram().aggregation_temporality() ==
+                               pm::AGGREGATION_TEMPORALITY_DELTA;
+            for (const auto& p : m.exponential_histogram().data_points()) {
+              if (p.flags() & kNoRecordedValue) continue;
+              Series& s = *series_for(p.attributes()).first;
+              std::vector<double> bounds;
+              std::vector<uint64_t> counts;
+              ExponentialToExplicit(p, &bounds, &counts);
+              if (delta && s.buckets && s.buckets->exponential && s.buckets->scale == p.scale()) {
+                // Buckets of one scale are the same ranges: merge them by bound.
+                std::map<double, uint64_t> merged;
+                Buckets& b = *s.buckets;
+                for (size_t i = 0; i < b.bounds.size(); ++i) merged[b.bounds[i]] += b.counts[i];
+                for (size_t i = 0; i < bounds.size(); ++i) merged[bounds[i]] += counts[i];
+                const uint64_t inf = b.counts.back() + counts.back();
+                b.bounds.clear();
+                b.counts.clear();
+                for (const auto& [bound, count] : merged) {
+                  b.bounds.push_back(bound);
+                  b.counts.push_back(count);
+                }
+                b.counts.push_back(inf);
+                b.sum += p.sum();
+                b.count += p.count();
+              } else {
+                s.buckets = std::make_unique<Buckets>();
+                s.buckets->bounds = std::move(bounds);
+                s.buckets->counts = std::move(counts);
+                s.buckets->sum = p.sum();
+                s.buckets->has_sum = true;
+                s.buckets->count = p.count();
+                s.buckets->scale = p.scale();
+                s.buckets->exponential = true;
+                s.start_unix_nano = p.start_time_unix_nano();
+              }
+            }
+            break;
+          }
+          case pm::Metric::kSummary:
+            for (const auto& p : m.summary().data_points()) {
+              if (p.flags() & kNoRecordedValue) continue;
+              Series& s = *series_for(p.attributes()).first;
+              s.quantiles = std::make_unique<Quantiles>();
+              for (const auto& q : p.quantile_values()) {
+                s.quantiles->values.emplace_back(q.quantile(), q.value());
+              }
+              s.quantiles->sum = p.sum();
+              s.quantiles->count = p.count();
+              s.start_unix_nano = p.start_time_unix_nano();
+            }
+            break;
+          case pm::Metric::DATA_NOT_SET:
+            break;
+        }
+      }
+    }
+  }
+  return result;
+}
+
+size_t MetricStore::Expire(Clock::time_point now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t removed = 0;
+  const Clock::time_point cutoff = now - options_.expiration;
+  for (auto it = families_.begin(); it != families_.end();) {
+    auto& series = it->second.series;
+    removed +=
+        absl::erase_if(series, [&](const auto& entry) { return entry.second.updated < cutoff; });
+    if (series.empty()) {
+      it = families_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return removed;
+}
+
+size_t MetricStore::series() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (const auto& [name, family] : families_) n += family.series.size();
+  return n;
+}
+
+void MetricStore::Render(Format format, std::string* out) const {
+  const bool om = format == Format::kOpenMetrics;
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string extra;
+  for (const auto& [name, family] : families_) {
+    // OpenMetrics names a counter family without its _total, an info family
+    // without its _info.
+    std::string base = name;
+    if (om && family.type == MetricType::kCounter && EndsWith(base, "_total")) {
+      base.resize(base.size() - 6);
+    } else if (om && family.type == MetricType::kInfo && EndsWith(base, "_info")) {
+      base.resize(base.size() - 5);
+    }
+    if (!family.help.empty()) {
+      absl::StrAppend(out, "# HELP ", base, " ");
+      AppendHelp(family.help, om, out);
+      out->push_back('\n');
+    }
+    absl::StrAppend(out, "# TYPE ", base, " ", TypeWord(family.type, om), "\n");
+    if (om && !family.unit.empty() && EndsWith(base, "_" + family.unit)) {
+      absl::StrAppend(out, "# UNIT ", base, " ", family.unit, "\n");
+    }
+    for (const auto& [labels, s] : family.series) {
+      switch (family.type) {
+        case MetricType::kCounter:
+        case MetricType::kGauge:
+        case MetricType::kInfo:
+          AppendSampleStart(name, "", labels, "", out);
+          AppendNumber(s.value, out);
+          out->push_back('\n');
+          break;
+        case MetricType::kHistogram: {
+          if (!s.buckets) break;
+          const Buckets& b = *s.buckets;
+          uint64_t cumulative = 0;
+          for (size_t i = 0; i < b.counts.size(); ++i) {
+            cumulative += b.counts[i];
+            extra = "le=\"";
+            if (i < b.bounds.size()) {
+              AppendNumber(b.bounds[i], &extra);
+            } else {
+              extra.append("+Inf");
+            }
+            extra.push_back('"');
+            AppendSampleStart(name, "_bucket", labels, extra, out);
+            AppendNumber(cumulative, out);
+            out->push_back('\n');
+          }
+          if (b.has_sum) {
+            AppendSampleStart(name, "_sum", labels, "", out);
+            AppendNumber(b.sum, out);
+            out->push_back('\n');
+          }
+          AppendSampleStart(name, "_count", labels, "", out);
+          AppendNumber(b.count, out);
+          out->push_back('\n');
+          break;
+        }
+        case MetricType::kSummary: {
+          if (!s.quantiles) break;
+          for (const auto& [q, v] : s.quantiles->values) {
+            extra = "quantile=\"";
+            AppendNumber(q, &extra);
+            extra.push_back('"');
+            AppendSampleStart(name, "", labels, extra, out);
+            AppendNumber(v, out);
+            out->push_back('\n');
+          }
+          AppendSampleStart(name, "_sum", labels, "", out);
+          AppendNumber(s.quantiles->sum, out);
+          out->push_back('\n');
+          AppendSampleStart(name, "_count", labels, "", out);
+          AppendNumber(s.quantiles->count, out);
+          out->push_back('\n');
+          break;
+        }
+      }
+    }
+  }
+  if (om) out->append("# EOF\n");
+}
+
+}  // namespace tributary::exporters::prometheus

@@ -1,0 +1,96 @@
+#ifndef TRIBUTARY_EXPORTERS_PROMETHEUS_METRIC_STORE_H_
+#define TRIBUTARY_EXPORTERS_PROMETHEUS_METRIC_STORE_H_
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "exporters/prometheus/translate.h"
+#include "tributary/core/batch.h"
+
+namespace tributary::exporters::prometheus {
+
+using core::MetricsRequest;
+
+struct StoreOptions {
+  std::string prefix;  // prepended to every metric name
+  Labels const_labels;
+  std::chrono::nanoseconds expiration = std::chrono::minutes(5);
+  bool scope_labels = true;  // otel_scope_name, otel_scope_version
+};
+
+// The latest state of every series the exporter has seen, as Prometheus
+// exposes it: cumulative values (delta sums and histograms are added up from
+// their first point, which becomes the start time), exponential histograms as
+// explicit buckets, one `target_info` series per resource. Series not updated
+// for `expiration` are removed. Thread-safe.
+class MetricStore {
+ public:
+  explicit MetricStore(StoreOptions options) : options_(std::move(options)) {}
+
+  struct AddResult {
+    size_t points = 0;
+    size_t dropped = 0;  // points of a metric whose name another type holds
+    std::string error;   // why, for the first one
+  };
+  AddResult Add(const MetricsRequest& request, std::chrono::steady_clock::time_point now);
+
+  // Removes the series not updated since `now - expiration`; returns how many.
+  size_t Expire(std::chrono::steady_clock::time_point now);
+
+  enum class Format { kText, kOpenMetrics };
+  // Appends the exposition of every series.
+  void Render(Format format, std::string* out) const;
+
+  size_t series() const;
+
+ private:
+  struct Buckets {
+    std::vector<double> bounds;    // upper bounds, ascending, +Inf implied
+    std::vector<uint64_t> counts;  // per bucket (not cumulative), bounds + 1
+    double sum = 0;
+    bool has_sum = false;
+    uint64_t count = 0;
+    int32_t scale = 0;  // of an exponential histogram; bounds of one scale merge
+    bool exponential = false;
+  };
+  struct Quantiles {
+    std::vector<std::pair<double, double>> values;  // quantile, value
+    double sum = 0;
+    uint64_t count = 0;
+  };
+  struct Series {
+    double value = 0;
+    std::unique_ptr<Buckets> buckets;
+    std::unique_ptr<Quantiles> quantiles;
+    uint64_t start_unix_nano = 0;
+    std::chrono::steady_clock::time_point updated;
+  };
+  struct Family {
+    MetricType type = MetricType::kGauge;
+    std::string help;
+    std::string unit;                                 // as words, for the OpenMetrics UNIT line
+    absl::flat_hash_map<std::string, Series> series;  // by rendered labels
+  };
+
+  Family* FamilyFor(const std::string& name, MetricType type, AddResult* result);
+
+  const StoreOptions options_;
+  mutable std::mutex mu_;
+  std::map<std::string, Family> families_;
+};
+
+// An exponential histogram point as explicit buckets: the negative buckets,
+// the zero bucket (upper bound the zero threshold), then the positive ones.
+void ExponentialToExplicit(
+    const opentelemetry::proto::metrics::v1::ExponentialHistogramDataPoint& p,
+    std::vector<double>* bounds, std::vector<uint64_t>* counts);
+
+}  // namespace tributary::exporters::prometheus
+
+#endif  // TRIBUTARY_EXPORTERS_PROMETHEUS_METRIC_STORE_H_

@@ -1,0 +1,198 @@
+#include "exporters/prometheus/prometheus_exporter.h"
+
+#include <zlib.h>
+
+#include "absl/strings/str_cat.h"
+#include "httplib.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "tributary/core/admin_server.h"
+#include "tributary/core/log.h"
+#include "tributary/core/registry.h"
+#include "tributary/core/telemetry.h"
+
+namespace tributary::exporters::prometheus {
+namespace {
+
+constexpr char kTextType[] = "text/plain; version=0.0.4; charset=utf-8";
+constexpr char kOpenMetricsType[] = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+StoreOptions MakeStoreOptions(const PrometheusExporterConfig& config) {
+  StoreOptions options;
+  options.prefix = config.metric_namespace;
+  for (const auto& [k, v] : config.const_labels) options.const_labels.emplace_back(LabelName(k), v);
+  options.expiration = config.metric_expiration;
+  options.scope_labels = config.scope_labels;
+  return options;
+}
+
+bool Gzip(const std::string& in, std::string* out) {
+  z_stream z{};
+  if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return false;
+  }
+  out->resize(deflateBound(&z, static_cast<uLong>(in.size())));
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out->data());
+  z.avail_out = static_cast<uInt>(out->size());
+  const int rc = deflate(&z, Z_FINISH);
+  out->resize(z.total_out);
+  deflateEnd(&z);
+  return rc == Z_STREAM_END;
+}
+
+// Whether an Accept header prefers OpenMetrics: Prometheus sends
+// `application/openmetrics-text;version=1.0.0;q=0.5,...;text/plain;version=0.0.4;q=0.4,*/*;q=0.1`.
+bool WantsOpenMetrics(const std::string& accept) {
+  double om = -1;
+  double text = -1;
+  size_t pos = 0;
+  while (pos <= accept.size()) {
+    size_t end = accept.find(',', pos);
+    if (end == std::string::npos) end = accept.size();
+    std::string_view part(accept.data() + pos, end - pos);
+    double q = 1;
+    if (size_t qp = part.find("q="); qp != std::string_view::npos) {
+      q = std::atof(std::string(part.substr(qp + 2)).c_str());
+    }
+    if (part.find("application/openmetrics-text") != std::string_view::npos) {
+      om = std::max(om, q);
+    } else if (part.find("text/plain") != std::string_view::npos) {
+      text = std::max(text, q);
+    }
+    pos = end + 1;
+  }
+  return om > 0 && om >= text;
+}
+
+struct Families {
+  ::prometheus::Family<::prometheus::Gauge>& series;
+  ::prometheus::Family<::prometheus::Counter>& scrapes;
+  ::prometheus::Family<::prometheus::Counter>& expired;
+
+  static Families& Get() {
+    static Families* f = [] {
+      auto& r = core::Telemetry::Get().registry();
+      return new Families{::prometheus::BuildGauge()
+                              .Name("tributary_prometheus_series")
+                              .Help("Series the Prometheus exporter exposes")
+                              .Register(r),
+                          ::prometheus::BuildCounter()
+                              .Name("tributary_prometheus_scrapes_total")
+                              .Help("Scrapes the Prometheus exporter answered")
+                              .Register(r),
+                          ::prometheus::BuildCounter()
+                              .Name("tributary_prometheus_expired_series_total")
+                              .Help("Series no longer exposed because they were not updated")
+                              .Register(r)};
+    }();
+    return *f;
+  }
+};
+
+}  // namespace
+
+absl::Status PrometheusExporterConfig::Validate() const {
+  std::string host;
+  int port;
+  if (absl::Status s = core::SplitHostPort(endpoint, &host, &port); !s.ok()) return s;
+  if (path.empty() || path[0] != '/') return absl::InvalidArgumentError("path must start with '/'");
+  if (metric_expiration.count() <= 0) {
+    return absl::InvalidArgumentError("metric_expiration must be > 0");
+  }
+  return absl::OkStatus();
+}
+
+PrometheusExporter::PrometheusExporter(std::string id, PrometheusExporterConfig config)
+    : id_(std::move(id)), config_(std::move(config)), store_(MakeStoreOptions(config_)) {
+  Families& f = Families::Get();
+  series_gauge_ = &f.series.Add({{"exporter", id_}});
+  scrapes_ = &f.scrapes.Add({{"exporter", id_}});
+  expired_ = &f.expired.Add({{"exporter", id_}});
+}
+
+PrometheusExporter::~PrometheusExporter() { Shutdown(core::Clock::now()); }
+
+absl::Status PrometheusExporter::Start() {
+  std::string host;
+  int port;
+  if (absl::Status s = core::SplitHostPort(config_.endpoint, &host, &port); !s.ok()) return s;
+  server_ = std::make_unique<httplib::Server>();
+  server_->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  server_->Get(config_.path, [this](const httplib::Request& req, httplib::Response& res) {
+    const bool om = WantsOpenMetrics(req.get_header_value("Accept"));
+    const bool gzip = req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos;
+    std::string body;
+    Scrape(om, gzip, &body);
+    if (om && gzip) {
+      // httplib compresses text/plain itself, but not this type.
+      std::string zipped;
+      if (Gzip(body, &zipped)) {
+        res.set_header("Content-Encoding", "gzip");
+        body.swap(zipped);
+      }
+    }
+    res.set_content(std::move(body), om ? kOpenMetricsType : kTextType);
+  });
+  if (port == 0) {
+    port_ = server_->bind_to_any_port(host);
+    if (port_ < 0)
+      return absl::UnavailableError(absl::StrCat(id_, ": cannot bind ", config_.endpoint));
+  } else {
+    if (!server_->bind_to_port(host, port)) {
+      return absl::UnavailableError(absl::StrCat(id_, ": cannot bind ", config_.endpoint));
+    }
+    port_ = port;
+  }
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  core::Log(core::LogLevel::kInfo, id_, "serving metrics",
+            absl::StrCat("endpoint=", host, ":", port_, " path=", config_.path));
+  return absl::OkStatus();
+}
+
+void PrometheusExporter::Shutdown(core::Deadline) noexcept {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void PrometheusExporter::Scrape(bool open_metrics, bool, std::string* body) {
+  const size_t expired = store_.Expire(std::chrono::steady_clock::now());
+  if (expired > 0) expired_->Increment(static_cast<double>(expired));
+  store_.Render(open_metrics ? MetricStore::Format::kOpenMetrics : MetricStore::Format::kText,
+                body);
+  series_gauge_->Set(static_cast<double>(store_.series()));
+  scrapes_->Increment();
+}
+
+absl::Status PrometheusExporter::Export(const core::Batch& batch,
+                                        core::ExportReport& report) noexcept {
+  if (batch.signal() != core::Signal::kMetrics) return absl::OkStatus();
+  const auto now = std::chrono::steady_clock::now();
+  MetricStore::AddResult result = store_.Add(batch.metrics(), now);
+  const size_t expired = store_.Expire(now);
+  if (expired > 0) expired_->Increment(static_cast<double>(expired));
+  series_gauge_->Set(static_cast<double>(store_.series()));
+  if (result.dropped > 0) {
+    report.rejected_records = result.dropped;
+    report.rejected_reason = result.error;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tributary::exporters::prometheus
+
+namespace tributary {
+void RegisterExporterPrometheus(core::Registry& registry) {
+  using exporters::prometheus::PrometheusExporterConfig;
+  registry.Add(core::MakeFactory<core::Exporter, PrometheusExporterConfig>(
+      "prometheus", {core::Signal::kMetrics},
+      "Serves the metrics it receives for Prometheus to scrape (text format or OpenMetrics).",
+      [](const core::CreateContext& ctx, const PrometheusExporterConfig& config)
+          -> absl::StatusOr<std::unique_ptr<core::Exporter>> {
+        return std::make_unique<exporters::prometheus::PrometheusExporter>(ctx.id.ToString(),
+                                                                           config);
+      }));
+}
+}  // namespace tributary

@@ -1,0 +1,289 @@
+#include <zlib.h>
+
+#include "exporters/prometheus/metric_store.h"
+#include "exporters/prometheus/prometheus_exporter.h"
+#include "exporters/prometheus/translate.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+
+namespace tributary::exporters::prometheus {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+namespace pm = opentelemetry::proto::metrics::v1;
+using Clock = std::chrono::steady_clock;
+
+TEST(MetricNameTest, FollowsTheSpecification) {
+  EXPECT_EQ(MetricName("http.server.duration", "s", MetricType::kHistogram),
+            "http_server_duration_seconds");
+  EXPECT_EQ(MetricName("system.filesystem.usage", "By", MetricType::kGauge),
+            "system_filesystem_usage_bytes");
+  EXPECT_EQ(MetricName("requests", "{requests}", MetricType::kCounter), "requests_total");
+  EXPECT_EQ(MetricName("requests_total", "", MetricType::kCounter), "requests_total");
+  EXPECT_EQ(MetricName("system.memory.utilization", "1", MetricType::kGauge),
+            "system_memory_utilization_ratio");
+  EXPECT_EQ(MetricName("hits", "1", MetricType::kCounter), "hits_total");
+  EXPECT_EQ(MetricName("speed", "m/s", MetricType::kGauge), "speed_meters_per_second");
+  EXPECT_EQ(MetricName("rate", "{packets}/s", MetricType::kGauge), "rate_per_second");
+  EXPECT_EQ(MetricName("latency_seconds", "s", MetricType::kGauge), "latency_seconds");
+  EXPECT_EQ(MetricName("cache", "MiBy", MetricType::kGauge), "cache_mebibytes");
+  EXPECT_EQ(MetricName("dropped", "packets", MetricType::kCounter), "dropped_packets_total");
+  EXPECT_EQ(MetricName("queue", "", MetricType::kGauge, "tributary"), "tributary_queue");
+}
+
+TEST(MetricNameTest, EdgeCases) {
+  // Leading digits, non-ASCII, punctuation runs and colons.
+  EXPECT_EQ(MetricName("2xx.responses", "", MetricType::kGauge), "_2xx_responses");
+  EXPECT_EQ(MetricName("température.cœur", "Cel", MetricType::kGauge), "temp_rature_c_ur_celsius");
+  EXPECT_EQ(MetricName("(lambda).function..executions(#)", "", MetricType::kGauge),
+            "lambda_function_executions");
+  EXPECT_EQ(MetricName("job:rate:5m", "", MetricType::kGauge), "job:rate:5m");
+  EXPECT_EQ(MetricName("...", "", MetricType::kGauge), "_");
+  // Names that collide once sanitised.
+  EXPECT_EQ(MetricName("a.b", "", MetricType::kGauge), MetricName("a-b", "", MetricType::kGauge));
+}
+
+TEST(LabelTest, NamesValuesAndCollisions) {
+  EXPECT_EQ(LabelName("http.method"), "http_method");
+  EXPECT_EQ(LabelName("0zone"), "key_0zone");
+  EXPECT_EQ(LabelName("_private"), "key_private");
+  EXPECT_EQ(LabelName("__reserved"), "__reserved");
+  EXPECT_EQ(LabelName("naïve"), "na__ve");
+  std::string escaped;
+  AppendEscapedLabelValue("a\"b\\c\nd", &escaped);
+  EXPECT_EQ(escaped, "a\\\"b\\\\c\\nd");
+
+  google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue> attrs;
+  auto add = [&](const std::string& k, const std::string& v) {
+    auto* kv = attrs.Add();
+    kv->set_key(k);
+    kv->mutable_value()->set_string_value(v);
+  };
+  add("b.x", "2");
+  add("b_x", "1");
+  add("a", "z");
+  add("empty", "");
+  auto* list = attrs.Add();
+  list->set_key("list");
+  list->mutable_value()->mutable_array_value()->add_values()->set_int_value(1);
+  list->mutable_value()->mutable_array_value()->add_values()->set_string_value("x");
+  Labels labels = AttributeLabels(attrs);
+  ASSERT_EQ(labels.size(), 3u);
+  EXPECT_EQ(labels[0], (std::pair<std::string, std::string>("a", "z")));
+  // Colliding keys: values joined in the order of the original keys.
+  EXPECT_EQ(labels[1], (std::pair<std::string, std::string>("b_x", "2;1")));
+  EXPECT_EQ(labels[2], (std::pair<std::string, std::string>("list", "[1,\"x\"]")));
+}
+
+// A request with one resource (service checkout in namespace shop) and scope.
+pm::ScopeMetrics* NewScope(MetricsRequest& r) {
+  auto* rm = r.add_resource_metrics();
+  auto* attrs = rm->mutable_resource()->mutable_attributes();
+  auto set = [&](const std::string& k, const std::string& v) {
+    auto* kv = attrs->Add();
+    kv->set_key(k);
+    kv->mutable_value()->set_string_value(v);
+  };
+  set("service.name", "checkout");
+  set("service.namespace", "shop");
+  set("service.instance.id", "pod-1");
+  set("host.name", "node-a");
+  auto* sm = rm->add_scope_metrics();
+  sm->mutable_scope()->set_name("lib");
+  return sm;
+}
+
+std::string Render(const MetricStore& store, MetricStore::Format f = MetricStore::Format::kText) {
+  std::string out;
+  store.Render(f, &out);
+  return out;
+}
+
+TEST(MetricStoreTest, CountersGaugesAndTargetInfo) {
+  MetricStore store({});
+  MetricsRequest r;
+  auto* sm = NewScope(r);
+  auto* c = sm->add_metrics();
+  c->set_name("orders");
+  c->set_description("Orders \"placed\"\nso far");
+  c->mutable_sum()->set_is_monotonic(true);
+  c->mutable_sum()->set_aggregation_temporality(pm::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  auto* p = c->mutable_sum()->add_data_points();
+  p->set_as_int(42);
+  auto* kv = p->add_attributes();
+  kv->set_key("payment.method");
+  kv->mutable_value()->set_string_value("card \"visa\"");
+  auto* g = sm->add_metrics();
+  g->set_name("queue.fill");
+  g->set_unit("1");
+  g->mutable_gauge()->add_data_points()->set_as_double(0.25);
+  auto result = store.Add(r, Clock::now());
+  EXPECT_EQ(result.points, 2u);
+  EXPECT_EQ(result.dropped, 0u);
+  const std::string text = Render(store);
+  EXPECT_THAT(text, HasSubstr("# HELP orders_total Orders \"placed\"\\nso far\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE orders_total counter\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("orders_total{instance=\"pod-1\",job=\"shop/checkout\",otel_scope_name=\"lib\","
+                "payment_method=\"card \\\"visa\\\"\"} 42\n"));
+  EXPECT_THAT(text, HasSubstr("queue_fill_ratio{instance=\"pod-1\",job=\"shop/checkout\","
+                              "otel_scope_name=\"lib\"} 0.25\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE target_info gauge\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("target_info{host_name=\"node-a\",instance=\"pod-1\",job=\"shop/checkout\"} 1\n"));
+  const std::string om = Render(store, MetricStore::Format::kOpenMetrics);
+  EXPECT_THAT(om, HasSubstr("# TYPE orders counter\n"));
+  EXPECT_THAT(om, HasSubstr("# HELP orders Orders \\\"placed\\\"\\nso far\n"));
+  EXPECT_THAT(om, HasSubstr("# TYPE target info\n"));
+  EXPECT_THAT(om, HasSubstr("# UNIT queue_fill_ratio ratio\n"));
+  EXPECT_TRUE(om.size() > 6 && om.compare(om.size() - 6, 6, "# EOF\n") == 0);
+}
+
+TEST(MetricStoreTest, DeltaSumsAndHistogramsAccumulate) {
+  MetricStore store({});
+  for (int i = 1; i <= 3; ++i) {
+    MetricsRequest r;
+    auto* sm = NewScope(r);
+    auto* s = sm->add_metrics();
+    s->set_name("bytes.sent");
+    s->set_unit("By");
+    s->mutable_sum()->set_is_monotonic(true);
+    s->mutable_sum()->set_aggregation_temporality(pm::AGGREGATION_TEMPORALITY_DELTA);
+    auto* p = s->mutable_sum()->add_data_points();
+    p->set_as_int(10 * i);
+    p->set_start_time_unix_nano(1000 * i);
+    auto* h = sm->add_metrics();
+    h->set_name("latency");
+    h->set_unit("ms");
+    h->mutable_histogram()->set_aggregation_temporality(pm::AGGREGATION_TEMPORALITY_DELTA);
+    auto* hp = h->mutable_histogram()->add_data_points();
+    hp->add_explicit_bounds(5);
+    hp->add_explicit_bounds(10);
+    hp->add_bucket_counts(1);
+    hp->add_bucket_counts(2);
+    hp->add_bucket_counts(i);
+    hp->set_count(3 + i);
+    hp->set_sum(100);
+    store.Add(r, Clock::now());
+  }
+  const std::string text = Render(store);
+  EXPECT_THAT(text, HasSubstr("bytes_sent_bytes_total{instance=\"pod-1\",job=\"shop/checkout\","
+                              "otel_scope_name=\"lib\"} 60\n"));
+  const std::string labels = "instance=\"pod-1\",job=\"shop/checkout\",otel_scope_name=\"lib\"";
+  EXPECT_THAT(text, HasSubstr("latency_milliseconds_bucket{" + labels + ",le=\"5\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("latency_milliseconds_bucket{" + labels + ",le=\"10\"} 9\n"));
+  EXPECT_THAT(text, HasSubstr("latency_milliseconds_bucket{" + labels + ",le=\"+Inf\"} 15\n"));
+  EXPECT_THAT(text, HasSubstr("latency_milliseconds_sum{" + labels + "} 300\n"));
+  EXPECT_THAT(text, HasSubstr("latency_milliseconds_count{" + labels + "} 15\n"));
+}
+
+TEST(MetricStoreTest, ExponentialHistogramsBecomeExplicitBuckets) {
+  pm::ExponentialHistogramDataPoint p;
+  p.set_scale(0);  // base 2
+  p.set_count(10);
+  p.set_zero_count(1);
+  p.mutable_positive()->set_offset(1);  // (2,4], (4,8]
+  p.mutable_positive()->add_bucket_counts(3);
+  p.mutable_positive()->add_bucket_counts(4);
+  p.mutable_negative()->set_offset(0);  // [-2,-1)
+  p.mutable_negative()->add_bucket_counts(2);
+  std::vector<double> bounds;
+  std::vector<uint64_t> counts;
+  ExponentialToExplicit(p, &bounds, &counts);
+  EXPECT_THAT(bounds, ::testing::ElementsAre(-1, 0, 4, 8));
+  EXPECT_THAT(counts, ::testing::ElementsAre(2, 1, 3, 4, 0));
+
+  MetricStore store({});
+  MetricsRequest r;
+  auto* m = NewScope(r)->add_metrics();
+  m->set_name("size");
+  *m->mutable_exponential_histogram()->add_data_points() = p;
+  m->mutable_exponential_histogram()->set_aggregation_temporality(
+      pm::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  store.Add(r, Clock::now());
+  const std::string text = Render(store);
+  EXPECT_THAT(text, HasSubstr("# TYPE size histogram\n"));
+  EXPECT_THAT(text, HasSubstr(",le=\"4\"} 6\n"));
+  EXPECT_THAT(text, HasSubstr(",le=\"8\"} 10\n"));
+  EXPECT_THAT(text, HasSubstr(",le=\"+Inf\"} 10\n"));
+}
+
+TEST(MetricStoreTest, SeriesExpireAndTypeConflictsAreCounted) {
+  StoreOptions options;
+  options.expiration = std::chrono::minutes(1);
+  MetricStore store(options);
+  const auto t0 = Clock::now();
+  MetricsRequest r;
+  auto* sm = NewScope(r);
+  auto* g = sm->add_metrics();
+  g->set_name("temp");
+  g->mutable_gauge()->add_data_points()->set_as_double(1);
+  store.Add(r, t0);
+  MetricsRequest conflict;
+  auto* c = NewScope(conflict)->add_metrics();
+  c->set_name("temp");  // the same name as a histogram
+  c->mutable_histogram()->add_data_points()->set_count(1);
+  auto result = store.Add(conflict, t0);
+  EXPECT_EQ(result.dropped, 1u);
+  EXPECT_THAT(result.error, HasSubstr("temp"));
+  EXPECT_EQ(store.series(), 2u);  // temp and target_info
+  EXPECT_EQ(store.Expire(t0 + std::chrono::seconds(30)), 0u);
+  EXPECT_EQ(store.Expire(t0 + std::chrono::seconds(61)), 2u);
+  EXPECT_EQ(store.series(), 0u);
+  EXPECT_THAT(Render(store), Not(HasSubstr("temp")));
+}
+
+std::string Gunzip(const std::string& in) {
+  z_stream z{};
+  inflateInit2(&z, 15 + 16);
+  std::string out(in.size() * 20 + 1024, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  inflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  inflateEnd(&z);
+  return out;
+}
+
+TEST(PrometheusExporterTest, ServesTextOrOpenMetricsByNegotiation) {
+  PrometheusExporterConfig config;
+  config.endpoint = "127.0.0.1:0";
+  PrometheusExporter exporter("prometheus", config);
+  ASSERT_TRUE(exporter.Start().ok());
+  MetricsRequest r;
+  auto* g = NewScope(r)->add_metrics();
+  g->set_name("up.time");
+  g->set_unit("s");
+  g->mutable_gauge()->add_data_points()->set_as_double(12.5);
+  core::ExportReport report;
+  ASSERT_TRUE(exporter.Export(core::Batch(r), report).ok());
+
+  httplib::Client client("127.0.0.1", exporter.port());
+  client.set_decompress(false);
+  auto text = client.Get("/metrics");
+  ASSERT_TRUE(text);
+  EXPECT_EQ(text->status, 200);
+  EXPECT_THAT(text->get_header_value("Content-Type"), HasSubstr("text/plain; version=0.0.4"));
+  EXPECT_THAT(text->body, HasSubstr("up_time_seconds{"));
+
+  auto om = client.Get("/metrics", {{"Accept",
+                                     "application/openmetrics-text;version=1.0.0;q=0.5,"
+                                     "text/plain;version=0.0.4;q=0.4,*/*;q=0.1"},
+                                    {"Accept-Encoding", "gzip"}});
+  ASSERT_TRUE(om);
+  EXPECT_THAT(om->get_header_value("Content-Type"), HasSubstr("application/openmetrics-text"));
+  EXPECT_EQ(om->get_header_value("Content-Encoding"), "gzip");
+  const std::string body = Gunzip(om->body);
+  EXPECT_THAT(body, HasSubstr("# UNIT up_time_seconds seconds\n"));
+  EXPECT_THAT(body, HasSubstr("# EOF\n"));
+  exporter.Shutdown(core::Clock::now());
+}
+
+}  // namespace
+}  // namespace tributary::exporters::prometheus
