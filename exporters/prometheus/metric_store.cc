@@ -168,7 +168,9 @@ MetricStore::AddResult MetricStore::Add(const MetricsRequest& request, Clock::ti
           result.dropped += points;
           continue;
         }
-        if (family->help.empty()) family->help = m.description();
+        // promtool wants help text on every family: the OTLP name stands in.
+        if (family->help.empty())
+          family->help = m.description().empty() ? m.name() : m.description();
         if (family->unit.empty()) {
           family->unit =
               type == MetricType::kGauge && m.unit() == "1" ? "ratio" : UnitWords(m.unit());
