@@ -326,6 +326,9 @@ size_t MetricStore::series() const {
 void MetricStore::Render(Format format, std::string* out) const {
   const bool om = format == Format::kOpenMetrics;
   std::lock_guard<std::mutex> lock(mu_);
+  // About the size of the last exposition: no copying as the text grows.
+  out->reserve(out->size() + last_size_ + last_size_ / 8);
+  const size_t start = out->size();
   std::string extra;
   for (const auto& [name, family] : families_) {
     // OpenMetrics names a counter family without its _total, an info family
@@ -403,6 +406,7 @@ void MetricStore::Render(Format format, std::string* out) const {
     }
   }
   if (om) out->append("# EOF\n");
+  last_size_ = out->size() - start;
 }
 
 }  // namespace tributary::exporters::prometheus

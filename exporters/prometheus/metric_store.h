@@ -83,6 +83,7 @@ class MetricStore {
   const StoreOptions options_;
   mutable std::mutex mu_;
   std::map<std::string, Family> families_;
+  mutable size_t last_size_ = 0;  // of the last exposition
 };
 
 // An exponential histogram point as explicit buckets: the negative buckets,

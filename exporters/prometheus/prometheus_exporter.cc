@@ -2,6 +2,8 @@
 
 #include <zlib.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
 #include "prometheus/counter.h"
@@ -124,17 +126,22 @@ absl::Status PrometheusExporter::Start() {
   server_->Get(config_.path, [this](const httplib::Request& req, httplib::Response& res) {
     const bool om = WantsOpenMetrics(req.get_header_value("Accept"));
     const bool gzip = req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos;
-    std::string body;
-    Scrape(om, gzip, &body);
-    if (om && gzip) {
-      // httplib compresses text/plain itself, but not this type.
-      std::string zipped;
-      if (Gzip(body, &zipped)) {
+    auto body = std::make_shared<std::string>();
+    Scrape(om, body.get());
+    if (gzip) {
+      auto zipped = std::make_shared<std::string>();
+      if (Gzip(*body, zipped.get())) {
         res.set_header("Content-Encoding", "gzip");
-        body.swap(zipped);
+        body = std::move(zipped);
       }
     }
-    res.set_content(std::move(body), om ? kOpenMetricsType : kTextType);
+    // A provider with a known length: httplib sends the bytes as they are,
+    // without copying them or compressing them again.
+    res.set_content_provider(body->size(), om ? kOpenMetricsType : kTextType,
+                             [body](size_t offset, size_t length, httplib::DataSink& sink) {
+                               return sink.write(body->data() + offset,
+                                                 std::min<size_t>(length, 1 << 20));
+                             });
   });
   if (port == 0) {
     port_ = server_->bind_to_any_port(host);
@@ -157,7 +164,7 @@ void PrometheusExporter::Shutdown(core::Deadline) noexcept {
   if (thread_.joinable()) thread_.join();
 }
 
-void PrometheusExporter::Scrape(bool open_metrics, bool, std::string* body) {
+void PrometheusExporter::Scrape(bool open_metrics, std::string* body) {
   const size_t expired = store_.Expire(std::chrono::steady_clock::now());
   if (expired > 0) expired_->Increment(static_cast<double>(expired));
   store_.Render(open_metrics ? MetricStore::Format::kOpenMetrics : MetricStore::Format::kText,

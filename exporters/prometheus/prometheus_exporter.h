@@ -61,7 +61,7 @@ class PrometheusExporter : public core::Exporter {
   MetricStore& store() { return store_; }
 
  private:
-  void Scrape(bool open_metrics, bool gzip, std::string* body);
+  void Scrape(bool open_metrics, std::string* body);
 
   const std::string id_;
   const PrometheusExporterConfig config_;
