@@ -109,6 +109,7 @@ void ExporterRunner::Deliver(Envelope& envelope) {
   std::chrono::nanoseconds interval = retry_.initial_interval;
   for (int attempt = 0;; ++attempt) {
     ExportReport report;
+    report.attempt = attempt;
     Clock::time_point begin = Clock::now();
     absl::Status status = exporter_->Export(batch, report);
     export_duration_.Observe(std::chrono::duration<double>(Clock::now() - begin).count());
@@ -140,6 +141,7 @@ void ExporterRunner::Deliver(Envelope& envelope) {
       thread_local std::mt19937_64 rng(std::random_device{}());
       double jitter = std::uniform_real_distribution<double>(jitter_)(rng);
       wait = std::chrono::nanoseconds(static_cast<int64_t>(interval.count() * jitter));
+      wait = std::max(wait, report.retry_after);
       interval = NextBackoff(interval);
       if (retry_.max_elapsed_time.count() > 0 &&
           Clock::now() + wait - first_attempt > retry_.max_elapsed_time) {

@@ -2,10 +2,13 @@
 # The official OpenTelemetry JS SDK sends counters, a gauge, explicit and
 # exponential histograms and a delta counter through tributary-agent to
 # tributary-collector, whose prometheus exporter a real Prometheus server
-# scrapes (OpenMetrics, as Prometheus asks for it). PromQL through
-# Prometheus's HTTP API must return exactly the values, labels and bucket
-# counts sent; `promtool check metrics` must find nothing wrong with the
-# collector's text exposition.
+# scrapes (OpenMetrics, as Prometheus asks for it) and whose
+# prometheus_remote_write exporter writes into a second one. PromQL through
+# each Prometheus's HTTP API must return exactly the values, labels and
+# bucket counts sent; `promtool check metrics` must find nothing wrong with
+# the collector's text exposition. Then a stream of samples goes out every
+# second while the remote-write Prometheus is stopped for 30 s and started
+# again: every sample sent must be in it afterwards.
 #   prometheus_e2e.sh AGENT COLLECTOR
 set -euo pipefail
 AGENT=$1
@@ -19,7 +22,7 @@ NODE_PATH=$(interop_modules)
 export NODE_PATH
 
 c_grpc=$(free_port) c_admin=$(free_port) c_prom=$(free_port)
-a_grpc=$(free_port) a_admin=$(free_port) prom=$(free_port)
+a_grpc=$(free_port) a_admin=$(free_port) prom=$(free_port) prom_rw=$(free_port)
 run="run-$RANDOM"
 
 cat >"$WORK/collector.yaml" <<YAML
@@ -34,11 +37,19 @@ processors:
 exporters:
   prometheus:
     endpoint: 127.0.0.1:$c_prom
+  prometheus_remote_write:
+    endpoint: http://127.0.0.1:$prom_rw/api/v1/write
+    retry_on_failure:
+      initial_interval: 200ms
+      max_interval: 2s
+      max_elapsed_time: 0s
 service:
   admin:
     endpoint: 127.0.0.1:$c_admin
+  buffer:
+    directory: $WORK/collector-buffer
   pipelines:
-    metrics: {receivers: [otlp], processors: [batch], exporters: [prometheus]}
+    metrics: {receivers: [otlp], processors: [batch], exporters: [prometheus, prometheus_remote_write]}
 YAML
 cat >"$WORK/agent.yaml" <<YAML
 receivers:
@@ -75,7 +86,13 @@ start collector "$COLLECTOR" --config "$WORK/collector.yaml"
 wait_ready "http://127.0.0.1:$c_admin/readyz"
 start agent "$AGENT" --config "$WORK/agent.yaml"
 wait_ready "http://127.0.0.1:$a_admin/readyz"
+cat >"$WORK/prometheus-rw.yml" <<YAML
+global:
+  evaluation_interval: 1s
+YAML
 prometheus_start prometheus "$prom" "$WORK/prometheus.yml"
+prometheus_start prometheus-rw "$prom_rw" "$WORK/prometheus-rw.yml" --web.enable-remote-write-receiver
+rw_pid=${PIDS[-1]}
 
 node "$TESTS_DIR/interop/metrics.cjs" --endpoint "http://127.0.0.1:$a_grpc" --run "$run"
 
@@ -84,8 +101,8 @@ curl -fsS --max-time 10 "http://127.0.0.1:$c_prom/metrics" >"$WORK/exposition.tx
 cat "$WORK/exposition.txt"
 promtool check metrics <"$WORK/exposition.txt"
 
-echo "== PromQL through Prometheus"
-python3 - "http://127.0.0.1:$prom" "$run" <<'PY'
+check_queries() {
+python3 - "$1" "$run" <<'PY'
 import json, sys, time, urllib.parse, urllib.request
 
 base, run = sys.argv[1], sys.argv[2]
@@ -143,4 +160,55 @@ if wrong:
     print("\n".join(wrong), file=sys.stderr)
     sys.exit(1)
 print(f"{len(expect)} queries answered as expected")
+PY
+}
+echo "== PromQL through the Prometheus that scrapes the collector"
+check_queries "http://127.0.0.1:$prom"
+echo "== PromQL through the Prometheus the collector writes to"
+check_queries "http://127.0.0.1:$prom_rw"
+
+echo "== remote write through a 30 s outage of its Prometheus"
+node "$TESTS_DIR/interop/metrics_stream.cjs" --endpoint "http://127.0.0.1:$a_grpc" --run "$run" \
+  --seconds 50 --out "$WORK/stream.txt" &
+stream=$!
+sleep 10
+kill -TERM "$rw_pid"
+wait "$rw_pid" || true
+down_ms=$(date +%s%3N)
+sleep 30
+up_ms=$(date +%s%3N)
+prometheus_start prometheus-rw "$prom_rw" "$WORK/prometheus-rw.yml" --web.enable-remote-write-receiver
+wait "$stream"
+# Until the collector's buffer is empty: everything is in Prometheus.
+deadline=$((SECONDS + 60))
+sleep 1
+until [[ "$(metric "http://127.0.0.1:$c_admin" tributary_buffer_records)" == 0 ]]; do
+  ((SECONDS < deadline)) || { echo "collector buffer not drained" >&2; exit 1; }
+  sleep 0.5
+done
+python3 - "http://127.0.0.1:$prom_rw" "$run" "$WORK/stream.txt" "$down_ms" "$up_ms" <<'PY'
+import json, sys, urllib.parse, urllib.request
+
+base, run, path, down, up = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+names = {"stream.ticks": "stream_ticks_total", "stream.level": "stream_level"}
+sent = {}
+for line in open(path):
+    if line.strip():
+        name, ts, value = line.split()
+        sent.setdefault(names[name], set()).add((int(ts), float(value)))
+for name, samples in sent.items():
+    q = f'{name}{{job="demo/stream",instance="{run}"}}[30m]'
+    url = base + "/api/v1/query?" + urllib.parse.urlencode({"query": q})
+    result = json.load(urllib.request.urlopen(url, timeout=10))["data"]["result"]
+    assert len(result) == 1, f"{q}: {len(result)} series"
+    stored = {(round(float(t) * 1000), float(v)) for t, v in result[0]["values"]}
+    missing = sorted(samples - stored)
+    extra = sorted(stored - samples)
+    in_gap = sum(1 for t, _ in samples if down <= t <= up)
+    print(f"{name}: sent {len(samples)}, stored {len(stored)}, sent while down {in_gap}, "
+          f"missing {len(missing)}, unexpected {len(extra)}")
+    assert in_gap >= 20, "the outage did not cover the stream"
+    assert not missing, f"missing samples: {missing[:10]}"
+    assert not extra, f"samples nobody sent: {extra[:10]}"
+print("no sample lost across the outage")
 PY

@@ -54,6 +54,12 @@ class Processor : public Consumer, public Lifecycle {};
 
 // What an exporter learnt from its peer besides success or failure.
 struct ExportReport {
+  // Set by the caller: 0 for a batch's first Export, then 1, 2... for the
+  // retries of the same batch.
+  int attempt = 0;
+  // Set by the exporter: the peer asked to wait this long before a retry
+  // (HTTP Retry-After); the wait is at least this.
+  std::chrono::nanoseconds retry_after{0};
   size_t rejected_records = 0;  // partial success: records the peer refused
   std::string rejected_reason;
   // The refused records themselves, where the peer says which they are

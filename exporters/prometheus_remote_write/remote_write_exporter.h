@@ -1,0 +1,167 @@
+#ifndef TRIBUTARY_EXPORTERS_PROMETHEUS_REMOTE_WRITE_REMOTE_WRITE_EXPORTER_H_
+#define TRIBUTARY_EXPORTERS_PROMETHEUS_REMOTE_WRITE_REMOTE_WRITE_EXPORTER_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "exporters/prometheus/translate.h"
+#include "prometheus/remote.pb.h"
+#include "tributary/core/component.h"
+#include "tributary/core/config.h"
+#include "tributary/core/exporter_runner.h"
+
+namespace prometheus {
+class Counter;
+class Histogram;
+}  // namespace prometheus
+
+namespace tributary::exporters::prometheus_remote_write {
+
+struct BasicAuthConfig {
+  std::string username;
+  std::string password;
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Required("username", username, "user name");
+    v.Optional("password", password, "password (use ${env:NAME})");
+  }
+};
+
+struct RemoteWriteTlsConfig {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  bool insecure_skip_verify = false;
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("ca_file", ca_file, "CA certificates to verify the server with");
+    v.Optional("cert_file", cert_file, "client certificate, for mutual TLS");
+    v.Optional("key_file", key_file, "client key, for mutual TLS");
+    v.Optional("insecure_skip_verify", insecure_skip_verify,
+               "do not verify the server's certificate (testing only)");
+  }
+};
+
+struct RemoteWriteConfig {
+  std::string endpoint;
+  std::chrono::milliseconds timeout = std::chrono::seconds(30);
+  std::map<std::string, std::string> headers;
+  std::optional<BasicAuthConfig> basic_auth;
+  std::string bearer_token;
+  RemoteWriteTlsConfig tls;
+  std::map<std::string, std::string> external_labels;
+  std::string metric_namespace;
+  bool scope_labels = true;
+  int64_t shards = 4;
+  int64_t max_samples_per_send = 5000;
+  core::QueueConfig sending_queue;
+  core::RetryConfig retry_on_failure;
+  std::optional<core::DeadLetterConfig> dead_letter;
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Required("endpoint", endpoint, "URL to POST to, e.g. http://prometheus:9090/api/v1/write");
+    v.Optional("timeout", timeout, "time limit of one HTTP request");
+    v.Optional("headers", headers, "extra HTTP headers (e.g. X-Scope-OrgID)");
+    v.Optional("basic_auth", basic_auth, "HTTP basic authentication");
+    v.Optional("bearer_token", bearer_token, "sent as `Authorization: Bearer ...`");
+    v.Optional("tls", tls, "TLS settings for https endpoints");
+    v.Optional("external_labels", external_labels, "labels added to every series");
+    v.Optional("namespace", metric_namespace, "prefix of every metric name");
+    v.Optional("scope_labels", scope_labels,
+               "add otel_scope_name and otel_scope_version labels from the instrumentation scope");
+    v.Optional("shards", shards,
+               "concurrent senders; a series always goes through the same one, in order");
+    v.Optional("max_samples_per_send", max_samples_per_send, "samples per HTTP request at most");
+    v.Optional("sending_queue", sending_queue, "in-memory queue in front of the exporter");
+    v.Optional("retry_on_failure", retry_on_failure,
+               "retry on connection errors, 5xx and 429 (Retry-After honoured)");
+    v.Optional("dead_letter", dead_letter,
+               "where batches the server refuses for good (other 4xx) are kept");
+  }
+  absl::Status Validate() const;
+};
+
+using opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+
+// OTLP metrics as remote-write time series, translated as the prometheus
+// exporter does (translate.h): delta sums and histograms added up into
+// cumulative series, exponential histograms as explicit buckets, one
+// target_info sample per resource. Keeps the running totals of delta series.
+class SeriesConverter {
+ public:
+  struct Options {
+    std::string prefix;
+    prometheus::Labels external_labels;
+    bool scope_labels = true;
+  };
+  explicit SeriesConverter(Options options) : options_(std::move(options)) {}
+
+  // Appends the samples of `request` to `out`, one entry per series (keyed by
+  // its rendered labels), samples sorted by time. `now_ms` stamps samples
+  // without a time.
+  void Convert(const ExportMetricsServiceRequest& request, int64_t now_ms,
+               absl::flat_hash_map<std::string, ::prometheus::remote::TimeSeries>* out);
+
+ private:
+  void Emit(const std::string& name, const std::map<std::string, std::string>& labels,
+            const char* extra_name, const std::string& extra_value, double value, int64_t ts,
+            bool delta, absl::flat_hash_map<std::string, ::prometheus::remote::TimeSeries>* out);
+
+  const Options options_;
+  absl::flat_hash_map<std::string, double> totals_;  // of delta series
+};
+
+// Sends metrics with the Prometheus remote-write 1.0 protocol: protobuf
+// WriteRequest, snappy block compression, series sharded over `shards`
+// senders by label hash so that no series goes out of order. 2xx succeeds;
+// connection errors, 5xx and 429 are retried (Retry-After honoured) and only
+// the shards that failed are sent again; other 4xx fail the batch for good.
+class RemoteWriteExporter : public core::Exporter {
+ public:
+  RemoteWriteExporter(std::string id, RemoteWriteConfig config);
+  ~RemoteWriteExporter() override;
+  absl::Status Start() override;
+  void Shutdown(core::Deadline deadline) noexcept override;
+  absl::Status Export(const core::Batch& batch, core::ExportReport& report) noexcept override;
+
+ private:
+  struct Shard;
+  // The result of sending one shard's requests.
+  struct SendResult {
+    absl::Status status;
+    std::chrono::nanoseconds retry_after{0};
+  };
+  // Sends the shard's requests from the first not yet accepted; stops at
+  // the first failure.
+  SendResult SendShard(size_t shard);
+
+  const std::string id_;
+  const RemoteWriteConfig config_;
+  SeriesConverter converter_;
+  ::prometheus::Counter* sent_;
+  ::prometheus::Counter* retried_;
+  ::prometheus::Histogram* duration_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  // The batch being sent: compressed requests per shard, and which shards
+  // are done, so that a retry sends only the rest (and totals of delta series
+  // are counted once).
+  struct Body {
+    std::string bytes;  // snappy-compressed WriteRequest
+    size_t samples = 0;
+  };
+  std::vector<std::vector<Body>> pending_;  // per shard
+  std::vector<size_t> next_body_;           // per shard: the first not yet accepted
+};
+
+}  // namespace tributary::exporters::prometheus_remote_write
+
+#endif  // TRIBUTARY_EXPORTERS_PROMETHEUS_REMOTE_WRITE_REMOTE_WRITE_EXPORTER_H_
