@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <future>
 
@@ -25,8 +25,6 @@ namespace tributary::exporters::prometheus_remote_write {
 
 namespace pm = opentelemetry::proto::metrics::v1;
 namespace prom = tributary::exporters::prometheus;
-using ::prometheus::remote::TimeSeries;
-using SeriesMap = absl::flat_hash_map<std::string, TimeSeries>;
 
 namespace {
 
@@ -128,67 +126,160 @@ absl::Status RemoteWriteConfig::Validate() const {
   return absl::OkStatus();
 }
 
-void SeriesConverter::Emit(const std::string& name,
-                           const std::map<std::string, std::string>& labels, const char* extra_name,
-                           const std::string& extra_value, double value, int64_t ts, bool delta,
-                           SeriesMap* out) {
-  prom::Labels sorted;
-  sorted.reserve(labels.size() + 2);
-  sorted.emplace_back("__name__", name);
-  for (const auto& [k, v] : labels) {
-    if (extra_name != nullptr && k == extra_name) continue;
-    sorted.emplace_back(k, v);
+namespace {
+
+void AppendVarint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
   }
-  if (extra_name != nullptr) sorted.emplace_back(extra_name, extra_value);
-  std::sort(sorted.begin(), sorted.end());
-  std::string key = prom::RenderLabels(sorted);
+  out->push_back(static_cast<char>(v));
+}
+
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+// One Label message as field 1 of TimeSeries.
+void AppendLabel(std::string_view name, std::string_view value, std::string* out) {
+  const size_t inner =
+      1 + VarintSize(name.size()) + name.size() + 1 + VarintSize(value.size()) + value.size();
+  out->push_back(0x0A);
+  AppendVarint(inner, out);
+  out->push_back(0x0A);
+  AppendVarint(name.size(), out);
+  out->append(name);
+  out->push_back(0x12);
+  AppendVarint(value.size(), out);
+  out->append(value);
+}
+
+// A Sample message: value (double, field 1), timestamp (int64, field 2).
+size_t SampleSize(const Sample& s) {
+  return 9 + (s.timestamp_ms == 0 ? 0 : 1 + VarintSize(static_cast<uint64_t>(s.timestamp_ms)));
+}
+
+// Merges base and point labels (both sorted; base wins a clash) into one
+// sorted list.
+void MergeLabels(const prom::Labels& base, const prom::Labels& point, prom::Labels* out) {
+  out->clear();
+  size_t i = 0;
+  size_t j = 0;
+  while (i < base.size() || j < point.size()) {
+    if (j == point.size() || (i < base.size() && base[i].first <= point[j].first)) {
+      if (j < point.size() && base[i].first == point[j].first) ++j;
+      out->push_back(base[i++]);
+    } else {
+      out->push_back(point[j++]);
+    }
+  }
+}
+
+}  // namespace
+
+void AppendTimeSeries(const std::string& labels, absl::InlinedVector<Sample, 1>& samples,
+                      std::string* out) {
+  std::stable_sort(samples.begin(), samples.end(), [](const Sample& a, const Sample& b) {
+    return a.timestamp_ms < b.timestamp_ms;
+  });
+  size_t inner = labels.size();
+  for (const Sample& s : samples) {
+    const size_t n = SampleSize(s);
+    inner += 1 + VarintSize(n) + n;
+  }
+  out->push_back(0x0A);
+  AppendVarint(inner, out);
+  out->append(labels);
+  for (const Sample& s : samples) {
+    out->push_back(0x12);
+    AppendVarint(SampleSize(s), out);
+    out->push_back(0x09);
+    char bytes[8];
+    std::memcpy(bytes, &s.value, 8);  // little-endian, as protobuf's fixed64
+    out->append(bytes, 8);
+    if (s.timestamp_ms != 0) {
+      out->push_back(0x10);
+      AppendVarint(static_cast<uint64_t>(s.timestamp_ms), out);
+    }
+  }
+}
+
+SeriesConverter::SeriesConverter(Options options) : options_(std::move(options)) {
+  external_ = options_.external_labels;
+  std::sort(external_.begin(), external_.end());
+}
+
+void SeriesConverter::Emit(std::string_view name, const prom::Labels& labels,
+                           const char* extra_name, std::string_view extra_value, double value,
+                           int64_t ts, bool delta, SeriesMap* out) {
+  // Labels in name order with __name__ and the extra label in their places.
+  key_.clear();
+  std::pair<std::string_view, std::string_view> added[2] = {{"__name__", name}, {}};
+  size_t n_added = 1;
+  if (extra_name != nullptr) {
+    added[n_added++] = {extra_name, extra_value};
+    if (added[1].first < added[0].first) std::swap(added[0], added[1]);
+  }
+  size_t next = 0;
+  for (const auto& [k, v] : labels) {
+    if (k == "__name__" || (extra_name != nullptr && k == extra_name)) continue;
+    while (next < n_added && added[next].first < k) {
+      AppendLabel(added[next].first, added[next].second, &key_);
+      ++next;
+    }
+    AppendLabel(k, v, &key_);
+  }
+  for (; next < n_added; ++next) AppendLabel(added[next].first, added[next].second, &key_);
   if (delta) {
-    double& total = totals_[key];
+    double& total = totals_[key_];
     total += value;
     value = total;
   }
-  auto [it, inserted] = out->try_emplace(std::move(key));
-  TimeSeries& series = it->second;
-  if (inserted) {
-    for (auto& [k, v] : sorted) {
-      auto* l = series.add_labels();
-      l->set_name(std::move(k));
-      l->set_value(std::move(v));
-    }
-  }
-  auto* sample = series.add_samples();
-  sample->set_value(value);
-  sample->set_timestamp(ts);
+  auto it = out->find(key_);
+  if (it == out->end()) it = out->try_emplace(key_).first;
+  it->second.push_back(Sample{ts, value});
 }
 
 void SeriesConverter::Convert(const ExportMetricsServiceRequest& request, int64_t now_ms,
                               SeriesMap* out) {
-  std::map<std::string, std::string> labels;
+  prom::Labels labels;
   for (const auto& rm : request.resource_metrics()) {
     const prom::ResourceLabels resource = prom::TranslateResource(rm.resource());
-    std::map<std::string, std::string> base;
-    for (const auto& [k, v] : options_.external_labels) base[k] = v;
-    if (!resource.job.empty()) base["job"] = resource.job;
-    if (!resource.instance.empty()) base["instance"] = resource.instance;
+    prom::Labels own;
+    if (!resource.job.empty()) own.emplace_back("job", resource.job);
+    if (!resource.instance.empty()) own.emplace_back("instance", resource.instance);
+    std::sort(own.begin(), own.end());
+    prom::Labels base;
+    MergeLabels(own, external_, &base);
     if (!resource.info.empty()) {
-      std::map<std::string, std::string> info = base;
-      for (const auto& [k, v] : resource.info) info.emplace(k, v);
+      prom::Labels info;
+      MergeLabels(base, resource.info, &info);
       Emit("target_info", info, nullptr, {}, 1, now_ms, false, out);
     }
     for (const auto& sm : rm.scope_metrics()) {
-      std::map<std::string, std::string> scoped = base;
+      prom::Labels scope;
       if (options_.scope_labels) {
-        if (!sm.scope().name().empty()) scoped["otel_scope_name"] = sm.scope().name();
-        if (!sm.scope().version().empty()) scoped["otel_scope_version"] = sm.scope().version();
+        if (!sm.scope().name().empty()) scope.emplace_back("otel_scope_name", sm.scope().name());
+        if (!sm.scope().version().empty()) {
+          scope.emplace_back("otel_scope_version", sm.scope().version());
+        }
       }
+      prom::Labels scoped;
+      MergeLabels(base, scope, &scoped);
       for (const pm::Metric& m : sm.metrics()) {
         prom::MetricType type;
         if (!prom::PrometheusType(m, &type)) continue;
         const std::string name = prom::MetricName(m.name(), m.unit(), type, options_.prefix);
-        auto point_labels =
-            [&](const auto& attributes) -> const std::map<std::string, std::string>& {
-          labels = scoped;
-          for (auto& [k, v] : prom::AttributeLabels(attributes)) labels.emplace(k, std::move(v));
+        const std::string bucket = name + "_bucket";
+        const std::string sum_name = name + "_sum";
+        const std::string count_name = name + "_count";
+        auto point_labels = [&](const auto& attributes) -> const prom::Labels& {
+          MergeLabels(scoped, prom::AttributeLabels(attributes), &labels);
           return labels;
         };
         // Explicit buckets as _bucket{le}, _sum and _count samples.
@@ -199,13 +290,12 @@ void SeriesConverter::Convert(const ExportMetricsServiceRequest& request, int64_
           uint64_t cumulative = 0;
           for (size_t i = 0; i < counts.size(); ++i) {
             cumulative += counts[i];
-            Emit(name + "_bucket", labels, "le",
-                 i < bounds.size() ? FormatBound(bounds[i]) : "+Inf",
+            Emit(bucket, labels, "le", i < bounds.size() ? FormatBound(bounds[i]) : "+Inf",
                  stale ? nan : static_cast<double>(cumulative), ts, delta && !stale, out);
           }
           if (has_sum)
-            Emit(name + "_sum", labels, nullptr, {}, stale ? nan : sum, ts, delta && !stale, out);
-          Emit(name + "_count", labels, nullptr, {}, stale ? nan : static_cast<double>(count), ts,
+            Emit(sum_name, labels, nullptr, {}, stale ? nan : sum, ts, delta && !stale, out);
+          Emit(count_name, labels, nullptr, {}, stale ? nan : static_cast<double>(count), ts,
                delta && !stale, out);
         };
         switch (m.data_case()) {
@@ -267,9 +357,8 @@ void SeriesConverter::Convert(const ExportMetricsServiceRequest& request, int64_
                 Emit(name, labels, "quantile", FormatBound(q.quantile()), q.value(), ts, false,
                      out);
               }
-              Emit(name + "_sum", labels, nullptr, {}, p.sum(), ts, false, out);
-              Emit(name + "_count", labels, nullptr, {}, static_cast<double>(p.count()), ts, false,
-                   out);
+              Emit(sum_name, labels, nullptr, {}, p.sum(), ts, false, out);
+              Emit(count_name, labels, nullptr, {}, static_cast<double>(p.count()), ts, false, out);
             }
             break;
           case pm::Metric::DATA_NOT_SET:
@@ -417,27 +506,23 @@ absl::Status RemoteWriteExporter::Export(const core::Batch& batch,
     SeriesMap series;
     converter_.Convert(batch.metrics(), now_ms, &series);
     const size_t n = shards_.size();
-    std::vector<::prometheus::remote::WriteRequest> building(n);
+    std::vector<std::string> building(n);
     std::vector<size_t> building_samples(n, 0);
     pending_.assign(n, {});
     next_body_.assign(n, 0);
     std::hash<std::string> hash;
     auto finish = [&](size_t s) {
       Body body;
-      const std::string raw = building[s].SerializeAsString();
-      snappy::Compress(raw.data(), raw.size(), &body.bytes);
+      snappy::Compress(building[s].data(), building[s].size(), &body.bytes);
       body.samples = building_samples[s];
       pending_[s].push_back(std::move(body));
-      building[s].Clear();
+      building[s].clear();
       building_samples[s] = 0;
     };
-    for (auto& [key, ts] : series) {
-      auto* samples = ts.mutable_samples();
-      std::stable_sort(samples->begin(), samples->end(),
-                       [](const auto& a, const auto& b) { return a.timestamp() < b.timestamp(); });
-      const size_t s = hash(key) % n;
-      building_samples[s] += static_cast<size_t>(samples->size());
-      building[s].add_timeseries()->Swap(&ts);
+    for (auto& [labels, samples] : series) {
+      const size_t s = hash(labels) % n;
+      building_samples[s] += samples.size();
+      AppendTimeSeries(labels, samples, &building[s]);
       if (building_samples[s] >= static_cast<size_t>(config_.max_samples_per_send)) finish(s);
     }
     for (size_t s = 0; s < n; ++s) {

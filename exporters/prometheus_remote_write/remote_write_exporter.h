@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "exporters/prometheus/translate.h"
 #include "prometheus/remote.pb.h"
 #include "tributary/core/component.h"
@@ -92,6 +93,20 @@ struct RemoteWriteConfig {
 
 using opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 
+struct Sample {
+  int64_t timestamp_ms;
+  double value;
+};
+// Series of one batch: the key is the series' labels as they are encoded in
+// a TimeSeries (its repeated `labels` field, sorted by name), which is also
+// its identity; the samples in the order they came.
+using SeriesMap = absl::flat_hash_map<std::string, absl::InlinedVector<Sample, 1>>;
+
+// Appends one TimeSeries (field 1 of WriteRequest) to `out`, samples sorted
+// by time.
+void AppendTimeSeries(const std::string& labels, absl::InlinedVector<Sample, 1>& samples,
+                      std::string* out);
+
 // OTLP metrics as remote-write time series, translated as the prometheus
 // exporter does (translate.h): delta sums and histograms added up into
 // cumulative series, exponential histograms as explicit buckets, one
@@ -103,21 +118,22 @@ class SeriesConverter {
     prometheus::Labels external_labels;
     bool scope_labels = true;
   };
-  explicit SeriesConverter(Options options) : options_(std::move(options)) {}
+  explicit SeriesConverter(Options options);
 
-  // Appends the samples of `request` to `out`, one entry per series (keyed by
-  // its rendered labels), samples sorted by time. `now_ms` stamps samples
-  // without a time.
-  void Convert(const ExportMetricsServiceRequest& request, int64_t now_ms,
-               absl::flat_hash_map<std::string, ::prometheus::remote::TimeSeries>* out);
+  // Adds the samples of `request` to `out`. `now_ms` stamps samples without
+  // a time.
+  void Convert(const ExportMetricsServiceRequest& request, int64_t now_ms, SeriesMap* out);
 
  private:
-  void Emit(const std::string& name, const std::map<std::string, std::string>& labels,
-            const char* extra_name, const std::string& extra_value, double value, int64_t ts,
-            bool delta, absl::flat_hash_map<std::string, ::prometheus::remote::TimeSeries>* out);
+  // One sample of the series `name` with `labels` (sorted) and, when
+  // `extra_name` is set, one more label (le, quantile).
+  void Emit(std::string_view name, const prometheus::Labels& labels, const char* extra_name,
+            std::string_view extra_value, double value, int64_t ts, bool delta, SeriesMap* out);
 
   const Options options_;
-  absl::flat_hash_map<std::string, double> totals_;  // of delta series
+  prometheus::Labels external_;                      // sorted
+  absl::flat_hash_map<std::string, double> totals_;  // of delta series, by labels
+  std::string key_;                                  // scratch
 };
 
 // Sends metrics with the Prometheus remote-write 1.0 protocol: protobuf

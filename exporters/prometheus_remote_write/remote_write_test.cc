@@ -42,9 +42,18 @@ std::string Labels(const TimeSeries& ts) {
   return out;
 }
 
+// The series of `out` as the WriteRequest the exporter would send.
+WriteRequest Encode(SeriesMap& out) {
+  std::string bytes;
+  for (auto& [labels, samples] : out) AppendTimeSeries(labels, samples, &bytes);
+  WriteRequest w;
+  EXPECT_TRUE(w.ParseFromString(bytes));
+  return w;
+}
+
 TEST(SeriesConverterTest, SortedLabelsDeltaTotalsAndTimeOrder) {
   SeriesConverter converter({"", {{"cluster", "eu"}}, true});
-  absl::flat_hash_map<std::string, TimeSeries> out;
+  SeriesMap out;
   // Two points of one delta series in one request, newest first.
   ExportMetricsServiceRequest r = Counter("jobs", 5, 2'000'000'000, true);
   *r.mutable_resource_metrics(0)
@@ -58,17 +67,53 @@ TEST(SeriesConverterTest, SortedLabelsDeltaTotalsAndTimeOrder) {
                                  .sum()
                                  .data_points(0);
   converter.Convert(r, 42, &out);
-  ASSERT_EQ(out.size(), 1u);
-  const TimeSeries& ts = out.begin()->second;
+  WriteRequest w = Encode(out);
+  ASSERT_EQ(w.timeseries_size(), 1);
+  const TimeSeries& ts = w.timeseries(0);
   EXPECT_EQ(Labels(ts), "__name__=jobs_total;cluster=eu;http_route=/a;job=api;");
   ASSERT_EQ(ts.samples_size(), 2);
-  // Totals add up in the order the points came; the exporter sorts by time.
-  EXPECT_EQ(ts.samples(0).value(), 5);
-  EXPECT_EQ(ts.samples(0).timestamp(), 2000);
-  EXPECT_EQ(ts.samples(1).value(), 8);
+  // Totals add up in the order the points came; samples go out in time order.
+  EXPECT_EQ(ts.samples(0).value(), 8);
+  EXPECT_EQ(ts.samples(0).timestamp(), 1000);
+  EXPECT_EQ(ts.samples(1).value(), 5);
+  EXPECT_EQ(ts.samples(1).timestamp(), 2000);
   out.clear();
   converter.Convert(Counter("jobs", 2, 3'000'000'000, true), 42, &out);
-  EXPECT_EQ(out.begin()->second.samples(0).value(), 10);
+  EXPECT_EQ(Encode(out).timeseries(0).samples(0).value(), 10);
+}
+
+TEST(SeriesConverterTest, HistogramBucketsWithLeInNameOrder) {
+  SeriesConverter converter({"", {}, false});
+  ExportMetricsServiceRequest r;
+  auto* rm = r.add_resource_metrics();
+  auto* m = rm->add_scope_metrics()->add_metrics();
+  m->set_name("latency");
+  m->set_unit("s");
+  auto* p = m->mutable_histogram()->add_data_points();
+  p->add_explicit_bounds(0.5);
+  p->add_bucket_counts(1);
+  p->add_bucket_counts(2);
+  p->set_count(3);
+  p->set_sum(4);
+  p->set_time_unix_nano(5'000'000);
+  auto* kv = p->add_attributes();
+  kv->set_key("zone");
+  kv->mutable_value()->set_string_value("b");
+  SeriesMap out;
+  converter.Convert(r, 1, &out);
+  std::map<std::string, double> got;
+  const WriteRequest w = Encode(out);
+  for (const auto& ts : w.timeseries()) {
+    ASSERT_EQ(ts.samples_size(), 1);
+    EXPECT_EQ(ts.samples(0).timestamp(), 5);
+    got[Labels(ts)] = ts.samples(0).value();
+  }
+  EXPECT_EQ(got, (std::map<std::string, double>{
+                     {"__name__=latency_seconds_bucket;le=+Inf;zone=b;", 3},
+                     {"__name__=latency_seconds_bucket;le=0.5;zone=b;", 1},
+                     {"__name__=latency_seconds_count;zone=b;", 3},
+                     {"__name__=latency_seconds_sum;zone=b;", 4},
+                 }));
 }
 
 // A remote-write receiver that fails on demand, for the faults a real
