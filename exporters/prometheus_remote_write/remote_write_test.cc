@@ -1,6 +1,7 @@
 #include <snappy.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <thread>
 
 #include "exporters/prometheus_remote_write/remote_write_exporter.h"
@@ -230,6 +231,82 @@ TEST(RemoteWriteExporterTest, ServerErrorsAndRefusedConnectionsRetry) {
   ASSERT_TRUE(down.Start().ok());
   core::ExportReport r2;
   EXPECT_EQ(down.Export(batch, r2).code(), absl::StatusCode::kUnavailable);
+}
+
+// Certificates made by tests/tls/make-certs.sh in a temporary directory.
+class Certificates {
+ public:
+  Certificates() {
+    char tmpl[] = "/tmp/tributary-rw-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    ok_ = std::system(
+              ("bash '" TRIBUTARY_SOURCE_DIR "/tests/tls/make-certs.sh' '" + dir_ + "'").c_str()) ==
+          0;
+  }
+  ~Certificates() { (void)std::system(("rm -rf '" + dir_ + "'").c_str()); }
+  bool ok() const { return ok_; }
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+
+ private:
+  std::string dir_;
+  bool ok_ = false;
+};
+
+TEST(RemoteWriteExporterTest, MutualTlsAndBasicAuth) {
+  Certificates certs;
+  ASSERT_TRUE(certs.ok()) << "the openssl command could not make test certificates";
+  httplib::SSLServer server(certs.path("server.crt").c_str(), certs.path("server.key").c_str(),
+                            certs.path("ca.crt").c_str());
+  std::atomic<int> accepted{0};
+  server.Post("/write", [&](const httplib::Request& req, httplib::Response& res) {
+    // "user:pa ss" in base64.
+    if (req.get_header_value("Authorization") != "Basic dXNlcjpwYSBzcw==") {
+      res.status = 401;
+      return;
+    }
+    ++accepted;
+    res.status = 204;
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread listener([&] { server.listen_after_bind(); });
+
+  RemoteWriteConfig config;
+  config.endpoint = "https://localhost:" + std::to_string(port) + "/write";
+  config.shards = 1;
+  config.tls.ca_file = certs.path("ca.crt");
+  config.tls.cert_file = certs.path("client.crt");
+  config.tls.key_file = certs.path("client.key");
+  config.basic_auth = BasicAuthConfig{"user", "pa ss"};
+  ASSERT_TRUE(config.Validate().ok());
+  core::Batch batch{Counter("hits", 1, 1'000'000'000, false)};
+  {
+    RemoteWriteExporter exporter("prometheus_remote_write", config);
+    ASSERT_TRUE(exporter.Start().ok());
+    core::ExportReport report;
+    EXPECT_TRUE(exporter.Export(batch, report).ok());
+    EXPECT_EQ(accepted, 1);
+  }
+  {
+    // A server certificate from a CA we do not trust: refused, and retried.
+    RemoteWriteConfig untrusting = config;
+    untrusting.tls.ca_file = certs.path("other.crt");
+    RemoteWriteExporter exporter("prometheus_remote_write", untrusting);
+    ASSERT_TRUE(exporter.Start().ok());
+    core::ExportReport report;
+    EXPECT_EQ(exporter.Export(batch, report).code(), absl::StatusCode::kUnavailable);
+  }
+  {
+    // Wrong password: the server's 401 is final.
+    RemoteWriteConfig wrong = config;
+    wrong.basic_auth->password = "nope";
+    RemoteWriteExporter exporter("prometheus_remote_write", wrong);
+    ASSERT_TRUE(exporter.Start().ok());
+    core::ExportReport report;
+    EXPECT_EQ(exporter.Export(batch, report).code(), absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(accepted, 1);
+  server.stop();
+  listener.join();
 }
 
 }  // namespace
