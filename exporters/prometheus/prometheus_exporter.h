@@ -69,6 +69,7 @@ class PrometheusExporter : public core::Exporter {
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;
+  std::chrono::steady_clock::time_point last_expire_;  // Export's thread only
   ::prometheus::Gauge* series_gauge_;
   ::prometheus::Counter* scrapes_;
   ::prometheus::Counter* expired_;
