@@ -419,6 +419,7 @@ absl::Status WriteAheadBuffer::Consume(Envelope envelope) noexcept {
   if (!envelope.batch || envelope.batch->empty()) return absl::OkStatus();
   Pending p;
   p.records = static_cast<uint32_t>(envelope.batch->record_count());
+  p.payload = TakePayloadBuffer();
   if (!envelope.batch->message().SerializeToString(&p.payload)) {
     return absl::InternalError("cannot serialise the batch");
   }
@@ -604,6 +605,14 @@ void WriteAheadBuffer::WriterLoop() {
     group.swap(pending_);
     const bool stop = stopping_ && group.empty();
     lock.unlock();
+    // Written or failed, the payload buffers go back for the next batches.
+    struct Recycle {
+      WriteAheadBuffer* buffer;
+      std::vector<Pending>* group;
+      ~Recycle() {
+        for (Pending& p : *group) buffer->ReturnPayloadBuffer(std::move(p.payload));
+      }
+    } recycle{this, &group};
     if (!group.empty()) {
       size_t written = 0;
       absl::Status s = WriteGroup(group, &written);
@@ -673,9 +682,31 @@ bool WriteAheadBuffer::LocateLocked(Reader* r, Located* out) {
   return false;
 }
 
+std::string WriteAheadBuffer::TakePayloadBuffer() {
+  std::lock_guard<std::mutex> lock(payload_pool_mu_);
+  if (payload_pool_.empty()) return std::string();
+  std::string buffer = std::move(payload_pool_.back());
+  payload_pool_.pop_back();
+  return buffer;
+}
+
+void WriteAheadBuffer::ReturnPayloadBuffer(std::string buffer) {
+  // A few buffers of usual batch sizes are kept: resident memory stays at
+  // what the batches need instead of going to the system and back for each.
+  constexpr size_t kKept = 8;
+  constexpr size_t kLargest = 16 << 20;
+  if (buffer.capacity() > kLargest) return;
+  std::lock_guard<std::mutex> lock(payload_pool_mu_);
+  if (payload_pool_.size() < kKept) payload_pool_.push_back(std::move(buffer));
+}
+
 std::shared_ptr<const Batch> WriteAheadBuffer::ReadFromDisk(const Located& where,
                                                             std::string* error) {
-  std::string data(detail::kRecordHeaderSize + where.length, '\0');
+  // One read buffer per reader thread, kept between records.
+  thread_local std::string data;
+  const size_t need = detail::kRecordHeaderSize + where.length;
+  if (data.capacity() > (16u << 20) && need < data.capacity() / 4) std::string().swap(data);
+  data.resize(need);
   ssize_t n = pread(where.file->fd, data.data(), data.size(), static_cast<off_t>(where.offset));
   if (n != static_cast<ssize_t>(data.size())) {
     *error = n < 0 ? strerror(errno) : "short read";

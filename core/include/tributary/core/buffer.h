@@ -217,6 +217,11 @@ class WriteAheadBuffer : public Consumer {
   void ReaderLoop(Cursor* cursor, Reader* reader);
   bool LocateLocked(Reader* reader, Located* out);
   std::shared_ptr<const Batch> ReadFromDisk(const Located& where, std::string* error);
+  // Serialised batches reuse a few buffers (written ones come back).
+  std::string TakePayloadBuffer();
+  void ReturnPayloadBuffer(std::string buffer);
+  std::mutex payload_pool_mu_;
+  std::vector<std::string> payload_pool_;
   void Settle(Cursor* cursor, uint64_t seq, const absl::Status& status);
   void AdvanceCommitLocked(Cursor* cursor);
   void ReclaimLocked();

@@ -45,8 +45,9 @@ struct ServiceSettings {
     v.Optional("shutdown_timeout", shutdown_timeout,
                "on SIGTERM/SIGINT, how long in-flight data may take to drain");
     v.Optional("memory_trim_interval", memory_trim_interval,
-               "how often freed heap memory is handed back to the system, so resident memory "
-               "follows what is in use; 0 leaves it to the allocator");
+               "how often the heap is checked, and its free memory handed back to the system "
+               "when it exceeds a quarter of what is in use (and 8 MiB); 0 leaves it to the "
+               "allocator");
   }
   absl::Status Validate() const;
 };
