@@ -236,9 +236,10 @@ void SeriesConverter::Emit(std::string_view name, const prom::Labels& labels,
   }
   for (; next < n_added; ++next) AppendLabel(added[next].first, added[next].second, &key_);
   if (delta) {
-    double& total = totals_[key_];
-    total += value;
-    value = total;
+    Total& total = totals_[key_];
+    total.value += value;
+    total.seen_ms = now_ms_;
+    value = total.value;
   }
   auto it = out->find(key_);
   if (it == out->end()) it = out->try_emplace(key_).first;
@@ -247,6 +248,13 @@ void SeriesConverter::Emit(std::string_view name, const prom::Labels& labels,
 
 void SeriesConverter::Convert(const ExportMetricsServiceRequest& request, int64_t now_ms,
                               SeriesMap* out) {
+  now_ms_ = now_ms;
+  const int64_t expiration_ms = options_.expiration.count();
+  if (now_ms - pruned_ms_ >= std::min<int64_t>(expiration_ms, 60000)) {
+    pruned_ms_ = now_ms;
+    absl::erase_if(totals_,
+                   [&](const auto& e) { return e.second.seen_ms < now_ms - expiration_ms; });
+  }
   prom::Labels labels;
   for (const auto& rm : request.resource_metrics()) {
     const prom::ResourceLabels resource = prom::TranslateResource(rm.resource());
@@ -386,6 +394,7 @@ SeriesConverter::Options ConverterOptions(const RemoteWriteConfig& config) {
   for (const auto& [k, v] : config.external_labels)
     o.external_labels.emplace_back(prom::LabelName(k), v);
   o.scope_labels = config.scope_labels;
+  o.expiration = config.metric_expiration;
   return o;
 }
 

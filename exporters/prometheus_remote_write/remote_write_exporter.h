@@ -62,6 +62,7 @@ struct RemoteWriteConfig {
   std::map<std::string, std::string> external_labels;
   std::string metric_namespace;
   bool scope_labels = true;
+  std::chrono::milliseconds metric_expiration = std::chrono::minutes(5);
   int64_t shards = 4;
   int64_t max_samples_per_send = 5000;
   core::QueueConfig sending_queue;
@@ -79,6 +80,8 @@ struct RemoteWriteConfig {
     v.Optional("namespace", metric_namespace, "prefix of every metric name");
     v.Optional("scope_labels", scope_labels,
                "add otel_scope_name and otel_scope_version labels from the instrumentation scope");
+    v.Optional("metric_expiration", metric_expiration,
+               "running totals of delta series not updated for this long are forgotten");
     v.Optional("shards", shards,
                "concurrent senders; a series always goes through the same one, in order");
     v.Optional("max_samples_per_send", max_samples_per_send, "samples per HTTP request at most");
@@ -117,6 +120,8 @@ class SeriesConverter {
     std::string prefix;
     prometheus::Labels external_labels;
     bool scope_labels = true;
+    // A delta series not seen for this long starts again from zero.
+    std::chrono::milliseconds expiration = std::chrono::minutes(5);
   };
   explicit SeriesConverter(Options options);
 
@@ -131,9 +136,15 @@ class SeriesConverter {
             std::string_view extra_value, double value, int64_t ts, bool delta, SeriesMap* out);
 
   const Options options_;
-  prometheus::Labels external_;                      // sorted
-  absl::flat_hash_map<std::string, double> totals_;  // of delta series, by labels
-  std::string key_;                                  // scratch
+  prometheus::Labels external_;  // sorted
+  struct Total {
+    double value = 0;
+    int64_t seen_ms = 0;
+  };
+  absl::flat_hash_map<std::string, Total> totals_;  // of delta series, by labels
+  int64_t now_ms_ = 0;
+  int64_t pruned_ms_ = 0;
+  std::string key_;  // scratch
 };
 
 // Sends metrics with the Prometheus remote-write 1.0 protocol: protobuf

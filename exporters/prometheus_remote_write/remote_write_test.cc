@@ -81,6 +81,10 @@ TEST(SeriesConverterTest, SortedLabelsDeltaTotalsAndTimeOrder) {
   out.clear();
   converter.Convert(Counter("jobs", 2, 3'000'000'000, true), 42, &out);
   EXPECT_EQ(Encode(out).timeseries(0).samples(0).value(), 10);
+  // Not seen for longer than the expiration: the total starts again.
+  out.clear();
+  converter.Convert(Counter("jobs", 4, 4'000'000'000, true), 42 + 6 * 60 * 1000, &out);
+  EXPECT_EQ(Encode(out).timeseries(0).samples(0).value(), 4);
 }
 
 TEST(SeriesConverterTest, HistogramBucketsWithLeInNameOrder) {
