@@ -1,6 +1,7 @@
 #include "receivers/tail/record_assembler.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "re2/re2.h"
 
@@ -111,8 +112,8 @@ void RecordAssembler::EmitOpen(Stream stream, Open& open, int64_t observed) {
 }
 
 void RecordAssembler::Emit(Stream stream, std::string_view text, int64_t time, bool truncated,
-                           std::string_view parse_error, int64_t observed) {
-  LogRecord* r = add_();
+                           std::string_view parse_error, int64_t observed, LogRecord* r) {
+  if (r == nullptr) r = add_();
   ++counts_.records;
   r->set_time_unix_nano(static_cast<uint64_t>(time));
   r->set_observed_time_unix_nano(static_cast<uint64_t>(observed));
@@ -152,17 +153,27 @@ void RecordAssembler::Emit(Stream stream, std::string_view text, int64_t time, b
 
 void RecordAssembler::EmitJson(std::string_view line, bool truncated, int64_t observed) {
   if (line.empty()) return;
-  KeyValueList fields;
-  absl::Status parsed = ParseJsonObject(line, &fields);
+  // The fields are parsed onto the record's arena, so that moving them into
+  // the record is a swap of pointers rather than a copy.
+  LogRecord* r = add_();
+  google::protobuf::Arena* arena = r->GetArena();
+  std::unique_ptr<KeyValueList> owned;
+  KeyValueList* fields;
+  if (arena != nullptr) {
+    fields = google::protobuf::Arena::CreateMessage<KeyValueList>(arena);
+  } else {
+    owned = std::make_unique<KeyValueList>();
+    fields = owned.get();
+  }
+  absl::Status parsed = ParseJsonObject(line, fields);
   if (!parsed.ok()) {
     const std::string error(parsed.message());
-    Emit(Stream::kNone, line, 0, truncated, error, observed);
+    Emit(Stream::kNone, line, 0, truncated, error, observed, r);
     return;
   }
-  LogRecord* r = add_();
   ++counts_.records;
   r->set_observed_time_unix_nano(static_cast<uint64_t>(observed));
-  for (auto& kv : *fields.mutable_values()) {
+  for (auto& kv : *fields->mutable_values()) {
     const std::string& key = kv.key();
     const auto& value = kv.value();
     if (key == options_->message_key) {

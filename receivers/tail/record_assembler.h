@@ -81,8 +81,9 @@ class RecordAssembler {
   // A logical line: the runtime's pieces joined, before multiline joining.
   void Logical(Stream stream, std::string_view text, int64_t time, uint64_t start, bool truncated,
                std::string_view parse_error, SteadyTime now, int64_t observed);
+  // Fills `r`, or a new record when it is null.
   void Emit(Stream stream, std::string_view text, int64_t time, bool truncated,
-            std::string_view parse_error, int64_t observed);
+            std::string_view parse_error, int64_t observed, LogRecord* r = nullptr);
   void EmitJson(std::string_view line, bool truncated, int64_t observed);
   void EmitOpen(Stream stream, Open& open, int64_t observed);
   // Appends within the record limit; false once the limit cut something.
