@@ -419,7 +419,7 @@ absl::Status WriteAheadBuffer::Consume(Envelope envelope) noexcept {
   if (!envelope.batch || envelope.batch->empty()) return absl::OkStatus();
   Pending p;
   p.records = static_cast<uint32_t>(envelope.batch->record_count());
-  p.payload = TakePayloadBuffer();
+  p.payload = payload_buffers_.Take();
   if (!envelope.batch->message().SerializeToString(&p.payload)) {
     return absl::InternalError("cannot serialise the batch");
   }
@@ -607,12 +607,12 @@ void WriteAheadBuffer::WriterLoop() {
     lock.unlock();
     // Written or failed, the payload buffers go back for the next batches.
     struct Recycle {
-      WriteAheadBuffer* buffer;
+      StringPool* pool;
       std::vector<Pending>* group;
       ~Recycle() {
-        for (Pending& p : *group) buffer->ReturnPayloadBuffer(std::move(p.payload));
+        for (Pending& p : *group) pool->Return(std::move(p.payload));
       }
-    } recycle{this, &group};
+    } recycle{&payload_buffers_, &group};
     if (!group.empty()) {
       size_t written = 0;
       absl::Status s = WriteGroup(group, &written);
@@ -680,24 +680,6 @@ bool WriteAheadBuffer::LocateLocked(Reader* r, Located* out) {
   }
   r->next = std::min(head_seq_ + 1, r->end);
   return false;
-}
-
-std::string WriteAheadBuffer::TakePayloadBuffer() {
-  std::lock_guard<std::mutex> lock(payload_pool_mu_);
-  if (payload_pool_.empty()) return std::string();
-  std::string buffer = std::move(payload_pool_.back());
-  payload_pool_.pop_back();
-  return buffer;
-}
-
-void WriteAheadBuffer::ReturnPayloadBuffer(std::string buffer) {
-  // A few buffers of usual batch sizes are kept: resident memory stays at
-  // what the batches need instead of going to the system and back for each.
-  constexpr size_t kKept = 8;
-  constexpr size_t kLargest = 16 << 20;
-  if (buffer.capacity() > kLargest) return;
-  std::lock_guard<std::mutex> lock(payload_pool_mu_);
-  if (payload_pool_.size() < kKept) payload_pool_.push_back(std::move(buffer));
 }
 
 std::shared_ptr<const Batch> WriteAheadBuffer::ReadFromDisk(const Located& where,

@@ -84,28 +84,12 @@ absl::Status FileExporter::Rotate() {
 }
 
 absl::Status FileExporter::Export(const core::Batch& batch, core::ExportReport&) noexcept {
-  std::string line = TakeLineBuffer();
+  std::string line = line_buffers_.Take();
   core::AppendOtlpJson(batch, &line);
   line.push_back('\n');
   absl::Status status = Write(line);
-  ReturnLineBuffer(std::move(line));
+  line_buffers_.Return(std::move(line));
   return status;
-}
-
-std::string FileExporter::TakeLineBuffer() {
-  std::lock_guard<std::mutex> lock(spare_mu_);
-  if (spare_.empty()) return std::string();
-  std::string line = std::move(spare_.back());
-  spare_.pop_back();
-  line.clear();
-  return line;
-}
-
-void FileExporter::ReturnLineBuffer(std::string line) {
-  // Two buffers kept (one per core this is sized for): memory stays at the
-  // largest lines instead of going to the system and back for every batch.
-  std::lock_guard<std::mutex> lock(spare_mu_);
-  if (spare_.size() < 2) spare_.push_back(std::move(line));
 }
 
 absl::Status FileExporter::Write(const std::string& line) {

@@ -10,6 +10,7 @@
 #include "tributary/core/config.h"
 #include "tributary/core/dead_letter.h"
 #include "tributary/core/exporter_runner.h"
+#include "tributary/core/string_pool.h"
 
 namespace tributary::exporters::file {
 
@@ -64,15 +65,13 @@ class FileExporter : public core::Exporter {
   absl::Status Rotate();
   // Appends one whole line, rotating first if it would pass the size limit.
   absl::Status Write(const std::string& line);
-  std::string TakeLineBuffer();
-  void ReturnLineBuffer(std::string line);
 
   const FileExporterConfig config_;
   std::mutex mu_;
   int fd_ = -1;
   uint64_t size_ = 0;
-  std::mutex spare_mu_;
-  std::vector<std::string> spare_;  // line buffers for reuse
+  // Two line buffers kept, one per core this is sized for.
+  core::StringPool line_buffers_{2, 64u << 20};
 };
 
 }  // namespace tributary::exporters::file

@@ -13,20 +13,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr uint32_t kNoRecordedValue = 1;  // DataPointFlags.FLAG_NO_RECORDED_VALUE
-
-void AppendNumber(double v, std::string* out) {
-  if (std::isnan(v)) {
-    out->append("NaN");
-  } else if (std::isinf(v)) {
-    out->append(v > 0 ? "+Inf" : "-Inf");
-  } else {
-    char buf[32];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    out->append(buf, static_cast<size_t>(end - buf));
-  }
-}
-
 void AppendNumber(uint64_t v, std::string* out) {
   char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
@@ -76,11 +62,6 @@ const char* TypeWord(MetricType type, bool open_metrics) {
       return open_metrics ? "info" : "gauge";
   }
   return "untyped";
-}
-
-double PointValue(const pm::NumberDataPoint& p) {
-  return p.value_case() == pm::NumberDataPoint::kAsInt ? static_cast<double>(p.as_int())
-                                                       : p.as_double();
 }
 
 bool EndsWith(const std::string& s, std::string_view suffix) {

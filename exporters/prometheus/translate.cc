@@ -300,6 +300,24 @@ ResourceLabels TranslateResource(const opentelemetry::proto::resource::v1::Resou
   return out;
 }
 
+double PointValue(const opentelemetry::proto::metrics::v1::NumberDataPoint& p) {
+  return p.value_case() == opentelemetry::proto::metrics::v1::NumberDataPoint::kAsInt
+             ? static_cast<double>(p.as_int())
+             : p.as_double();
+}
+
+void AppendNumber(double v, std::string* out) {
+  if (std::isnan(v)) {
+    out->append("NaN");
+  } else if (std::isinf(v)) {
+    out->append(v > 0 ? "+Inf" : "-Inf");
+  } else {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out->append(buf, static_cast<size_t>(end - buf));
+  }
+}
+
 std::string RenderLabels(const Labels& labels) {
   std::string out;
   for (const auto& [name, value] : labels) {

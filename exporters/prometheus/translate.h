@@ -61,6 +61,16 @@ struct ResourceLabels {
 };
 ResourceLabels TranslateResource(const opentelemetry::proto::resource::v1::Resource& resource);
 
+// DataPointFlags.FLAG_NO_RECORDED_VALUE: the point says its series ended.
+inline constexpr uint32_t kNoRecordedValue = 1;
+
+// A number point's value, integer or double.
+double PointValue(const opentelemetry::proto::metrics::v1::NumberDataPoint& point);
+
+// A sample value or bucket bound as Prometheus writes it: shortest round-trip
+// form, `NaN`, `+Inf`, `-Inf`.
+void AppendNumber(double value, std::string* out);
+
 // Sorted labels rendered as the text inside `{}`: `a="x",b="y"`.
 std::string RenderLabels(const Labels& labels);
 

@@ -28,7 +28,8 @@ namespace prom = tributary::exporters::prometheus;
 
 namespace {
 
-constexpr uint32_t kNoRecordedValue = 1;  // DataPointFlags.FLAG_NO_RECORDED_VALUE
+using prom::kNoRecordedValue;
+using prom::PointValue;
 
 // Prometheus's staleness marker: a NaN with this bit pattern ends a series.
 double StaleNaN() {
@@ -39,19 +40,13 @@ double StaleNaN() {
 }
 
 std::string FormatBound(double d) {
-  if (std::isinf(d)) return d > 0 ? "+Inf" : "-Inf";
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
-  return std::string(buf, static_cast<size_t>(end - buf));
+  std::string out;
+  prom::AppendNumber(d, &out);
+  return out;
 }
 
 int64_t TimestampMs(uint64_t unix_nano, int64_t now_ms) {
   return unix_nano == 0 ? now_ms : static_cast<int64_t>(unix_nano / 1000000);
-}
-
-double PointValue(const pm::NumberDataPoint& p) {
-  return p.value_case() == pm::NumberDataPoint::kAsInt ? static_cast<double>(p.as_int())
-                                                       : p.as_double();
 }
 
 struct Families {

@@ -18,6 +18,7 @@
 #include "tributary/core/component.h"
 #include "tributary/core/config.h"
 #include "tributary/core/log.h"
+#include "tributary/core/string_pool.h"
 #include "tributary/core/telemetry.h"
 
 namespace tributary::core {
@@ -218,10 +219,7 @@ class WriteAheadBuffer : public Consumer {
   bool LocateLocked(Reader* reader, Located* out);
   std::shared_ptr<const Batch> ReadFromDisk(const Located& where, std::string* error);
   // Serialised batches reuse a few buffers (written ones come back).
-  std::string TakePayloadBuffer();
-  void ReturnPayloadBuffer(std::string buffer);
-  std::mutex payload_pool_mu_;
-  std::vector<std::string> payload_pool_;
+  StringPool payload_buffers_{8, 16u << 20};
   void Settle(Cursor* cursor, uint64_t seq, const absl::Status& status);
   void AdvanceCommitLocked(Cursor* cursor);
   void ReclaimLocked();
