@@ -1,0 +1,430 @@
+#include "exporters/kafka/kafka_exporter.h"
+
+#include <condition_variable>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "tributary/core/otlp_codec.h"
+#include "tributary/core/registry.h"
+#include "tributary/core/telemetry.h"
+
+namespace tributary::kafka {
+
+namespace {
+
+struct Families {
+  ::prometheus::Family<::prometheus::Counter>& produced;
+  ::prometheus::Family<::prometheus::Counter>& produced_bytes;
+  ::prometheus::Family<::prometheus::Counter>& errors;
+  ::prometheus::Family<::prometheus::Counter>& oversized;
+  ::prometheus::Family<::prometheus::Gauge>& inflight;
+  ::prometheus::Family<::prometheus::Gauge>& queue_fill;
+  ::prometheus::Family<::prometheus::Histogram>& latency;
+
+  static Families& Get() {
+    static Families* f = [] {
+      auto& r = core::Telemetry::Get().registry();
+      return new Families{
+          ::prometheus::BuildCounter()
+              .Name("tributary_kafka_messages_produced_total")
+              .Help("Messages the brokers acknowledged")
+              .Register(r),
+          ::prometheus::BuildCounter()
+              .Name("tributary_kafka_produced_bytes_total")
+              .Help("Bytes of message values the brokers acknowledged (before compression)")
+              .Register(r),
+          ::prometheus::BuildCounter()
+              .Name("tributary_kafka_delivery_errors_total")
+              .Help("Messages whose delivery failed, by librdkafka error code")
+              .Register(r),
+          ::prometheus::BuildCounter()
+              .Name("tributary_kafka_oversized_records_total")
+              .Help("Records larger than max_message_bytes on their own")
+              .Register(r),
+          ::prometheus::BuildGauge()
+              .Name("tributary_kafka_inflight_messages")
+              .Help("Messages produced and waiting for their delivery report")
+              .Register(r),
+          ::prometheus::BuildGauge()
+              .Name("tributary_kafka_queue_fill_ratio")
+              .Help("Fill of the client's local queue, 0 to 1")
+              .Register(r),
+          ::prometheus::BuildHistogram()
+              .Name("tributary_kafka_produce_latency_seconds")
+              .Help("Time from produce to delivery report of one message")
+              .Register(r),
+      };
+    }();
+    return *f;
+  }
+};
+
+const char* CompressionCodec(const std::string& name) {
+  if (name == "none" || name == "gzip" || name == "snappy" || name == "lz4" || name == "zstd") {
+    return name.c_str();
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+absl::Status KafkaExporterConfig::Validate() const {
+  if (absl::Status s = client.Validate(); !s.ok()) return s;
+  for (const SignalTopicConfig* t : {&traces, &metrics, &logs}) {
+    if (!ParseEncoding(t->encoding)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("encoding \"", t->encoding, "\": use otlp_proto or otlp_json"));
+    }
+  }
+  if (max_message_bytes.bytes < 1024 || max_message_bytes.bytes > 1000000000) {
+    return absl::InvalidArgumentError("max_message_bytes must be between 1KiB and 1GB");
+  }
+  if (CompressionCodec(compression) == nullptr) {
+    return absl::InvalidArgumentError("compression must be none, gzip, snappy, lz4 or zstd");
+  }
+  if (required_acks != "all" && required_acks != "1" && required_acks != "0") {
+    return absl::InvalidArgumentError("required_acks must be all, 1 or 0");
+  }
+  if (idempotent && required_acks != "all") {
+    return absl::InvalidArgumentError("idempotent needs required_acks: all");
+  }
+  if (timeout.count() < 1000) return absl::InvalidArgumentError("timeout must be at least 1s");
+  if (queue_max_bytes.bytes < (1u << 20)) {
+    return absl::InvalidArgumentError("queue_max_bytes must be at least 1MiB");
+  }
+  return absl::OkStatus();
+}
+
+// The messages of one Export in flight. Each carries a pointer to its slot
+// as the librdkafka opaque; the delivery report fills the slot in.
+struct KafkaExporter::Delivery {
+  struct Slot {
+    Delivery* owner;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  };
+  explicit Delivery(size_t n) : slots(n) {
+    for (Slot& s : slots) s.owner = this;
+  }
+  void Done(Slot& slot, rd_kafka_resp_err_t err) {
+    std::lock_guard lock(mu);
+    slot.err = err;
+    if (--outstanding == 0) cv.notify_all();
+  }
+
+  std::vector<Slot> slots;
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t outstanding = 0;  // guarded by mu
+};
+
+// One librdkafka producer and the thread that serves its delivery reports.
+class KafkaExporter::Producer {
+ public:
+  Producer(KafkaExporter* owner, rd_kafka_t* rk) : owner_(owner), rk_(rk) {
+    poller_ = std::thread([this] { Poll(); });
+  }
+  ~Producer() {
+    // Every Export that used this producer has returned, so nothing is in
+    // flight; purge what might be left and serve its reports.
+    rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    stop_ = true;
+    poller_.join();
+    rd_kafka_poll(rk_, 0);
+    rd_kafka_destroy(rk_);
+  }
+  rd_kafka_t* rk() const { return rk_; }
+
+  static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    KafkaExporter& e = *static_cast<KafkaExporter*>(opaque);
+    auto* slot = static_cast<Delivery::Slot*>(m->_private);
+    e.inflight_->Decrement();
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      e.produced_->Increment();
+      e.produced_bytes_->Increment(static_cast<double>(m->len));
+      const int64_t us = rd_kafka_message_latency(m);
+      if (us >= 0) e.latency_->Observe(static_cast<double>(us) / 1e6);
+    } else {
+      Families::Get()
+          .errors.Add({{"exporter", e.id_}, {"code", rd_kafka_err2name(m->err)}})
+          .Increment();
+    }
+    if (slot != nullptr) slot->owner->Done(*slot, m->err);
+  }
+
+  static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+    KafkaExporter& e = *static_cast<KafkaExporter*>(opaque);
+    uint64_t suppressed = 0;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      char detail[512];
+      rd_kafka_fatal_error(rk, detail, sizeof detail);
+      core::Log(core::LogLevel::kError, e.id_, "fatal producer error; the producer is replaced",
+                absl::StrCat("reason=\"", detail, "\""));
+    } else if (e.log_limiter_.Allow(&suppressed)) {
+      core::Log(core::LogLevel::kWarn, e.id_, "kafka client error",
+                absl::StrCat("code=", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)),
+                             " reason=\"", reason, "\" suppressed=", suppressed));
+    }
+  }
+
+ private:
+  void Poll() {
+    const double capacity = 100000.0;  // queue.buffering.max.messages
+    auto next_gauge = core::Clock::now();
+    while (!stop_) {
+      rd_kafka_poll(rk_, 100);
+      if (core::Clock::now() >= next_gauge) {
+        owner_->queue_fill_->Set(rd_kafka_outq_len(rk_) / capacity);
+        next_gauge = core::Clock::now() + std::chrono::seconds(1);
+      }
+    }
+  }
+
+  KafkaExporter* owner_;
+  rd_kafka_t* rk_;
+  std::atomic<bool> stop_{false};
+  std::thread poller_;
+};
+
+KafkaExporter::KafkaExporter(std::string id, KafkaExporterConfig config)
+    : id_(std::move(id)), config_(std::move(config)) {
+  for (core::Signal s : core::kAllSignals) {
+    const SignalTopicConfig& t = s == core::Signal::kTraces    ? config_.traces
+                                 : s == core::Signal::kMetrics ? config_.metrics
+                                                               : config_.logs;
+    MessageOptions& o = options_[static_cast<size_t>(s)];
+    o.encoding = ParseEncoding(t.encoding).value_or(Encoding::kOtlpProto);
+    o.topic = t.topic.empty() ? DefaultTopic(s) : t.topic;
+    o.topic_from_attribute = config_.topic_from_attribute;
+    o.key_by_trace_id = config_.partition_traces_by_id;
+    o.key_by_resource = s == core::Signal::kMetrics
+                            ? config_.partition_metrics_by_resource_attributes
+                            : config_.partition_logs_by_resource_attributes;
+    o.max_message_bytes = config_.max_message_bytes.bytes;
+  }
+  Families& f = Families::Get();
+  const ::prometheus::Labels labels{{"exporter", id_}};
+  produced_ = &f.produced.Add(labels);
+  produced_bytes_ = &f.produced_bytes.Add(labels);
+  oversized_ = &f.oversized.Add(labels);
+  inflight_ = &f.inflight.Add(labels);
+  queue_fill_ = &f.queue_fill.Add(labels);
+  latency_ = &f.latency.Add(
+      labels, ::prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                        0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
+}
+
+KafkaExporter::~KafkaExporter() { Shutdown(core::Clock::now()); }
+
+absl::StatusOr<std::shared_ptr<KafkaExporter::Producer>> KafkaExporter::CurrentProducer() {
+  std::lock_guard lock(mu_);
+  if (shut_down_) return absl::UnavailableError("exporter is shut down");
+  if (producer_) return producer_;
+  const std::vector<std::pair<std::string, std::string>> defaults = {
+      {"enable.idempotence", config_.idempotent ? "true" : "false"},
+      {"acks", config_.required_acks == "all" ? "-1" : config_.required_acks},
+      {"compression.codec", config_.compression},
+      {"message.timeout.ms", std::to_string(config_.timeout.count())},
+      {"linger.ms", std::to_string(config_.linger.count())},
+      {"queue.buffering.max.messages", "100000"},
+      {"queue.buffering.max.kbytes", std::to_string(config_.queue_max_bytes.bytes / 1024)},
+      // Room for a value of max_message_bytes plus its key and headers.
+      {"message.max.bytes", std::to_string(config_.max_message_bytes.bytes + 65536)},
+      // The Java client's partitioner, so that keys land where Java
+      // producers put them.
+      {"partitioner", "murmur2_random"},
+      {"batch.size", std::to_string(std::max<uint64_t>(config_.max_message_bytes.bytes, 1 << 20))},
+      {"retry.backoff.ms", "100"},
+  };
+  auto conf = BuildConf(config_.client, defaults);
+  if (!conf.ok()) return conf.status();
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), &Producer::OnDelivery);
+  rd_kafka_conf_set_error_cb(conf->get(), &Producer::OnError);
+  rd_kafka_conf_set_opaque(conf->get(), this);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), err, sizeof err);
+  if (rk == nullptr) return absl::InvalidArgumentError(absl::StrCat("kafka producer: ", err));
+  static_cast<void>(conf->release());  // rk owns it now
+  producer_ = std::make_shared<Producer>(this, rk);
+  return producer_;
+}
+
+void KafkaExporter::Replace(const std::shared_ptr<Producer>& failed) {
+  std::lock_guard lock(mu_);
+  if (producer_ == failed) producer_.reset();
+}
+
+rd_kafka_t* KafkaExporter::handle() {
+  auto p = CurrentProducer();
+  return p.ok() ? (*p)->rk() : nullptr;
+}
+
+absl::Status KafkaExporter::Start() {
+  auto p = CurrentProducer();
+  return p.ok() ? absl::OkStatus() : p.status();
+}
+
+void KafkaExporter::Shutdown(core::Deadline deadline) noexcept {
+  std::shared_ptr<Producer> p;
+  {
+    std::lock_guard lock(mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    p = std::move(producer_);
+  }
+  if (!p) return;
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - core::Clock::now());
+  rd_kafka_flush(p->rk(), static_cast<int>(std::max<int64_t>(0, left.count())));
+  // What is still queued fails its Export with a retryable error, so that a
+  // write-ahead buffer keeps it.
+  rd_kafka_purge(p->rk(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+}
+
+void KafkaExporter::Reject(const core::Batch& records, const std::string& reason, Pending& state) {
+  state.rejected_records += records.record_count();
+  if (state.rejected_reason.empty()) state.rejected_reason = reason;
+  state.rejected.push_back(records);
+}
+
+absl::Status KafkaExporter::Export(const core::Batch& batch, core::ExportReport& report) noexcept {
+  Pending state;
+  bool resumed = false;
+  {
+    std::lock_guard lock(pending_mu_);
+    auto it = pending_.find(&batch);
+    if (it != pending_.end()) {
+      if (report.attempt > 0) {
+        state = std::move(it->second);
+        resumed = true;
+      }
+      pending_.erase(it);
+    }
+    // Batches given up on by the runner leave their state behind; it goes
+    // after an hour.
+    if (pending_.size() > 64) {
+      const auto old = core::Clock::now() - std::chrono::hours(1);
+      absl::erase_if(pending_, [old](const auto& kv) { return kv.second.kept < old; });
+    }
+  }
+  if (!resumed) {
+    const MessageOptions& options = options_[static_cast<size_t>(batch.signal())];
+    std::vector<core::Batch> oversized;
+    BuildMessages(batch, options, &state.messages, &oversized);
+    for (core::Batch& b : oversized) {
+      oversized_->Increment(static_cast<double>(b.record_count()));
+      Reject(b,
+             absl::StrCat("record larger than max_message_bytes (", options.max_message_bytes, ")"),
+             state);
+    }
+  }
+
+  auto producer = CurrentProducer();
+  if (!producer.ok()) return producer.status();
+  rd_kafka_t* rk = (*producer)->rk();
+  const MessageOptions& options = options_[static_cast<size_t>(batch.signal())];
+
+  Delivery delivery(state.messages.size());
+  std::vector<bool> produced(state.messages.size(), false);
+  const core::Deadline queue_deadline = core::Clock::now() + config_.timeout;
+  bool queue_full = false;
+  for (size_t i = 0; i < state.messages.size(); ++i) {
+    Message& m = state.messages[i];
+    Delivery::Slot& slot = delivery.slots[i];
+    {
+      std::lock_guard lock(delivery.mu);
+      ++delivery.outstanding;
+    }
+    inflight_->Increment();
+    rd_kafka_resp_err_t err;
+    while (true) {
+      err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(m.topic.c_str()),
+                              RD_KAFKA_V_KEY(m.key.empty() ? nullptr : m.key.data(), m.key.size()),
+                              RD_KAFKA_V_VALUE(m.value.data(), m.value.size()),
+                              RD_KAFKA_V_OPAQUE(&slot), RD_KAFKA_V_END);
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || core::Clock::now() >= queue_deadline) break;
+      // The local queue is full: wait for deliveries to make room.
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      inflight_->Decrement();
+      Families::Get().errors.Add({{"exporter", id_}, {"code", rd_kafka_err2name(err)}}).Increment();
+      delivery.Done(slot, err);
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        queue_full = true;
+        // The rest waits for the retry too.
+        for (size_t j = i + 1; j < state.messages.size(); ++j) {
+          delivery.slots[j].err = RD_KAFKA_RESP_ERR__QUEUE_FULL;
+        }
+        break;
+      }
+      continue;
+    }
+    produced[i] = true;
+  }
+  {
+    std::unique_lock lock(delivery.mu);
+    delivery.cv.wait(lock, [&] { return delivery.outstanding == 0; });
+  }
+
+  std::vector<Message> retry;
+  rd_kafka_resp_err_t first_error = RD_KAFKA_RESP_ERR_NO_ERROR;
+  bool fatal = false;
+  for (size_t i = 0; i < state.messages.size(); ++i) {
+    const rd_kafka_resp_err_t err = delivery.slots[i].err;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) fatal = true;
+    if (IsRetryable(err)) {
+      if (first_error == RD_KAFKA_RESP_ERR_NO_ERROR) first_error = err;
+      retry.push_back(std::move(state.messages[i]));
+      continue;
+    }
+    auto records = DecodeMessage(batch.signal(), options.encoding, state.messages[i].value);
+    if (records.ok()) {
+      Reject(*records, absl::StrCat("kafka: ", rd_kafka_err2str(err)), state);
+    }
+  }
+  if (fatal || rd_kafka_fatal_error(rk, nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    Replace(*producer);
+  }
+  if (!retry.empty()) {
+    const size_t left = retry.size();
+    const size_t total = state.messages.size();
+    state.messages = std::move(retry);
+    state.kept = core::Clock::now();
+    {
+      std::lock_guard lock(pending_mu_);
+      pending_[&batch] = std::move(state);
+    }
+    const std::string why = absl::StrCat(
+        left, " of ", total, " messages not delivered: ", rd_kafka_err2name(first_error));
+    return queue_full ? absl::ResourceExhaustedError(why) : absl::UnavailableError(why);
+  }
+  if (!state.rejected.empty()) {
+    core::Batch rejected = std::move(state.rejected.front());
+    for (size_t i = 1; i < state.rejected.size(); ++i) rejected.Append(state.rejected[i]);
+    report.rejected_records = state.rejected_records;
+    report.rejected_reason = state.rejected_reason;
+    report.rejected = std::move(rejected);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tributary::kafka
+
+namespace tributary {
+void RegisterExporterKafka(core::Registry& registry) {
+  using kafka::KafkaExporterConfig;
+  registry.Add(core::MakeFactory<core::Exporter, KafkaExporterConfig>(
+      "kafka", {core::Signal::kTraces, core::Signal::kMetrics, core::Signal::kLogs},
+      "Produces OTLP requests to Kafka topics (librdkafka); acknowledges a batch once every "
+      "message of it is delivered.",
+      [](const core::CreateContext& ctx,
+         const KafkaExporterConfig& config) -> absl::StatusOr<std::unique_ptr<core::Exporter>> {
+        return std::make_unique<kafka::KafkaExporter>(ctx.id.ToString(), config);
+      }));
+}
+}  // namespace tributary

@@ -1,0 +1,151 @@
+#ifndef TRIBUTARY_EXPORTERS_KAFKA_KAFKA_EXPORTER_H_
+#define TRIBUTARY_EXPORTERS_KAFKA_KAFKA_EXPORTER_H_
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "exporters/kafka/kafka_client.h"
+#include "exporters/kafka/message_builder.h"
+#include "tributary/core/component.h"
+#include "tributary/core/config.h"
+#include "tributary/core/exporter_runner.h"
+#include "tributary/core/log.h"
+
+namespace prometheus {
+class Counter;
+class Gauge;
+class Histogram;
+}  // namespace prometheus
+
+namespace tributary::kafka {
+
+struct SignalTopicConfig {
+  std::string topic;
+  std::string encoding = "otlp_proto";
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("topic", topic, "topic (default otlp_spans, otlp_metrics, otlp_logs)");
+    v.Optional("encoding", encoding, "otlp_proto or otlp_json");
+  }
+};
+
+struct KafkaExporterConfig {
+  ClientConfig client;
+  SignalTopicConfig traces;
+  SignalTopicConfig metrics;
+  SignalTopicConfig logs;
+  std::string topic_from_attribute;
+  bool partition_traces_by_id = true;
+  bool partition_metrics_by_resource_attributes = true;
+  bool partition_logs_by_resource_attributes = true;
+  core::ByteSize max_message_bytes{1000000};
+  std::string compression = "none";
+  std::string required_acks = "all";
+  bool idempotent = true;
+  std::chrono::milliseconds timeout = std::chrono::seconds(30);
+  std::chrono::milliseconds linger = std::chrono::milliseconds(5);
+  core::ByteSize queue_max_bytes{64ull << 20};
+  core::QueueConfig sending_queue;
+  core::RetryConfig retry_on_failure;
+  std::optional<core::DeadLetterConfig> dead_letter;
+  template <class V>
+  void VisitFields(V&& v) {
+    client.VisitFields(v);
+    v.Optional("traces", traces, "topic and encoding of spans");
+    v.Optional("metrics", metrics, "topic and encoding of metrics");
+    v.Optional("logs", logs, "topic and encoding of logs");
+    v.Optional("topic_from_attribute", topic_from_attribute,
+               "resource attribute whose value, when set, is the topic instead");
+    v.Optional("partition_traces_by_id", partition_traces_by_id,
+               "key span messages by trace id: one trace per message, all its spans in one "
+               "partition");
+    v.Optional("partition_metrics_by_resource_attributes", partition_metrics_by_resource_attributes,
+               "key metric messages by a hash of the resource attributes");
+    v.Optional("partition_logs_by_resource_attributes", partition_logs_by_resource_attributes,
+               "key log messages by a hash of the resource attributes");
+    v.Optional("max_message_bytes", max_message_bytes,
+               "largest message value; batches are cut to fit (the broker's message.max.bytes "
+               "must allow it)");
+    v.Optional("compression", compression, "none, gzip, snappy, lz4 or zstd");
+    v.Optional("required_acks", required_acks,
+               "all, 1 or 0 (idempotence needs all); a batch is acknowledged upstream only once "
+               "every message of it has a successful delivery report");
+    v.Optional("idempotent", idempotent,
+               "idempotent producer: retries inside the client never duplicate or reorder");
+    v.Optional("timeout", timeout,
+               "time a message may take to be delivered (message.timeout.ms) and a full local "
+               "queue may block a batch before it is retried later");
+    v.Optional("linger", linger, "time the client waits to fill a produce request (linger.ms)");
+    v.Optional("queue_max_bytes", queue_max_bytes,
+               "memory of the client's local queue; when full, batches wait (backpressure)");
+    v.Optional("sending_queue", sending_queue, "in-memory queue in front of the exporter");
+    v.Optional("retry_on_failure", retry_on_failure,
+               "retry of messages whose delivery failed with a retryable error");
+    v.Optional("dead_letter", dead_letter,
+               "where records Kafka refuses for good are kept (too large, not authorised)");
+  }
+  absl::Status Validate() const;
+};
+
+// Produces batches to Kafka with librdkafka. A batch becomes messages
+// (message_builder.h), each produced without copying; Export returns once
+// every message has its delivery report. Messages that failed with a
+// retryable error are kept and only they are produced again on the retry of
+// the same batch; those refused for good go back as rejected records.
+class KafkaExporter : public core::Exporter {
+ public:
+  KafkaExporter(std::string id, KafkaExporterConfig config);
+  ~KafkaExporter() override;
+  absl::Status Start() override;
+  void Shutdown(core::Deadline deadline) noexcept override;
+  absl::Status Export(const core::Batch& batch, core::ExportReport& report) noexcept override;
+  int MaxConcurrency() const override { return 16; }
+
+  // For tests: the librdkafka handle in use.
+  rd_kafka_t* handle();
+
+ private:
+  class Producer;
+  struct Delivery;
+  // A batch whose messages were not all delivered, kept for its retry.
+  struct Pending {
+    std::vector<Message> messages;
+    std::vector<core::Batch> rejected;
+    size_t rejected_records = 0;
+    std::string rejected_reason;
+    core::Clock::time_point kept;
+  };
+
+  absl::StatusOr<std::shared_ptr<Producer>> CurrentProducer();
+  // Replaces a producer that hit a fatal error with a new one.
+  void Replace(const std::shared_ptr<Producer>& failed);
+  void Reject(const core::Batch& records, const std::string& reason, Pending& state);
+
+  const std::string id_;
+  const KafkaExporterConfig config_;
+  std::array<MessageOptions, 3> options_;  // by Signal
+  std::mutex mu_;
+  std::shared_ptr<Producer> producer_;
+  bool shut_down_ = false;
+  std::mutex pending_mu_;
+  absl::flat_hash_map<const core::Batch*, Pending> pending_;
+  core::LogLimiter log_limiter_;
+
+  ::prometheus::Counter* produced_;
+  ::prometheus::Counter* produced_bytes_;
+  ::prometheus::Counter* oversized_;
+  ::prometheus::Gauge* inflight_;
+  ::prometheus::Gauge* queue_fill_;
+  ::prometheus::Histogram* latency_;
+};
+
+}  // namespace tributary::kafka
+
+#endif  // TRIBUTARY_EXPORTERS_KAFKA_KAFKA_EXPORTER_H_

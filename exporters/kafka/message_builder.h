@@ -1,0 +1,42 @@
+#ifndef TRIBUTARY_EXPORTERS_KAFKA_MESSAGE_BUILDER_H_
+#define TRIBUTARY_EXPORTERS_KAFKA_MESSAGE_BUILDER_H_
+
+#include <string>
+#include <vector>
+
+#include "exporters/kafka/kafka_client.h"
+#include "tributary/core/batch.h"
+
+namespace tributary::kafka {
+
+struct MessageOptions {
+  Encoding encoding = Encoding::kOtlpProto;
+  std::string topic;                 // the signal's topic
+  std::string topic_from_attribute;  // resource attribute naming the topic instead
+  bool key_by_trace_id = true;       // spans: key = trace id, one trace per message
+  bool key_by_resource = true;       // logs, metrics: key = hash of the resource
+  size_t max_message_bytes = 1000000;
+};
+
+// One Kafka message: an OTLP export request of its own.
+struct Message {
+  std::string topic;
+  std::string key;  // empty: no key
+  std::string value;
+  size_t records = 0;
+};
+
+// The messages a batch becomes. Records are grouped by topic and key
+// (resource attribute hash, or trace id), keep their resource and scope, and
+// are cut so that no value exceeds max_message_bytes. A record too large for
+// a message on its own goes to `oversized` as a batch of its own.
+void BuildMessages(const core::Batch& batch, const MessageOptions& options,
+                   std::vector<Message>* messages, std::vector<core::Batch>* oversized);
+
+// A stable hash of a resource's attributes, independent of their order, as
+// 16 hex digits: the same service on every node gets the same key.
+std::string ResourceKey(const opentelemetry::proto::resource::v1::Resource& resource);
+
+}  // namespace tributary::kafka
+
+#endif  // TRIBUTARY_EXPORTERS_KAFKA_MESSAGE_BUILDER_H_
