@@ -67,6 +67,32 @@ check_accounting() {
   fi
 }
 
+# wait_drained URL SECONDS: until the buffer of the process at URL holds
+# nothing an exporter has not settled.
+wait_drained() {
+  local url=$1 deadline=$((SECONDS + $2))
+  sleep 0.5
+  until [[ "$(metric "$url" tributary_buffer_records)" == 0 ]]; do
+    if ((SECONDS > deadline)); then
+      echo "buffer at $url not drained: $(metric "$url" tributary_buffer_records) records left" >&2
+      return 1
+    fi
+    sleep 0.3
+  done
+}
+
+# wait_file FILE SECONDS: until FILE exists and is not empty.
+wait_file() {
+  local deadline=$((SECONDS + $2))
+  until [[ -s "$1" ]]; do
+    if ((SECONDS > deadline)); then
+      echo "$1 did not appear in $2 s" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
 # start NAME CMD...: runs CMD in the background, logging to $WORK/NAME.log.
 start() {
   local name=$1
