@@ -25,10 +25,7 @@ source "$(dirname "$0")/../../tests/lib.sh"
 WORK=$(mktemp -d)
 trap cleanup EXIT
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-tck=$(getconf CLK_TCK)
+source "$(dirname "$0")/../lib.sh"
 
 for run in $(seq "$runs"); do
   c_grpc=$(free_port) c_admin=$(free_port) a_grpc=$(free_port) a_admin=$(free_port)

@@ -57,7 +57,8 @@ struct ClientConfig {
   std::map<std::string, std::string> properties;
   template <class V>
   void VisitFields(V&& v) {
-    v.Optional("brokers", brokers, "bootstrap brokers, host:port");
+    v.Optional("brokers", brokers,
+               "bootstrap brokers, host:port (an entry may list several, comma-separated)");
     v.Optional("client_id", client_id, "client.id sent to the brokers");
     v.Optional("sasl", sasl, "SASL authentication");
     v.Optional("tls", tls, "TLS to the brokers");

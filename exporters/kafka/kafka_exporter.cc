@@ -104,12 +104,19 @@ absl::Status KafkaExporterConfig::Validate() const {
 struct KafkaExporter::Delivery {
   struct Slot {
     Delivery* owner;
+    Message* message;
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
   };
-  explicit Delivery(size_t n) : slots(n) {
-    for (Slot& s : slots) s.owner = this;
+  explicit Delivery(std::vector<Message>& messages) : slots(messages.size()) {
+    for (size_t i = 0; i < slots.size(); ++i) {
+      slots[i].owner = this;
+      slots[i].message = &messages[i];
+    }
   }
   void Done(Slot& slot, rd_kafka_resp_err_t err) {
+    // A delivered value is not needed again: its memory goes now rather
+    // than when the whole batch is done.
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) std::string().swap(slot.message->value);
     std::lock_guard lock(mu);
     slot.err = err;
     if (--outstanding == 0) cv.notify_all();
@@ -327,7 +334,7 @@ absl::Status KafkaExporter::Export(const core::Batch& batch, core::ExportReport&
   rd_kafka_t* rk = (*producer)->rk();
   const MessageOptions& options = options_[static_cast<size_t>(batch.signal())];
 
-  Delivery delivery(state.messages.size());
+  Delivery delivery(state.messages);
   std::vector<bool> produced(state.messages.size(), false);
   const core::Deadline queue_deadline = core::Clock::now() + config_.timeout;
   bool queue_full = false;

@@ -40,7 +40,7 @@ struct TailReceiverConfig {
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::milliseconds rotate_wait{5000};
   std::chrono::milliseconds checkpoint_interval{250};
-  core::ByteSize max_inflight_bytes{8 << 20};
+  core::ByteSize max_inflight_bytes{6 << 20};
   int64_t max_batch_records = 8192;
   int64_t max_open_files = 1024;
   template <class V>
