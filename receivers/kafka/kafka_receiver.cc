@@ -591,8 +591,10 @@ void KafkaReceiver::OnRebalance(rd_kafka_resp_err_t err,
   }
   {
     std::unique_lock lock(shared_->mu);
-    const auto wait =
-        std::min<core::Clock::duration>(config_.session_timeout / 2, std::chrono::seconds(5));
+    // On shutdown the wait for acknowledgements has already been made.
+    const auto wait = stop_ ? core::Clock::duration::zero()
+                            : std::min<core::Clock::duration>(config_.session_timeout / 2,
+                                                              std::chrono::seconds(5));
     shared_->cv.wait_for(lock, wait, [&] {
       for (const auto& p : revoked) {
         if (!p->outstanding.empty()) return false;
