@@ -11,7 +11,6 @@
 #include <future>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "exporters/prometheus/metric_store.h"
 #include "prometheus/counter.h"
@@ -88,15 +87,8 @@ size_t CollectBody(char* data, size_t size, size_t n, void* user) {
 }
 
 size_t CollectRetryAfter(char* data, size_t size, size_t n, void* user) {
-  std::string_view line(data, size * n);
-  constexpr std::string_view kName = "retry-after:";
-  if (line.size() > kName.size() &&
-      absl::AsciiStrToLower(std::string(line.substr(0, kName.size()))) == kName) {
-    std::string value(absl::StripAsciiWhitespace(std::string(line.substr(kName.size()))));
-    int seconds;
-    if (absl::SimpleAtoi(value, &seconds) && seconds >= 0) {
-      *static_cast<std::chrono::nanoseconds*>(user) = std::chrono::seconds(seconds);
-    }
+  if (auto wait = core::ParseRetryAfter(std::string_view(data, size * n))) {
+    *static_cast<std::chrono::nanoseconds*>(user) = *wait;
   }
   return size * n;
 }

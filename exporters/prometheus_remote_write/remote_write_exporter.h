@@ -19,6 +19,7 @@
 #include "tributary/core/component.h"
 #include "tributary/core/config.h"
 #include "tributary/core/exporter_runner.h"
+#include "tributary/core/http_client.h"
 
 namespace prometheus {
 class Counter;
@@ -27,30 +28,7 @@ class Histogram;
 
 namespace tributary::exporters::prometheus_remote_write {
 
-struct BasicAuthConfig {
-  std::string username;
-  std::string password;
-  template <class V>
-  void VisitFields(V&& v) {
-    v.Required("username", username, "user name");
-    v.Optional("password", password, "password (use ${env:NAME})");
-  }
-};
-
-struct RemoteWriteTlsConfig {
-  std::string ca_file;
-  std::string cert_file;
-  std::string key_file;
-  bool insecure_skip_verify = false;
-  template <class V>
-  void VisitFields(V&& v) {
-    v.Optional("ca_file", ca_file, "CA certificates to verify the server with");
-    v.Optional("cert_file", cert_file, "client certificate, for mutual TLS");
-    v.Optional("key_file", key_file, "client key, for mutual TLS");
-    v.Optional("insecure_skip_verify", insecure_skip_verify,
-               "do not verify the server's certificate (testing only)");
-  }
-};
+using core::BasicAuthConfig;
 
 struct RemoteWriteConfig {
   std::string endpoint;
@@ -58,7 +36,7 @@ struct RemoteWriteConfig {
   std::map<std::string, std::string> headers;
   std::optional<BasicAuthConfig> basic_auth;
   std::string bearer_token;
-  RemoteWriteTlsConfig tls;
+  core::HttpTlsConfig tls;
   std::map<std::string, std::string> external_labels;
   std::string metric_namespace;
   bool scope_labels = true;

@@ -1,0 +1,643 @@
+#include "exporters/elasticsearch/elasticsearch_exporter.h"
+
+#include <curl/curl.h>
+#include <zlib.h>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/histogram.h"
+#include "tributary/core/registry.h"
+#include "tributary/core/telemetry.h"
+
+namespace tributary::elasticsearch {
+
+namespace {
+
+struct Families {
+  ::prometheus::Family<::prometheus::Counter>& indexed;
+  ::prometheus::Family<::prometheus::Counter>& duplicates;
+  ::prometheus::Family<::prometheus::Counter>& failed;
+  ::prometheus::Family<::prometheus::Counter>& retried;
+  ::prometheus::Family<::prometheus::Counter>& sent_bytes;
+  ::prometheus::Family<::prometheus::Histogram>& duration;
+
+  static Families& Get() {
+    static Families* f = [] {
+      auto& r = core::Telemetry::Get().registry();
+      return new Families{
+          ::prometheus::BuildCounter()
+              .Name("tributary_elasticsearch_documents_indexed_total")
+              .Help("Documents Elasticsearch created")
+              .Register(r),
+          ::prometheus::BuildCounter()
+              .Name("tributary_elasticsearch_documents_duplicate_total")
+              .Help("Documents already present (409 on create: sent before), counted as delivered")
+              .Register(r),
+          ::prometheus::BuildCounter()
+              .Name("tributary_elasticsearch_documents_failed_total")
+              .Help("Documents refused, by HTTP status and error type")
+              .Register(r),
+          ::prometheus::BuildCounter()
+              .Name("tributary_elasticsearch_documents_retried_total")
+              .Help("Documents refused with a retryable status and sent again")
+              .Register(r),
+          ::prometheus::BuildCounter()
+              .Name("tributary_elasticsearch_sent_bytes_total")
+              .Help("Bytes of bulk request bodies sent (after compression)")
+              .Register(r),
+          ::prometheus::BuildHistogram()
+              .Name("tributary_elasticsearch_bulk_duration_seconds")
+              .Help("Time of one bulk request")
+              .Register(r),
+      };
+    }();
+    return *f;
+  }
+};
+
+size_t CollectBody(char* data, size_t size, size_t n, void* user) {
+  static_cast<std::string*>(user)->append(data, size * n);
+  return size * n;
+}
+
+size_t CollectRetryAfter(char* data, size_t size, size_t n, void* user) {
+  if (auto wait = core::ParseRetryAfter(std::string_view(data, size * n))) {
+    *static_cast<std::chrono::nanoseconds*>(user) = *wait;
+  }
+  return size * n;
+}
+
+std::string GzipFast(const std::string& in) {
+  z_stream zs{};
+  deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&zs, in.size()) + 32, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+bool Retryable(long status) { return status == 429 || status >= 500; }
+
+// The index template of one signal: the mapping of the fields the exporter
+// writes, and string attributes as keywords.
+std::string TemplateBody(const std::string& pattern, bool data_stream) {
+  nlohmann::json t;
+  t["index_patterns"] = {pattern};
+  t["priority"] = 200;
+  if (data_stream) t["data_stream"] = nlohmann::json::object();
+  nlohmann::json& m = t["template"]["mappings"];
+  m["dynamic_templates"] =
+      nlohmann::json::array({{{"strings_as_keyword",
+                               {{"match_mapping_type", "string"},
+                                {"mapping", {{"type", "keyword"}, {"ignore_above", 1024}}}}}}});
+  nlohmann::json& p = m["properties"];
+  p["@timestamp"] = {{"type", "date_nanos"}};
+  p["observed_timestamp"] = {{"type", "date_nanos"}};
+  p["end_timestamp"] = {{"type", "date_nanos"}};
+  p["message"] = {{"type", "text"}};
+  p["trace"]["properties"]["id"] = {{"type", "keyword"}};
+  p["span"]["properties"]["id"] = {{"type", "keyword"}};
+  p["span"]["properties"]["name"] = {{"type", "keyword"}};
+  p["parent"]["properties"]["id"] = {{"type", "keyword"}};
+  p["event"]["properties"]["duration"] = {{"type", "long"}};
+  p["duration"] = {{"type", "long"}};
+  p["trace_id"] = {{"type", "keyword"}};
+  p["span_id"] = {{"type", "keyword"}};
+  return t.dump();
+}
+
+std::string TemplatePattern(const std::string& dated, const char* stream) {
+  if (dated.empty()) return absl::StrCat(stream, "-*-*");
+  std::string out;
+  for (size_t i = 0; i < dated.size(); ++i) {
+    if (dated[i] == '%' && i + 1 < dated.size()) {
+      if (out.empty() || out.back() != '*') out.push_back('*');
+      ++i;
+      continue;
+    }
+    out.push_back(dated[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Status ElasticsearchConfig::Validate() const {
+  if (endpoints.empty()) return absl::InvalidArgumentError("endpoints must not be empty");
+  for (const std::string& e : endpoints) {
+    if (!absl::StartsWith(e, "http://") && !absl::StartsWith(e, "https://")) {
+      return absl::InvalidArgumentError(absl::StrCat("endpoint \"", e, "\" is not an http(s) URL"));
+    }
+  }
+  if (mapping != "ecs" && mapping != "otel") {
+    return absl::InvalidArgumentError("mapping must be ecs or otel");
+  }
+  if (compression != "none" && compression != "gzip") {
+    return absl::InvalidArgumentError("compression must be none or gzip");
+  }
+  if (max_documents < 1) return absl::InvalidArgumentError("max_documents must be >= 1");
+  if (max_bytes.bytes < 1024) return absl::InvalidArgumentError("max_bytes must be >= 1KiB");
+  if (timeout.count() <= 0) return absl::InvalidArgumentError("timeout must be > 0");
+  const int auths =
+      (basic_auth ? 1 : 0) + (api_key.empty() ? 0 : 1) + (bearer_token.empty() ? 0 : 1);
+  if (auths > 1) {
+    return absl::InvalidArgumentError("basic_auth, api_key and bearer_token exclude each other");
+  }
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return absl::InvalidArgumentError("tls.cert_file and tls.key_file go together");
+  }
+  return absl::OkStatus();
+}
+
+ElasticsearchExporter::ElasticsearchExporter(std::string id, ElasticsearchConfig config)
+    : id_(std::move(id)),
+      config_(std::move(config)),
+      mode_(config_.mapping == "otel" ? MappingMode::kOtel : MappingMode::kEcs) {
+  index_options_.dataset = config_.dataset;
+  index_options_.ns = config_.ns;
+  index_options_.logs_index = config_.logs_index;
+  index_options_.traces_index = config_.traces_index;
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  Families& f = Families::Get();
+  const ::prometheus::Labels labels{{"exporter", id_}};
+  indexed_ = &f.indexed.Add(labels);
+  duplicates_ = &f.duplicates.Add(labels);
+  retried_ = &f.retried.Add(labels);
+  sent_bytes_ = &f.sent_bytes.Add(labels);
+  duration_ =
+      &f.duration.Add(labels, ::prometheus::Histogram::BucketBoundaries{
+                                  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
+}
+
+ElasticsearchExporter::~ElasticsearchExporter() {
+  for (void* c : curl_free_) curl_easy_cleanup(static_cast<CURL*>(c));
+}
+
+absl::Status ElasticsearchExporter::Start() {
+  if (config_.install_templates) {
+    if (absl::Status s = InstallTemplates(); !s.ok()) {
+      // The cluster may come up later: the first export tries again.
+      core::Log(core::LogLevel::kWarn, id_, "index templates not installed yet",
+                absl::StrCat("error=\"", s.message(), "\""));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void ElasticsearchExporter::Shutdown(core::Deadline) noexcept {}
+
+absl::Status ElasticsearchExporter::InstallTemplates() {
+  std::lock_guard lock(templates_mu_);
+  if (templates_installed_) return absl::OkStatus();
+  const struct {
+    const char* name;
+    std::string pattern;
+    bool stream;
+  } templates[] = {
+      {"tributary-logs", TemplatePattern(config_.logs_index, "logs"), config_.logs_index.empty()},
+      {"tributary-traces", TemplatePattern(config_.traces_index, "traces"),
+       config_.traces_index.empty()},
+  };
+  for (const auto& t : templates) {
+    Response r = Send("PUT", absl::StrCat("/_index_template/", t.name),
+                      TemplateBody(t.pattern, t.stream), "application/json");
+    if (r.status != 200) {
+      return absl::UnavailableError(absl::StrCat(
+          "index template ", t.name, ": ",
+          r.status == 0 ? r.error : absl::StrCat("HTTP ", r.status), " ", r.body.substr(0, 300)));
+    }
+  }
+  core::Log(core::LogLevel::kInfo, id_, "index templates installed",
+            "names=tributary-logs,tributary-traces");
+  templates_installed_ = true;
+  return absl::OkStatus();
+}
+
+ElasticsearchExporter::Response ElasticsearchExporter::Send(const std::string& method,
+                                                            const std::string& path,
+                                                            const std::string& body,
+                                                            const char* content_type) {
+  CURL* c = nullptr;
+  {
+    std::lock_guard lock(curl_mu_);
+    if (!curl_free_.empty()) {
+      c = static_cast<CURL*>(curl_free_.back());
+      curl_free_.pop_back();
+    }
+  }
+  if (c == nullptr) c = curl_easy_init();
+  curl_easy_reset(c);
+  const std::string& endpoint =
+      config_.endpoints[next_endpoint_.fetch_add(1) % config_.endpoints.size()];
+  std::string url = endpoint;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  url += path;
+  const bool gzip = config_.compression == "gzip" && body.size() > 0;
+  const std::string compressed = gzip ? GzipFast(body) : std::string();
+  const std::string& payload = gzip ? compressed : body;
+  curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, absl::StrCat("Content-Type: ", content_type).c_str());
+  if (gzip) headers = curl_slist_append(headers, "Content-Encoding: gzip");
+  if (!config_.api_key.empty()) {
+    headers =
+        curl_slist_append(headers, absl::StrCat("Authorization: ApiKey ", config_.api_key).c_str());
+  } else if (!config_.bearer_token.empty()) {
+    headers = curl_slist_append(
+        headers, absl::StrCat("Authorization: Bearer ", config_.bearer_token).c_str());
+  }
+  for (const auto& [k, v] : config_.headers) {
+    headers = curl_slist_append(headers, absl::StrCat(k, ": ", v).c_str());
+  }
+  headers = curl_slist_append(headers, "Expect:");
+  Response r;
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload.data());
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(config_.timeout.count()));
+  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, CollectBody);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, CollectRetryAfter);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.retry_after);
+  if (config_.basic_auth) {
+    curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(c, CURLOPT_USERNAME, config_.basic_auth->username.c_str());
+    curl_easy_setopt(c, CURLOPT_PASSWORD, config_.basic_auth->password.c_str());
+  }
+  if (!config_.tls.ca_file.empty())
+    curl_easy_setopt(c, CURLOPT_CAINFO, config_.tls.ca_file.c_str());
+  if (!config_.tls.cert_file.empty()) {
+    curl_easy_setopt(c, CURLOPT_SSLCERT, config_.tls.cert_file.c_str());
+    curl_easy_setopt(c, CURLOPT_SSLKEY, config_.tls.key_file.c_str());
+  }
+  if (config_.tls.insecure_skip_verify) {
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  const auto start = core::Clock::now();
+  const CURLcode rc = curl_easy_perform(c);
+  duration_->Observe(std::chrono::duration<double>(core::Clock::now() - start).count());
+  if (rc == CURLE_OK) {
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    sent_bytes_->Increment(static_cast<double>(payload.size()));
+  } else {
+    r.error = curl_easy_strerror(rc);
+  }
+  curl_slist_free_all(headers);
+  {
+    std::lock_guard lock(curl_mu_);
+    curl_free_.push_back(c);
+  }
+  return r;
+}
+
+ElasticsearchExporter::Outcome ElasticsearchExporter::SendChunk(const Chunk& chunk, Pending& state,
+                                                                std::vector<Doc>* retry) {
+  Outcome out;
+  if (chunk.size() == 0) return out;
+  auto keep = [&](size_t k) { retry->push_back(Doc{std::string(chunk.Lines(k)), chunk.refs[k]}); };
+  auto reject = [&](size_t k, long status, const std::string& type, const std::string& reason) {
+    Families::Get()
+        .failed.Add({{"exporter", id_}, {"status", std::to_string(status)}, {"reason", type}})
+        .Increment();
+    state.rejected.push_back(chunk.refs[k]);
+    if (state.rejected_reason.empty()) state.rejected_reason = reason;
+  };
+  const Response r = Send("POST",
+                          "/_bulk?filter_path=errors,items.*.status,items.*.error.type,"
+                          "items.*.error.reason",
+                          chunk.body, "application/x-ndjson");
+  if (r.status == 413 && chunk.size() > 1) {
+    // Too large for the server: each half on its own.
+    for (int half = 0; half < 2; ++half) {
+      Chunk part;
+      const size_t begin = half == 0 ? 0 : chunk.size() / 2;
+      const size_t end = half == 0 ? chunk.size() / 2 : chunk.size();
+      for (size_t k = begin; k < end; ++k) part.Add(chunk.Lines(k), chunk.refs[k]);
+      Outcome o = SendChunk(part, state, retry);
+      if (o.stop) {
+        out = o;
+        if (half == 0) {
+          for (size_t k = chunk.size() / 2; k < chunk.size(); ++k) keep(k);
+        }
+        return out;
+      }
+    }
+    return out;
+  }
+  if (r.status == 0 || Retryable(r.status)) {
+    for (size_t k = 0; k < chunk.size(); ++k) keep(k);
+    out.stop = true;
+    out.retry_after = r.retry_after;
+    out.throttled = r.status == 429;
+    uint64_t held = 0;
+    if (log_limiter_.Allow(&held)) {
+      core::Log(core::LogLevel::kWarn, id_, "bulk request failed; its documents are kept",
+                absl::StrCat("status=", r.status, " error=\"",
+                             r.status == 0 ? r.error : r.body.substr(0, 200),
+                             "\" documents=", chunk.size(), " suppressed=", held));
+    }
+    return out;
+  }
+  if (r.status != 200) {
+    const std::string reason =
+        absl::StrCat("bulk request refused: HTTP ", r.status, " ", r.body.substr(0, 300));
+    for (size_t k = 0; k < chunk.size(); ++k) {
+      reject(k, r.status, r.status == 413 ? "request_too_large" : "request_refused", reason);
+    }
+    return out;
+  }
+  // Every document was created unless the response says otherwise.
+  if (std::string_view(r.body).substr(0, 64).find("\"errors\":false") != std::string_view::npos) {
+    indexed_->Increment(static_cast<double>(chunk.size()));
+    return out;
+  }
+  nlohmann::json response = nlohmann::json::parse(r.body, nullptr, false);
+  const nlohmann::json* items = nullptr;
+  if (response.is_object() && response.contains("items") && response["items"].is_array()) {
+    items = &response["items"];
+  }
+  if (items == nullptr || items->size() != chunk.size()) {
+    // Not a bulk response for these documents: send them again.
+    for (size_t k = 0; k < chunk.size(); ++k) keep(k);
+    out.stop = true;
+    core::Log(core::LogLevel::kWarn, id_, "unreadable bulk response; its documents are kept",
+              absl::StrCat("body=\"", r.body.substr(0, 200), "\""));
+    return out;
+  }
+  size_t created = 0, duplicate = 0, again = 0;
+  for (size_t k = 0; k < chunk.size(); ++k) {
+    const nlohmann::json& item = (*items)[k];
+    const nlohmann::json& result = item.is_object() && !item.empty() ? item.begin().value() : item;
+    const long status =
+        result.is_object() && result.contains("status") && result["status"].is_number_integer()
+            ? result["status"].get<long>()
+            : 0;
+    if (status == 200 || status == 201) {
+      ++created;
+    } else if (status == 409) {
+      ++duplicate;
+    } else if (status == 0 || Retryable(status)) {
+      ++again;
+      keep(k);
+      if (status == 429) out.throttled = true;
+    } else {
+      std::string type = "unknown", reason;
+      if (result.contains("error") && result["error"].is_object()) {
+        const nlohmann::json& e = result["error"];
+        if (e.contains("type") && e["type"].is_string()) type = e["type"].get<std::string>();
+        if (e.contains("reason") && e["reason"].is_string())
+          reason = e["reason"].get<std::string>();
+      }
+      reject(k, status, type, absl::StrCat("HTTP ", status, " ", type, ": ", reason));
+    }
+  }
+  indexed_->Increment(static_cast<double>(created));
+  duplicates_->Increment(static_cast<double>(duplicate));
+  if (again > 0) {
+    Families::Get()
+        .failed.Add({{"exporter", id_}, {"status", "retryable"}, {"reason", "retryable"}})
+        .Increment(static_cast<double>(again));
+  }
+  return out;
+}
+
+absl::Status ElasticsearchExporter::Export(const core::Batch& batch,
+                                           core::ExportReport& report) noexcept {
+  if (batch.signal() == core::Signal::kMetrics) {
+    return absl::InvalidArgumentError("the elasticsearch exporter takes logs and traces");
+  }
+  if (config_.install_templates) {
+    if (absl::Status s = InstallTemplates(); !s.ok()) return s;
+  }
+  Pending state;
+  {
+    std::lock_guard lock(pending_mu_);
+    auto it = pending_.find(&batch);
+    if (it != pending_.end()) {
+      if (report.attempt > 0) state = std::move(it->second);
+      pending_.erase(it);
+    }
+    if (pending_.size() > 64) {
+      const auto old = core::Clock::now() - std::chrono::hours(1);
+      absl::erase_if(pending_, [old](const auto& kv) { return kv.second.kept < old; });
+    }
+  }
+
+  const size_t max_docs = static_cast<size_t>(config_.max_documents);
+  const size_t max_bytes = config_.max_bytes.bytes;
+  std::vector<Doc> retry;
+  Outcome outcome;
+  Chunk chunk;
+  auto flush = [&] {
+    if (chunk.size() > 0 && !outcome.stop) {
+      Outcome o = SendChunk(chunk, state, &retry);
+      if (o.stop) outcome = o;
+      outcome.throttled = outcome.throttled || o.throttled;
+    }
+    chunk.Clear();
+  };
+  // First what an earlier attempt could not deliver.
+  std::vector<Doc> earlier = std::move(state.retry);
+  for (size_t k = 0; k < earlier.size(); ++k) {
+    if (outcome.stop) {
+      retry.push_back(std::move(earlier[k]));
+      continue;
+    }
+    chunk.Add(earlier[k].lines, earlier[k].ref);
+    if (chunk.size() >= max_docs || chunk.body.size() >= max_bytes) flush();
+  }
+  if (retried_ != nullptr && !earlier.empty())
+    retried_->Increment(static_cast<double>(earlier.size()));
+  flush();
+
+  // Then the records not yet sent.
+  std::string index;
+  std::string lines;
+  auto add = [&](const Ref& ref, const std::string& idx, const std::string& id,
+                 const auto& append_source) {
+    lines.clear();
+    lines.append("{\"create\":{\"_index\":\"");
+    lines.append(idx);
+    lines.append("\",\"_id\":\"");
+    lines.append(id);
+    lines.append("\"}}\n");
+    append_source(&lines);
+    lines.push_back('\n');
+    chunk.Add(lines, ref);
+  };
+  size_t position = 0;
+  auto visit = [&](auto&& each) {
+    // Walks the records in order, from state.next, until the server stops us.
+    if (batch.signal() == core::Signal::kLogs) {
+      const auto& resources = batch.logs().resource_logs();
+      for (uint32_t r = 0; r < static_cast<uint32_t>(resources.size()); ++r) {
+        const auto& rl = resources[r];
+        const std::string stream = config_.logs_index.empty()
+                                       ? LogsIndex(rl.resource(), 0, index_options_)
+                                       : std::string();
+        for (uint32_t s = 0; s < static_cast<uint32_t>(rl.scope_logs_size()); ++s) {
+          const auto& sl = rl.scope_logs(s);
+          const uint64_t origin = OriginHash(rl.resource(), sl.scope());
+          for (uint32_t i = 0; i < static_cast<uint32_t>(sl.log_records_size()); ++i, ++position) {
+            if (position < state.next) continue;
+            if (outcome.stop) return;
+            const auto& rec = sl.log_records(i);
+            const std::string& idx =
+                stream.empty()
+                    ? (index = LogsIndex(rl.resource(),
+                                         rec.time_unix_nano() ? rec.time_unix_nano()
+                                                              : rec.observed_time_unix_nano(),
+                                         index_options_))
+                    : stream;
+            add(Ref{r, s, i}, idx, LogDocumentId(origin, rec), [&](std::string* out) {
+              AppendLogDocument(mode_, rl.resource(), sl.scope(), rec, idx, out);
+            });
+            each();
+          }
+        }
+      }
+    } else {
+      const auto& resources = batch.traces().resource_spans();
+      for (uint32_t r = 0; r < static_cast<uint32_t>(resources.size()); ++r) {
+        const auto& rs = resources[r];
+        const std::string stream = config_.traces_index.empty()
+                                       ? TracesIndex(rs.resource(), 0, index_options_)
+                                       : std::string();
+        for (uint32_t s = 0; s < static_cast<uint32_t>(rs.scope_spans_size()); ++s) {
+          const auto& ss = rs.scope_spans(s);
+          for (uint32_t i = 0; i < static_cast<uint32_t>(ss.spans_size()); ++i, ++position) {
+            if (position < state.next) continue;
+            if (outcome.stop) return;
+            const auto& span = ss.spans(i);
+            const std::string& idx =
+                stream.empty() ? (index = TracesIndex(rs.resource(), span.start_time_unix_nano(),
+                                                      index_options_))
+                               : stream;
+            add(Ref{r, s, i}, idx, SpanDocumentId(span), [&](std::string* out) {
+              AppendSpanDocument(mode_, rs.resource(), ss.scope(), span, idx, out);
+            });
+            each();
+          }
+        }
+      }
+    }
+  };
+  size_t sent_up_to = state.next;
+  visit([&] {
+    if (chunk.size() >= max_docs || chunk.body.size() >= max_bytes) {
+      flush();
+      // Whatever happened to them, these records are accounted for now:
+      // delivered, kept in `retry`, or refused.
+      sent_up_to = position + 1;
+    }
+  });
+  if (!outcome.stop) {
+    flush();
+    sent_up_to = position;
+  }
+  state.next = sent_up_to;
+
+  const bool unfinished = state.next < batch.record_count();
+  if (!retry.empty() || unfinished) {
+    const size_t left = retry.size() + (batch.record_count() - state.next);
+    state.retry = std::move(retry);
+    state.kept = core::Clock::now();
+    report.retry_after = outcome.retry_after;
+    {
+      std::lock_guard lock(pending_mu_);
+      pending_[&batch] = std::move(state);
+    }
+    const std::string why =
+        absl::StrCat(left, " of ", batch.record_count(), " documents not yet indexed");
+    return outcome.throttled ? absl::ResourceExhaustedError(why) : absl::UnavailableError(why);
+  }
+  if (!state.rejected.empty()) {
+    // The refused records, with their resource and scope, for the dead-letter file.
+    std::sort(state.rejected.begin(), state.rejected.end(), [](const Ref& a, const Ref& b) {
+      return std::tie(a.resource, a.scope, a.record) < std::tie(b.resource, b.scope, b.record);
+    });
+    if (batch.signal() == core::Signal::kLogs) {
+      core::LogsRequest out;
+      const auto& in = batch.logs();
+      int last_r = -1, last_s = -1;
+      opentelemetry::proto::logs::v1::ScopeLogs* scope = nullptr;
+      opentelemetry::proto::logs::v1::ResourceLogs* resource = nullptr;
+      for (const Ref& ref : state.rejected) {
+        const auto& rl = in.resource_logs(static_cast<int>(ref.resource));
+        if (static_cast<int>(ref.resource) != last_r) {
+          resource = out.add_resource_logs();
+          *resource->mutable_resource() = rl.resource();
+          resource->set_schema_url(rl.schema_url());
+          last_r = static_cast<int>(ref.resource);
+          last_s = -1;
+        }
+        const auto& sl = rl.scope_logs(static_cast<int>(ref.scope));
+        if (static_cast<int>(ref.scope) != last_s) {
+          scope = resource->add_scope_logs();
+          *scope->mutable_scope() = sl.scope();
+          scope->set_schema_url(sl.schema_url());
+          last_s = static_cast<int>(ref.scope);
+        }
+        *scope->add_log_records() = sl.log_records(static_cast<int>(ref.record));
+      }
+      report.rejected = core::Batch(std::move(out));
+    } else {
+      core::TracesRequest out;
+      const auto& in = batch.traces();
+      int last_r = -1, last_s = -1;
+      opentelemetry::proto::trace::v1::ScopeSpans* scope = nullptr;
+      opentelemetry::proto::trace::v1::ResourceSpans* resource = nullptr;
+      for (const Ref& ref : state.rejected) {
+        const auto& rs = in.resource_spans(static_cast<int>(ref.resource));
+        if (static_cast<int>(ref.resource) != last_r) {
+          resource = out.add_resource_spans();
+          *resource->mutable_resource() = rs.resource();
+          resource->set_schema_url(rs.schema_url());
+          last_r = static_cast<int>(ref.resource);
+          last_s = -1;
+        }
+        const auto& ss = rs.scope_spans(static_cast<int>(ref.scope));
+        if (static_cast<int>(ref.scope) != last_s) {
+          scope = resource->add_scope_spans();
+          *scope->mutable_scope() = ss.scope();
+          scope->set_schema_url(ss.schema_url());
+          last_s = static_cast<int>(ref.scope);
+        }
+        *scope->add_spans() = ss.spans(static_cast<int>(ref.record));
+      }
+      report.rejected = core::Batch(std::move(out));
+    }
+    report.rejected_records = state.rejected.size();
+    report.rejected_reason = state.rejected_reason;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tributary::elasticsearch
+
+namespace tributary {
+void RegisterExporterElasticsearch(core::Registry& registry) {
+  using elasticsearch::ElasticsearchConfig;
+  registry.Add(core::MakeFactory<core::Exporter, ElasticsearchConfig>(
+      "elasticsearch", {core::Signal::kTraces, core::Signal::kLogs},
+      "Indexes logs and spans into Elasticsearch or OpenSearch with the _bulk API: data streams "
+      "or dated indices, deterministic ids, per-document retry and dead-letter.",
+      [](const core::CreateContext& ctx,
+         const ElasticsearchConfig& config) -> absl::StatusOr<std::unique_ptr<core::Exporter>> {
+        return std::make_unique<elasticsearch::ElasticsearchExporter>(ctx.id.ToString(), config);
+      }));
+}
+}  // namespace tributary
