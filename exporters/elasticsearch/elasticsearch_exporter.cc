@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "exporters/elasticsearch/bulk_response.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/histogram.h"
@@ -359,17 +360,8 @@ ElasticsearchExporter::Outcome ElasticsearchExporter::SendChunk(const Chunk& chu
     }
     return out;
   }
-  // Every document was created unless the response says otherwise.
-  if (std::string_view(r.body).substr(0, 64).find("\"errors\":false") != std::string_view::npos) {
-    indexed_->Increment(static_cast<double>(chunk.size()));
-    return out;
-  }
-  nlohmann::json response = nlohmann::json::parse(r.body, nullptr, false);
-  const nlohmann::json* items = nullptr;
-  if (response.is_object() && response.contains("items") && response["items"].is_array()) {
-    items = &response["items"];
-  }
-  if (items == nullptr || items->size() != chunk.size()) {
+  const auto items = ParseBulkResponse(r.body, chunk.size());
+  if (!items) {
     // Not a bulk response for these documents: send them again.
     for (size_t k = 0; k < chunk.size(); ++k) keep(k);
     out.stop = true;
@@ -377,31 +369,25 @@ ElasticsearchExporter::Outcome ElasticsearchExporter::SendChunk(const Chunk& chu
               absl::StrCat("body=\"", r.body.substr(0, 200), "\""));
     return out;
   }
+  if (items->empty()) {
+    indexed_->Increment(static_cast<double>(chunk.size()));
+    return out;
+  }
   size_t created = 0, duplicate = 0, again = 0;
   for (size_t k = 0; k < chunk.size(); ++k) {
-    const nlohmann::json& item = (*items)[k];
-    const nlohmann::json& result = item.is_object() && !item.empty() ? item.begin().value() : item;
-    const long status =
-        result.is_object() && result.contains("status") && result["status"].is_number_integer()
-            ? result["status"].get<long>()
-            : 0;
-    if (status == 200 || status == 201) {
+    const BulkItem& item = (*items)[k];
+    if (item.status == 200 || item.status == 201) {
       ++created;
-    } else if (status == 409) {
+    } else if (item.status == 409) {
       ++duplicate;
-    } else if (status == 0 || Retryable(status)) {
+    } else if (item.status == 0 || Retryable(item.status)) {
       ++again;
       keep(k);
-      if (status == 429) out.throttled = true;
+      if (item.status == 429) out.throttled = true;
     } else {
-      std::string type = "unknown", reason;
-      if (result.contains("error") && result["error"].is_object()) {
-        const nlohmann::json& e = result["error"];
-        if (e.contains("type") && e["type"].is_string()) type = e["type"].get<std::string>();
-        if (e.contains("reason") && e["reason"].is_string())
-          reason = e["reason"].get<std::string>();
-      }
-      reject(k, status, type, absl::StrCat("HTTP ", status, " ", type, ": ", reason));
+      const std::string type = item.error_type.empty() ? "unknown" : item.error_type;
+      reject(k, item.status, type,
+             absl::StrCat("HTTP ", item.status, " ", type, ": ", item.error_reason));
     }
   }
   indexed_->Increment(static_cast<double>(created));
