@@ -10,6 +10,19 @@ cleanup() {
   [[ -n "${WORK:-}" && "${KEEP_WORK:-0}" != "1" ]] && rm -rf "$WORK"
 }
 
+# cleanup_showing_logs: cleanup, after printing the end of every log in
+# $WORK when the script is failing (for `trap cleanup_showing_logs EXIT`).
+cleanup_showing_logs() {
+  local rc=$?
+  if ((rc != 0)); then
+    for f in "$WORK"/*.log; do
+      echo "--- $(basename "$f") (last lines)"
+      tail -n 30 "$f"
+    done
+  fi
+  cleanup
+}
+
 # free_port: a TCP port on 127.0.0.1 nobody listens on now, below the
 # kernel's ephemeral range so that no outgoing connection takes it meanwhile.
 free_port() {

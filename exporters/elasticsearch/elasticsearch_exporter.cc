@@ -408,19 +408,7 @@ absl::Status ElasticsearchExporter::Export(const core::Batch& batch,
   if (config_.install_templates) {
     if (absl::Status s = InstallTemplates(); !s.ok()) return s;
   }
-  Pending state;
-  {
-    std::lock_guard lock(pending_mu_);
-    auto it = pending_.find(&batch);
-    if (it != pending_.end()) {
-      if (report.attempt > 0) state = std::move(it->second);
-      pending_.erase(it);
-    }
-    if (pending_.size() > 64) {
-      const auto old = core::Clock::now() - std::chrono::hours(1);
-      absl::erase_if(pending_, [old](const auto& kv) { return kv.second.kept < old; });
-    }
-  }
+  Pending state = pending_.Take(batch, report.attempt);
 
   const size_t max_docs = static_cast<size_t>(config_.max_documents);
   const size_t max_bytes = config_.max_bytes.bytes;
@@ -540,12 +528,8 @@ absl::Status ElasticsearchExporter::Export(const core::Batch& batch,
   if (!retry.empty() || unfinished) {
     const size_t left = retry.size() + (batch.record_count() - state.next);
     state.retry = std::move(retry);
-    state.kept = core::Clock::now();
     report.retry_after = outcome.retry_after;
-    {
-      std::lock_guard lock(pending_mu_);
-      pending_[&batch] = std::move(state);
-    }
+    pending_.Keep(batch, std::move(state));
     const std::string why =
         absl::StrCat(left, " of ", batch.record_count(), " documents not yet indexed");
     return outcome.throttled ? absl::ResourceExhaustedError(why) : absl::UnavailableError(why);

@@ -16,6 +16,7 @@
 #include "tributary/core/exporter_runner.h"
 #include "tributary/core/http_client.h"
 #include "tributary/core/log.h"
+#include "tributary/core/retry_state.h"
 
 namespace prometheus {
 class Counter;
@@ -129,7 +130,6 @@ class ElasticsearchExporter : public core::Exporter {
     std::vector<Doc> retry;  // documents to send again
     std::vector<Ref> rejected;
     std::string rejected_reason;
-    core::Clock::time_point kept;
   };
   struct Response {
     long status = 0;  // 0: no HTTP response
@@ -160,8 +160,7 @@ class ElasticsearchExporter : public core::Exporter {
   std::vector<void*> curl_free_;  // idle CURL handles, kept for keep-alive
   std::mutex templates_mu_;
   bool templates_installed_ = false;
-  std::mutex pending_mu_;
-  absl::flat_hash_map<const core::Batch*, Pending> pending_;
+  core::RetryStates<Pending> pending_;
   core::LogLimiter log_limiter_;
 
   ::prometheus::Counter* indexed_;

@@ -33,6 +33,14 @@ absl::Status ClientConfig::Validate() const {
   return absl::OkStatus();
 }
 
+absl::Status TopicConfig::Validate() const {
+  if (!ParseEncoding(encoding)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("encoding \"", encoding, "\": use otlp_proto or otlp_json"));
+  }
+  return absl::OkStatus();
+}
+
 std::optional<Encoding> ParseEncoding(std::string_view name) {
   if (name == "otlp_proto") return Encoding::kOtlpProto;
   if (name == "otlp_json") return Encoding::kOtlpJson;

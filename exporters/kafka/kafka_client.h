@@ -68,6 +68,18 @@ struct ClientConfig {
   absl::Status Validate() const;
 };
 
+// The topic and encoding of one signal.
+struct TopicConfig {
+  std::string topic;
+  std::string encoding = "otlp_proto";
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("topic", topic, "topic (default otlp_spans, otlp_metrics, otlp_logs)");
+    v.Optional("encoding", encoding, "otlp_proto or otlp_json");
+  }
+  absl::Status Validate() const;
+};
+
 enum class Encoding { kOtlpProto, kOtlpJson };
 std::optional<Encoding> ParseEncoding(std::string_view name);
 

@@ -74,11 +74,8 @@ const char* CompressionCodec(const std::string& name) {
 
 absl::Status KafkaExporterConfig::Validate() const {
   if (absl::Status s = client.Validate(); !s.ok()) return s;
-  for (const SignalTopicConfig* t : {&traces, &metrics, &logs}) {
-    if (!ParseEncoding(t->encoding)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("encoding \"", t->encoding, "\": use otlp_proto or otlp_json"));
-    }
+  for (const TopicConfig* t : {&traces, &metrics, &logs}) {
+    if (absl::Status s = t->Validate(); !s.ok()) return s;
   }
   if (max_message_bytes.bytes < 1024 || max_message_bytes.bytes > 1000000000) {
     return absl::InvalidArgumentError("max_message_bytes must be between 1KiB and 1GB");
@@ -199,9 +196,9 @@ class KafkaExporter::Producer {
 KafkaExporter::KafkaExporter(std::string id, KafkaExporterConfig config)
     : id_(std::move(id)), config_(std::move(config)) {
   for (core::Signal s : core::kAllSignals) {
-    const SignalTopicConfig& t = s == core::Signal::kTraces    ? config_.traces
-                                 : s == core::Signal::kMetrics ? config_.metrics
-                                                               : config_.logs;
+    const TopicConfig& t = s == core::Signal::kTraces    ? config_.traces
+                           : s == core::Signal::kMetrics ? config_.metrics
+                                                         : config_.logs;
     MessageOptions& o = options_[static_cast<size_t>(s)];
     o.encoding = ParseEncoding(t.encoding).value_or(Encoding::kOtlpProto);
     o.topic = t.topic.empty() ? DefaultTopic(s) : t.topic;
@@ -298,25 +295,8 @@ void KafkaExporter::Reject(const core::Batch& records, const std::string& reason
 }
 
 absl::Status KafkaExporter::Export(const core::Batch& batch, core::ExportReport& report) noexcept {
-  Pending state;
-  bool resumed = false;
-  {
-    std::lock_guard lock(pending_mu_);
-    auto it = pending_.find(&batch);
-    if (it != pending_.end()) {
-      if (report.attempt > 0) {
-        state = std::move(it->second);
-        resumed = true;
-      }
-      pending_.erase(it);
-    }
-    // Batches given up on by the runner leave their state behind; it goes
-    // after an hour.
-    if (pending_.size() > 64) {
-      const auto old = core::Clock::now() - std::chrono::hours(1);
-      absl::erase_if(pending_, [old](const auto& kv) { return kv.second.kept < old; });
-    }
-  }
+  Pending state = pending_.Take(batch, report.attempt);
+  const bool resumed = !state.messages.empty() || !state.rejected.empty();
   if (!resumed) {
     const MessageOptions& options = options_[static_cast<size_t>(batch.signal())];
     std::vector<core::Batch> oversized;
@@ -401,11 +381,7 @@ absl::Status KafkaExporter::Export(const core::Batch& batch, core::ExportReport&
     const size_t left = retry.size();
     const size_t total = state.messages.size();
     state.messages = std::move(retry);
-    state.kept = core::Clock::now();
-    {
-      std::lock_guard lock(pending_mu_);
-      pending_[&batch] = std::move(state);
-    }
+    pending_.Keep(batch, std::move(state));
     const std::string why = absl::StrCat(
         left, " of ", total, " messages not delivered: ", rd_kafka_err2name(first_error));
     return queue_full ? absl::ResourceExhaustedError(why) : absl::UnavailableError(why);

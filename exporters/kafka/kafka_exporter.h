@@ -17,6 +17,7 @@
 #include "tributary/core/config.h"
 #include "tributary/core/exporter_runner.h"
 #include "tributary/core/log.h"
+#include "tributary/core/retry_state.h"
 
 namespace prometheus {
 class Counter;
@@ -26,21 +27,11 @@ class Histogram;
 
 namespace tributary::kafka {
 
-struct SignalTopicConfig {
-  std::string topic;
-  std::string encoding = "otlp_proto";
-  template <class V>
-  void VisitFields(V&& v) {
-    v.Optional("topic", topic, "topic (default otlp_spans, otlp_metrics, otlp_logs)");
-    v.Optional("encoding", encoding, "otlp_proto or otlp_json");
-  }
-};
-
 struct KafkaExporterConfig {
   ClientConfig client;
-  SignalTopicConfig traces;
-  SignalTopicConfig metrics;
-  SignalTopicConfig logs;
+  TopicConfig traces;
+  TopicConfig metrics;
+  TopicConfig logs;
   std::string topic_from_attribute;
   bool partition_traces_by_id = true;
   bool partition_metrics_by_resource_attributes = true;
@@ -120,7 +111,6 @@ class KafkaExporter : public core::Exporter {
     std::vector<core::Batch> rejected;
     size_t rejected_records = 0;
     std::string rejected_reason;
-    core::Clock::time_point kept;
   };
 
   absl::StatusOr<std::shared_ptr<Producer>> CurrentProducer();
@@ -134,8 +124,7 @@ class KafkaExporter : public core::Exporter {
   std::mutex mu_;
   std::shared_ptr<Producer> producer_;
   bool shut_down_ = false;
-  std::mutex pending_mu_;
-  absl::flat_hash_map<const core::Batch*, Pending> pending_;
+  core::RetryStates<Pending> pending_;
   core::LogLimiter log_limiter_;
 
   ::prometheus::Counter* produced_;

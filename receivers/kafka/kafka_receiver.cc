@@ -153,11 +153,8 @@ struct KafkaReceiver::Pending {
 
 absl::Status KafkaReceiverConfig::Validate() const {
   if (absl::Status s = client.Validate(); !s.ok()) return s;
-  for (const ReceiverTopicConfig* t : {&traces, &metrics, &logs}) {
-    if (!ParseEncoding(t->encoding)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("encoding \"", t->encoding, "\": use otlp_proto or otlp_json"));
-    }
+  for (const TopicConfig* t : {&traces, &metrics, &logs}) {
+    if (absl::Status s = t->Validate(); !s.ok()) return s;
   }
   if (group_id.empty()) return absl::InvalidArgumentError("group_id must not be empty");
   if (initial_offset != "earliest" && initial_offset != "latest") {
@@ -184,9 +181,9 @@ KafkaReceiver::KafkaReceiver(std::string id, KafkaReceiverConfig config,
     const size_t i = static_cast<size_t>(s);
     pending_[i] = std::make_unique<Pending>();
     if (consumers_.For(s) == nullptr) continue;
-    const ReceiverTopicConfig& t = s == core::Signal::kTraces    ? config_.traces
-                                   : s == core::Signal::kMetrics ? config_.metrics
-                                                                 : config_.logs;
+    const TopicConfig& t = s == core::Signal::kTraces    ? config_.traces
+                           : s == core::Signal::kMetrics ? config_.metrics
+                                                         : config_.logs;
     topics_[t.topic.empty() ? DefaultTopic(s) : t.topic] =
         TopicInfo{s, ParseEncoding(t.encoding).value_or(Encoding::kOtlpProto)};
     auto& telemetry = core::Telemetry::Get();

@@ -27,21 +27,11 @@ class Gauge;
 
 namespace tributary::kafka {
 
-struct ReceiverTopicConfig {
-  std::string topic;
-  std::string encoding = "otlp_proto";
-  template <class V>
-  void VisitFields(V&& v) {
-    v.Optional("topic", topic, "topic (default otlp_spans, otlp_metrics, otlp_logs)");
-    v.Optional("encoding", encoding, "otlp_proto or otlp_json");
-  }
-};
-
 struct KafkaReceiverConfig {
   ClientConfig client;
-  ReceiverTopicConfig traces;
-  ReceiverTopicConfig metrics;
-  ReceiverTopicConfig logs;
+  TopicConfig traces;
+  TopicConfig metrics;
+  TopicConfig logs;
   std::string group_id = "tributary-collector";
   std::string initial_offset = "earliest";
   std::chrono::milliseconds session_timeout = std::chrono::seconds(10);

@@ -20,17 +20,7 @@ COLLECTOR=$3
 source "$(dirname "$0")/../lib.sh"
 source "$TESTS_DIR/services/kafka.sh"
 WORK=$(mktemp -d)
-on_exit() {
-  local rc=$?
-  if ((rc != 0)); then
-    for f in "$WORK"/*.log; do
-      echo "--- $(basename "$f") (last lines)"
-      tail -n 30 "$f"
-    done
-  fi
-  cleanup
-}
-trap on_exit EXIT
+trap cleanup_showing_logs EXIT
 NODE_PATH=$(interop_modules)
 export NODE_PATH
 N=${E2E_RECORDS:-200}

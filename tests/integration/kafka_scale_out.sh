@@ -15,17 +15,7 @@ COLLECTOR=$3
 source "$(dirname "$0")/../lib.sh"
 source "$TESTS_DIR/services/kafka.sh"
 WORK=$(mktemp -d)
-on_exit() {
-  local rc=$?
-  if ((rc != 0)); then
-    for f in "$WORK"/*.log; do
-      echo "--- $(basename "$f") (last lines)"
-      tail -n 30 "$f"
-    done
-  fi
-  cleanup
-}
-trap on_exit EXIT
+trap cleanup_showing_logs EXIT
 SECONDS_STREAM=${KAFKA_STREAM_SECONDS:-25}
 RATE=20 # requests per second per sender thread, 2 threads of 50 spans
 COMMIT_MS=500
