@@ -239,6 +239,22 @@ void FieldReader::Decode(const YAML::Node& n, const std::string& path,
   }
 }
 
+void FieldReader::Decode(const YAML::Node& n, const std::string& path, std::vector<double>& out) {
+  if (!n.IsSequence()) {
+    errors_->Add(file_, n.Mark(), path, "expected a list");
+    return;
+  }
+  out.clear();
+  for (const auto& item : n) {
+    double v = 0;
+    if (!item.IsScalar() || !absl::SimpleAtod(item.Scalar(), &v)) {
+      errors_->Add(file_, item.Mark(), path, "expected a list of numbers");
+      continue;
+    }
+    out.push_back(v);
+  }
+}
+
 void FieldReader::Decode(const YAML::Node& n, const std::string& path,
                          std::map<std::string, std::string>& out) {
   if (!n.IsMap()) {
@@ -267,6 +283,10 @@ void FieldReader::DecodeDuration(const YAML::Node& n, const std::string& path,
     return;
   }
   out = *d;
+}
+
+std::string FieldDocWriter::Format(const std::vector<double>& v) {
+  return v.empty() ? "" : "`[" + absl::StrJoin(v, ", ") + "]`";
 }
 
 std::string FieldDocWriter::Format(const std::vector<std::string>& v) {

@@ -143,6 +143,7 @@ class FieldReader {
   void Decode(const YAML::Node& n, const std::string& path, double& out);
   void Decode(const YAML::Node& n, const std::string& path, ByteSize& out);
   void Decode(const YAML::Node& n, const std::string& path, std::vector<std::string>& out);
+  void Decode(const YAML::Node& n, const std::string& path, std::vector<double>& out);
   void Decode(const YAML::Node& n, const std::string& path,
               std::map<std::string, std::string>& out);
   void DecodeDuration(const YAML::Node& n, const std::string& path, std::chrono::nanoseconds& out);
@@ -226,6 +227,7 @@ class FieldDocWriter {
   static std::string TypeName(const double&) { return "number"; }
   static std::string TypeName(const ByteSize&) { return "size"; }
   static std::string TypeName(const std::vector<std::string>&) { return "list of strings"; }
+  static std::string TypeName(const std::vector<double>&) { return "list of numbers"; }
   static std::string TypeName(const std::map<std::string, std::string>&) { return "map"; }
   template <class T>
   requires std::is_integral_v<T>
@@ -240,6 +242,7 @@ class FieldDocWriter {
   static std::string Format(const double& v) { return "`" + std::to_string(v) + "`"; }
   static std::string Format(const ByteSize& v) { return "`" + v.ToString() + "`"; }
   static std::string Format(const std::vector<std::string>& v);
+  static std::string Format(const std::vector<double>& v);
   static std::string Format(const std::map<std::string, std::string>& v) {
     return v.empty() ? "" : "(set)";
   }
