@@ -27,3 +27,21 @@ prometheus_start() {
     --web.listen-address="127.0.0.1:$port" --log.level=warn "$@"
   wait_ready "http://127.0.0.1:$port/-/ready" 60
 }
+
+# node_exporter_start NAME PORT: the Prometheus node exporter (Debian's
+# package, installed if missing) on 127.0.0.1:PORT with its default
+# collectors.
+node_exporter_start() {
+  local name=$1 port=$2
+  if ! command -v prometheus-node-exporter >/dev/null 2>&1; then
+    echo "installing prometheus-node-exporter (Debian package)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      prometheus-node-exporter >&2
+    if command -v systemctl >/dev/null 2>&1; then
+      systemctl stop prometheus-node-exporter 2>/dev/null || true
+    fi
+  fi
+  start "$name" prometheus-node-exporter --web.listen-address="127.0.0.1:$port"
+  wait_ready "http://127.0.0.1:$port/metrics" 30
+}

@@ -1,0 +1,136 @@
+#include "receivers/hostmetrics/hostmetrics_receiver.h"
+
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "re2/re2.h"
+#include "tributary/core/telemetry.h"
+
+namespace tributary::hostmetrics {
+
+absl::Status HostmetricsConfig::Validate() const {
+  if (collection_interval.count() < 100) {
+    return absl::InvalidArgumentError("collection_interval must be at least 100ms");
+  }
+  for (const std::string& c : collectors) {
+    if (c != "cpu" && c != "memory" && c != "load" && c != "disk" && c != "filesystem" &&
+        c != "network" && c != "stat" && c != "pressure") {
+      return absl::InvalidArgumentError(absl::StrCat("unknown collector \"", c, "\""));
+    }
+  }
+  for (const std::string* re : {&disk_device_exclude, &filesystem_fstype_exclude,
+                                &filesystem_mount_exclude, &network_device_exclude}) {
+    re2::RE2 compiled(*re, re2::RE2::Quiet);
+    if (!compiled.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid RE2 \"", *re, "\": ", compiled.error()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+HostmetricsReceiver::HostmetricsReceiver(std::string id, HostmetricsConfig config,
+                                         core::Consumer* metrics)
+    : id_(std::move(id)),
+      config_(std::move(config)),
+      metrics_(metrics),
+      reader_(HostReader::Options{config_.root_path, config_.collectors,
+                                  config_.disk_device_exclude, config_.filesystem_fstype_exclude,
+                                  config_.filesystem_mount_exclude,
+                                  config_.network_device_exclude}) {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) == 0) host_name_ = name;
+}
+
+HostmetricsReceiver::~HostmetricsReceiver() { Shutdown(core::Clock::now()); }
+
+absl::Status HostmetricsReceiver::Start() {
+  thread_ = std::thread([this] { Run(); });
+  return absl::OkStatus();
+}
+
+void HostmetricsReceiver::Shutdown(core::Deadline) noexcept {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void HostmetricsReceiver::Run() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    lock.unlock();
+    CollectOnce();
+    lock.lock();
+    cv_.wait_for(lock, config_.collection_interval, [this] { return stop_; });
+  }
+}
+
+void HostmetricsReceiver::CollectOnce() {
+  const uint64_t now =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
+  core::MetricsRequest req;
+  auto* rm = req.add_resource_metrics();
+  auto add = [rm](const std::string& k, const std::string& v) {
+    auto* kv = rm->mutable_resource()->add_attributes();
+    kv->set_key(k);
+    kv->mutable_value()->set_string_value(v);
+  };
+  if (!host_name_.empty()) add("host.name", host_name_);
+  for (const auto& [k, v] : config_.resource_attributes) add(k, v);
+  auto* sm = rm->add_scope_metrics();
+  sm->mutable_scope()->set_name("tributary.hostmetrics");
+  std::vector<std::string> errors;
+  reader_.Collect(now, sm, &errors);
+  uint64_t held = 0;
+  if (!errors.empty() && log_limiter_.Allow(&held)) {
+    core::Log(core::LogLevel::kWarn, id_, "some host metrics could not be read",
+              absl::StrCat("errors=\"", absl::StrJoin(errors, "; "), "\" suppressed=", held));
+  }
+  auto batch = std::make_shared<const core::Batch>(std::move(req));
+  const size_t points = batch->record_count();
+  core::Envelope envelope;
+  envelope.batch = batch;
+  envelope.acks.push_back(std::make_shared<core::Ack>([id = id_, points](const absl::Status& s) {
+    auto& t = core::Telemetry::Get();
+    if (s.ok()) {
+      t.ReceiverAccepted(id, core::Signal::kMetrics, "host").Increment(static_cast<double>(points));
+    } else {
+      t.ReceiverRefused(id, core::Signal::kMetrics, "host",
+                        core::IsRetryable(s) ? "refused" : "failed")
+          .Increment(static_cast<double>(points));
+    }
+  }));
+  std::vector<core::AckRef> acks = envelope.acks;
+  // A refused collection is not kept: the next one carries the counters on.
+  if (absl::Status s = metrics_->Consume(std::move(envelope)); !s.ok()) {
+    for (const auto& a : acks) a->Fail(s);
+  }
+}
+
+}  // namespace tributary::hostmetrics
+
+namespace tributary {
+void RegisterReceiverHostmetrics(core::Registry& registry) {
+  using hostmetrics::HostmetricsConfig;
+  registry.Add(core::MakeFactory<core::Receiver, HostmetricsConfig, const core::ReceiverConsumers&>(
+      "hostmetrics", {core::Signal::kMetrics},
+      "The host's CPU, memory, load, disks, filesystems, network, processes and pressure, named "
+      "and labelled as the Prometheus node exporter has them.",
+      [](const core::CreateContext& ctx, const HostmetricsConfig& config,
+         const core::ReceiverConsumers& consumers)
+          -> absl::StatusOr<std::unique_ptr<core::Receiver>> {
+        if (consumers.metrics == nullptr) {
+          return absl::InvalidArgumentError(
+              "the hostmetrics receiver serves metrics pipelines only");
+        }
+        return std::make_unique<hostmetrics::HostmetricsReceiver>(ctx.id.ToString(), config,
+                                                                  consumers.metrics);
+      }));
+}
+}  // namespace tributary

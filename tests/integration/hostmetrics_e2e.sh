@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The agent's hostmetrics receiver against the real Prometheus node exporter
+# (Debian's prometheus-node-exporter) on the same machine: the agent serves
+# its host metrics on a prometheus exporter; the node exporter is scraped
+# before and after ours, and hostmetrics_check.py compares at least 25
+# metric names: the same label sets, counters between the two readings,
+# gauges within the tolerances it states.
+#   hostmetrics_e2e.sh AGENT
+set -euo pipefail
+AGENT=$1
+source "$(dirname "$0")/../lib.sh"
+source "$TESTS_DIR/services/prometheus.sh"
+WORK=$(mktemp -d)
+trap cleanup_showing_logs EXIT
+
+ne_port=$(free_port) prom_port=$(free_port) a_admin=$(free_port)
+node_exporter_start node_exporter "$ne_port"
+cat >"$WORK/agent.yaml" <<YAML
+receivers:
+  hostmetrics:
+    collection_interval: 1s
+exporters:
+  prometheus:
+    endpoint: 127.0.0.1:$prom_port
+service:
+  admin:
+    endpoint: 127.0.0.1:$a_admin
+  pipelines:
+    metrics: {receivers: [hostmetrics], exporters: [prometheus]}
+YAML
+start agent "$AGENT" --config "$WORK/agent.yaml"
+wait_ready "http://127.0.0.1:$a_admin/readyz"
+deadline=$((SECONDS + 30))
+until curl -fsS --max-time 5 "http://127.0.0.1:$prom_port/metrics" 2>/dev/null | grep -q '^node_load1'; do
+  ((SECONDS < deadline)) || { echo "no host metrics on the agent's exporter" >&2; exit 1; }
+  sleep 0.2
+done
+curl -fsS --max-time 10 "http://127.0.0.1:$ne_port/metrics" >"$WORK/before.prom"
+sleep 1.5 # one collection of ours after that scrape
+curl -fsS --max-time 10 "http://127.0.0.1:$prom_port/metrics" >"$WORK/ours.prom"
+curl -fsS --max-time 10 "http://127.0.0.1:$ne_port/metrics" >"$WORK/after.prom"
+python3 "$TESTS_DIR/integration/hostmetrics_check.py" "$WORK/before.prom" "$WORK/ours.prom" "$WORK/after.prom"
