@@ -1,0 +1,446 @@
+#include "receivers/prometheus_scrape/scrape_receiver.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "re2/re2.h"
+#include "tributary/core/telemetry.h"
+
+namespace tributary::prometheus_scrape {
+
+namespace {
+
+namespace pm = opentelemetry::proto::metrics::v1;
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+::prometheus::Family<::prometheus::Counter>& Failures() {
+  static auto& f = ::prometheus::BuildCounter()
+                       .Name("tributary_scrape_failures_total")
+                       .Help("Scrapes that failed, by target and reason")
+                       .Register(core::Telemetry::Get().registry());
+  return f;
+}
+
+void SetAttributes(
+    const Labels& labels,
+    google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>* out) {
+  for (const auto& [k, v] : labels) {
+    auto* kv = out->Add();
+    kv->set_key(k);
+    kv->mutable_value()->set_string_value(v);
+  }
+}
+
+// The labels of a sample without `skip` (le, quantile), sorted: the identity
+// of its data point.
+Labels PointLabels(const Labels& labels, std::string_view skip, bool honor) {
+  Labels out;
+  for (const auto& [k, v] : labels) {
+    if (k == skip) continue;
+    if (!honor && (k == "job" || k == "instance")) {
+      out.emplace_back("exported_" + k, v);
+    } else {
+      out.emplace_back(k, v);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string Find(const Labels& labels, std::string_view name) {
+  for (const auto& [k, v] : labels) {
+    if (k == name) return v;
+  }
+  return "";
+}
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+uint64_t TimeNs(const Sample& s, uint64_t now_ns) {
+  return s.timestamp_ms ? static_cast<uint64_t>(*s.timestamp_ms) * 1000000ull : now_ns;
+}
+
+size_t CollectBody(char* data, size_t size, size_t n, void* user) {
+  auto* ctx = static_cast<std::pair<std::string*, uint64_t>*>(user);
+  if (ctx->second > 0 && ctx->first->size() + size * n > ctx->second) return 0;  // over the limit
+  ctx->first->append(data, size * n);
+  return size * n;
+}
+
+size_t CollectContentType(char* data, size_t size, size_t n, void* user) {
+  std::string_view line(data, size * n);
+  constexpr std::string_view kName = "content-type:";
+  if (line.size() > kName.size()) {
+    bool match = true;
+    for (size_t i = 0; i < kName.size(); ++i) {
+      match = match && std::tolower(static_cast<unsigned char>(line[i])) == kName[i];
+    }
+    if (match) *static_cast<std::string*>(user) = std::string(line.substr(kName.size()));
+  }
+  return size * n;
+}
+
+}  // namespace
+
+absl::Status ScrapeConfig::Validate() const {
+  if (targets.empty()) return absl::InvalidArgumentError("targets must not be empty");
+  if (scheme != "http" && scheme != "https") {
+    return absl::InvalidArgumentError("scheme must be http or https");
+  }
+  if (metrics_path.empty() || metrics_path.front() != '/') {
+    return absl::InvalidArgumentError("metrics_path must start with /");
+  }
+  if (scrape_timeout.count() <= 0 || scrape_timeout > scrape_interval) {
+    return absl::InvalidArgumentError("scrape_timeout must be > 0 and at most scrape_interval");
+  }
+  for (const auto* m : {&keep, &drop}) {
+    for (const auto& [label, re] : *m) {
+      re2::RE2 compiled(re, re2::RE2::Quiet);
+      if (!compiled.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("invalid RE2 for ", label, ": ", compiled.error()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+Converter::Converter(Options options) : options_(std::move(options)) {}
+Converter::~Converter() = default;
+
+bool Converter::Keep(const Sample& s) const {
+  auto value = [&s](const std::string& label) {
+    return label == "__name__" ? s.name : Find(s.labels, label);
+  };
+  for (const auto& [label, re] : options_.keep) {
+    if (!re2::RE2::FullMatch(value(label), *re)) return false;
+  }
+  for (const auto& [label, re] : options_.drop) {
+    if (re2::RE2::FullMatch(value(label), *re)) return false;
+  }
+  return true;
+}
+
+size_t Converter::Convert(const ParseResult& result, uint64_t now_ns, pm::ScopeMetrics* out) const {
+  size_t kept = 0;
+  const bool honor = options_.honor_labels;
+  for (const Family& f : result.families) {
+    // Start times from _created samples, by point labels.
+    absl::flat_hash_map<std::string, uint64_t> created;
+    auto key_of = [](const Labels& l) {
+      std::string k;
+      for (const auto& [a, b] : l) absl::StrAppend(&k, a, "\x01", b, "\x02");
+      return k;
+    };
+    for (const Sample& s : f.samples) {
+      if (EndsWith(s.name, "_created") && s.name != f.name) {
+        created[key_of(PointLabels(s.labels, "", honor))] = static_cast<uint64_t>(s.value * 1e9);
+      }
+    }
+    if (f.type == "histogram" || f.type == "gaugehistogram" || f.type == "summary") {
+      const bool histogram = f.type != "summary";
+      struct Point {
+        Labels labels;
+        std::vector<std::pair<double, double>> buckets;  // le or quantile, value
+        double sum = 0;
+        double count = 0;
+        bool has_count = false;
+        uint64_t time = 0;
+      };
+      std::vector<Point> points;
+      absl::flat_hash_map<std::string, size_t> index;
+      for (const Sample& s : f.samples) {
+        if (!Keep(s)) continue;
+        const bool bucket = histogram ? s.name == f.name + "_bucket" : s.name == f.name;
+        const bool sum = s.name == f.name + "_sum" || s.name == f.name + "_gsum";
+        const bool count = s.name == f.name + "_count" || s.name == f.name + "_gcount";
+        if (!bucket && !sum && !count) continue;
+        ++kept;
+        Labels labels = PointLabels(s.labels, histogram ? "le" : "quantile", honor);
+        const std::string key = key_of(labels);
+        auto [it, inserted] = index.try_emplace(key, points.size());
+        if (inserted) {
+          points.emplace_back();
+          points.back().labels = std::move(labels);
+        }
+        Point& p = points[it->second];
+        p.time = TimeNs(s, now_ns);
+        if (bucket) {
+          double bound = 0;
+          const std::string le = Find(s.labels, histogram ? "le" : "quantile");
+          if (le == "+Inf") {
+            bound = INFINITY;
+          } else {
+            try {
+              bound = std::stod(le);
+            } catch (...) {
+              continue;
+            }
+            if (!std::isfinite(bound)) continue;
+          }
+          p.buckets.emplace_back(bound, s.value);
+        } else if (sum) {
+          p.sum = s.value;
+        } else {
+          p.count = s.value;
+          p.has_count = true;
+        }
+      }
+      if (points.empty()) continue;
+      pm::Metric* m = out->add_metrics();
+      m->set_name(f.name);
+      m->set_description(f.help);
+      m->set_unit(f.unit);
+      for (Point& p : points) {
+        std::sort(p.buckets.begin(), p.buckets.end());
+        // One bucket per bound, should an exposition repeat one.
+        p.buckets.erase(
+            std::unique(p.buckets.begin(), p.buckets.end(),
+                        [](const auto& a, const auto& b) { return a.first == b.first; }),
+            p.buckets.end());
+        const auto c = created.find(key_of(p.labels));
+        if (histogram) {
+          m->mutable_histogram()->set_aggregation_temporality(
+              pm::AGGREGATION_TEMPORALITY_CUMULATIVE);
+          auto* dp = m->mutable_histogram()->add_data_points();
+          dp->set_time_unix_nano(p.time);
+          if (c != created.end()) dp->set_start_time_unix_nano(c->second);
+          double previous = 0;
+          for (const auto& [bound, cumulative] : p.buckets) {
+            if (std::isfinite(bound)) dp->add_explicit_bounds(bound);
+            dp->add_bucket_counts(static_cast<uint64_t>(std::max(0.0, cumulative - previous)));
+            previous = cumulative;
+          }
+          if (p.buckets.empty() || std::isfinite(p.buckets.back().first)) {
+            // No +Inf bucket: the overflow is what the count says beyond.
+            dp->add_bucket_counts(static_cast<uint64_t>(std::max(0.0, p.count - previous)));
+          }
+          dp->set_count(static_cast<uint64_t>(p.has_count ? p.count : previous));
+          dp->set_sum(p.sum);
+          SetAttributes(p.labels, dp->mutable_attributes());
+        } else {
+          auto* dp = m->mutable_summary()->add_data_points();
+          dp->set_time_unix_nano(p.time);
+          if (c != created.end()) dp->set_start_time_unix_nano(c->second);
+          for (const auto& [q, v] : p.buckets) {
+            auto* qv = dp->add_quantile_values();
+            qv->set_quantile(q);
+            qv->set_value(v);
+          }
+          dp->set_count(static_cast<uint64_t>(p.count));
+          dp->set_sum(p.sum);
+          SetAttributes(p.labels, dp->mutable_attributes());
+        }
+      }
+      continue;
+    }
+    // Counters, gauges and the rest: a metric per sample name.
+    absl::flat_hash_map<std::string, pm::Metric*> by_name;
+    for (const Sample& s : f.samples) {
+      if (EndsWith(s.name, "_created") && s.name != f.name && f.type == "counter") continue;
+      if (!Keep(s)) continue;
+      ++kept;
+      pm::Metric*& m = by_name[s.name];
+      const bool counter = f.type == "counter";
+      if (m == nullptr) {
+        m = out->add_metrics();
+        m->set_name(s.name);
+        m->set_description(f.help);
+        m->set_unit(f.unit);
+        if (counter) {
+          m->mutable_sum()->set_is_monotonic(true);
+          m->mutable_sum()->set_aggregation_temporality(pm::AGGREGATION_TEMPORALITY_CUMULATIVE);
+        } else {
+          m->mutable_gauge();
+        }
+      }
+      Labels labels = PointLabels(s.labels, "", honor);
+      auto* dp =
+          counter ? m->mutable_sum()->add_data_points() : m->mutable_gauge()->add_data_points();
+      dp->set_time_unix_nano(TimeNs(s, now_ns));
+      if (counter) {
+        const auto c = created.find(key_of(labels));
+        if (c != created.end()) dp->set_start_time_unix_nano(c->second);
+      }
+      dp->set_as_double(s.value);
+      SetAttributes(labels, dp->mutable_attributes());
+    }
+  }
+  return kept;
+}
+
+ScrapeReceiver::ScrapeReceiver(std::string id, ScrapeConfig config, core::Consumer* metrics)
+    : id_(std::move(id)), config_(std::move(config)), metrics_(metrics) {
+  Converter::Options o;
+  o.honor_labels = config_.honor_labels;
+  for (const auto& [label, re] : config_.keep)
+    o.keep.emplace_back(label, std::make_unique<re2::RE2>(re));
+  for (const auto& [label, re] : config_.drop)
+    o.drop.emplace_back(label, std::make_unique<re2::RE2>(re));
+  converter_ = std::make_unique<Converter>(std::move(o));
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+ScrapeReceiver::~ScrapeReceiver() { Shutdown(core::Clock::now()); }
+
+absl::Status ScrapeReceiver::Start() {
+  thread_ = std::thread([this] { Run(); });
+  return absl::OkStatus();
+}
+
+void ScrapeReceiver::Shutdown(core::Deadline) noexcept {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ScrapeReceiver::Run() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    const auto next = core::Clock::now() + config_.scrape_interval;
+    lock.unlock();
+    for (const std::string& target : config_.targets) ScrapeTarget(target);
+    lock.lock();
+    cv_.wait_until(lock, next, [this] { return stop_; });
+  }
+}
+
+void ScrapeReceiver::ScrapeTarget(const std::string& target) {
+  const uint64_t now =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
+  const auto start = core::Clock::now();
+  std::string body, content_type, reason;
+  std::pair<std::string*, uint64_t> sink{&body, config_.body_size_limit.bytes};
+  CURL* c = curl_easy_init();
+  const std::string url = absl::StrCat(config_.scheme, "://", target, config_.metrics_path);
+  curl_slist* headers = curl_slist_append(
+      nullptr,
+      "Accept: "
+      "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5,*/*;q=0.1");
+  const std::string timeout_header =
+      absl::StrCat("X-Prometheus-Scrape-Timeout-Seconds: ",
+                   std::chrono::duration<double>(config_.scrape_timeout).count());
+  headers = curl_slist_append(headers, timeout_header.c_str());
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(config_.scrape_timeout.count()));
+  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // gzip, decompressed before the limit
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, CollectBody);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, CollectContentType);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &content_type);
+  const CURLcode rc = curl_easy_perform(c);
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(c);
+
+  core::MetricsRequest req;
+  auto* rm = req.add_resource_metrics();
+  SetAttributes({{"service.name", config_.job_name}, {"service.instance.id", target}},
+                rm->mutable_resource()->mutable_attributes());
+  auto* sm = rm->add_scope_metrics();
+  sm->mutable_scope()->set_name("tributary.prometheus_scrape");
+  ParseResult parsed;
+  size_t samples = 0;
+  if (rc == CURLE_WRITE_ERROR) {
+    reason = "body_size_limit";
+  } else if (rc != CURLE_OK) {
+    reason = rc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "connection";
+  } else if (status != 200) {
+    reason = "http_status";
+  } else {
+    const Format format = content_type.find("openmetrics") != std::string::npos
+                              ? Format::kOpenMetrics
+                              : Format::kText;
+    if (auto error = Parse(body, format, &parsed)) {
+      reason = "invalid_exposition";
+      uint64_t held = 0;
+      if (log_limiter_.Allow(&held)) {
+        core::Log(core::LogLevel::kWarn, id_, "scrape returned an invalid exposition",
+                  absl::StrCat("target=", target, " error=\"", *error, "\" suppressed=", held));
+      }
+    } else if (config_.sample_limit > 0 &&
+               parsed.samples > static_cast<size_t>(config_.sample_limit)) {
+      reason = "sample_limit";
+    } else {
+      samples = converter_->Convert(parsed, now, sm);
+    }
+  }
+  if (!reason.empty()) {
+    sm->clear_metrics();
+    samples = 0;
+    Failures().Add({{"receiver", id_}, {"target", target}, {"reason", reason}}).Increment();
+    uint64_t held = 0;
+    if (reason != "invalid_exposition" && log_limiter_.Allow(&held)) {
+      core::Log(core::LogLevel::kWarn, id_, "scrape failed",
+                absl::StrCat("target=", target, " reason=", reason, " status=", status,
+                             " suppressed=", held));
+    }
+  }
+  const double duration = std::chrono::duration<double>(core::Clock::now() - start).count();
+  for (const auto& [name, value] : std::vector<std::pair<const char*, double>>{
+           {"up", reason.empty() ? 1 : 0},
+           {"scrape_duration_seconds", duration},
+           {"scrape_samples_scraped", static_cast<double>(parsed.samples)}}) {
+    pm::Metric* m = sm->add_metrics();
+    m->set_name(name);
+    auto* dp = m->mutable_gauge()->add_data_points();
+    dp->set_time_unix_nano(now);
+    dp->set_as_double(value);
+  }
+  static_cast<void>(samples);
+  auto batch = std::make_shared<const core::Batch>(std::move(req));
+  const size_t points = batch->record_count();
+  core::Envelope envelope;
+  envelope.batch = batch;
+  envelope.acks.push_back(std::make_shared<core::Ack>([id = id_, points](const absl::Status& s) {
+    auto& t = core::Telemetry::Get();
+    if (s.ok()) {
+      t.ReceiverAccepted(id, core::Signal::kMetrics, "http").Increment(static_cast<double>(points));
+    } else {
+      t.ReceiverRefused(id, core::Signal::kMetrics, "http",
+                        core::IsRetryable(s) ? "refused" : "failed")
+          .Increment(static_cast<double>(points));
+    }
+  }));
+  std::vector<core::AckRef> acks = envelope.acks;
+  if (absl::Status s = metrics_->Consume(std::move(envelope)); !s.ok()) {
+    for (const auto& a : acks) a->Fail(s);
+  }
+}
+
+}  // namespace tributary::prometheus_scrape
+
+namespace tributary {
+void RegisterReceiverPrometheusScrape(core::Registry& registry) {
+  using prometheus_scrape::ScrapeConfig;
+  registry.Add(core::MakeFactory<core::Receiver, ScrapeConfig, const core::ReceiverConsumers&>(
+      "prometheus_scrape", {core::Signal::kMetrics},
+      "Scrapes Prometheus text format 0.0.4 and OpenMetrics 1.0 endpoints (gzip, timeouts, "
+      "size and sample limits) into OTLP metrics, with up and scrape_* series per target.",
+      [](const core::CreateContext& ctx, const ScrapeConfig& config,
+         const core::ReceiverConsumers& consumers)
+          -> absl::StatusOr<std::unique_ptr<core::Receiver>> {
+        if (consumers.metrics == nullptr) {
+          return absl::InvalidArgumentError("prometheus_scrape serves metrics pipelines only");
+        }
+        return std::make_unique<prometheus_scrape::ScrapeReceiver>(ctx.id.ToString(), config,
+                                                                   consumers.metrics);
+      }));
+}
+}  // namespace tributary
