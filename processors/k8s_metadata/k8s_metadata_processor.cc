@@ -56,29 +56,9 @@ K8sMetadataProcessor::~K8sMetadataProcessor() = default;
 
 absl::Status K8sMetadataProcessor::Start() {
   if (!config_.api) return absl::OkStatus();
-  if (node_name_.empty()) {
-    return absl::InvalidArgumentError(
-        "the api block needs the node name (node_name or K8S_NODE_NAME) to watch this node's "
-        "pods only");
-  }
-  PodWatcherOptions o;
-  o.endpoint = config_.api->endpoint;
-  if (o.endpoint.empty()) {
-    const std::string host = Env("KUBERNETES_SERVICE_HOST");
-    const std::string port = Env("KUBERNETES_SERVICE_PORT");
-    if (host.empty() || port.empty()) {
-      return absl::InvalidArgumentError(
-          "api.endpoint is empty and KUBERNETES_SERVICE_HOST/PORT are not set (not in a pod?)");
-    }
-    o.endpoint = absl::StrCat(
-        "https://", host.find(':') != std::string::npos ? "[" + host + "]" : host, ":", port);
-  }
-  o.token_file = config_.api->token_file;
-  o.ca_file = config_.api->ca_file;
-  o.node_name = node_name_;
-  o.annotations = config_.api->annotations;
-  o.max_pods = static_cast<size_t>(config_.api->max_pods);
-  watcher_ = std::make_unique<PodWatcher>(o);
+  auto o = WatcherOptions(*config_.api, node_name_);
+  if (!o.ok()) return o.status();
+  watcher_ = std::make_unique<PodWatcher>(*o);
   watcher_->Start();
   return absl::OkStatus();
 }

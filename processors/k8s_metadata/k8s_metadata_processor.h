@@ -16,30 +16,6 @@ class Counter;
 
 namespace tributary::processors::k8s_metadata {
 
-struct ApiConfig {
-  std::string endpoint;
-  std::string token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token";
-  std::string ca_file = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
-  bool labels = true;
-  bool annotations = false;
-  int64_t max_pods = 1000;
-  template <class V>
-  void VisitFields(V&& v) {
-    v.Optional("endpoint", endpoint,
-               "API server URL; empty uses https://$KUBERNETES_SERVICE_HOST:"
-               "$KUBERNETES_SERVICE_PORT (in-cluster)");
-    v.Optional("token_file", token_file, "service-account token, read again on each connection");
-    v.Optional("ca_file", ca_file, "CA bundle of the API server");
-    v.Optional("labels", labels, "add pod labels as k8s.pod.label.<key>");
-    v.Optional("annotations", annotations, "add pod annotations as k8s.pod.annotation.<key>");
-    v.Optional("max_pods", max_pods, "pods kept in the cache at most");
-  }
-  absl::Status Validate() const {
-    if (max_pods < 1) return absl::InvalidArgumentError("max_pods must be >= 1");
-    return absl::OkStatus();
-  }
-};
-
 struct K8sMetadataConfig {
   std::string node_name;
   std::optional<ApiConfig> api;

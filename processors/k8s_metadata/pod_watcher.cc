@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -63,6 +64,11 @@ std::shared_ptr<PodMeta> PodFrom(const Json& object, bool annotations) {
   };
   copy_map("labels", &pod->labels);
   if (annotations) copy_map("annotations", &pod->annotations);
+  auto status = object.find("status");
+  if (status != object.end() && status->is_object()) {
+    auto ip = status->find("podIP");
+    if (ip != status->end() && ip->is_string()) pod->ip = ip->get<std::string>();
+  }
   return pod;
 }
 
@@ -110,6 +116,44 @@ std::shared_ptr<const PodMeta> PodWatcher::ByName(const std::string& namespace_n
   if (it == uid_by_name_.end()) return nullptr;
   auto pod = by_uid_.find(it->second);
   return pod == by_uid_.end() ? nullptr : pod->second;
+}
+
+std::vector<std::shared_ptr<const PodMeta>> PodWatcher::Pods() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::shared_ptr<const PodMeta>> out;
+  out.reserve(by_uid_.size());
+  for (const auto& [uid, pod] : by_uid_) {
+    if (!deleted_.count(uid)) out.push_back(pod);
+  }
+  return out;
+}
+
+absl::StatusOr<PodWatcherOptions> WatcherOptions(const ApiConfig& api,
+                                                 const std::string& node_name) {
+  if (node_name.empty()) {
+    return absl::InvalidArgumentError(
+        "the api block needs the node name (node_name or K8S_NODE_NAME) to watch this node's "
+        "pods only");
+  }
+  PodWatcherOptions o;
+  o.endpoint = api.endpoint;
+  if (o.endpoint.empty()) {
+    const char* host = getenv("KUBERNETES_SERVICE_HOST");
+    const char* port = getenv("KUBERNETES_SERVICE_PORT");
+    if (host == nullptr || port == nullptr || *host == '\0' || *port == '\0') {
+      return absl::InvalidArgumentError(
+          "api.endpoint is empty and KUBERNETES_SERVICE_HOST/PORT are not set (not in a pod?)");
+    }
+    const std::string h = host;
+    o.endpoint =
+        absl::StrCat("https://", h.find(':') != std::string::npos ? "[" + h + "]" : h, ":", port);
+  }
+  o.token_file = api.token_file;
+  o.ca_file = api.ca_file;
+  o.node_name = node_name;
+  o.annotations = api.annotations;
+  o.max_pods = static_cast<size_t>(api.max_pods);
+  return o;
 }
 
 size_t PodWatcher::size() const {

@@ -10,8 +10,10 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace tributary::processors::k8s_metadata {
 
@@ -22,6 +24,7 @@ struct PodMeta {
   std::string uid;
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
+  std::string ip;  // status.podIP
 };
 
 struct PodWatcherOptions {
@@ -35,6 +38,35 @@ struct PodWatcherOptions {
   std::chrono::seconds watch_timeout{300};
   std::chrono::milliseconds deleted_grace{std::chrono::minutes(5)};
 };
+
+struct ApiConfig {
+  std::string endpoint;
+  std::string token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+  std::string ca_file = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+  bool labels = true;
+  bool annotations = false;
+  int64_t max_pods = 1000;
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("endpoint", endpoint,
+               "API server URL; empty uses https://$KUBERNETES_SERVICE_HOST:"
+               "$KUBERNETES_SERVICE_PORT (in-cluster)");
+    v.Optional("token_file", token_file, "service-account token, read again on each connection");
+    v.Optional("ca_file", ca_file, "CA bundle of the API server");
+    v.Optional("labels", labels, "add pod labels as k8s.pod.label.<key>");
+    v.Optional("annotations", annotations, "add pod annotations as k8s.pod.annotation.<key>");
+    v.Optional("max_pods", max_pods, "pods kept in the cache at most");
+  }
+  absl::Status Validate() const {
+    if (max_pods < 1) return absl::InvalidArgumentError("max_pods must be >= 1");
+    return absl::OkStatus();
+  }
+};
+
+// The watcher options for `api` on node `node_name`: in-cluster endpoint from
+// KUBERNETES_SERVICE_HOST/PORT when api.endpoint is empty.
+absl::StatusOr<PodWatcherOptions> WatcherOptions(const ApiConfig& api,
+                                                 const std::string& node_name);
 
 // Lists and watches the pods of one node (fieldSelector spec.nodeName) and
 // keeps their labels and annotations, at most max_pods of them. A watch that
@@ -54,6 +86,8 @@ class PodWatcher {
   std::shared_ptr<const PodMeta> ByName(const std::string& namespace_name,
                                         const std::string& name) const;
   size_t size() const;
+  // The pods known now, deleted ones in their grace period left out.
+  std::vector<std::shared_ptr<const PodMeta>> Pods() const;
   // Counters for self-metrics and tests.
   uint64_t lists() const { return lists_.load(); }
   uint64_t watch_events() const { return events_.load(); }

@@ -91,7 +91,9 @@ size_t CollectContentType(char* data, size_t size, size_t n, void* user) {
 }  // namespace
 
 absl::Status ScrapeConfig::Validate() const {
-  if (targets.empty()) return absl::InvalidArgumentError("targets must not be empty");
+  if (targets.empty() && !kubernetes_pods) {
+    return absl::InvalidArgumentError("set targets, kubernetes_pods or both");
+  }
   if (scheme != "http" && scheme != "https") {
     return absl::InvalidArgumentError("scheme must be http or https");
   }
@@ -292,6 +294,16 @@ ScrapeReceiver::ScrapeReceiver(std::string id, ScrapeConfig config, core::Consum
 ScrapeReceiver::~ScrapeReceiver() { Shutdown(core::Clock::now()); }
 
 absl::Status ScrapeReceiver::Start() {
+  if (config_.kubernetes_pods) {
+    processors::k8s_metadata::ApiConfig api = *config_.kubernetes_pods;
+    api.annotations = true;
+    const char* env = getenv("K8S_NODE_NAME");
+    auto options = processors::k8s_metadata::WatcherOptions(
+        api, config_.node_name.empty() && env != nullptr ? env : config_.node_name);
+    if (!options.ok()) return options.status();
+    pods_ = std::make_unique<processors::k8s_metadata::PodWatcher>(*options);
+    pods_->Start();
+  }
   thread_ = std::thread([this] { Run(); });
   return absl::OkStatus();
 }
@@ -303,6 +315,33 @@ void ScrapeReceiver::Shutdown(core::Deadline) noexcept {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (pods_) pods_->Stop();
+}
+
+std::vector<ScrapeReceiver::Target> ScrapeReceiver::Targets() const {
+  std::vector<Target> out;
+  for (const std::string& t : config_.targets) {
+    out.push_back(Target{t, config_.scheme, config_.metrics_path, {}});
+  }
+  if (!pods_) return out;
+  for (const auto& pod : pods_->Pods()) {
+    auto annotation = [&pod](const char* key) -> std::string {
+      auto it = pod->annotations.find(key);
+      return it == pod->annotations.end() ? std::string() : it->second;
+    };
+    const std::string port = annotation("prometheus.io/port");
+    if (annotation("prometheus.io/scrape") != "true" || pod->ip.empty() || port.empty()) continue;
+    const std::string path = annotation("prometheus.io/path");
+    const std::string scheme = annotation("prometheus.io/scheme");
+    const std::string host = pod->ip.find(':') != std::string::npos ? "[" + pod->ip + "]" : pod->ip;
+    out.push_back(Target{host + ":" + port,
+                         scheme.empty() ? config_.scheme : scheme,
+                         path.empty() ? config_.metrics_path : path,
+                         {{"k8s.namespace.name", pod->namespace_name},
+                          {"k8s.pod.name", pod->name},
+                          {"k8s.pod.uid", pod->uid}}});
+  }
+  return out;
 }
 
 void ScrapeReceiver::Run() {
@@ -310,13 +349,14 @@ void ScrapeReceiver::Run() {
   while (!stop_) {
     const auto next = core::Clock::now() + config_.scrape_interval;
     lock.unlock();
-    for (const std::string& target : config_.targets) ScrapeTarget(target);
+    for (const Target& target : Targets()) ScrapeTarget(target);
     lock.lock();
     cv_.wait_until(lock, next, [this] { return stop_; });
   }
 }
 
-void ScrapeReceiver::ScrapeTarget(const std::string& target) {
+void ScrapeReceiver::ScrapeTarget(const Target& t) {
+  const std::string& target = t.address;
   const uint64_t now =
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
@@ -325,7 +365,7 @@ void ScrapeReceiver::ScrapeTarget(const std::string& target) {
   std::string body, content_type, reason;
   std::pair<std::string*, uint64_t> sink{&body, config_.body_size_limit.bytes};
   CURL* c = curl_easy_init();
-  const std::string url = absl::StrCat(config_.scheme, "://", target, config_.metrics_path);
+  const std::string url = absl::StrCat(t.scheme, "://", target, t.path);
   curl_slist* headers = curl_slist_append(
       nullptr,
       "Accept: "
@@ -353,6 +393,7 @@ void ScrapeReceiver::ScrapeTarget(const std::string& target) {
   auto* rm = req.add_resource_metrics();
   SetAttributes({{"service.name", config_.job_name}, {"service.instance.id", target}},
                 rm->mutable_resource()->mutable_attributes());
+  SetAttributes(t.resource, rm->mutable_resource()->mutable_attributes());
   auto* sm = rm->add_scope_metrics();
   sm->mutable_scope()->set_name("tributary.prometheus_scrape");
   ParseResult parsed;

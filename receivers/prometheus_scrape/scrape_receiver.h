@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "processors/k8s_metadata/pod_watcher.h"
 #include "re2/re2.h"
 #include "receivers/prometheus_scrape/exposition.h"
 #include "tributary/core/component.h"
@@ -31,10 +32,12 @@ struct ScrapeConfig {
   int64_t sample_limit = 0;
   std::map<std::string, std::string> keep;
   std::map<std::string, std::string> drop;
+  std::optional<processors::k8s_metadata::ApiConfig> kubernetes_pods;
+  std::string node_name;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("job_name", job_name, "the job label (service.name) of the scraped series");
-    v.Required("targets", targets, "host:port of each target (the instance label)");
+    v.Optional("targets", targets, "host:port of each target (the instance label)");
     v.Optional("metrics_path", metrics_path, "HTTP path of the exposition");
     v.Optional("scheme", scheme, "http or https");
     v.Optional("scrape_interval", scrape_interval, "how often each target is scraped");
@@ -76,9 +79,9 @@ class Converter {
   const Options options_;
 };
 
-// Scrapes a static list of targets every scrape_interval, and adds per
-// target the series Prometheus writes itself: up, scrape_duration_seconds,
-// scrape_samples_scraped.
+// Scrapes a static list of targets, and the annotated pods of this node,
+// every scrape_interval, and adds per target the series Prometheus writes
+// itself: up, scrape_duration_seconds, scrape_samples_scraped.
 class ScrapeReceiver : public core::Receiver {
  public:
   ScrapeReceiver(std::string id, ScrapeConfig config, core::Consumer* metrics);
@@ -87,13 +90,21 @@ class ScrapeReceiver : public core::Receiver {
   void Shutdown(core::Deadline deadline) noexcept override;
 
  private:
+  struct Target {
+    std::string address;  // host:port, the instance
+    std::string scheme;
+    std::string path;
+    std::vector<std::pair<std::string, std::string>> resource;  // pod metadata
+  };
   void Run();
-  void ScrapeTarget(const std::string& target);
+  std::vector<Target> Targets() const;
+  void ScrapeTarget(const Target& target);
 
   const std::string id_;
   const ScrapeConfig config_;
   core::Consumer* const metrics_;
   std::unique_ptr<Converter> converter_;
+  std::unique_ptr<processors::k8s_metadata::PodWatcher> pods_;
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
