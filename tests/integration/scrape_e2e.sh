@@ -4,11 +4,13 @@
 # OpenMetrics exposition of an agent's prometheus exporter serving its host
 # metrics (Prometheus and the node exporter answer only in the text format),
 # captured from the running programs and
-# served as they were (static_exposition.py), so that the values stand still.
+# served as they were, gzip-compressed (static_exposition.py), so that the
+# values stand still.
 # The agent scrapes each as its own job into its file sink; scrape_check.py
 # parses the expositions itself and finds every sample downstream with the
-# same name, labels and value, and up = 1 for every job. A target that
-# answers more than body_size_limit fails its scrape and the agent goes on.
+# same name, labels and value, and up = 1 for every job. A target whose
+# answer is more than body_size_limit once decompressed (2 MiB of one
+# letter, a few KiB on the wire) fails its scrape and the agent goes on.
 #   scrape_e2e.sh AGENT
 set -euo pipefail
 AGENT=$1

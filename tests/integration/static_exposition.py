@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Serves saved expositions as a target would: GET /NAME answers the file
-NAME from DIR, with the OpenMetrics content type for files ending in .om.
-Prints the port it listens on.
+NAME from DIR, with the OpenMetrics content type for files ending in .om,
+gzip-compressed when the request accepts gzip. Prints the port it listens on.
 
   static_exposition.py DIR
 """
+import gzip
 import http.server
 import os
 import sys
@@ -23,6 +24,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         kind = ('application/openmetrics-text; version=1.0.0; charset=utf-8' if path.endswith('.om')
                 else 'text/plain; version=0.0.4; charset=utf-8')
         self.send_header('Content-Type', kind)
+        if 'gzip' in self.headers.get('Accept-Encoding', ''):
+            body = gzip.compress(body)
+            self.send_header('Content-Encoding', 'gzip')
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
         self.wfile.write(body)
