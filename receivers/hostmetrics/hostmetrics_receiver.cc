@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "re2/re2.h"
-#include "tributary/core/telemetry.h"
+#include "tributary/core/hand_on.h"
 
 namespace tributary::hostmetrics {
 
@@ -92,25 +92,8 @@ void HostmetricsReceiver::CollectOnce() {
     core::Log(core::LogLevel::kWarn, id_, "some host metrics could not be read",
               absl::StrCat("errors=\"", absl::StrJoin(errors, "; "), "\" suppressed=", held));
   }
-  auto batch = std::make_shared<const core::Batch>(std::move(req));
-  const size_t points = batch->record_count();
-  core::Envelope envelope;
-  envelope.batch = batch;
-  envelope.acks.push_back(std::make_shared<core::Ack>([id = id_, points](const absl::Status& s) {
-    auto& t = core::Telemetry::Get();
-    if (s.ok()) {
-      t.ReceiverAccepted(id, core::Signal::kMetrics, "host").Increment(static_cast<double>(points));
-    } else {
-      t.ReceiverRefused(id, core::Signal::kMetrics, "host",
-                        core::IsRetryable(s) ? "refused" : "failed")
-          .Increment(static_cast<double>(points));
-    }
-  }));
-  std::vector<core::AckRef> acks = envelope.acks;
   // A refused collection is not kept: the next one carries the counters on.
-  if (absl::Status s = metrics_->Consume(std::move(envelope)); !s.ok()) {
-    for (const auto& a : acks) a->Fail(s);
-  }
+  static_cast<void>(core::HandOn(*metrics_, id_, "host", core::Batch(std::move(req))));
 }
 
 }  // namespace tributary::hostmetrics

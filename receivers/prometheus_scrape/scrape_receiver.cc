@@ -10,6 +10,7 @@
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "re2/re2.h"
+#include "tributary/core/hand_on.h"
 #include "tributary/core/telemetry.h"
 
 namespace tributary::prometheus_scrape {
@@ -445,24 +446,8 @@ void ScrapeReceiver::ScrapeTarget(const Target& t) {
     dp->set_as_double(value);
   }
   static_cast<void>(samples);
-  auto batch = std::make_shared<const core::Batch>(std::move(req));
-  const size_t points = batch->record_count();
-  core::Envelope envelope;
-  envelope.batch = batch;
-  envelope.acks.push_back(std::make_shared<core::Ack>([id = id_, points](const absl::Status& s) {
-    auto& t = core::Telemetry::Get();
-    if (s.ok()) {
-      t.ReceiverAccepted(id, core::Signal::kMetrics, "http").Increment(static_cast<double>(points));
-    } else {
-      t.ReceiverRefused(id, core::Signal::kMetrics, "http",
-                        core::IsRetryable(s) ? "refused" : "failed")
-          .Increment(static_cast<double>(points));
-    }
-  }));
-  std::vector<core::AckRef> acks = envelope.acks;
-  if (absl::Status s = metrics_->Consume(std::move(envelope)); !s.ok()) {
-    for (const auto& a : acks) a->Fail(s);
-  }
+  // A refused scrape is not kept: the next one carries the counters on.
+  static_cast<void>(core::HandOn(*metrics_, id_, "http", core::Batch(std::move(req))));
 }
 
 }  // namespace tributary::prometheus_scrape

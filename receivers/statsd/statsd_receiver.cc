@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
+#include "tributary/core/hand_on.h"
 #include "tributary/core/telemetry.h"
 
 namespace tributary::statsd {
@@ -403,30 +404,7 @@ void StatsdReceiver::Flush() {
       aggregator_.Flush(interval_start_ns_, now, config_.resource_attributes);
   interval_start_ns_ = now;
   auto send = [this](core::MetricsRequest r) -> bool {
-    auto batch = std::make_shared<const core::Batch>(std::move(r));
-    const size_t points = batch->record_count();
-    core::Envelope envelope;
-    envelope.batch = batch;
-    auto& telemetry = core::Telemetry::Get();
-    envelope.acks.push_back(
-        std::make_shared<core::Ack>([id = id_, points, &telemetry](const absl::Status& s) {
-          if (s.ok()) {
-            telemetry.ReceiverAccepted(id, core::Signal::kMetrics, "udp")
-                .Increment(static_cast<double>(points));
-          } else {
-            telemetry
-                .ReceiverRefused(id, core::Signal::kMetrics, "udp",
-                                 core::IsRetryable(s) ? "refused" : "failed")
-                .Increment(static_cast<double>(points));
-          }
-        }));
-    std::vector<core::AckRef> acks = envelope.acks;
-    const absl::Status status = metrics_->Consume(std::move(envelope));
-    if (!status.ok()) {
-      for (const auto& a : acks) a->Fail(status);
-      return false;
-    }
-    return true;
+    return core::HandOn(*metrics_, id_, "udp", core::Batch(std::move(r))).ok();
   };
   if (unsent_) {
     // Refused last time: offered once more, before what came since.
