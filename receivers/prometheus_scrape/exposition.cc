@@ -79,8 +79,9 @@ class LineParser {
       std::string_view ts = Token();
       double t = 0;
       if (!ParseValue(ts, &t) || !std::isfinite(t)) return "invalid timestamp";
-      out->timestamp_ms = static_cast<int64_t>(
-          format_ == Format::kOpenMetrics ? std::llround(t * 1000) : std::llround(t));
+      const double ms = format_ == Format::kOpenMetrics ? t * 1000 : t;
+      if (std::fabs(ms) > 9e18) return "timestamp out of range";
+      out->timestamp_ms = static_cast<int64_t>(std::llround(ms));
       SkipSpace();
     }
     if (pos_ < s_.size() && s_[pos_] == '#') {

@@ -65,8 +65,16 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
+// A count or time from an exposition as an unsigned integer: negative and
+// NaN values are 0, values beyond the range the largest one.
+uint64_t ToU64(double v) {
+  if (!(v > 0)) return 0;
+  if (v >= 18446744073709549568.0) return UINT64_MAX;
+  return static_cast<uint64_t>(v);
+}
+
 uint64_t TimeNs(const Sample& s, uint64_t now_ns) {
-  return s.timestamp_ms ? static_cast<uint64_t>(*s.timestamp_ms) * 1000000ull : now_ns;
+  return s.timestamp_ms ? ToU64(static_cast<double>(*s.timestamp_ms) * 1e6) : now_ns;
 }
 
 size_t CollectBody(char* data, size_t size, size_t n, void* user) {
@@ -145,7 +153,7 @@ size_t Converter::Convert(const ParseResult& result, uint64_t now_ns, pm::ScopeM
     };
     for (const Sample& s : f.samples) {
       if (EndsWith(s.name, "_created") && s.name != f.name) {
-        created[key_of(PointLabels(s.labels, "", honor))] = static_cast<uint64_t>(s.value * 1e9);
+        created[key_of(PointLabels(s.labels, "", honor))] = ToU64(s.value * 1e9);
       }
     }
     if (f.type == "histogram" || f.type == "gaugehistogram" || f.type == "summary") {
@@ -219,14 +227,14 @@ size_t Converter::Convert(const ParseResult& result, uint64_t now_ns, pm::ScopeM
           double previous = 0;
           for (const auto& [bound, cumulative] : p.buckets) {
             if (std::isfinite(bound)) dp->add_explicit_bounds(bound);
-            dp->add_bucket_counts(static_cast<uint64_t>(std::max(0.0, cumulative - previous)));
+            dp->add_bucket_counts(ToU64(cumulative - previous));
             previous = cumulative;
           }
           if (p.buckets.empty() || std::isfinite(p.buckets.back().first)) {
             // No +Inf bucket: the overflow is what the count says beyond.
-            dp->add_bucket_counts(static_cast<uint64_t>(std::max(0.0, p.count - previous)));
+            dp->add_bucket_counts(ToU64(p.count - previous));
           }
-          dp->set_count(static_cast<uint64_t>(p.has_count ? p.count : previous));
+          dp->set_count(ToU64(p.has_count ? p.count : previous));
           dp->set_sum(p.sum);
           SetAttributes(p.labels, dp->mutable_attributes());
         } else {
@@ -238,7 +246,7 @@ size_t Converter::Convert(const ParseResult& result, uint64_t now_ns, pm::ScopeM
             qv->set_quantile(q);
             qv->set_value(v);
           }
-          dp->set_count(static_cast<uint64_t>(p.count));
+          dp->set_count(ToU64(p.count));
           dp->set_sum(p.sum);
           SetAttributes(p.labels, dp->mutable_attributes());
         }
