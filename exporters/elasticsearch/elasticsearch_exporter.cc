@@ -433,8 +433,7 @@ absl::Status ElasticsearchExporter::Export(const core::Batch& batch,
     chunk.Add(earlier[k].lines, earlier[k].ref);
     if (chunk.size() >= max_docs || chunk.body.size() >= max_bytes) flush();
   }
-  if (retried_ != nullptr && !earlier.empty())
-    retried_->Increment(static_cast<double>(earlier.size()));
+  if (!earlier.empty()) retried_->Increment(static_cast<double>(earlier.size()));
   flush();
 
   // Then the records not yet sent.

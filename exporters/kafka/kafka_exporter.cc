@@ -16,6 +16,9 @@ namespace tributary::kafka {
 
 namespace {
 
+// The client's local queue holds this many messages at most.
+constexpr int kQueueMessages = 100000;
+
 struct Families {
   ::prometheus::Family<::prometheus::Counter>& produced;
   ::prometheus::Family<::prometheus::Counter>& produced_bytes;
@@ -176,12 +179,11 @@ class KafkaExporter::Producer {
 
  private:
   void Poll() {
-    const double capacity = 100000.0;  // queue.buffering.max.messages
     auto next_gauge = core::Clock::now();
     while (!stop_) {
       rd_kafka_poll(rk_, 100);
       if (core::Clock::now() >= next_gauge) {
-        owner_->queue_fill_->Set(rd_kafka_outq_len(rk_) / capacity);
+        owner_->queue_fill_->Set(rd_kafka_outq_len(rk_) / static_cast<double>(kQueueMessages));
         next_gauge = core::Clock::now() + std::chrono::seconds(1);
       }
     }
@@ -233,7 +235,7 @@ absl::StatusOr<std::shared_ptr<KafkaExporter::Producer>> KafkaExporter::CurrentP
       {"compression.codec", config_.compression},
       {"message.timeout.ms", std::to_string(config_.timeout.count())},
       {"linger.ms", std::to_string(config_.linger.count())},
-      {"queue.buffering.max.messages", "100000"},
+      {"queue.buffering.max.messages", std::to_string(kQueueMessages)},
       {"queue.buffering.max.kbytes", std::to_string(config_.queue_max_bytes.bytes / 1024)},
       // Room for a value of max_message_bytes plus its key and headers.
       {"message.max.bytes", std::to_string(config_.max_message_bytes.bytes + 65536)},

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "re2/re2.h"
+#include "tributary/core/attributes.h"
 
 namespace tributary::hostmetrics {
 
@@ -96,11 +97,7 @@ pm::NumberDataPoint* HostReader::Builder::Point(const std::string& name, const c
       counter ? m->mutable_sum()->add_data_points() : m->mutable_gauge()->add_data_points();
   p->set_time_unix_nano(now_ns_);
   if (counter) p->set_start_time_unix_nano(start_ns_);
-  for (const auto& [k, v] : labels) {
-    auto* kv = p->add_attributes();
-    kv->set_key(k);
-    kv->mutable_value()->set_string_value(v);
-  }
+  core::AddStringAttributes(p->mutable_attributes(), labels);
   return p;
 }
 

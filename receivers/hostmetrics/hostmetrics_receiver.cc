@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "re2/re2.h"
+#include "tributary/core/attributes.h"
 #include "tributary/core/hand_on.h"
 
 namespace tributary::hostmetrics {
@@ -76,13 +77,9 @@ void HostmetricsReceiver::CollectOnce() {
                                 .count());
   core::MetricsRequest req;
   auto* rm = req.add_resource_metrics();
-  auto add = [rm](const std::string& k, const std::string& v) {
-    auto* kv = rm->mutable_resource()->add_attributes();
-    kv->set_key(k);
-    kv->mutable_value()->set_string_value(v);
-  };
-  if (!host_name_.empty()) add("host.name", host_name_);
-  for (const auto& [k, v] : config_.resource_attributes) add(k, v);
+  auto* attrs = rm->mutable_resource()->mutable_attributes();
+  if (!host_name_.empty()) core::AddStringAttribute(attrs, "host.name", host_name_);
+  core::AddStringAttributes(attrs, config_.resource_attributes);
   auto* sm = rm->add_scope_metrics();
   sm->mutable_scope()->set_name("tributary.hostmetrics");
   std::vector<std::string> errors;

@@ -10,6 +10,7 @@
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "re2/re2.h"
+#include "tributary/core/attributes.h"
 #include "tributary/core/hand_on.h"
 #include "tributary/core/telemetry.h"
 
@@ -26,16 +27,6 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
                        .Help("Scrapes that failed, by target and reason")
                        .Register(core::Telemetry::Get().registry());
   return f;
-}
-
-void SetAttributes(
-    const Labels& labels,
-    google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>* out) {
-  for (const auto& [k, v] : labels) {
-    auto* kv = out->Add();
-    kv->set_key(k);
-    kv->mutable_value()->set_string_value(v);
-  }
 }
 
 // The labels of a sample without `skip` (le, quantile), sorted: the identity
@@ -236,7 +227,7 @@ size_t Converter::Convert(const ParseResult& result, uint64_t now_ns, pm::ScopeM
           }
           dp->set_count(ToU64(p.has_count ? p.count : previous));
           dp->set_sum(p.sum);
-          SetAttributes(p.labels, dp->mutable_attributes());
+          core::AddStringAttributes(dp->mutable_attributes(), p.labels);
         } else {
           auto* dp = m->mutable_summary()->add_data_points();
           dp->set_time_unix_nano(p.time);
@@ -248,7 +239,7 @@ size_t Converter::Convert(const ParseResult& result, uint64_t now_ns, pm::ScopeM
           }
           dp->set_count(ToU64(p.count));
           dp->set_sum(p.sum);
-          SetAttributes(p.labels, dp->mutable_attributes());
+          core::AddStringAttributes(dp->mutable_attributes(), p.labels);
         }
       }
       continue;
@@ -282,7 +273,7 @@ size_t Converter::Convert(const ParseResult& result, uint64_t now_ns, pm::ScopeM
         if (c != created.end()) dp->set_start_time_unix_nano(c->second);
       }
       dp->set_as_double(s.value);
-      SetAttributes(labels, dp->mutable_attributes());
+      core::AddStringAttributes(dp->mutable_attributes(), labels);
     }
   }
   return kept;
@@ -400,13 +391,13 @@ void ScrapeReceiver::ScrapeTarget(const Target& t) {
 
   core::MetricsRequest req;
   auto* rm = req.add_resource_metrics();
-  SetAttributes({{"service.name", config_.job_name}, {"service.instance.id", target}},
-                rm->mutable_resource()->mutable_attributes());
-  SetAttributes(t.resource, rm->mutable_resource()->mutable_attributes());
+  auto* resource = rm->mutable_resource()->mutable_attributes();
+  core::AddStringAttribute(resource, "service.name", config_.job_name);
+  core::AddStringAttribute(resource, "service.instance.id", target);
+  core::AddStringAttributes(resource, t.resource);
   auto* sm = rm->add_scope_metrics();
   sm->mutable_scope()->set_name("tributary.prometheus_scrape");
   ParseResult parsed;
-  size_t samples = 0;
   if (rc == CURLE_WRITE_ERROR) {
     reason = "body_size_limit";
   } else if (rc != CURLE_OK) {
@@ -428,12 +419,11 @@ void ScrapeReceiver::ScrapeTarget(const Target& t) {
                parsed.samples > static_cast<size_t>(config_.sample_limit)) {
       reason = "sample_limit";
     } else {
-      samples = converter_->Convert(parsed, now, sm);
+      converter_->Convert(parsed, now, sm);
     }
   }
   if (!reason.empty()) {
     sm->clear_metrics();
-    samples = 0;
     Failures().Add({{"receiver", id_}, {"target", target}, {"reason", reason}}).Increment();
     uint64_t held = 0;
     if (reason != "invalid_exposition" && log_limiter_.Allow(&held)) {
@@ -453,7 +443,6 @@ void ScrapeReceiver::ScrapeTarget(const Target& t) {
     dp->set_time_unix_nano(now);
     dp->set_as_double(value);
   }
-  static_cast<void>(samples);
   // A refused scrape is not kept: the next one carries the counters on.
   static_cast<void>(core::HandOn(*metrics_, id_, "http", core::Batch(std::move(req))));
 }

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
+#include "tributary/core/attributes.h"
 #include "tributary/core/hand_on.h"
 #include "tributary/core/telemetry.h"
 
@@ -75,16 +76,6 @@ const char* TypeKey(MetricType t) {
 
 bool IsHistogram(MetricType t) {
   return t == MetricType::kTimer || t == MetricType::kHistogram || t == MetricType::kDistribution;
-}
-
-void SetAttributes(
-    const std::vector<std::pair<std::string, std::string>>& tags,
-    google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>* out) {
-  for (const auto& [k, v] : tags) {
-    auto* kv = out->Add();
-    kv->set_key(k);
-    kv->mutable_value()->set_string_value(v);
-  }
 }
 
 }  // namespace
@@ -174,11 +165,7 @@ core::MetricsRequest Aggregator::Flush(uint64_t start_ns, uint64_t now_ns,
                                        const std::map<std::string, std::string>& resource) {
   core::MetricsRequest req;
   auto* rm = req.add_resource_metrics();
-  for (const auto& [k, v] : resource) {
-    auto* kv = rm->mutable_resource()->add_attributes();
-    kv->set_key(k);
-    kv->mutable_value()->set_string_value(v);
-  }
+  core::AddStringAttributes(rm->mutable_resource()->mutable_attributes(), resource);
   auto* sm = rm->add_scope_metrics();
   sm->mutable_scope()->set_name("tributary.statsd");
   // Points of one name and type share a metric.
@@ -212,21 +199,21 @@ core::MetricsRequest Aggregator::Flush(uint64_t start_ns, uint64_t now_ns,
         p->set_start_time_unix_nano(start_ns);
         p->set_time_unix_nano(now_ns);
         p->set_as_double(s.sum);
-        SetAttributes(s.tags, p->mutable_attributes());
+        core::AddStringAttributes(p->mutable_attributes(), s.tags);
         break;
       }
       case MetricType::kGauge: {
         auto* p = m->mutable_gauge()->add_data_points();
         p->set_time_unix_nano(now_ns);
         p->set_as_double(s.gauge);
-        SetAttributes(s.tags, p->mutable_attributes());
+        core::AddStringAttributes(p->mutable_attributes(), s.tags);
         break;
       }
       case MetricType::kSet: {
         auto* p = m->mutable_gauge()->add_data_points();
         p->set_time_unix_nano(now_ns);
         p->set_as_int(static_cast<int64_t>(s.members.size()));
-        SetAttributes(s.tags, p->mutable_attributes());
+        core::AddStringAttributes(p->mutable_attributes(), s.tags);
         break;
       }
       default: {
@@ -246,7 +233,7 @@ core::MetricsRequest Aggregator::Flush(uint64_t start_ns, uint64_t now_ns,
         p->set_sum(s.sum);
         p->set_min(s.min);
         p->set_max(s.max);
-        SetAttributes(s.tags, p->mutable_attributes());
+        core::AddStringAttributes(p->mutable_attributes(), s.tags);
         break;
       }
     }
