@@ -145,6 +145,15 @@ class SpscRing {
   size_t ProducerSize() const noexcept {
     return tail_.load(std::memory_order_relaxed) - cached_head_;
   }
+  // Producer side: the entries now.
+  size_t RefreshedProducerSize() noexcept {
+    cached_head_ = head_.load(std::memory_order_acquire);
+    return tail_.load(std::memory_order_relaxed) - cached_head_;
+  }
+  // Either side.
+  size_t Size() const noexcept {
+    return tail_.load(std::memory_order_acquire) - head_.load(std::memory_order_acquire);
+  }
   bool Pop(V& v) noexcept {
     size_t h = head_.load(std::memory_order_relaxed);
     if (h == cached_tail_) {
@@ -233,7 +242,12 @@ class RecordQueue {
       Release(r, l);
       return false;
     }
-    return l->out.ProducerSize() >= batch_size_;
+    if (l->out.ProducerSize() < batch_size_ || l->out.RefreshedProducerSize() < batch_size_)
+      return false;
+    // Pairs with the fence in HasBatch: either this thread sees the export
+    // thread asleep and wakes it, or the export thread sees this batch.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    return true;
   }
   // Producer: gives back a record that was not submitted.
   void Release(T* r, Local* l = nullptr) noexcept {
@@ -271,6 +285,14 @@ class RecordQueue {
     released_.clear();
     return n;
   }
+  // Export thread, after announcing it will sleep: is a whole batch waiting?
+  bool HasBatch() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    std::lock_guard lock(mu_);
+    for (auto& l : locals_)
+      if (l->out.Size() >= batch_size_) return true;
+    return false;
+  }
   bool Empty() {
     std::lock_guard lock(mu_);
     for (auto& l : locals_)
@@ -305,7 +327,8 @@ class RecordQueue {
     return next.fetch_add(1);
   }
   static CacheEntry* Cache() noexcept {
-    static thread_local CacheEntry cache[kCacheSlots] = {};
+    static thread_local CacheEntry cache[kCacheSlots]
+        __attribute__((tls_model("initial-exec"))) = {};
     return cache;
   }
 

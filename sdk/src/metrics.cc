@@ -131,7 +131,13 @@ int ThisThreadStripe() noexcept {
 
 bool Series::Matches(AttributeList list) const noexcept {
   if (list.size() != attributes.size()) return false;
-  for (const Attribute& a : list) {
+  for (size_t i = 0; i < list.size(); ++i) {
+    const Attribute& a = list[i];
+    // Callers usually pass a set in the same order each time: try the same position first.
+    if (attributes[i].key == a.key) {
+      if (!attributes[i].value.Equals(a.value)) return false;
+      continue;
+    }
     bool found = false;
     for (const OwnedAttribute& o : attributes) {
       if (o.key == a.key) {

@@ -69,6 +69,20 @@ TEST(Metrics, AttributeOrderDoesNotMakeANewSeriesAndNegativeCounterAddsAreIgnore
   EXPECT_EQ(SumPoints(*FindMetric(Collect(sdk), "c"))["a=x,b=2,c=true"], 3);
 }
 
+TEST(Metrics, ValuesThatHashAlikeAreStillSeparateSeries) {
+  // The attribute hash samples the first, middle and last bytes of long
+  // strings; these differ elsewhere.
+  SdkState sdk(testing::QuietOptions());
+  Counter c = Access::MakeMeter(sdk.Meter("t", "")).CreateCounter("c");
+  std::string a(40, 'x'), b(40, 'x');
+  b[10] = 'y';
+  for (int i = 0; i < 3; ++i) c.Add(1, {{"path", a}});
+  c.Add(1, {{"path", b}});
+  auto points = SumPoints(*FindMetric(Collect(sdk), "c"));
+  EXPECT_EQ(points["path=" + a], 3);
+  EXPECT_EQ(points["path=" + b], 1);
+}
+
 TEST(Metrics, UpDownCounterGoesDown) {
   SdkState sdk(testing::QuietOptions());
   UpDownCounter c = Access::MakeMeter(sdk.Meter("t", "")).CreateUpDownCounter("queue");

@@ -57,6 +57,16 @@ SdkOptions SdkOptions::FromEnvironment() {
   o.traces_endpoint = Env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
   o.metrics_endpoint = Env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
   o.logs_endpoint = Env("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT");
+  for (auto [name, flag] : {std::pair{"OTEL_TRACES_EXPORTER", &o.export_traces},
+                            std::pair{"OTEL_METRICS_EXPORTER", &o.export_metrics},
+                            std::pair{"OTEL_LOGS_EXPORTER", &o.export_logs}}) {
+    std::string e = Lower(Env(name));
+    if (e == "none") {
+      *flag = false;
+    } else if (!e.empty() && e != "otlp") {
+      Bad(name, e, "otlp or none");
+    }
+  }
   bad.clear();
   o.headers = detail::ParseKeyValueList(Env("OTEL_EXPORTER_OTLP_HEADERS"), &bad);
   if (!bad.empty())

@@ -61,6 +61,9 @@ SdkState::SdkState(SdkOptions o)
   span_export_.name = "spans";
   log_export_.name = "logs";
   metric_export_.name = "metrics";
+  span_export_.enabled = options.export_traces;
+  log_export_.enabled = options.export_logs;
+  metric_export_.enabled = options.export_metrics;
 }
 
 SdkState::~SdkState() { Shutdown(std::chrono::seconds(5)); }
@@ -157,7 +160,7 @@ void SdkState::RunBatchExport(SignalExport& sig, RecordQueue<T>& queue, size_t b
       };
       if (!ready()) {
         sig.sleeping.store(true);
-        sig.cv.wait_for(lock, delay, ready);
+        if (!queue.HasBatch()) sig.cv.wait_for(lock, delay, ready);
         sig.sleeping.store(false);
       }
       sig.wake = false;
@@ -169,15 +172,17 @@ void SdkState::RunBatchExport(SignalExport& sig, RecordQueue<T>& queue, size_t b
       size_t n = queue.Drain(batch, batch_size);
       if (n == 0) break;
       try {
-        if constexpr (std::is_same_v<T, SpanRecord>) {
-          EncodeSpans(batch, resource, body);
-        } else {
-          EncodeLogs(batch, resource, body);
-        }
-        if (Export(sig, body)) {
-          sig.exported.fetch_add(n, std::memory_order_relaxed);
-        } else {
-          sig.export_dropped.fetch_add(n, std::memory_order_relaxed);
+        if (sig.enabled) {  // exporter "none": recorded and batched, then let go
+          if constexpr (std::is_same_v<T, SpanRecord>) {
+            EncodeSpans(batch, resource, body);
+          } else {
+            EncodeLogs(batch, resource, body);
+          }
+          if (Export(sig, body)) {
+            sig.exported.fetch_add(n, std::memory_order_relaxed);
+          } else {
+            sig.export_dropped.fetch_add(n, std::memory_order_relaxed);
+          }
         }
       } catch (...) {
         sig.export_dropped.fetch_add(n, std::memory_order_relaxed);
@@ -209,7 +214,7 @@ void SdkState::RunMetricExport() {
     }
     try {
       size_t points = CollectMetrics(body);
-      if (points > 0) {
+      if (points > 0 && sig.enabled) {
         if (Export(sig, body)) {
           sig.exported.fetch_add(points, std::memory_order_relaxed);
         } else {

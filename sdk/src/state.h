@@ -120,7 +120,7 @@ struct InstrumentOptions {
 struct Series {
   class Instrument* instrument = nullptr;
   uint64_t hash = 0;
-  std::vector<OwnedAttribute> attributes;  // sorted by key, unique keys
+  std::vector<OwnedAttribute> attributes;  // unique keys, in first-seen order
   uint64_t start_ns = 0;
   size_t lines_per_stripe = 1;
   std::unique_ptr<CellLine[]> cells;
@@ -209,6 +209,7 @@ void EncodeLogs(const std::vector<LogRecordData*>& logs, const std::string& reso
 // One signal's export thread and its endpoint.
 struct SignalExport {
   const char* name = "";
+  bool enabled = true;  // false: exporter "none"
   std::unique_ptr<OtlpHttpClient> client;
   std::thread thread;
   std::mutex mu;

@@ -70,19 +70,33 @@ uint64_t RandomU64() noexcept {
 }
 
 uint64_t HashBytes(std::string_view s) noexcept {
-  uint64_t h = 0x243f6a8885a308d3ull ^ (s.size() * 0x9e3779b97f4a7c15ull);
+  // Samples the first, middle and last bytes: fast for the short keys and
+  // values attributes hold; the series table compares in full, so a
+  // collision costs a probe, never a wrong series.
   const char* p = s.data();
   size_t n = s.size();
-  while (n >= 8) {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    h = (h ^ Mix64(v)) * 0x9e3779b97f4a7c15ull;
-    p += 8;
-    n -= 8;
+  uint64_t a = 0, b = 0;
+  if (n >= 8) {
+    std::memcpy(&a, p, 8);
+    std::memcpy(&b, p + n - 8, 8);
+    if (n > 16) {
+      uint64_t m;
+      std::memcpy(&m, p + n / 2 - 4, 8);
+      a ^= Rotl(m, 23);
+    }
+  } else if (n >= 4) {
+    uint32_t x, y;
+    std::memcpy(&x, p, 4);
+    std::memcpy(&y, p + n - 4, 4);
+    a = x;
+    b = y;
+  } else if (n > 0) {
+    a = static_cast<uint8_t>(p[0]) | uint64_t{static_cast<uint8_t>(p[n / 2])} << 8 |
+        uint64_t{static_cast<uint8_t>(p[n - 1])} << 16;
   }
-  uint64_t tail = 0;
-  std::memcpy(&tail, p, n);
-  return Mix64(h ^ tail ^ (uint64_t{n} << 56));
+  uint64_t h = (a ^ 0x243f6a8885a308d3ull) * 0x9e3779b97f4a7c15ull;
+  h = (h ^ b ^ (uint64_t{n} << 56)) * 0xff51afd7ed558ccdull;
+  return h ^ (h >> 32);
 }
 
 bool SdkState::ShouldSample(const SpanContext* parent, const TraceId& trace_id) const noexcept {

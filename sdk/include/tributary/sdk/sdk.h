@@ -58,6 +58,11 @@ struct TRIBUTARY_SDK_API SdkOptions {
   std::string traces_endpoint;
   std::string metrics_endpoint;
   std::string logs_endpoint;
+  // OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER, OTEL_LOGS_EXPORTER: "otlp",
+  // or "none" to record and batch but send nothing.
+  bool export_traces = true;
+  bool export_metrics = true;
+  bool export_logs = true;
   // OTEL_EXPORTER_OTLP_HEADERS, e.g. an authorization header.
   KeyValues headers;
   // OTEL_EXPORTER_OTLP_TIMEOUT: one export request.
