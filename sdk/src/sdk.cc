@@ -104,16 +104,12 @@ void SdkState::LogError(SignalExport& sig, const std::string& message) {
 bool SdkState::WaitFor(SignalExport& sig, std::chrono::nanoseconds d) {
   auto until = std::chrono::steady_clock::now() + d;
   std::unique_lock lock(sig.mu);
-  for (;;) {
-    if (stopping_.load()) {
-      // Shutting down: retry only if the retry can start before the deadline.
-      int64_t deadline = stop_deadline_ns_.load();
-      if (until.time_since_epoch().count() >= deadline) return false;
-    }
-    if (sig.cv.wait_until(lock, until, [&] { return stopping_.load(); }) && !stopping_.load())
-      return true;
-    if (std::chrono::steady_clock::now() >= until) return true;
-  }
+  if (!stopping_.load()) sig.cv.wait_until(lock, until, [&] { return stopping_.load(); });
+  if (!stopping_.load()) return true;
+  // Shutting down: retry only if the retry can start before the deadline.
+  if (until.time_since_epoch().count() >= stop_deadline_ns_.load()) return false;
+  sig.cv.wait_until(lock, until, [] { return false; });
+  return true;
 }
 
 bool SdkState::Export(SignalExport& sig, const std::string& body) {

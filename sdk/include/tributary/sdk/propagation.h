@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "tributary/sdk/common.h"
 #include "tributary/sdk/trace.h"
@@ -54,12 +55,18 @@ class HeadersCarrier final : public TextMapCarrier {
     auto it = headers_.find(typename Headers::key_type(key));
     return it == headers_.end() ? std::string_view() : std::string_view(it->second);
   }
+  // A const header map (a request being served) is read only: Set does nothing.
   void Set(std::string_view key, std::string_view value) noexcept override {
-    try {
-      typename Headers::key_type k(key);
-      headers_.erase(k);
-      headers_.emplace(std::move(k), typename Headers::mapped_type(value));
-    } catch (...) {
+    if constexpr (!std::is_const_v<Headers>) {
+      try {
+        typename Headers::key_type k(key);
+        headers_.erase(k);
+        headers_.emplace(std::move(k), typename Headers::mapped_type(value));
+      } catch (...) {
+      }
+    } else {
+      (void)key;
+      (void)value;
     }
   }
 
