@@ -47,6 +47,18 @@ wait_ready() {
   done
 }
 
+# wait_port PORT [SECONDS]: until something accepts TCP connections on 127.0.0.1:PORT.
+wait_port() {
+  local deadline=$((SECONDS + ${2:-30}))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
+    if ((SECONDS > deadline)); then
+      echo "nothing listens on port $1" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
 # metric URL NAME [LABEL_FILTER]: the sum of a self-metric's samples at
 # URL/metrics (only those whose line contains LABEL_FILTER).
 metric() {
