@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs the SDK with `cmake --install`, then builds a separate project
+# against it twice, with find_package(tributary-sdk) and with pkg-config, and
+# runs both against tributary-agent. The installed headers must not include
+# gRPC, protobuf or Abseil.
+set -euo pipefail
+BUILD=$1
+AGENT=$2
+source "$(dirname "$0")/../lib.sh"
+WORK=$(mktemp -d)
+trap cleanup EXIT
+
+cmake --install "$BUILD" --prefix "$WORK/prefix" --component sdk >/dev/null
+if grep -rlE '#include [<"](grpc|google/protobuf|absl|curl)' "$WORK/prefix/include"; then
+  echo "installed SDK headers include third-party headers" >&2
+  exit 1
+fi
+
+a_http=$(free_port) a_grpc=$(free_port) a_admin=$(free_port)
+cat >"$WORK/agent.yaml" <<YAML
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:$a_grpc
+      http:
+        endpoint: 127.0.0.1:$a_http
+exporters:
+  nop: {}
+service:
+  admin:
+    endpoint: 127.0.0.1:$a_admin
+  pipelines:
+    traces: {receivers: [otlp], exporters: [nop]}
+    metrics: {receivers: [otlp], exporters: [nop]}
+    logs: {receivers: [otlp], exporters: [nop]}
+YAML
+start agent "$AGENT" --config "$WORK/agent.yaml"
+wait_ready "http://127.0.0.1:$a_admin/readyz"
+export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$a_http" OTEL_SERVICE_NAME=package-test
+
+echo "--- find_package(tributary-sdk)"
+cmake -S "$TESTS_DIR/sdk_package" -B "$WORK/user" -DCMAKE_PREFIX_PATH="$WORK/prefix" >/dev/null
+cmake --build "$WORK/user" >/dev/null
+"$WORK/user/sdk_user"
+
+echo "--- pkg-config tributary-sdk"
+pc_dir=$(dirname "$(find "$WORK/prefix" -name tributary-sdk.pc)")
+flags=$(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs tributary-sdk)
+libdir=$(PKG_CONFIG_PATH="$pc_dir" pkg-config --variable=libdir tributary-sdk)
+# shellcheck disable=SC2086
+g++ -Wall -Wextra -Werror "$TESTS_DIR/sdk_package/main.cc" $flags -Wl,-rpath,"$libdir" -o "$WORK/sdk_user_pc"
+"$WORK/sdk_user_pc"
