@@ -40,3 +40,9 @@ awk -F, -v runs="$runs" '
     rate[name, threads] = ips
     if (threads == 2 && rate[name, 1] > 0) printf "BENCH %s_2threads_speedup %.2f x\n", name, ips / rate[name, 1]
   }' <<<"$out"
+
+# A service at full speed with the exporter off, then with the agent down:
+# memory stays bounded, drops are counted, Shutdown keeps its deadline.
+for mode in none down; do
+  "$build/bench/sdk/tributary_sdk_agent_down" "$mode" "${BENCH_SDK_SECONDS:-10}"
+done

@@ -189,10 +189,14 @@ class RecordQueue {
  public:
   struct Local {
     explicit Local(size_t capacity) : out(capacity), back(capacity) {}
+    ~Local() { delete spare; }  // the last owner; the rings' records are the queue's to free
     SpscRing<T*> out;
     SpscRing<T*> back;
     T* spare = nullptr;  // producer thread only
     std::atomic<bool> orphaned{false};
+    // Drops counted here by the producer thread alone: no shared cache line
+    // on the drop path, which is hot when the exporter cannot keep up.
+    std::atomic<uint64_t> dropped{0};
   };
 
   RecordQueue(size_t capacity, size_t batch_size)
@@ -213,22 +217,23 @@ class RecordQueue {
   // Producer: a record to fill, or nullptr (counted as dropped).
   T* Acquire() noexcept {
     Local* l = ThisThread();
-    if (l == nullptr) return Drop();
+    if (l == nullptr) return Drop(nullptr);
     T* r = l->spare;
     if (r != nullptr) {
       l->spare = nullptr;
       return r;
     }
     if (l->back.Pop(r)) return r;
+    if (allocated_.load(std::memory_order_relaxed) >= capacity_) return Drop(l);
     if (allocated_.fetch_add(1, std::memory_order_relaxed) >= capacity_) {
       allocated_.fetch_sub(1, std::memory_order_relaxed);
-      return Drop();
+      return Drop(l);
     }
     try {
       r = new T();
     } catch (...) {
       allocated_.fetch_sub(1, std::memory_order_relaxed);
-      return Drop();
+      return Drop(l);
     }
     r->owner = l;
     return r;
@@ -238,7 +243,7 @@ class RecordQueue {
   bool Submit(T* r) noexcept {
     Local* l = ThisThread();
     if (l == nullptr || !l->out.Push(r)) {
-      dropped_.fetch_add(1, std::memory_order_relaxed);
+      Drop(l);
       Release(r, l);
       return false;
     }
@@ -274,6 +279,7 @@ class RecordQueue {
         ++n;
       }
       if (orphaned && l.out.Empty()) {
+        dropped_.fetch_add(l.dropped.load(std::memory_order_relaxed), std::memory_order_relaxed);
         while (l.back.Pop(r)) Delete(r);
         if (l.spare != nullptr) Delete(std::exchange(l.spare, nullptr));
         locals_.erase(locals_.begin() + static_cast<std::ptrdiff_t>(i));
@@ -305,7 +311,12 @@ class RecordQueue {
     if (owner->orphaned.load(std::memory_order_acquire) || !owner->back.Push(r)) Delete(r);
   }
 
-  uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+  uint64_t dropped() noexcept {
+    std::lock_guard lock(mu_);
+    uint64_t n = dropped_.load(std::memory_order_relaxed);
+    for (auto& l : locals_) n += l->dropped.load(std::memory_order_relaxed);
+    return n;
+  }
   size_t allocated() const noexcept { return allocated_.load(std::memory_order_relaxed); }
 
  private:
@@ -365,8 +376,12 @@ class RecordQueue {
       return nullptr;
     }
   }
-  T* Drop() noexcept {
-    dropped_.fetch_add(1, std::memory_order_relaxed);
+  T* Drop(Local* l) noexcept {
+    if (l != nullptr) {
+      l->dropped.store(l->dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    } else {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+    }
     return nullptr;
   }
   void Delete(T* r) noexcept {
@@ -379,7 +394,7 @@ class RecordQueue {
   const size_t ring_capacity_;
   const size_t batch_size_;
   std::atomic<size_t> allocated_{0};
-  std::atomic<uint64_t> dropped_{0};
+  std::atomic<uint64_t> dropped_{0};  // by threads without a Local, and by Locals gone
   std::mutex mu_;
   std::vector<std::shared_ptr<Local>> locals_;  // guarded by mu_
   std::vector<T*> released_;                    // guarded by mu_

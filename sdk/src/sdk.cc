@@ -336,7 +336,7 @@ bool SdkState::Shutdown(std::chrono::milliseconds timeout) noexcept {
          span_export_.export_dropped.load() == 0 && log_export_.export_dropped.load() == 0;
 }
 
-SdkStats SdkState::Stats() const noexcept {
+SdkStats SdkState::Stats() noexcept {
   SdkStats s;
   s.spans_exported = span_export_.exported.load();
   s.spans_dropped = spans.dropped() + span_export_.export_dropped.load();

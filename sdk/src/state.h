@@ -241,7 +241,7 @@ class SdkState {
   bool ShouldSample(const SpanContext* parent, const TraceId& trace_id) const noexcept;
   void SubmitSpan(SpanRecord* r) noexcept;
   void SubmitLog(LogRecordData* r) noexcept;
-  SdkStats Stats() const noexcept;
+  SdkStats Stats() noexcept;
 
   // Writes a whole ExportMetricsServiceRequest; returns the points in it.
   size_t CollectMetrics(std::string& out);

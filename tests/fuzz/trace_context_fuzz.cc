@@ -24,8 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     MapCarrier out_carrier(out);
     InjectTraceContext(c, out_carrier);
     SpanContext back = ExtractTraceContext(out_carrier);
-    if (back.trace_id != c.trace_id || back.span_id != c.span_id || back.trace_flags != c.trace_flags ||
-        back.trace_state != c.trace_state) {
+    if (back.trace_id != c.trace_id || back.span_id != c.span_id ||
+        back.trace_flags != c.trace_flags || back.trace_state != c.trace_state) {
       std::abort();
     }
   }

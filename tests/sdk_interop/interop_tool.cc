@@ -16,13 +16,15 @@ namespace {
 
 bool ParseHex(const std::string& hex, uint8_t* out, size_t n) {
   if (hex.size() != 2 * n) return false;
-  for (size_t i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+  for (size_t i = 0; i < n; ++i)
+    out[i] = static_cast<uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
   return true;
 }
 
 std::chrono::system_clock::time_point At(int64_t nanos) {
   return std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(nanos)));
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::nanoseconds(nanos)));
 }
 
 int Emit() {
@@ -45,7 +47,8 @@ int Emit() {
   {
     StartSpanOptions o(SpanKind::kServer);
     o.start_time = At(1700000000000000000);
-    Span parent = tracer.StartSpan("interop.parent", {{"str", "value"}, {"int", 42}, {"dbl", 3.5}, {"bool", true}}, o);
+    Span parent = tracer.StartSpan(
+        "interop.parent", {{"str", "value"}, {"int", 42}, {"dbl", 3.5}, {"bool", true}}, o);
     parent_ctx = parent.context();
     Scope scope = parent.Activate();
     parent.AddEvent("evt", {{"k", "v"}});
@@ -66,7 +69,8 @@ int Emit() {
   meter.CreateGauge("interop.gauge", "1").Record(2.5);
   bool flushed = sdk->ForceFlush(std::chrono::seconds(10));
   std::printf(
-      "{\"flushed\":%s,\"traceId\":\"%s\",\"parentSpanId\":\"%s\",\"childSpanId\":\"%s\",\"pid\":%d}\n",
+      "{\"flushed\":%s,\"traceId\":\"%s\",\"parentSpanId\":\"%s\",\"childSpanId\":\"%s\",\"pid\":%"
+      "d}\n",
       flushed ? "true" : "false", parent_ctx.TraceIdHex().c_str(), parent_ctx.SpanIdHex().c_str(),
       child_ctx.SpanIdHex().c_str(), static_cast<int>(getpid()));
   sdk->Shutdown(std::chrono::seconds(5));
@@ -80,7 +84,8 @@ int main(int argc, char** argv) {
   if (mode == "emit") return Emit();
   if (mode == "inject" && argc >= 5) {
     SpanContext c;
-    if (!ParseHex(argv[2], c.trace_id.data(), 16) || !ParseHex(argv[3], c.span_id.data(), 8)) return 2;
+    if (!ParseHex(argv[2], c.trace_id.data(), 16) || !ParseHex(argv[3], c.span_id.data(), 8))
+      return 2;
     c.trace_flags = static_cast<uint8_t>(std::atoi(argv[4]));
     if (argc > 5) c.trace_state = argv[5];
     std::map<std::string, std::string> headers;
@@ -95,11 +100,15 @@ int main(int argc, char** argv) {
     if (argc > 3) headers["tracestate"] = argv[3];
     MapCarrier carrier(headers);
     SpanContext c = ExtractTraceContext(carrier);
-    std::printf("{\"valid\":%s,\"traceId\":\"%s\",\"spanId\":\"%s\",\"sampled\":%s,\"traceState\":\"%s\"}\n",
-                c.IsValid() ? "true" : "false", c.TraceIdHex().c_str(), c.SpanIdHex().c_str(),
-                c.IsSampled() ? "true" : "false", c.trace_state.c_str());
+    std::printf(
+        "{\"valid\":%s,\"traceId\":\"%s\",\"spanId\":\"%s\",\"sampled\":%s,\"traceState\":\"%s\"}"
+        "\n",
+        c.IsValid() ? "true" : "false", c.TraceIdHex().c_str(), c.SpanIdHex().c_str(),
+        c.IsSampled() ? "true" : "false", c.trace_state.c_str());
     return 0;
   }
-  std::fprintf(stderr, "usage: interop_tool emit | inject TRACE SPAN FLAGS [STATE] | extract TRACEPARENT [STATE]\n");
+  std::fprintf(
+      stderr,
+      "usage: interop_tool emit | inject TRACE SPAN FLAGS [STATE] | extract TRACEPARENT [STATE]\n");
   return 2;
 }

@@ -24,7 +24,8 @@ int main() {
   }
   if (!sdk->ForceFlush(std::chrono::seconds(10))) return 2;
   SdkStats s = sdk->stats();
-  std::printf("spans=%llu logs=%llu metric_points=%llu\n", static_cast<unsigned long long>(s.spans_exported),
+  std::printf("spans=%llu logs=%llu metric_points=%llu\n",
+              static_cast<unsigned long long>(s.spans_exported),
               static_cast<unsigned long long>(s.logs_exported),
               static_cast<unsigned long long>(s.metric_points_exported));
   sdk->Shutdown(std::chrono::seconds(5));
