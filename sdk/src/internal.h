@@ -197,6 +197,9 @@ class RecordQueue {
     // Drops counted here by the producer thread alone: no shared cache line
     // on the drop path, which is hot when the exporter cannot keep up.
     std::atomic<uint64_t> dropped{0};
+    // Records made by this thread that still exist; a Local whose thread has
+    // gone is freed only once they are all gone.
+    std::atomic<size_t> records{0};
   };
 
   RecordQueue(size_t capacity, size_t batch_size)
@@ -212,6 +215,7 @@ class RecordQueue {
       while (l->out.Pop(r)) delete r;
       while (l->back.Pop(r)) delete r;
     }
+    for (T* r : released_) delete r;
   }
 
   // Producer: a record to fill, or nullptr (counted as dropped).
@@ -236,6 +240,7 @@ class RecordQueue {
       return Drop(l);
     }
     r->owner = l;
+    l->records.fetch_add(1, std::memory_order_relaxed);
     return r;
   }
   // Producer: hands a filled record to the export thread. Returns true when
@@ -282,6 +287,7 @@ class RecordQueue {
         dropped_.fetch_add(l.dropped.load(std::memory_order_relaxed), std::memory_order_relaxed);
         while (l.back.Pop(r)) Delete(r);
         if (l.spare != nullptr) Delete(std::exchange(l.spare, nullptr));
+        retired_.push_back(std::move(locals_[i]));
         locals_.erase(locals_.begin() + static_cast<std::ptrdiff_t>(i));
         continue;
       }
@@ -289,6 +295,10 @@ class RecordQueue {
     }
     for (T* r : released_) Recycle(r);
     released_.clear();
+    // Records drained by an earlier call have been recycled by now.
+    std::erase_if(retired_, [](const std::shared_ptr<Local>& l) {
+      return l->records.load(std::memory_order_relaxed) == 0;
+    });
     return n;
   }
   // Export thread, after announcing it will sleep: is a whole batch waiting?
@@ -385,6 +395,7 @@ class RecordQueue {
     return nullptr;
   }
   void Delete(T* r) noexcept {
+    static_cast<Local*>(r->owner)->records.fetch_sub(1, std::memory_order_relaxed);
     delete r;
     allocated_.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -398,6 +409,7 @@ class RecordQueue {
   std::mutex mu_;
   std::vector<std::shared_ptr<Local>> locals_;  // guarded by mu_
   std::vector<T*> released_;                    // guarded by mu_
+  std::vector<std::shared_ptr<Local>> retired_;  // guarded by mu_; thread gone, records remain
 };
 
 }  // namespace tributary::sdk::detail
