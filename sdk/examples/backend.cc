@@ -1,6 +1,6 @@
 // tributary-example-backend: the price service. GET /price?item=ID answers a
 // price after a simulated database query; fail=1 makes it answer 500.
-//   tributary-example-backend [--port 8081]
+//   tributary-example-backend [--port 8081] [--listen 127.0.0.1]
 #include <cstring>
 
 #include "http_telemetry.h"
@@ -9,8 +9,14 @@ using namespace tributary::examples;
 
 int main(int argc, char** argv) {
   int port = 8081;
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], "--port") == 0) port = std::atoi(argv[++i]);
+  std::string listen = "127.0.0.1";
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--port") == 0) {
+      port = std::atoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--listen") == 0) {
+      listen = argv[++i];
+    }
+  }
 
   httplib::Server server;
   std::thread stopper = OnStopSignal([&] { server.stop(); });
@@ -59,9 +65,9 @@ int main(int argc, char** argv) {
     --in_flight;
   });
 
-  std::printf("backend listening on 127.0.0.1:%d\n", port);
+  std::printf("backend listening on %s:%d\n", listen.c_str(), port);
   std::fflush(stdout);
-  if (!server.listen("127.0.0.1", port)) {
+  if (!server.listen(listen, port)) {
     std::fprintf(stderr, "backend: cannot listen on port %d\n", port);
     std::_Exit(1);
   }

@@ -1,7 +1,7 @@
 // tributary-example-frontend: the checkout service. GET /checkout?item=ID
 // asks the backend for the price and answers the order; a backend failure
 // becomes a 500. fail=1 is passed on to the backend.
-//   tributary-example-frontend [--port 8080] [--backend 127.0.0.1:8081]
+//   tributary-example-frontend [--port 8080] [--listen 127.0.0.1] [--backend 127.0.0.1:8081]
 #include <cstring>
 
 #include "http_telemetry.h"
@@ -12,9 +12,12 @@ int main(int argc, char** argv) {
   int port = 8080;
   std::string backend_host = "127.0.0.1";
   int backend_port = 8081;
+  std::string listen = "127.0.0.1";
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--port") == 0) {
       port = std::atoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--listen") == 0) {
+      listen = argv[++i];
     } else if (std::strcmp(argv[i], "--backend") == 0) {
       std::string b = argv[++i];
       backend_host = b.substr(0, b.rfind(':'));
@@ -53,10 +56,10 @@ int main(int argc, char** argv) {
     });
   });
 
-  std::printf("frontend listening on 127.0.0.1:%d, backend %s:%d\n", port, backend_host.c_str(),
-              backend_port);
+  std::printf("frontend listening on %s:%d, backend %s:%d\n", listen.c_str(), port,
+              backend_host.c_str(), backend_port);
   std::fflush(stdout);
-  if (!server.listen("127.0.0.1", port)) {
+  if (!server.listen(listen, port)) {
     std::fprintf(stderr, "frontend: cannot listen on port %d\n", port);
     std::_Exit(1);
   }
