@@ -36,7 +36,7 @@ awk -F, -v runs="$runs" '
     suffix = threads == 1 ? "" : "_" threads "threads"
     printf "BENCH %s%s_ns %.1f ns/op\n", name, suffix, threads * 1e9 / ips
     if (threads == 1) printf "BENCH %s_allocs %.3f allocs/op\n", name, $col["allocs_per_op"]
-    if (name ~ /span/) printf "BENCH %s%s_dropped %d spans\n", name, suffix, $col["dropped"]
+    if (name ~ /span|log/) printf "BENCH %s%s_dropped %d records\n", name, suffix, $col["dropped"]
     rate[name, threads] = ips
     if (threads == 2 && rate[name, 1] > 0) printf "BENCH %s_2threads_speedup %.2f x\n", name, ips / rate[name, 1]
   }' <<<"$out"
