@@ -44,5 +44,5 @@ awk -F, -v runs="$runs" '
 # A service at full speed with the exporter off, then with the agent down:
 # memory stays bounded, drops are counted, Shutdown keeps its deadline.
 for mode in none down; do
-  "$build/bench/sdk/tributary_sdk_agent_down" "$mode" "${BENCH_SDK_SECONDS:-10}"
+  "$build/bench/sdk/tributary_sdk_agent_down" "$mode" "${BENCH_SDK_SECONDS:-10}" 2>/dev/null
 done
