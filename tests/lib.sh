@@ -47,6 +47,39 @@ wait_ready() {
   done
 }
 
+# start_otlp_agent AGENT EXPORTER EXPORTER_YAML: writes $WORK/agent.yaml (OTLP
+# over gRPC and HTTP on free ports, every signal batched to EXPORTER, whose
+# settings are the indented EXPORTER_YAML lines), starts AGENT with it and
+# waits until it is ready. Sets A_GRPC, A_HTTP and A_ADMIN to its ports.
+start_otlp_agent() {
+  local agent=$1 exporter=$2 settings=$3
+  A_GRPC=$(free_port) A_HTTP=$(free_port) A_ADMIN=$(free_port)
+  cat >"$WORK/agent.yaml" <<YAML
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:$A_GRPC
+      http:
+        endpoint: 127.0.0.1:$A_HTTP
+processors:
+  batch:
+    timeout: 100ms
+exporters:
+  $exporter:
+$settings
+service:
+  admin:
+    endpoint: 127.0.0.1:$A_ADMIN
+  pipelines:
+    traces: {receivers: [otlp], processors: [batch], exporters: [$exporter]}
+    metrics: {receivers: [otlp], processors: [batch], exporters: [$exporter]}
+    logs: {receivers: [otlp], processors: [batch], exporters: [$exporter]}
+YAML
+  start agent "$agent" --config "$WORK/agent.yaml"
+  wait_ready "http://127.0.0.1:$A_ADMIN/readyz"
+}
+
 # wait_port PORT [SECONDS]: until something accepts TCP connections on 127.0.0.1:PORT.
 wait_port() {
   local deadline=$((SECONDS + ${2:-30}))

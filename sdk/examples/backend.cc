@@ -1,23 +1,13 @@
 // tributary-example-backend: the price service. GET /price?item=ID answers a
 // price after a simulated database query; fail=1 makes it answer 500.
 //   tributary-example-backend [--port 8081] [--listen 127.0.0.1]
-#include <cstring>
-
 #include "http_telemetry.h"
 
 using namespace tributary::examples;
 
 int main(int argc, char** argv) {
-  int port = 8081;
-  std::string listen = "127.0.0.1";
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--port") == 0) {
-      port = std::atoi(argv[++i]);
-    } else if (std::strcmp(argv[i], "--listen") == 0) {
-      listen = argv[++i];
-    }
-  }
-
+  const int port = std::atoi(Flag(argc, argv, "--port", "8081").c_str());
+  const std::string listen = Flag(argc, argv, "--listen", "127.0.0.1");
   httplib::Server server;
   std::thread stopper = OnStopSignal([&] { server.stop(); });
   auto sdk = StartSdk("backend");
@@ -65,14 +55,5 @@ int main(int argc, char** argv) {
     --in_flight;
   });
 
-  std::printf("backend listening on %s:%d\n", listen.c_str(), port);
-  std::fflush(stdout);
-  if (!server.listen(listen, port)) {
-    std::fprintf(stderr, "backend: cannot listen on port %d\n", port);
-    std::_Exit(1);
-  }
-  kill(getpid(), SIGTERM);  // the stopper thread may still be waiting
-  stopper.join();
-  sdk->Shutdown(std::chrono::seconds(5));
-  return 0;
+  return ServeUntilStopped(server, stopper, *sdk, "backend", listen, port);
 }

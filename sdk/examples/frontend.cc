@@ -2,29 +2,15 @@
 // asks the backend for the price and answers the order; a backend failure
 // becomes a 500. fail=1 is passed on to the backend.
 //   tributary-example-frontend [--port 8080] [--listen 127.0.0.1] [--backend 127.0.0.1:8081]
-#include <cstring>
-
 #include "http_telemetry.h"
 
 using namespace tributary::examples;
 
 int main(int argc, char** argv) {
-  int port = 8080;
-  std::string backend_host = "127.0.0.1";
-  int backend_port = 8081;
-  std::string listen = "127.0.0.1";
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--port") == 0) {
-      port = std::atoi(argv[++i]);
-    } else if (std::strcmp(argv[i], "--listen") == 0) {
-      listen = argv[++i];
-    } else if (std::strcmp(argv[i], "--backend") == 0) {
-      std::string b = argv[++i];
-      backend_host = b.substr(0, b.rfind(':'));
-      backend_port = std::atoi(b.substr(b.rfind(':') + 1).c_str());
-    }
-  }
-
+  const int port = std::atoi(Flag(argc, argv, "--port", "8080").c_str());
+  const std::string listen = Flag(argc, argv, "--listen", "127.0.0.1");
+  const auto [backend_host, backend_port] =
+      HostPort(Flag(argc, argv, "--backend", "127.0.0.1:8081"));
   httplib::Server server;
   std::thread stopper = OnStopSignal([&] { server.stop(); });
   auto sdk = StartSdk("frontend");
@@ -56,15 +42,5 @@ int main(int argc, char** argv) {
     });
   });
 
-  std::printf("frontend listening on %s:%d, backend %s:%d\n", listen.c_str(), port,
-              backend_host.c_str(), backend_port);
-  std::fflush(stdout);
-  if (!server.listen(listen, port)) {
-    std::fprintf(stderr, "frontend: cannot listen on port %d\n", port);
-    std::_Exit(1);
-  }
-  kill(getpid(), SIGTERM);
-  stopper.join();
-  sdk->Shutdown(std::chrono::seconds(5));
-  return 0;
+  return ServeUntilStopped(server, stopper, *sdk, "frontend", listen, port);
 }

@@ -9,8 +9,11 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <functional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "tributary/sdk/sdk.h"
 
@@ -40,6 +43,35 @@ inline std::thread OnStopSignal(std::function<void()> on_stop) {
     sigwait(&set, &sig);
     on_stop();
   });
+}
+
+// The value after `name` on the command line, or the fallback.
+inline std::string Flag(int argc, char** argv, const char* name, const char* fallback) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::string(argv[i]) == name) return argv[i + 1];
+  return fallback;
+}
+
+// "host:port" split; the port is 0 if there is none.
+inline std::pair<std::string, int> HostPort(const std::string& s) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string::npos) return {s, 0};
+  return {s.substr(0, colon), std::atoi(s.c_str() + colon + 1)};
+}
+
+// Serves until SIGINT or SIGTERM, then flushes the SDK (within 5 s).
+inline int ServeUntilStopped(httplib::Server& server, std::thread& stopper, Sdk& sdk,
+                             const char* name, const std::string& address, int port) {
+  std::printf("%s listening on %s:%d\n", name, address.c_str(), port);
+  std::fflush(stdout);
+  if (!server.listen(address, port)) {
+    std::fprintf(stderr, "%s: cannot listen on %s:%d\n", name, address.c_str(), port);
+    std::_Exit(1);
+  }
+  kill(getpid(), SIGTERM);  // releases the stopper thread if listen ended otherwise
+  stopper.join();
+  sdk.Shutdown(std::chrono::seconds(5));
+  return 0;
 }
 
 inline std::string Param(const httplib::Request& req, const char* name, const char* fallback = "") {

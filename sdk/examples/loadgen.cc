@@ -5,34 +5,24 @@
 //   tributary-example-loadgen [--target 127.0.0.1:8080] [--requests N (0: until stopped)]
 //                             [--rate PER_SECOND (0: as fast as answered)] [--error-ratio R]
 #include <cmath>
-#include <cstring>
 
 #include "http_telemetry.h"
 
 using namespace tributary::examples;
 
 int main(int argc, char** argv) {
-  std::string host = "127.0.0.1";
-  int port = 8080;
-  long long requests = 100;
-  double rate = 10, error_ratio = 0.1;
-  for (int i = 1; i + 1 < argc; ++i) {
+  for (int i = 1; i < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--target") {
-      std::string t = argv[++i];
-      host = t.substr(0, t.rfind(':'));
-      port = std::atoi(t.substr(t.rfind(':') + 1).c_str());
-    } else if (a == "--requests") {
-      requests = std::atoll(argv[++i]);
-    } else if (a == "--rate") {
-      rate = std::atof(argv[++i]);
-    } else if (a == "--error-ratio") {
-      error_ratio = std::atof(argv[++i]);
-    } else {
-      std::fprintf(stderr, "loadgen: unknown option %s\n", a.c_str());
+    if ((a != "--target" && a != "--requests" && a != "--rate" && a != "--error-ratio") ||
+        i + 1 >= argc) {
+      std::fprintf(stderr, "loadgen: unknown option or missing value: %s\n", a.c_str());
       return 2;
     }
   }
+  const auto [host, port] = HostPort(Flag(argc, argv, "--target", "127.0.0.1:8080"));
+  const long long requests = std::atoll(Flag(argc, argv, "--requests", "100").c_str());
+  const double rate = std::atof(Flag(argc, argv, "--rate", "10").c_str());
+  const double error_ratio = std::atof(Flag(argc, argv, "--error-ratio", "0.1").c_str());
   std::atomic<bool> stop{false};
   std::thread stopper = OnStopSignal([&] { stop.store(true); });
   auto sdk = StartSdk("loadgen");

@@ -11,34 +11,10 @@ WORK=$(mktemp -d)
 trap cleanup EXIT
 N=${SDK_E2E_REQUESTS:-300}
 
-a_grpc=$(free_port) a_http=$(free_port) a_admin=$(free_port)
 fe_port=$(free_port) be_port=$(free_port)
-cat >"$WORK/agent.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$a_grpc
-      http:
-        endpoint: 127.0.0.1:$a_http
-processors:
-  batch:
-    timeout: 100ms
-exporters:
-  file:
-    path: $WORK/sink.jsonl
-service:
-  admin:
-    endpoint: 127.0.0.1:$a_admin
-  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [file]}
-    metrics: {receivers: [otlp], processors: [batch], exporters: [file]}
-    logs: {receivers: [otlp], processors: [batch], exporters: [file]}
-YAML
-start agent "$AGENT" --config "$WORK/agent.yaml"
-wait_ready "http://127.0.0.1:$a_admin/readyz"
+start_otlp_agent "$AGENT" file "    path: $WORK/sink.jsonl"
 
-export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$a_http"
+export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$A_HTTP"
 export OTEL_METRIC_EXPORT_INTERVAL=1000 OTEL_BSP_SCHEDULE_DELAY=200
 K8S_POD_NAME=backend-7f9c K8S_NAMESPACE_NAME=shop start backend "$EXAMPLES/tributary-example-backend" --port "$be_port"
 start frontend "$EXAMPLES/tributary-example-frontend" --port "$fe_port" --backend "127.0.0.1:$be_port"

@@ -16,28 +16,8 @@ if grep -rlE '#include [<"](grpc|google/protobuf|absl|curl)' "$WORK/prefix/inclu
   exit 1
 fi
 
-a_http=$(free_port) a_grpc=$(free_port) a_admin=$(free_port)
-cat >"$WORK/agent.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$a_grpc
-      http:
-        endpoint: 127.0.0.1:$a_http
-exporters:
-  nop: {}
-service:
-  admin:
-    endpoint: 127.0.0.1:$a_admin
-  pipelines:
-    traces: {receivers: [otlp], exporters: [nop]}
-    metrics: {receivers: [otlp], exporters: [nop]}
-    logs: {receivers: [otlp], exporters: [nop]}
-YAML
-start agent "$AGENT" --config "$WORK/agent.yaml"
-wait_ready "http://127.0.0.1:$a_admin/readyz"
-export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$a_http" OTEL_SERVICE_NAME=package-test
+start_otlp_agent "$AGENT" nop "    {}"
+export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$A_HTTP" OTEL_SERVICE_NAME=package-test
 
 echo "--- find_package(tributary-sdk)"
 cmake -S "$TESTS_DIR/sdk_package" -B "$WORK/user" -DCMAKE_PREFIX_PATH="$WORK/prefix" >/dev/null
