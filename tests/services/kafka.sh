@@ -104,14 +104,15 @@ message.max.bytes=10485760
 log.segment.bytes=268435456
 PROPS
   java -cp "$home/lib/*" -Dlog4j2.configurationFile="$home/log4j2.properties" \
-    kafka.tools.StorageTool format -g -t "$(kafka_cluster_id)" -c "$dir/server.properties" \
+    kafka.tools.StorageTool format -g --cluster-id="$(kafka_cluster_id)" -c "$dir/server.properties" \
     >"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; return 1; }
   KAFKA_PORTS[$name]=$port
   kafka_run "$name"
 }
 
 kafka_cluster_id() {
-  # A base64url-encoded 16-byte UUID, as `kafka-storage random-uuid` makes.
+  # A base64url-encoded 16-byte UUID, as `kafka-storage random-uuid` makes. It
+  # may start with "-", hence --cluster-id=ID rather than -t ID above.
   head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='
 }
 
