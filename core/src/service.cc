@@ -387,16 +387,18 @@ absl::Status Service::Start() {
   if (config_.settings.memory_trim_interval.count() > 0) {
     // glibc keeps freed memory in its arenas; after a burst (a backlog sent,
     // a spike of large batches) that shows as resident memory far above what
-    // is in use. It goes back once the free part outgrows a quarter of what is
-    // in use: the ordinary churn of batches stays resident, so resident memory
-    // is flat in steady state instead of following each batch.
+    // is in use. It goes back once the free part outgrows three times what is
+    // in use: the ordinary churn of batches (a batch of 8192 spans read back
+    // from the buffer, exported and freed swings the heap by tens of MiB) is
+    // reused where it lies, so resident memory is flat in steady state instead
+    // of being handed back and faulted in again every interval.
     trimmer_ = std::thread([this] {
       std::unique_lock<std::mutex> lock(trim_mu_);
       while (!trim_cv_.wait_for(lock, config_.settings.memory_trim_interval,
                                 [&] { return trim_stop_; })) {
         lock.unlock();
         const struct mallinfo2 info = mallinfo2();
-        if (info.fordblks > std::max<size_t>(8u << 20, info.uordblks / 4)) malloc_trim(0);
+        if (info.fordblks > std::max<size_t>(32u << 20, 3 * info.uordblks)) malloc_trim(0);
         lock.lock();
       }
     });

@@ -46,7 +46,7 @@ struct ServiceSettings {
                "on SIGTERM/SIGINT, how long in-flight data may take to drain");
     v.Optional("memory_trim_interval", memory_trim_interval,
                "how often the heap is checked, and its free memory handed back to the system "
-               "when it exceeds a quarter of what is in use (and 8 MiB); 0 leaves it to the "
+               "when it exceeds three times what is in use (and 32 MiB); 0 leaves it to the "
                "allocator");
   }
   absl::Status Validate() const;
