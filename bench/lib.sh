@@ -32,6 +32,16 @@ os.rename(path + ".tmp", path)
 PY
 }
 
+# big_cri CACHE_DIR: makes (once) the 1 GiB CRI file the tail benchmarks read
+# and sets big, big_bytes and big_lines to its path, size and line count.
+big_cri() {
+  mkdir -p "$1"
+  big=$1/cri-1GiB.log
+  [[ -f "$big" ]] || write_cri "$big" $((1 << 30))
+  big_bytes=$(stat -c %s "$big")
+  big_lines=$(wc -l <"$big")
+}
+
 # wait_sent URL COUNT PID: until URL's exporters have sent COUNT records.
 wait_sent() {
   local sent

@@ -25,11 +25,7 @@ WORK=$(mktemp -d)
 trap cleanup EXIT
 source "$(dirname "$0")/../lib.sh"
 
-mkdir -p "$cache"
-big=$cache/cri-1GiB.log
-[[ -f "$big" ]] || write_cri "$big" $((1 << 30))
-big_bytes=$(stat -c %s "$big")
-big_lines=$(wc -l <"$big")
+big_cri "$cache"
 
 sink_port=$(free_port)
 start sink "$build/bench/elasticsearch/tributary-bulk-sink" "$sink_port"

@@ -24,11 +24,7 @@ WORK=$(mktemp -d)
 trap cleanup EXIT
 source "$(dirname "$0")/../lib.sh"
 
-mkdir -p "$cache"
-big=$cache/cri-1GiB.log
-[[ -f "$big" ]] || write_cri "$big" $((1 << 30))
-big_bytes=$(stat -c %s "$big")
-big_lines=$(wc -l <"$big")
+big_cri "$cache"
 
 kport=$(free_port)
 kafka_start kafka "$kport"

@@ -19,15 +19,11 @@ trap cleanup EXIT
 
 source "$(dirname "$0")/../lib.sh"
 
-mkdir -p "$cache"
-big=$cache/cri-1GiB.log
-[[ -f "$big" ]] || write_cri "$big" $((1 << 30))
+big_cri "$cache"
 if [[ ! -f "$cache/many/099.log" ]]; then
   mkdir -p "$cache/many"
   for i in $(seq -w 0 99); do write_cri "$cache/many/0$i.log" $((10 << 20)); done
 fi
-big_bytes=$(stat -c %s "$big")
-big_lines=$(wc -l <"$big")
 many_lines=$(cat "$cache"/many/*.log | wc -l)
 
 # agent_config FILE INCLUDE EXPORTER_BLOCK PIPELINE_EXPORTER

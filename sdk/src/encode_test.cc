@@ -26,8 +26,8 @@ TEST(Encode, NestedMessagesOfAnyLengthParse) {
 
 TEST(Encode, LogRecordsCarryTheActiveSpanAndSeverity) {
   SdkState sdk(testing::QuietOptions());
-  Tracer tracer = Access::MakeTracer(sdk.Tracer("t", ""));
-  Logger logger = Access::MakeLogger(sdk.Logger("orders", "3"));
+  Tracer tracer = Access::Make<Tracer>(sdk.Tracer("t", ""));
+  Logger logger = Access::Make<Logger>(sdk.Logger("orders", "3"));
   SpanContext ctx;
   {
     Span s = tracer.StartSpan("work");
@@ -66,7 +66,7 @@ TEST(Encode, LogsBelowTheMinimumSeverityAreNotMade) {
   SdkOptions o = testing::QuietOptions();
   o.min_log_severity = Severity::kWarn;
   SdkState sdk(o);
-  Logger logger = Access::MakeLogger(sdk.Logger("l", ""));
+  Logger logger = Access::Make<Logger>(sdk.Logger("l", ""));
   EXPECT_FALSE(logger.Enabled(Severity::kInfo));
   logger.Info("no");
   logger.Error("yes");

@@ -74,6 +74,7 @@ TEST(Export, AllThreeSignalsReachTheEndpoint) {
   EXPECT_EQ(server.header("Content-Type"), "application/x-protobuf");
   SdkStats st = sdk->stats();
   EXPECT_EQ(st.spans_exported, 1500u);
+  EXPECT_EQ(st.export_requests_failed, 0u);
   EXPECT_EQ(st.logs_exported, 1500u);
   EXPECT_EQ(st.spans_dropped, 0u);
   EXPECT_TRUE(sdk->Shutdown(5s));
@@ -108,6 +109,7 @@ TEST(Export, RetryableAnswersAreRetriedPermanentOnesDroppedAndCounted) {
   for (int i = 0; i < 5; ++i) sdk->GetTracer("t").StartSpan("s");
   ASSERT_TRUE(sdk->ForceFlush(10s));
   EXPECT_EQ(sdk->stats().spans_dropped, 5u);
+  EXPECT_GE(sdk->stats().export_requests_failed, 1u);
   EXPECT_EQ(CountSpans(server), 1);
 }
 

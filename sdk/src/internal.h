@@ -164,9 +164,7 @@ class SpscRing {
     head_.store(h + 1, std::memory_order_release);
     return true;
   }
-  bool Empty() const noexcept {
-    return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire);
-  }
+  bool Empty() const noexcept { return Size() == 0; }
 
  private:
   std::unique_ptr<V[]> slots_;
@@ -407,8 +405,8 @@ class RecordQueue {
   std::atomic<size_t> allocated_{0};
   std::atomic<uint64_t> dropped_{0};  // by threads without a Local, and by Locals gone
   std::mutex mu_;
-  std::vector<std::shared_ptr<Local>> locals_;  // guarded by mu_
-  std::vector<T*> released_;                    // guarded by mu_
+  std::vector<std::shared_ptr<Local>> locals_;   // guarded by mu_
+  std::vector<T*> released_;                     // guarded by mu_
   std::vector<std::shared_ptr<Local>> retired_;  // guarded by mu_; thread gone, records remain
 };
 

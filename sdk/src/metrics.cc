@@ -2,6 +2,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 
 #include "state.h"
@@ -98,6 +99,36 @@ constexpr uint64_t kNegInf = 0xfff0000000000000ull;
 constexpr size_t kSumWord = 0, kMinWord = 1, kMaxWord = 2, kFirstBucketWord = 3;
 
 }  // namespace
+
+uint64_t HashBytes(std::string_view s) noexcept {
+  // Samples the first, middle and last bytes: fast for the short keys and
+  // values attributes hold; the series table compares in full, so a
+  // collision costs a probe, never a wrong series.
+  const char* p = s.data();
+  size_t n = s.size();
+  uint64_t a = 0, b = 0;
+  if (n >= 8) {
+    std::memcpy(&a, p, 8);
+    std::memcpy(&b, p + n - 8, 8);
+    if (n > 16) {
+      uint64_t m;
+      std::memcpy(&m, p + n / 2 - 4, 8);
+      a ^= std::rotl(m, 23);
+    }
+  } else if (n >= 4) {
+    uint32_t x, y;
+    std::memcpy(&x, p, 4);
+    std::memcpy(&y, p + n - 4, 4);
+    a = x;
+    b = y;
+  } else if (n > 0) {
+    a = static_cast<uint8_t>(p[0]) | uint64_t{static_cast<uint8_t>(p[n / 2])} << 8 |
+        uint64_t{static_cast<uint8_t>(p[n - 1])} << 16;
+  }
+  uint64_t h = (a ^ 0x243f6a8885a308d3ull) * 0x9e3779b97f4a7c15ull;
+  h = (h ^ b ^ (uint64_t{n} << 56)) * 0xff51afd7ed558ccdull;
+  return h ^ (h >> 32);
+}
 
 uint64_t HashAttributes(AttributeList list) noexcept {
   // Order-independent: the same set in any order finds the same series.
@@ -318,6 +349,8 @@ class Observations final : public ObserverResult {
   size_t limit_;
 };
 
+}  // namespace
+
 void WriteNumberPoint(WireWriter& w, const std::vector<OwnedAttribute>& attributes,
                       uint64_t start_ns, uint64_t now_ns, bool is_int, int64_t int_value,
                       double double_value) {
@@ -333,8 +366,6 @@ void WriteNumberPoint(WireWriter& w, const std::vector<OwnedAttribute>& attribut
   }
   w.Close(p);
 }
-
-}  // namespace
 
 size_t Instrument::Collect(WireWriter& w, uint64_t now_ns, Temporality temporality) {
   std::vector<Series*> all;

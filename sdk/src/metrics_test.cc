@@ -21,7 +21,7 @@ std::map<std::string, int64_t> SumPoints(const testing::otlp::metrics::v1::Metri
 
 TEST(Metrics, CounterFromManyThreadsBoundAndUnboundSumsExactly) {
   SdkState sdk(testing::QuietOptions());
-  Meter meter = Access::MakeMeter(sdk.Meter("test", "1.0"));
+  Meter meter = Access::Make<Meter>(sdk.Meter("test", "1.0"));
   Counter c = meter.CreateCounter("requests", "{request}", "Requests served");
   BoundCounter bound = c.Bind({{"route", "/a"}});
   constexpr int kThreads = 12;  // more than the exclusive stripes: some share one
@@ -54,7 +54,7 @@ TEST(Metrics, CounterFromManyThreadsBoundAndUnboundSumsExactly) {
 
 TEST(Metrics, AttributeOrderDoesNotMakeANewSeriesAndNegativeCounterAddsAreIgnored) {
   SdkState sdk(testing::QuietOptions());
-  Meter meter = Access::MakeMeter(sdk.Meter("test", ""));
+  Meter meter = Access::Make<Meter>(sdk.Meter("test", ""));
   Counter c = meter.CreateCounter("c");
   c.Add(1, {{"a", "x"}, {"b", 2}, {"c", true}});
   c.Add(1, {{"c", true}, {"a", "x"}, {"b", 2}});
@@ -73,7 +73,7 @@ TEST(Metrics, ValuesThatHashAlikeAreStillSeparateSeries) {
   // The attribute hash samples the first, middle and last bytes of long
   // strings; these differ elsewhere.
   SdkState sdk(testing::QuietOptions());
-  Counter c = Access::MakeMeter(sdk.Meter("t", "")).CreateCounter("c");
+  Counter c = Access::Make<Meter>(sdk.Meter("t", "")).CreateCounter("c");
   std::string a(40, 'x'), b(40, 'x');
   b[10] = 'y';
   for (int i = 0; i < 3; ++i) c.Add(1, {{"path", a}});
@@ -85,7 +85,7 @@ TEST(Metrics, ValuesThatHashAlikeAreStillSeparateSeries) {
 
 TEST(Metrics, UpDownCounterGoesDown) {
   SdkState sdk(testing::QuietOptions());
-  UpDownCounter c = Access::MakeMeter(sdk.Meter("t", "")).CreateUpDownCounter("queue");
+  UpDownCounter c = Access::Make<Meter>(sdk.Meter("t", "")).CreateUpDownCounter("queue");
   c.Add(10);
   c.Bind({}).Add(-3);
   auto req_m = Collect(sdk);
@@ -98,7 +98,7 @@ TEST(Metrics, UpDownCounterGoesDown) {
 TEST(Metrics, HistogramBucketsSumMinMax) {
   SdkState sdk(testing::QuietOptions());
   Histogram h =
-      Access::MakeMeter(sdk.Meter("t", "")).CreateHistogram("latency", "ms", "", {1, 10, 100});
+      Access::Make<Meter>(sdk.Meter("t", "")).CreateHistogram("latency", "ms", "", {1, 10, 100});
   BoundHistogram b = h.Bind({{"route", "/x"}});
   for (double v : {0.5, 1.0, 5.0, 10.0, 50.0, 500.0, 1000.0}) b.Record(v);
   std::thread other([&] { b.Record(2.0); });
@@ -123,7 +123,7 @@ TEST(Metrics, HistogramBucketsSumMinMax) {
 
 TEST(Metrics, GaugeKeepsTheLastValue) {
   SdkState sdk(testing::QuietOptions());
-  Gauge g = Access::MakeMeter(sdk.Meter("t", "")).CreateGauge("temperature");
+  Gauge g = Access::Make<Meter>(sdk.Meter("t", "")).CreateGauge("temperature");
   g.Record(20.5, {{"room", "a"}});
   g.Record(21.5, {{"room", "a"}});
   auto req_m = Collect(sdk);
@@ -137,7 +137,7 @@ TEST(Metrics, SeriesBeyondTheCardinalityLimitGoToTheOverflowSeries) {
   SdkOptions o = testing::QuietOptions();
   o.cardinality_limit = 10;
   SdkState sdk(o);
-  Counter c = Access::MakeMeter(sdk.Meter("t", "")).CreateCounter("c");
+  Counter c = Access::Make<Meter>(sdk.Meter("t", "")).CreateCounter("c");
   for (int i = 0; i < 50; ++i) c.Add(1, {{"user", i}});
   for (int i = 0; i < 5; ++i) c.Add(1, {{"user", i}});
   auto points = SumPoints(*FindMetric(Collect(sdk), "c"));
@@ -150,7 +150,7 @@ TEST(Metrics, DeltaTemporalityReportsTheChangeSinceTheLastCollection) {
   SdkOptions o = testing::QuietOptions();
   o.temporality = Temporality::kDelta;
   SdkState sdk(o);
-  Meter meter = Access::MakeMeter(sdk.Meter("t", ""));
+  Meter meter = Access::Make<Meter>(sdk.Meter("t", ""));
   Counter c = meter.CreateCounter("c");
   Histogram h = meter.CreateHistogram("h", "", "", {10});
   c.Add(5);
@@ -178,7 +178,7 @@ TEST(Metrics, DeltaTemporalityReportsTheChangeSinceTheLastCollection) {
 
 TEST(Metrics, ObservableCallbacksRunAtCollection) {
   SdkState sdk(testing::QuietOptions());
-  Meter meter = Access::MakeMeter(sdk.Meter("t", ""));
+  Meter meter = Access::Make<Meter>(sdk.Meter("t", ""));
   int calls = 0;
   meter.CreateObservableGauge("memory", [&](ObserverResult& r) {
     ++calls;
@@ -206,7 +206,7 @@ TEST(Metrics, SelfMetricsCountDrops) {
   SdkOptions o = testing::QuietOptions();
   o.span_queue_size = 4;
   SdkState sdk(o);
-  Tracer tracer = Access::MakeTracer(sdk.Tracer("t", ""));
+  Tracer tracer = Access::Make<Tracer>(sdk.Tracer("t", ""));
   for (int i = 0; i < 10; ++i) tracer.StartSpan("s");  // nobody drains: 4 fit
   auto req = Collect(sdk);
   const auto* m = FindMetric(req, "tributary.sdk.dropped");

@@ -178,6 +178,7 @@ void SdkState::RunBatchExport(SignalExport& sig, RecordQueue<T>& queue, size_t b
             sig.exported.fetch_add(n, std::memory_order_relaxed);
           } else {
             sig.export_dropped.fetch_add(n, std::memory_order_relaxed);
+            sig.requests_failed.fetch_add(1, std::memory_order_relaxed);
           }
         }
       } catch (...) {
@@ -215,6 +216,7 @@ void SdkState::RunMetricExport() {
           sig.exported.fetch_add(points, std::memory_order_relaxed);
         } else {
           sig.export_dropped.fetch_add(points, std::memory_order_relaxed);
+          sig.requests_failed.fetch_add(1, std::memory_order_relaxed);
         }
       }
     } catch (...) {
@@ -256,20 +258,16 @@ size_t SdkState::WriteSelfMetrics(WireWriter& w, uint64_t now_ns) {
     w.Bytes(2, description);
     w.Bytes(3, "{item}");
     size_t sum = w.Open(7);
+    std::vector<OwnedAttribute> attributes;
     for (const Point& p : list) {
-      size_t dp = w.Open(1);
-      OwnedValue v;
-      v.Assign(AttributeValue(p.signal), 0);
-      WriteKeyValue(w, 7, "signal", v);
+      attributes.resize(p.reason != nullptr ? 2 : 1);
+      attributes[0].key = "signal";
+      attributes[0].value.Assign(AttributeValue(p.signal), 0);
       if (p.reason != nullptr) {
-        v.Assign(AttributeValue(p.reason), 0);
-        WriteKeyValue(w, 7, "reason", v);
+        attributes[1].key = "reason";
+        attributes[1].value.Assign(AttributeValue(p.reason), 0);
       }
-      w.Fixed64(2, start_ns_);
-      w.Fixed64(3, now_ns);
-      w.Tag(6, 1);
-      w.RawFixed64(p.value);
-      w.Close(dp);
+      WriteNumberPoint(w, attributes, start_ns_, now_ns, true, static_cast<int64_t>(p.value), 0);
       ++points;
     }
     w.UInt64(2, 2);
@@ -344,6 +342,9 @@ SdkStats SdkState::Stats() noexcept {
   s.logs_dropped = logs.dropped() + log_export_.export_dropped.load();
   s.metric_points_exported = metric_export_.exported.load();
   s.metric_points_dropped = metric_export_.export_dropped.load();
+  s.export_requests_failed = span_export_.requests_failed.load() +
+                             log_export_.requests_failed.load() +
+                             metric_export_.requests_failed.load();
   return s;
 }
 
@@ -382,29 +383,29 @@ std::unique_ptr<Sdk> Sdk::Create(SdkOptions options) {
 Sdk::Sdk(std::unique_ptr<detail::SdkState> state) : state_(std::move(state)) {}
 Sdk::~Sdk() = default;
 
-Tracer Sdk::GetTracer(std::string_view name, std::string_view version) {
-  if (state_->options.disabled) return Tracer();
+namespace {
+// A handle on the named scope, or a no-op one (disabled SDK, out of memory).
+template <class Handle, class State>
+Handle ScopeHandle(detail::SdkState& sdk,
+                   State* (detail::SdkState::*get)(std::string_view, std::string_view),
+                   std::string_view name, std::string_view version) {
+  if (sdk.options.disabled) return Handle();
   try {
-    return Tracer(state_->Tracer(name, version));
+    return detail::Access::Make<Handle>((sdk.*get)(name, version));
   } catch (...) {
-    return Tracer();
+    return Handle();
   }
+}
+}  // namespace
+
+Tracer Sdk::GetTracer(std::string_view name, std::string_view version) {
+  return ScopeHandle<Tracer>(*state_, &detail::SdkState::Tracer, name, version);
 }
 Meter Sdk::GetMeter(std::string_view name, std::string_view version) {
-  if (state_->options.disabled) return Meter();
-  try {
-    return Meter(state_->Meter(name, version));
-  } catch (...) {
-    return Meter();
-  }
+  return ScopeHandle<Meter>(*state_, &detail::SdkState::Meter, name, version);
 }
 Logger Sdk::GetLogger(std::string_view name, std::string_view version) {
-  if (state_->options.disabled) return Logger();
-  try {
-    return Logger(state_->Logger(name, version));
-  } catch (...) {
-    return Logger();
-  }
+  return ScopeHandle<Logger>(*state_, &detail::SdkState::Logger, name, version);
 }
 bool Sdk::ForceFlush(std::chrono::milliseconds timeout) noexcept {
   return state_->ForceFlush(timeout);

@@ -198,6 +198,10 @@ void WriteKeyValue(WireWriter& w, uint32_t field, std::string_view key, const Ow
 void WriteAttributes(WireWriter& w, uint32_t field, const AttributeStore& a);
 void WriteAttributes(WireWriter& w, uint32_t field, const std::vector<OwnedAttribute>& a);
 void WriteScope(WireWriter& w, uint32_t field, const ScopeInfo& scope);
+// A NumberDataPoint (field 1 of Sum and Gauge): as_int when is_int, else as_double.
+void WriteNumberPoint(WireWriter& w, const std::vector<OwnedAttribute>& attributes,
+                      uint64_t start_ns, uint64_t now_ns, bool is_int, int64_t int_value,
+                      double double_value);
 // ExportTraceServiceRequest / ExportLogsServiceRequest bodies.
 void EncodeSpans(const std::vector<SpanRecord*>& spans, const std::string& resource,
                  std::string& out);
@@ -219,8 +223,9 @@ struct SignalExport {
   uint64_t flush_done = 0;       // guarded by mu
   std::atomic<bool> sleeping{false};
   std::atomic<uint64_t> exported{0};
-  std::atomic<uint64_t> export_dropped{0};  // records lost to failed exports
-  uint64_t last_error_log_ns = 0;           // export thread only
+  std::atomic<uint64_t> export_dropped{0};   // records lost to failed exports
+  std::atomic<uint64_t> requests_failed{0};  // export requests finally given up
+  uint64_t last_error_log_ns = 0;            // export thread only
 
   void Wake() noexcept;
 };
@@ -287,8 +292,10 @@ namespace tributary::sdk::detail {
 // Reaches the state behind the public handles (tests and benchmarks).
 struct Access {
   static SdkState& State(Sdk& sdk) { return *sdk.state_; }
-  static Meter MakeMeter(MeterState* s) { return Meter(s); }
-  static Tracer MakeTracer(TracerState* s) { return Tracer(s); }
-  static Logger MakeLogger(LoggerState* s) { return Logger(s); }
+  // A Tracer, Meter or Logger on its state.
+  template <class Handle, class State>
+  static Handle Make(State* s) {
+    return Handle(s);
+  }
 };
 }  // namespace tributary::sdk::detail

@@ -2,6 +2,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <bit>
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -36,8 +37,6 @@ void Seed() noexcept {
   if ((tls_rng[0] | tls_rng[1] | tls_rng[2] | tls_rng[3]) == 0) tls_rng[0] = 1;
 }
 
-inline uint64_t Rotl(uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
-
 void StoreBigEndian(uint8_t* out, uint64_t v) noexcept {
   for (int i = 7; i >= 0; --i) {
     out[i] = static_cast<uint8_t>(v);
@@ -58,45 +57,15 @@ const SpanContext kInvalidContext{};
 uint64_t RandomU64() noexcept {
   if ((tls_rng[0] | tls_rng[1] | tls_rng[2] | tls_rng[3]) == 0) Seed();
   uint64_t* s = tls_rng;
-  uint64_t result = Rotl(s[0] + s[3], 23) + s[0];
+  uint64_t result = std::rotl(s[0] + s[3], 23) + s[0];
   uint64_t t = s[1] << 17;
   s[2] ^= s[0];
   s[3] ^= s[1];
   s[1] ^= s[2];
   s[0] ^= s[3];
   s[2] ^= t;
-  s[3] = Rotl(s[3], 45);
+  s[3] = std::rotl(s[3], 45);
   return result;
-}
-
-uint64_t HashBytes(std::string_view s) noexcept {
-  // Samples the first, middle and last bytes: fast for the short keys and
-  // values attributes hold; the series table compares in full, so a
-  // collision costs a probe, never a wrong series.
-  const char* p = s.data();
-  size_t n = s.size();
-  uint64_t a = 0, b = 0;
-  if (n >= 8) {
-    std::memcpy(&a, p, 8);
-    std::memcpy(&b, p + n - 8, 8);
-    if (n > 16) {
-      uint64_t m;
-      std::memcpy(&m, p + n / 2 - 4, 8);
-      a ^= Rotl(m, 23);
-    }
-  } else if (n >= 4) {
-    uint32_t x, y;
-    std::memcpy(&x, p, 4);
-    std::memcpy(&y, p + n - 4, 4);
-    a = x;
-    b = y;
-  } else if (n > 0) {
-    a = static_cast<uint8_t>(p[0]) | uint64_t{static_cast<uint8_t>(p[n / 2])} << 8 |
-        uint64_t{static_cast<uint8_t>(p[n - 1])} << 16;
-  }
-  uint64_t h = (a ^ 0x243f6a8885a308d3ull) * 0x9e3779b97f4a7c15ull;
-  h = (h ^ b ^ (uint64_t{n} << 56)) * 0xff51afd7ed558ccdull;
-  return h ^ (h >> 32);
 }
 
 bool SdkState::ShouldSample(const SpanContext* parent, const TraceId& trace_id) const noexcept {

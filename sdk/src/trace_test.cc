@@ -39,7 +39,7 @@ std::string Bytes(const auto& a) {
 
 TEST(Trace, EverySpanFieldIsEncoded) {
   SdkState sdk(testing::QuietOptions());
-  Tracer tracer = Access::MakeTracer(sdk.Tracer("checkout", "2.1"));
+  Tracer tracer = Access::Make<Tracer>(sdk.Tracer("checkout", "2.1"));
   SpanContext link_target;
   link_target.trace_id.fill(7);
   link_target.span_id.fill(9);
@@ -101,7 +101,7 @@ TEST(Trace, EverySpanFieldIsEncoded) {
 
 TEST(Trace, ExplicitParentRootAndRemoteParent) {
   SdkState sdk(testing::QuietOptions());
-  Tracer tracer = Access::MakeTracer(sdk.Tracer("t", ""));
+  Tracer tracer = Access::Make<Tracer>(sdk.Tracer("t", ""));
   SpanContext remote;
   ASSERT_TRUE(ParseTraceParent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", remote));
   remote.trace_state = "congo=t61rcWkgMzE";
@@ -132,7 +132,7 @@ TEST(Trace, SamplersDecideAndUnsampledSpansStillPropagate) {
   o.sampler = Sampler::kParentBasedTraceIdRatio;
   o.sampler_ratio = 0.25;
   SdkState sdk(o);
-  Tracer tracer = Access::MakeTracer(sdk.Tracer("t", ""));
+  Tracer tracer = Access::Make<Tracer>(sdk.Tracer("t", ""));
   int sampled = 0;
   for (int i = 0; i < 20000; ++i) {
     Span s = tracer.StartSpan("s");
@@ -158,7 +158,7 @@ TEST(Trace, SamplersDecideAndUnsampledSpansStillPropagate) {
   SdkOptions off = testing::QuietOptions();
   off.sampler = Sampler::kAlwaysOff;
   SdkState sdk_off(off);
-  Span s = Access::MakeTracer(sdk_off.Tracer("t", "")).StartSpan("s");
+  Span s = Access::Make<Tracer>(sdk_off.Tracer("t", "")).StartSpan("s");
   EXPECT_FALSE(s.IsRecording());
   EXPECT_TRUE(s.context().IsValid());
 }
@@ -169,7 +169,7 @@ TEST(Trace, LimitsTruncateAndCount) {
   o.span_event_count_limit = 1;
   o.attribute_value_length_limit = 4;
   SdkState sdk(o);
-  Tracer tracer = Access::MakeTracer(sdk.Tracer("t", ""));
+  Tracer tracer = Access::Make<Tracer>(sdk.Tracer("t", ""));
   {
     Span s = tracer.StartSpan("s", {{"a", "123456"}, {"b", 1}, {"c", 2}});
     s.AddEvent("e1");
@@ -185,7 +185,7 @@ TEST(Trace, LimitsTruncateAndCount) {
 
 TEST(Trace, EndIsIdempotentAndMovedSpansEndOnce) {
   SdkState sdk(testing::QuietOptions());
-  Tracer tracer = Access::MakeTracer(sdk.Tracer("t", ""));
+  Tracer tracer = Access::Make<Tracer>(sdk.Tracer("t", ""));
   {
     Span a = tracer.StartSpan("a");
     a.End();
@@ -205,7 +205,7 @@ TEST(Trace, EndIsIdempotentAndMovedSpansEndOnce) {
 
 TEST(Trace, RecordsAreReusedAndIdsAreUnique) {
   SdkState sdk(testing::QuietOptions());
-  Tracer tracer = Access::MakeTracer(sdk.Tracer("t", ""));
+  Tracer tracer = Access::Make<Tracer>(sdk.Tracer("t", ""));
   std::set<std::string> ids;
   for (int round = 0; round < 20; ++round) {
     for (int i = 0; i < 100; ++i) {
@@ -220,7 +220,7 @@ TEST(Trace, RecordsAreReusedAndIdsAreUnique) {
 
 TEST(Trace, SpansFromManyThreadsAllArrive) {
   SdkState sdk(testing::QuietOptions());
-  Tracer tracer = Access::MakeTracer(sdk.Tracer("t", ""));
+  Tracer tracer = Access::Make<Tracer>(sdk.Tracer("t", ""));
   std::atomic<bool> done{false};
   size_t drained = 0;
   std::thread drainer([&] {

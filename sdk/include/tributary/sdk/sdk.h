@@ -115,7 +115,8 @@ struct SdkStats {
   uint64_t logs_dropped = 0;
   uint64_t metric_points_exported = 0;
   uint64_t metric_points_dropped = 0;
-  uint64_t export_requests_failed = 0;
+  uint64_t export_requests_failed =
+      0;  // requests given up: refused, out of attempts or past the deadline
 };
 
 class TRIBUTARY_SDK_API Sdk {
