@@ -1,26 +1,45 @@
-# tributary_add_component(<kind> <name> SOURCES ... [TESTS ...] [LIBS ...])
+# tributary_add_component(<kind> <name> REGISTER <fn> SOURCES ... [LIBS ...]
+#                         [TESTS ...] [TEST_LIBS ...])
 #
 # Builds one component folder into the static library tributary_<kind>_<name>
-# (alias tributary::<kind>_<name>) and records it for the generated registration list.
-# Each component defines `void Register<Kind><CamelName>(core::Registry&)` in
-# namespace tributary.
+# (alias tributary::<kind>_<name>), behind the option TRIBUTARY_WITH_<KIND>_<NAME>,
+# and records it for the generated registration list. Each component defines
+# `void Register<Kind><CamelName>(core::Registry&)` in namespace tributary.
+#
+# A component links the core API and common/ libraries, never another
+# component: LIBS naming one is a configure error. A test may use another
+# component as a peer (TEST_LIBS); it is then built only when that one is.
 function(tributary_add_component kind name)
   cmake_parse_arguments(ARG "" "REGISTER" "SOURCES;TESTS;LIBS;TEST_LIBS" ${ARGN})
-  string(TOUPPER "${name}" upper)
+  string(TOUPPER "${kind}_${name}" upper)
   option(TRIBUTARY_WITH_${upper} "Build the ${name} ${kind}" ON)
   add_feature_info(${kind}_${name} TRIBUTARY_WITH_${upper} "${kind} ${name}")
   if(NOT TRIBUTARY_WITH_${upper})
     return()
   endif()
+  foreach(lib IN LISTS ARG_LIBS)
+    if(lib MATCHES "^tributary(_|::)(receiver|processor|exporter|connector)_" OR
+       lib MATCHES "^tributary_core_runtime$|^tributary::runtime$")
+      message(FATAL_ERROR "${kind} ${name} links ${lib}: a component links only the core API and "
+                          "common/ libraries; move what it shares into common/")
+    endif()
+  endforeach()
   set(target tributary_${kind}_${name})
   add_library(${target} STATIC ${ARG_SOURCES})
   add_library(tributary::${kind}_${name} ALIAS ${target})
-  target_link_libraries(${target} PUBLIC tributary_core ${ARG_LIBS})
+  target_link_libraries(${target} PUBLIC tributary_core_api ${ARG_LIBS})
   set_property(GLOBAL APPEND PROPERTY TRIBUTARY_COMPONENT_TARGETS ${target})
   set_property(GLOBAL APPEND PROPERTY TRIBUTARY_COMPONENT_REGISTER ${ARG_REGISTER})
   if(TRIBUTARY_BUILD_TESTS AND ARG_TESTS)
+    foreach(lib IN LISTS ARG_TEST_LIBS)
+      if(lib MATCHES "^tributary_(receiver|processor|exporter|connector)_" AND NOT TARGET ${lib})
+        return()
+      endif()
+    endforeach()
     add_executable(${target}_test ${ARG_TESTS})
-    target_link_libraries(${target}_test PRIVATE ${target} ${ARG_TEST_LIBS} tributary_test_support GTest::gmock_main)
+    target_link_libraries(${target}_test PRIVATE ${target} ${ARG_TEST_LIBS} tributary_test_support
+                          GTest::gmock_main)
+    target_compile_definitions(${target}_test PRIVATE TRIBUTARY_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
     gtest_discover_tests(${target}_test DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
   endif()
 endfunction()
@@ -48,7 +67,7 @@ ${calls}}
 }  // namespace tributary
 ")
   add_library(tributary_components STATIC ${out})
-  target_link_libraries(tributary_components PUBLIC tributary_core ${targets})
+  target_link_libraries(tributary_components PUBLIC tributary_core_api ${targets})
 endfunction()
 
 # Compiles a YAML file into the program as `const char kDefaultConfig[]`.

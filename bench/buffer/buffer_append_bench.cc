@@ -13,10 +13,10 @@
 #include <mutex>
 
 #include "benchmark/benchmark.h"
-#include "tributary/core/buffer.h"
+#include "tributary/core/runtime/buffer.h"
 #include "tributary/core/testing/test_consumer.h"
 
-namespace tributary::core {
+namespace tributary::core::runtime {
 namespace {
 
 constexpr int kBatchesPerIteration = 64;
@@ -128,6 +128,6 @@ BENCHMARK(BM_BufferAppend)->Apply(Policies);
 BENCHMARK(BM_PlainWrite)->Apply(Policies);
 
 }  // namespace
-}  // namespace tributary::core
+}  // namespace tributary::core::runtime
 
 BENCHMARK_MAIN();

@@ -11,7 +11,7 @@
 #include "receivers/prometheus_scrape/exposition.h"
 #include "receivers/prometheus_scrape/scrape_receiver.h"
 
-using namespace tributary::prometheus_scrape;
+using namespace tributary::receivers::prometheus_scrape;
 
 int main() {
   std::string text = "# HELP http_requests_total Requests.\n# TYPE http_requests_total counter\n";

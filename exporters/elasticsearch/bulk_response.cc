@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace tributary::elasticsearch {
+namespace tributary::exporters::elasticsearch {
 
 std::optional<std::vector<BulkItem>> ParseBulkResponse(std::string_view body, size_t documents) {
   // The answer to a request without failures starts with this (the items
@@ -42,4 +42,4 @@ std::optional<std::vector<BulkItem>> ParseBulkResponse(std::string_view body, si
   return out;
 }
 
-}  // namespace tributary::elasticsearch
+}  // namespace tributary::exporters::elasticsearch

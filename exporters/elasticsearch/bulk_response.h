@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-namespace tributary::elasticsearch {
+namespace tributary::exporters::elasticsearch {
 
 // One item of a _bulk response.
 struct BulkItem {
@@ -21,6 +21,6 @@ struct BulkItem {
 // read; nothing in them is trusted.
 std::optional<std::vector<BulkItem>> ParseBulkResponse(std::string_view body, size_t documents);
 
-}  // namespace tributary::elasticsearch
+}  // namespace tributary::exporters::elasticsearch
 
 #endif  // TRIBUTARY_EXPORTERS_ELASTICSEARCH_BULK_RESPONSE_H_

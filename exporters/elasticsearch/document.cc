@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "tributary/core/otlp_codec.h"
 
-namespace tributary::elasticsearch {
+namespace tributary::exporters::elasticsearch {
 
 namespace {
 
@@ -678,4 +678,4 @@ std::string SpanDocumentId(const Span& span) {
   return id;
 }
 
-}  // namespace tributary::elasticsearch
+}  // namespace tributary::exporters::elasticsearch

@@ -11,7 +11,7 @@
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 
 // OTLP records as Elasticsearch documents.
-namespace tributary::elasticsearch {
+namespace tributary::exporters::elasticsearch {
 
 enum class MappingMode {
   // Close to the Elastic Common Schema: @timestamp, message, log.level,
@@ -68,6 +68,6 @@ uint64_t OriginHash(const Resource& resource, const InstrumentationScope& scope)
 // RFC 3339 UTC time with nanoseconds.
 void AppendTimestamp(uint64_t unix_nano, std::string* out);
 
-}  // namespace tributary::elasticsearch
+}  // namespace tributary::exporters::elasticsearch
 
 #endif  // TRIBUTARY_EXPORTERS_ELASTICSEARCH_DOCUMENT_H_

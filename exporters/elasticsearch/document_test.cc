@@ -4,7 +4,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tributary::elasticsearch {
+namespace tributary::exporters::elasticsearch {
 namespace {
 
 void Attr(google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>* attrs,
@@ -163,4 +163,4 @@ TEST(Document, IndexNames) {
 }
 
 }  // namespace
-}  // namespace tributary::elasticsearch
+}  // namespace tributary::exporters::elasticsearch

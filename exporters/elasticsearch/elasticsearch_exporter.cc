@@ -1,12 +1,13 @@
 #include "exporters/elasticsearch/elasticsearch_exporter.h"
 
 #include <curl/curl.h>
-#include <zlib.h>
 
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/compress/gzip.h"
+#include "common/http/http_client.h"
 #include "exporters/elasticsearch/bulk_response.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -14,7 +15,7 @@
 #include "tributary/core/registry.h"
 #include "tributary/core/telemetry.h"
 
-namespace tributary::elasticsearch {
+namespace tributary::exporters::elasticsearch {
 
 namespace {
 
@@ -59,32 +60,6 @@ struct Families {
     return *f;
   }
 };
-
-size_t CollectBody(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
-}
-
-size_t CollectRetryAfter(char* data, size_t size, size_t n, void* user) {
-  if (auto wait = core::ParseRetryAfter(std::string_view(data, size * n))) {
-    *static_cast<std::chrono::nanoseconds*>(user) = *wait;
-  }
-  return size * n;
-}
-
-std::string GzipFast(const std::string& in) {
-  z_stream zs{};
-  deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, in.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
 
 bool Retryable(long status) { return status == 429 || status >= 500; }
 
@@ -153,10 +128,7 @@ absl::Status ElasticsearchConfig::Validate() const {
   if (auths > 1) {
     return absl::InvalidArgumentError("basic_auth, api_key and bearer_token exclude each other");
   }
-  if (tls.cert_file.empty() != tls.key_file.empty()) {
-    return absl::InvalidArgumentError("tls.cert_file and tls.key_file go together");
-  }
-  return absl::OkStatus();
+  return common::tls::ValidateFor(tls, common::http::kHttpTlsSupport);
 }
 
 ElasticsearchExporter::ElasticsearchExporter(std::string id, ElasticsearchConfig config)
@@ -243,7 +215,7 @@ ElasticsearchExporter::Response ElasticsearchExporter::Send(const std::string& m
   while (!url.empty() && url.back() == '/') url.pop_back();
   url += path;
   const bool gzip = config_.compression == "gzip" && body.size() > 0;
-  const std::string compressed = gzip ? GzipFast(body) : std::string();
+  const std::string compressed = gzip ? common::compress::Gzip(body) : std::string();
   const std::string& payload = gzip ? compressed : body;
   curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, absl::StrCat("Content-Type: ", content_type).c_str());
@@ -268,25 +240,12 @@ ElasticsearchExporter::Response ElasticsearchExporter::Send(const std::string& m
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(config_.timeout.count()));
   curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, CollectBody);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, common::http::AppendBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, CollectRetryAfter);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, common::http::ReadRetryAfter);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.retry_after);
-  if (config_.basic_auth) {
-    curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-    curl_easy_setopt(c, CURLOPT_USERNAME, config_.basic_auth->username.c_str());
-    curl_easy_setopt(c, CURLOPT_PASSWORD, config_.basic_auth->password.c_str());
-  }
-  if (!config_.tls.ca_file.empty())
-    curl_easy_setopt(c, CURLOPT_CAINFO, config_.tls.ca_file.c_str());
-  if (!config_.tls.cert_file.empty()) {
-    curl_easy_setopt(c, CURLOPT_SSLCERT, config_.tls.cert_file.c_str());
-    curl_easy_setopt(c, CURLOPT_SSLKEY, config_.tls.key_file.c_str());
-  }
-  if (config_.tls.insecure_skip_verify) {
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-  }
+  if (config_.basic_auth) common::http::ApplyBasicAuth(c, *config_.basic_auth);
+  common::http::ApplyTls(c, config_.tls);
   const auto start = core::Clock::now();
   const CURLcode rc = curl_easy_perform(c);
   duration_->Observe(std::chrono::duration<double>(core::Clock::now() - start).count());
@@ -595,18 +554,19 @@ absl::Status ElasticsearchExporter::Export(const core::Batch& batch,
   return absl::OkStatus();
 }
 
-}  // namespace tributary::elasticsearch
+}  // namespace tributary::exporters::elasticsearch
 
 namespace tributary {
 void RegisterExporterElasticsearch(core::Registry& registry) {
-  using elasticsearch::ElasticsearchConfig;
+  using exporters::elasticsearch::ElasticsearchConfig;
   registry.Add(core::MakeFactory<core::Exporter, ElasticsearchConfig>(
       "elasticsearch", {core::Signal::kTraces, core::Signal::kLogs},
       "Indexes logs and spans into Elasticsearch or OpenSearch with the _bulk API: data streams "
       "or dated indices, deterministic ids, per-document retry and dead-letter.",
       [](const core::CreateContext& ctx,
          const ElasticsearchConfig& config) -> absl::StatusOr<std::unique_ptr<core::Exporter>> {
-        return std::make_unique<elasticsearch::ElasticsearchExporter>(ctx.id.ToString(), config);
+        return std::make_unique<exporters::elasticsearch::ElasticsearchExporter>(ctx.id.ToString(),
+                                                                                 config);
       }));
 }
 }  // namespace tributary

@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/http/http_client.h"
 #include "exporters/elasticsearch/document.h"
 #include "tributary/core/component.h"
 #include "tributary/core/config.h"
-#include "tributary/core/exporter_runner.h"
-#include "tributary/core/http_client.h"
+#include "tributary/core/exporter_config.h"
 #include "tributary/core/log.h"
 #include "tributary/core/retry_state.h"
 
@@ -23,7 +23,7 @@ class Counter;
 class Histogram;
 }  // namespace prometheus
 
-namespace tributary::elasticsearch {
+namespace tributary::exporters::elasticsearch {
 
 struct ElasticsearchConfig {
   std::vector<std::string> endpoints{"http://localhost:9200"};
@@ -37,10 +37,10 @@ struct ElasticsearchConfig {
   int64_t max_documents = 5000;
   core::ByteSize max_bytes{5ull << 20};
   std::chrono::milliseconds timeout = std::chrono::seconds(30);
-  std::optional<core::BasicAuthConfig> basic_auth;
+  std::optional<common::http::BasicAuthConfig> basic_auth;
   std::string api_key;
   std::string bearer_token;
-  core::HttpTlsConfig tls;
+  common::tls::TlsClientConfig tls;
   std::map<std::string, std::string> headers;
   core::QueueConfig sending_queue;
   core::RetryConfig retry_on_failure;
@@ -170,6 +170,6 @@ class ElasticsearchExporter : public core::Exporter {
   ::prometheus::Histogram* duration_;
 };
 
-}  // namespace tributary::elasticsearch
+}  // namespace tributary::exporters::elasticsearch
 
 #endif  // TRIBUTARY_EXPORTERS_ELASTICSEARCH_ELASTICSEARCH_EXPORTER_H_

@@ -12,9 +12,10 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "tributary/core/runtime/exporter_runner.h"
 #include "tributary/core/testing/test_consumer.h"
 
-namespace tributary::elasticsearch {
+namespace tributary::exporters::elasticsearch {
 namespace {
 
 using core::Batch;
@@ -292,7 +293,7 @@ TEST(ElasticsearchExporter, RejectedDocumentsReachTheDeadLetterFile) {
   dead_letter.path = dir.path() + "/dead.jsonl";
   core::RetryConfig retry;
   retry.initial_interval = std::chrono::milliseconds(10);
-  core::ExporterRunner runner(
+  core::runtime::ExporterRunner runner(
       "elasticsearch/dlq",
       std::make_unique<ElasticsearchExporter>("elasticsearch/dlq", ConfigFor(server)),
       core::QueueConfig{}, retry, dead_letter);
@@ -364,4 +365,4 @@ TEST(ElasticsearchExporter, ConfigValidation) {
 }
 
 }  // namespace
-}  // namespace tributary::elasticsearch
+}  // namespace tributary::exporters::elasticsearch

@@ -8,8 +8,7 @@
 
 #include "tributary/core/component.h"
 #include "tributary/core/config.h"
-#include "tributary/core/dead_letter.h"
-#include "tributary/core/exporter_runner.h"
+#include "tributary/core/exporter_config.h"
 #include "tributary/core/string_pool.h"
 
 namespace tributary::exporters::file {

@@ -12,7 +12,15 @@
 #include "tributary/core/registry.h"
 #include "tributary/core/telemetry.h"
 
-namespace tributary::kafka {
+namespace tributary::exporters::kafka {
+
+using common::kafka::BuildConf;
+using common::kafka::DecodeMessage;
+using common::kafka::DefaultTopic;
+using common::kafka::Encoding;
+using common::kafka::IsRetryable;
+using common::kafka::ParseEncoding;
+using common::kafka::TopicConfig;
 
 namespace {
 
@@ -398,18 +406,18 @@ absl::Status KafkaExporter::Export(const core::Batch& batch, core::ExportReport&
   return absl::OkStatus();
 }
 
-}  // namespace tributary::kafka
+}  // namespace tributary::exporters::kafka
 
 namespace tributary {
 void RegisterExporterKafka(core::Registry& registry) {
-  using kafka::KafkaExporterConfig;
+  using exporters::kafka::KafkaExporterConfig;
   registry.Add(core::MakeFactory<core::Exporter, KafkaExporterConfig>(
       "kafka", {core::Signal::kTraces, core::Signal::kMetrics, core::Signal::kLogs},
       "Produces OTLP requests to Kafka topics (librdkafka); acknowledges a batch once every "
       "message of it is delivered.",
       [](const core::CreateContext& ctx,
          const KafkaExporterConfig& config) -> absl::StatusOr<std::unique_ptr<core::Exporter>> {
-        return std::make_unique<kafka::KafkaExporter>(ctx.id.ToString(), config);
+        return std::make_unique<exporters::kafka::KafkaExporter>(ctx.id.ToString(), config);
       }));
 }
 }  // namespace tributary

@@ -11,11 +11,11 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "exporters/kafka/kafka_client.h"
+#include "common/kafka/kafka_client.h"
 #include "exporters/kafka/message_builder.h"
 #include "tributary/core/component.h"
 #include "tributary/core/config.h"
-#include "tributary/core/exporter_runner.h"
+#include "tributary/core/exporter_config.h"
 #include "tributary/core/log.h"
 #include "tributary/core/retry_state.h"
 
@@ -25,13 +25,13 @@ class Gauge;
 class Histogram;
 }  // namespace prometheus
 
-namespace tributary::kafka {
+namespace tributary::exporters::kafka {
 
 struct KafkaExporterConfig {
-  ClientConfig client;
-  TopicConfig traces;
-  TopicConfig metrics;
-  TopicConfig logs;
+  common::kafka::ClientConfig client;
+  common::kafka::TopicConfig traces;
+  common::kafka::TopicConfig metrics;
+  common::kafka::TopicConfig logs;
   std::string topic_from_attribute;
   bool partition_traces_by_id = true;
   bool partition_metrics_by_resource_attributes = true;
@@ -135,6 +135,6 @@ class KafkaExporter : public core::Exporter {
   ::prometheus::Histogram* latency_;
 };
 
-}  // namespace tributary::kafka
+}  // namespace tributary::exporters::kafka
 
 #endif  // TRIBUTARY_EXPORTERS_KAFKA_KAFKA_EXPORTER_H_

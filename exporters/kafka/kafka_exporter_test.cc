@@ -10,7 +10,7 @@
 #include "gtest/gtest.h"
 #include "tributary/core/testing/test_consumer.h"
 
-namespace tributary::kafka {
+namespace tributary::exporters::kafka {
 namespace {
 
 using core::Batch;
@@ -395,4 +395,4 @@ TEST(KafkaExporter, ConfigValidation) {
 }
 
 }  // namespace
-}  // namespace tributary::kafka
+}  // namespace tributary::exporters::kafka

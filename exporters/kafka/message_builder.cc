@@ -7,7 +7,9 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "tributary/core/otlp_codec.h"
 
-namespace tributary::kafka {
+namespace tributary::exporters::kafka {
+
+using common::kafka::Encoding;
 
 namespace {
 
@@ -346,4 +348,4 @@ void BuildMessages(const core::Batch& batch, const MessageOptions& options,
   }
 }
 
-}  // namespace tributary::kafka
+}  // namespace tributary::exporters::kafka

@@ -4,13 +4,13 @@
 #include <string>
 #include <vector>
 
-#include "exporters/kafka/kafka_client.h"
+#include "common/kafka/kafka_client.h"
 #include "tributary/core/batch.h"
 
-namespace tributary::kafka {
+namespace tributary::exporters::kafka {
 
 struct MessageOptions {
-  Encoding encoding = Encoding::kOtlpProto;
+  common::kafka::Encoding encoding = common::kafka::Encoding::kOtlpProto;
   std::string topic;                 // the signal's topic
   std::string topic_from_attribute;  // resource attribute naming the topic instead
   bool key_by_trace_id = true;       // spans: key = trace id, one trace per message
@@ -37,6 +37,6 @@ void BuildMessages(const core::Batch& batch, const MessageOptions& options,
 // 16 hex digits: the same service on every node gets the same key.
 std::string ResourceKey(const opentelemetry::proto::resource::v1::Resource& resource);
 
-}  // namespace tributary::kafka
+}  // namespace tributary::exporters::kafka
 
 #endif  // TRIBUTARY_EXPORTERS_KAFKA_MESSAGE_BUILDER_H_

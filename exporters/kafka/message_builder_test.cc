@@ -8,7 +8,9 @@
 #include "tributary/core/otlp_codec.h"
 #include "tributary/core/testing/test_consumer.h"
 
-namespace tributary::kafka {
+namespace tributary::exporters::kafka {
+
+using common::kafka::Encoding;
 namespace {
 
 using core::Batch;
@@ -267,4 +269,4 @@ TEST(MessageBuilder, ResourceKeyIgnoresAttributeOrder) {
 }
 
 }  // namespace
-}  // namespace tributary::kafka
+}  // namespace tributary::exporters::kafka

@@ -2,7 +2,7 @@
 #define TRIBUTARY_EXPORTERS_NOP_NOP_EXPORTER_H_
 
 #include "tributary/core/component.h"
-#include "tributary/core/exporter_runner.h"
+#include "tributary/core/exporter_config.h"
 
 namespace tributary::exporters::nop {
 

@@ -7,47 +7,18 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "common/tls/client_config.h"
 #include "tributary/core/config.h"
-#include "tributary/core/dead_letter.h"
-#include "tributary/core/exporter_runner.h"
+#include "tributary/core/exporter_config.h"
 
 namespace tributary::exporters::otlp {
-
-struct TlsClientConfig {
-  bool insecure = false;
-  std::string ca_file;
-  std::string cert_file;
-  std::string key_file;
-  std::string server_name_override;
-  std::chrono::milliseconds reload_interval{60000};
-  template <class V>
-  void VisitFields(V&& v) {
-    v.Optional("insecure", insecure, "plaintext connection (no TLS)");
-    v.Optional("ca_file", ca_file,
-               "CA certificates to verify the server (PEM); system roots if empty");
-    v.Optional("cert_file", cert_file, "client certificate for mutual TLS (PEM)");
-    v.Optional("key_file", key_file, "client private key for mutual TLS (PEM)");
-    v.Optional("server_name_override", server_name_override, "name to verify the server as");
-    v.Optional("reload_interval", reload_interval,
-               "how often the certificate files are checked for changes");
-  }
-  absl::Status Validate() const {
-    if (cert_file.empty() != key_file.empty()) {
-      return absl::InvalidArgumentError("cert_file and key_file go together");
-    }
-    if (reload_interval.count() < 1000) {
-      return absl::InvalidArgumentError("reload_interval must be at least 1s");
-    }
-    return absl::OkStatus();
-  }
-};
 
 struct OtlpExporterConfig {
   std::string endpoint;
   std::string compression = "gzip";
   std::chrono::milliseconds timeout{10000};
   std::map<std::string, std::string> headers;
-  TlsClientConfig tls;
+  common::tls::TlsClientConfig tls;
   core::QueueConfig sending_queue;
   core::RetryConfig retry_on_failure;
   std::optional<core::DeadLetterConfig> dead_letter;
@@ -68,7 +39,10 @@ struct OtlpExporterConfig {
       return absl::InvalidArgumentError("compression must be gzip or none (gRPC has no zstd)");
     }
     if (timeout.count() <= 0) return absl::InvalidArgumentError("timeout must be > 0");
-    return absl::OkStatus();
+    // gRPC 1.51 verifies every certificate and has no TLS floor above 1.2.
+    return common::tls::ValidateFor(tls, {.client = "the OTLP/gRPC exporter",
+                                          .server_name_override = true,
+                                          .insecure_skip_verify = false});
   }
 };
 

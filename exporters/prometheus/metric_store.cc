@@ -8,6 +8,20 @@
 
 namespace tributary::exporters::prometheus {
 
+using ::tributary::common::prometheus::AppendNumber;
+using ::tributary::common::prometheus::AttributeLabels;
+using ::tributary::common::prometheus::ExponentialToExplicit;
+using ::tributary::common::prometheus::kNoRecordedValue;
+using ::tributary::common::prometheus::Labels;
+using ::tributary::common::prometheus::MetricName;
+using ::tributary::common::prometheus::MetricType;
+using ::tributary::common::prometheus::PointValue;
+using ::tributary::common::prometheus::PrometheusType;
+using ::tributary::common::prometheus::RenderLabels;
+using ::tributary::common::prometheus::ResourceLabels;
+using ::tributary::common::prometheus::TranslateResource;
+using ::tributary::common::prometheus::UnitWords;
+
 namespace pm = opentelemetry::proto::metrics::v1;
 using Clock = std::chrono::steady_clock;
 
@@ -70,32 +84,6 @@ bool EndsWith(const std::string& s, std::string_view suffix) {
 }
 
 }  // namespace
-
-void ExponentialToExplicit(const pm::ExponentialHistogramDataPoint& p, std::vector<double>* bounds,
-                           std::vector<uint64_t>* counts) {
-  bounds->clear();
-  counts->clear();
-  // Bucket i of scale s holds (base^i, base^(i+1)] with base = 2^(2^-s).
-  const double step = std::ldexp(1.0, -p.scale());
-  const auto& neg = p.negative();
-  for (int k = neg.bucket_counts_size() - 1; k >= 0; --k) {
-    // Negative bucket i holds [-base^(i+1), -base^i): its upper bound is -base^i.
-    bounds->push_back(-std::exp2(static_cast<double>(neg.offset() + k) * step));
-    counts->push_back(neg.bucket_counts(k));
-  }
-  if (p.zero_count() > 0 || neg.bucket_counts_size() > 0) {
-    bounds->push_back(p.zero_threshold());
-    counts->push_back(p.zero_count());
-  }
-  const auto& pos = p.positive();
-  for (int k = 0; k < pos.bucket_counts_size(); ++k) {
-    bounds->push_back(std::exp2(static_cast<double>(pos.offset() + k + 1) * step));
-    counts->push_back(pos.bucket_counts(k));
-  }
-  uint64_t in_buckets = 0;
-  for (uint64_t c : *counts) in_buckets += c;
-  counts->push_back(p.count() > in_buckets ? p.count() - in_buckets : 0);  // +Inf
-}
 
 MetricStore::Family* MetricStore::FamilyFor(const std::string& name, MetricType type,
                                             AddResult* result) {

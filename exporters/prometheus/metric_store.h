@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "exporters/prometheus/translate.h"
+#include "common/prometheus/translate.h"
 #include "tributary/core/batch.h"
 
 namespace tributary::exporters::prometheus {
@@ -19,7 +19,7 @@ using core::MetricsRequest;
 
 struct StoreOptions {
   std::string prefix;  // prepended to every metric name
-  Labels const_labels;
+  common::prometheus::Labels const_labels;
   std::chrono::nanoseconds expiration = std::chrono::minutes(5);
   bool scope_labels = true;  // otel_scope_name, otel_scope_version
 };
@@ -72,25 +72,20 @@ class MetricStore {
     std::chrono::steady_clock::time_point updated;
   };
   struct Family {
-    MetricType type = MetricType::kGauge;
+    common::prometheus::MetricType type = common::prometheus::MetricType::kGauge;
     std::string help;
     std::string unit;                                 // as words, for the OpenMetrics UNIT line
     absl::flat_hash_map<std::string, Series> series;  // by rendered labels
   };
 
-  Family* FamilyFor(const std::string& name, MetricType type, AddResult* result);
+  Family* FamilyFor(const std::string& name, common::prometheus::MetricType type,
+                    AddResult* result);
 
   const StoreOptions options_;
   mutable std::mutex mu_;
   std::map<std::string, Family> families_;
   mutable size_t last_size_ = 0;  // of the last exposition
 };
-
-// An exponential histogram point as explicit buckets: the negative buckets,
-// the zero bucket (upper bound the zero threshold), then the positive ones.
-void ExponentialToExplicit(
-    const opentelemetry::proto::metrics::v1::ExponentialHistogramDataPoint& p,
-    std::vector<double>* bounds, std::vector<uint64_t>* counts);
 
 }  // namespace tributary::exporters::prometheus
 

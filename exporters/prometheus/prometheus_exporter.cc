@@ -1,20 +1,21 @@
 #include "exporters/prometheus/prometheus_exporter.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/compress/gzip.h"
+#include "common/http/endpoint.h"
 #include "httplib.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
-#include "tributary/core/admin_server.h"
 #include "tributary/core/log.h"
 #include "tributary/core/registry.h"
 #include "tributary/core/telemetry.h"
 
 namespace tributary::exporters::prometheus {
+
+using ::tributary::common::prometheus::LabelName;
 namespace {
 
 constexpr char kTextType[] = "text/plain; version=0.0.4; charset=utf-8";
@@ -27,22 +28,6 @@ StoreOptions MakeStoreOptions(const PrometheusExporterConfig& config) {
   options.expiration = config.metric_expiration;
   options.scope_labels = config.scope_labels;
   return options;
-}
-
-bool Gzip(const std::string& in, std::string* out) {
-  z_stream z{};
-  if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return false;
-  }
-  out->resize(deflateBound(&z, static_cast<uLong>(in.size())));
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out->data());
-  z.avail_out = static_cast<uInt>(out->size());
-  const int rc = deflate(&z, Z_FINISH);
-  out->resize(z.total_out);
-  deflateEnd(&z);
-  return rc == Z_STREAM_END;
 }
 
 // Whether an Accept header prefers OpenMetrics: Prometheus sends
@@ -99,7 +84,7 @@ struct Families {
 absl::Status PrometheusExporterConfig::Validate() const {
   std::string host;
   int port;
-  if (absl::Status s = core::SplitHostPort(endpoint, &host, &port); !s.ok()) return s;
+  if (absl::Status s = common::http::SplitHostPort(endpoint, &host, &port); !s.ok()) return s;
   if (path.empty() || path[0] != '/') return absl::InvalidArgumentError("path must start with '/'");
   if (metric_expiration.count() <= 0) {
     return absl::InvalidArgumentError("metric_expiration must be > 0");
@@ -120,7 +105,8 @@ PrometheusExporter::~PrometheusExporter() { Shutdown(core::Clock::now()); }
 absl::Status PrometheusExporter::Start() {
   std::string host;
   int port;
-  if (absl::Status s = core::SplitHostPort(config_.endpoint, &host, &port); !s.ok()) return s;
+  if (absl::Status s = common::http::SplitHostPort(config_.endpoint, &host, &port); !s.ok())
+    return s;
   server_ = std::make_unique<httplib::Server>();
   server_->new_task_queue = [] { return new httplib::ThreadPool(2); };
   server_->Get(config_.path, [this](const httplib::Request& req, httplib::Response& res) {
@@ -129,11 +115,8 @@ absl::Status PrometheusExporter::Start() {
     auto body = std::make_shared<std::string>();
     Scrape(om, body.get());
     if (gzip) {
-      auto zipped = std::make_shared<std::string>();
-      if (Gzip(*body, zipped.get())) {
-        res.set_header("Content-Encoding", "gzip");
-        body = std::move(zipped);
-      }
+      body = std::make_shared<std::string>(common::compress::Gzip(*body));
+      res.set_header("Content-Encoding", "gzip");
     }
     // A provider with a known length: httplib sends the bytes as they are,
     // without copying them or compressing them again.

@@ -10,7 +10,7 @@
 #include "exporters/prometheus/metric_store.h"
 #include "tributary/core/component.h"
 #include "tributary/core/config.h"
-#include "tributary/core/exporter_runner.h"
+#include "tributary/core/exporter_config.h"
 
 namespace httplib {
 class Server;

@@ -1,13 +1,21 @@
-#include <zlib.h>
 
+#include "common/compress/gzip.h"
+#include "common/prometheus/translate.h"
 #include "exporters/prometheus/metric_store.h"
 #include "exporters/prometheus/prometheus_exporter.h"
-#include "exporters/prometheus/translate.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 
 namespace tributary::exporters::prometheus {
+
+using ::tributary::common::prometheus::AppendEscapedLabelValue;
+using ::tributary::common::prometheus::AttributeLabels;
+using ::tributary::common::prometheus::ExponentialToExplicit;
+using ::tributary::common::prometheus::LabelName;
+using ::tributary::common::prometheus::Labels;
+using ::tributary::common::prometheus::MetricName;
+using ::tributary::common::prometheus::MetricType;
 namespace {
 
 using ::testing::HasSubstr;
@@ -237,20 +245,6 @@ TEST(MetricStoreTest, SeriesExpireAndTypeConflictsAreCounted) {
   EXPECT_THAT(Render(store), Not(HasSubstr("temp")));
 }
 
-std::string Gunzip(const std::string& in) {
-  z_stream z{};
-  inflateInit2(&z, 15 + 16);
-  std::string out(in.size() * 20 + 1024, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  inflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  inflateEnd(&z);
-  return out;
-}
-
 TEST(PrometheusExporterTest, ServesTextOrOpenMetricsByNegotiation) {
   PrometheusExporterConfig config;
   config.endpoint = "127.0.0.1:0";
@@ -279,7 +273,7 @@ TEST(PrometheusExporterTest, ServesTextOrOpenMetricsByNegotiation) {
   ASSERT_TRUE(om);
   EXPECT_THAT(om->get_header_value("Content-Type"), HasSubstr("application/openmetrics-text"));
   EXPECT_EQ(om->get_header_value("Content-Encoding"), "gzip");
-  const std::string body = Gunzip(om->body);
+  const std::string body = common::compress::Gunzip(om->body, 64 << 20).value();
   EXPECT_THAT(body, HasSubstr("# UNIT up_time_seconds seconds\n"));
   EXPECT_THAT(body, HasSubstr("# EOF\n"));
   exporter.Shutdown(core::Clock::now());

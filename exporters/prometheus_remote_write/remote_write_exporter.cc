@@ -12,7 +12,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "exporters/prometheus/metric_store.h"
+#include "common/prometheus/translate.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/histogram.h"
@@ -23,7 +23,7 @@
 namespace tributary::exporters::prometheus_remote_write {
 
 namespace pm = opentelemetry::proto::metrics::v1;
-namespace prom = tributary::exporters::prometheus;
+namespace prom = tributary::common::prometheus;
 
 namespace {
 
@@ -80,19 +80,6 @@ struct Families {
   }
 };
 
-size_t CollectBody(char* data, size_t size, size_t n, void* user) {
-  auto* body = static_cast<std::string*>(user);
-  if (body->size() < 512) body->append(data, std::min<size_t>(size * n, 512 - body->size()));
-  return size * n;
-}
-
-size_t CollectRetryAfter(char* data, size_t size, size_t n, void* user) {
-  if (auto wait = core::ParseRetryAfter(std::string_view(data, size * n))) {
-    *static_cast<std::chrono::nanoseconds*>(user) = *wait;
-  }
-  return size * n;
-}
-
 }  // namespace
 
 absl::Status RemoteWriteConfig::Validate() const {
@@ -107,10 +94,7 @@ absl::Status RemoteWriteConfig::Validate() const {
   if (basic_auth && !bearer_token.empty()) {
     return absl::InvalidArgumentError("basic_auth and bearer_token exclude each other");
   }
-  if (tls.cert_file.empty() != tls.key_file.empty()) {
-    return absl::InvalidArgumentError("tls.cert_file and tls.key_file go together");
-  }
-  return absl::OkStatus();
+  return common::tls::ValidateFor(tls, common::http::kHttpTlsSupport);
 }
 
 namespace {
@@ -422,23 +406,10 @@ absl::Status RemoteWriteExporter::Start() {
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(config_.timeout.count()));
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, CollectBody);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, CollectRetryAfter);
-    if (config_.basic_auth) {
-      curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-      curl_easy_setopt(c, CURLOPT_USERNAME, config_.basic_auth->username.c_str());
-      curl_easy_setopt(c, CURLOPT_PASSWORD, config_.basic_auth->password.c_str());
-    }
-    if (!config_.tls.ca_file.empty())
-      curl_easy_setopt(c, CURLOPT_CAINFO, config_.tls.ca_file.c_str());
-    if (!config_.tls.cert_file.empty()) {
-      curl_easy_setopt(c, CURLOPT_SSLCERT, config_.tls.cert_file.c_str());
-      curl_easy_setopt(c, CURLOPT_SSLKEY, config_.tls.key_file.c_str());
-    }
-    if (config_.tls.insecure_skip_verify) {
-      curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-      curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, common::http::AppendLimitedBody);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, common::http::ReadRetryAfter);
+    if (config_.basic_auth) common::http::ApplyBasicAuth(c, *config_.basic_auth);
+    common::http::ApplyTls(c, config_.tls);
     shards_.push_back(std::move(shard));
   }
   core::Log(core::LogLevel::kInfo, id_, "remote write",
@@ -455,7 +426,7 @@ RemoteWriteExporter::SendResult RemoteWriteExporter::SendShard(size_t index) {
   Families& f = Families::Get();
   for (; next < bodies.size(); ++next) {
     const Body& body = bodies[next];
-    std::string response;
+    common::http::LimitedBody response{.text = {}, .limit = 512};
     std::chrono::nanoseconds retry_after{0};
     curl_easy_setopt(shard.curl, CURLOPT_POSTFIELDS, body.bytes.data());
     curl_easy_setopt(shard.curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.bytes.size()));
@@ -479,7 +450,7 @@ RemoteWriteExporter::SendResult RemoteWriteExporter::SendShard(size_t index) {
       continue;
     }
     const std::string message = absl::StrCat("remote write to ", config_.endpoint, ": HTTP ", code,
-                                             ": ", absl::StripAsciiWhitespace(response));
+                                             ": ", absl::StripAsciiWhitespace(response.text));
     if (code == 429 || code >= 500) {
       retried_->Increment(samples);
       return {absl::UnavailableError(message), retry_after};

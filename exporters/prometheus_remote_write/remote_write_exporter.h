@@ -14,12 +14,12 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
-#include "exporters/prometheus/translate.h"
+#include "common/http/http_client.h"
+#include "common/prometheus/translate.h"
 #include "prometheus/remote.pb.h"
 #include "tributary/core/component.h"
 #include "tributary/core/config.h"
-#include "tributary/core/exporter_runner.h"
-#include "tributary/core/http_client.h"
+#include "tributary/core/exporter_config.h"
 
 namespace prometheus {
 class Counter;
@@ -28,7 +28,7 @@ class Histogram;
 
 namespace tributary::exporters::prometheus_remote_write {
 
-using core::BasicAuthConfig;
+using common::http::BasicAuthConfig;
 
 struct RemoteWriteConfig {
   std::string endpoint;
@@ -36,7 +36,7 @@ struct RemoteWriteConfig {
   std::map<std::string, std::string> headers;
   std::optional<BasicAuthConfig> basic_auth;
   std::string bearer_token;
-  core::HttpTlsConfig tls;
+  common::tls::TlsClientConfig tls;
   std::map<std::string, std::string> external_labels;
   std::string metric_namespace;
   bool scope_labels = true;
@@ -96,7 +96,7 @@ class SeriesConverter {
  public:
   struct Options {
     std::string prefix;
-    prometheus::Labels external_labels;
+    common::prometheus::Labels external_labels;
     bool scope_labels = true;
     // A delta series not seen for this long starts again from zero.
     std::chrono::milliseconds expiration = std::chrono::minutes(5);
@@ -110,11 +110,11 @@ class SeriesConverter {
  private:
   // One sample of the series `name` with `labels` (sorted) and, when
   // `extra_name` is set, one more label (le, quantile).
-  void Emit(std::string_view name, const prometheus::Labels& labels, const char* extra_name,
+  void Emit(std::string_view name, const common::prometheus::Labels& labels, const char* extra_name,
             std::string_view extra_value, double value, int64_t ts, bool delta, SeriesMap* out);
 
   const Options options_;
-  prometheus::Labels external_;  // sorted
+  common::prometheus::Labels external_;  // sorted
   struct Total {
     double value = 0;
     int64_t seen_ms = 0;

@@ -10,6 +10,10 @@
 #include "tributary/core/telemetry.h"
 
 namespace tributary::processors::k8s_metadata {
+
+using common::k8s::PodMeta;
+using common::k8s::PodWatcher;
+using common::k8s::WatcherOptions;
 namespace {
 
 using opentelemetry::proto::common::v1::KeyValue;

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "processors/k8s_metadata/pod_watcher.h"
+#include "common/k8s/pod_watcher.h"
 #include "tributary/core/component.h"
 #include "tributary/core/config.h"
 
@@ -18,7 +18,7 @@ namespace tributary::processors::k8s_metadata {
 
 struct K8sMetadataConfig {
   std::string node_name;
-  std::optional<ApiConfig> api;
+  std::optional<common::k8s::ApiConfig> api;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("node_name", node_name,
@@ -45,7 +45,7 @@ class K8sMetadataProcessor : public core::Processor {
   absl::Status Consume(core::Envelope envelope) noexcept override;
 
   // For tests: the API cache, or null when the API is off.
-  PodWatcher* watcher() { return watcher_.get(); }
+  common::k8s::PodWatcher* watcher() { return watcher_.get(); }
 
  private:
   void Enrich(opentelemetry::proto::resource::v1::Resource* resource);
@@ -54,7 +54,7 @@ class K8sMetadataProcessor : public core::Processor {
   const K8sMetadataConfig config_;
   core::Consumer* const next_;
   std::string node_name_;
-  std::unique_ptr<PodWatcher> watcher_;
+  std::unique_ptr<common::k8s::PodWatcher> watcher_;
   prometheus::Counter* enriched_;
   prometheus::Counter* unmatched_;
 };

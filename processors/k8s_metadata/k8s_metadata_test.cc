@@ -2,14 +2,17 @@
 #include <sstream>
 #include <thread>
 
+#include "common/k8s/pod_watcher.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "processors/k8s_metadata/k8s_metadata_processor.h"
 #include "processors/k8s_metadata/kubelet_path.h"
-#include "processors/k8s_metadata/pod_watcher.h"
 #include "tributary/core/testing/test_consumer.h"
 
 namespace tributary::processors::k8s_metadata {
+
+using common::k8s::PodWatcher;
+using common::k8s::PodWatcherOptions;
 namespace {
 
 using namespace std::chrono_literals;

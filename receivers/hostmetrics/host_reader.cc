@@ -11,7 +11,7 @@
 #include "re2/re2.h"
 #include "tributary/core/attributes.h"
 
-namespace tributary::hostmetrics {
+namespace tributary::receivers::hostmetrics {
 
 namespace {
 
@@ -349,4 +349,4 @@ void HostReader::Collect(uint64_t now_ns, pm::ScopeMetrics* out, std::vector<std
   }
 }
 
-}  // namespace tributary::hostmetrics
+}  // namespace tributary::receivers::hostmetrics

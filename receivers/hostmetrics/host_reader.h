@@ -14,7 +14,7 @@ namespace re2 {
 class RE2;
 }
 
-namespace tributary::hostmetrics {
+namespace tributary::receivers::hostmetrics {
 
 // Host metrics read from /proc and /sys under a root, named, labelled and
 // measured as the Prometheus node exporter has them (node_cpu_seconds_total
@@ -83,6 +83,6 @@ class HostReader::Builder {
   absl::flat_hash_map<std::string, opentelemetry::proto::metrics::v1::Metric*> metrics_;
 };
 
-}  // namespace tributary::hostmetrics
+}  // namespace tributary::receivers::hostmetrics
 
 #endif  // TRIBUTARY_RECEIVERS_HOSTMETRICS_HOST_READER_H_

@@ -7,7 +7,7 @@
 #include "gtest/gtest.h"
 #include "tributary/core/testing/test_consumer.h"
 
-namespace tributary::hostmetrics {
+namespace tributary::receivers::hostmetrics {
 namespace {
 
 namespace pm = opentelemetry::proto::metrics::v1;
@@ -117,4 +117,4 @@ TEST(HostReader, MissingFilesAreReportedNotFatal) {
 }
 
 }  // namespace
-}  // namespace tributary::hostmetrics
+}  // namespace tributary::receivers::hostmetrics

@@ -8,7 +8,7 @@
 #include "tributary/core/attributes.h"
 #include "tributary/core/hand_on.h"
 
-namespace tributary::hostmetrics {
+namespace tributary::receivers::hostmetrics {
 
 absl::Status HostmetricsConfig::Validate() const {
   if (collection_interval.count() < 100) {
@@ -93,11 +93,11 @@ void HostmetricsReceiver::CollectOnce() {
   static_cast<void>(core::HandOn(*metrics_, id_, "host", core::Batch(std::move(req))));
 }
 
-}  // namespace tributary::hostmetrics
+}  // namespace tributary::receivers::hostmetrics
 
 namespace tributary {
 void RegisterReceiverHostmetrics(core::Registry& registry) {
-  using hostmetrics::HostmetricsConfig;
+  using receivers::hostmetrics::HostmetricsConfig;
   registry.Add(core::MakeFactory<core::Receiver, HostmetricsConfig, const core::ReceiverConsumers&>(
       "hostmetrics", {core::Signal::kMetrics},
       "The host's CPU, memory, load, disks, filesystems, network, processes and pressure, named "
@@ -109,8 +109,8 @@ void RegisterReceiverHostmetrics(core::Registry& registry) {
           return absl::InvalidArgumentError(
               "the hostmetrics receiver serves metrics pipelines only");
         }
-        return std::make_unique<hostmetrics::HostmetricsReceiver>(ctx.id.ToString(), config,
-                                                                  consumers.metrics);
+        return std::make_unique<receivers::hostmetrics::HostmetricsReceiver>(
+            ctx.id.ToString(), config, consumers.metrics);
       }));
 }
 }  // namespace tributary

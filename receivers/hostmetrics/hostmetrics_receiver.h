@@ -17,7 +17,7 @@
 #include "tributary/core/log.h"
 #include "tributary/core/registry.h"
 
-namespace tributary::hostmetrics {
+namespace tributary::receivers::hostmetrics {
 
 struct HostmetricsConfig {
   std::string root_path = "/";
@@ -77,6 +77,6 @@ class HostmetricsReceiver : public core::Receiver {
   core::LogLimiter log_limiter_;
 };
 
-}  // namespace tributary::hostmetrics
+}  // namespace tributary::receivers::hostmetrics
 
 #endif  // TRIBUTARY_RECEIVERS_HOSTMETRICS_HOSTMETRICS_RECEIVER_H_

@@ -10,7 +10,14 @@
 #include "tributary/core/otlp_codec.h"
 #include "tributary/core/telemetry.h"
 
-namespace tributary::kafka {
+namespace tributary::receivers::kafka {
+
+using common::kafka::BuildConf;
+using common::kafka::DecodeMessage;
+using common::kafka::DefaultTopic;
+using common::kafka::Encoding;
+using common::kafka::ParseEncoding;
+using common::kafka::TopicConfig;
 
 namespace {
 
@@ -623,11 +630,11 @@ void KafkaReceiver::OnRebalance(rd_kafka_resp_err_t err,
   }
 }
 
-}  // namespace tributary::kafka
+}  // namespace tributary::receivers::kafka
 
 namespace tributary {
 void RegisterReceiverKafka(core::Registry& registry) {
-  using kafka::KafkaReceiverConfig;
+  using receivers::kafka::KafkaReceiverConfig;
   registry.Add(
       core::MakeFactory<core::Receiver, KafkaReceiverConfig, const core::ReceiverConsumers&>(
           "kafka", {core::Signal::kTraces, core::Signal::kMetrics, core::Signal::kLogs},
@@ -636,7 +643,8 @@ void RegisterReceiverKafka(core::Registry& registry) {
           [](const core::CreateContext& ctx, const KafkaReceiverConfig& config,
              const core::ReceiverConsumers& consumers)
               -> absl::StatusOr<std::unique_ptr<core::Receiver>> {
-            return std::make_unique<kafka::KafkaReceiver>(ctx.id.ToString(), config, consumers);
+            return std::make_unique<receivers::kafka::KafkaReceiver>(ctx.id.ToString(), config,
+                                                                     consumers);
           }));
 }
 }  // namespace tributary

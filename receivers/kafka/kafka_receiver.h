@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "exporters/kafka/kafka_client.h"
+#include "common/kafka/kafka_client.h"
 #include "tributary/core/component.h"
 #include "tributary/core/config.h"
 #include "tributary/core/log.h"
@@ -25,13 +25,13 @@ class Counter;
 class Gauge;
 }  // namespace prometheus
 
-namespace tributary::kafka {
+namespace tributary::receivers::kafka {
 
 struct KafkaReceiverConfig {
-  ClientConfig client;
-  TopicConfig traces;
-  TopicConfig metrics;
-  TopicConfig logs;
+  common::kafka::ClientConfig client;
+  common::kafka::TopicConfig traces;
+  common::kafka::TopicConfig metrics;
+  common::kafka::TopicConfig logs;
   std::string group_id = "tributary-collector";
   std::string initial_offset = "earliest";
   std::chrono::milliseconds session_timeout = std::chrono::seconds(10);
@@ -95,7 +95,7 @@ class KafkaReceiver : public core::Receiver {
   const core::ReceiverConsumers consumers_;
   struct TopicInfo {
     core::Signal signal;
-    Encoding encoding;
+    common::kafka::Encoding encoding;
   };
   std::map<std::string, TopicInfo> topics_;
   std::shared_ptr<Shared> shared_;
@@ -112,6 +112,6 @@ class KafkaReceiver : public core::Receiver {
   core::LogLimiter log_limiter_;
 };
 
-}  // namespace tributary::kafka
+}  // namespace tributary::receivers::kafka
 
 #endif  // TRIBUTARY_RECEIVERS_KAFKA_KAFKA_RECEIVER_H_

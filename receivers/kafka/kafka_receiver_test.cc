@@ -9,7 +9,7 @@
 #include "tributary/core/otlp_codec.h"
 #include "tributary/core/testing/test_consumer.h"
 
-namespace tributary::kafka {
+namespace tributary::receivers::kafka {
 namespace {
 
 using core::LogsRequest;
@@ -257,4 +257,4 @@ TEST(KafkaReceiver, ConfigValidation) {
 }
 
 }  // namespace
-}  // namespace tributary::kafka
+}  // namespace tributary::receivers::kafka

@@ -11,10 +11,10 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/http/endpoint.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/rpc/status.pb.h"
 #include "httplib.h"
-#include "tributary/core/admin_server.h"
 #include "tributary/core/otlp_codec.h"
 #include "tributary/core/telemetry.h"
 
@@ -245,7 +245,7 @@ Outcome OtlpReceiver::Submit(core::Batch batch, const std::string& transport,
   }
   const size_t records = batch.record_count();
   if (records == 0) return outcome;
-  core::LimitsApplied limited = core::ApplyRecordLimits(batch, config_.limits);
+  LimitsApplied limited = ApplyRecordLimits(batch, config_.limits);
   if (limited.dropped_attributes > 0) {
     t.ReceiverLimited(id_, signal, "dropped")
         .Increment(static_cast<double>(limited.dropped_attributes));
@@ -295,7 +295,7 @@ Outcome OtlpReceiver::Submit(core::Batch batch, const std::string& transport,
 
 absl::Status OtlpReceiver::Start() {
   if (config_.auth) {
-    auto auth = core::BearerAuthenticator::Create(*config_.auth);
+    auto auth = common::tls::BearerAuthenticator::Create(*config_.auth);
     if (!auth.ok()) return auth.status();
     auth_ = std::move(*auth);
   }
@@ -315,7 +315,8 @@ absl::Status OtlpReceiver::StartGrpc() {
   if (cfg.tls) {
     // Fail at start on unreadable or mismatched files, rather than at the
     // first handshake; gRPC then watches the files itself.
-    if (auto check = core::ServerCertificates::Load(*cfg.tls); !check.ok()) return check.status();
+    if (auto check = common::tls::ServerCertificates::Load(*cfg.tls); !check.ok())
+      return check.status();
     const unsigned int refresh = static_cast<unsigned int>(
         std::chrono::duration_cast<std::chrono::seconds>(cfg.tls->reload_interval).count());
     auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
@@ -379,9 +380,9 @@ absl::Status OtlpReceiver::StartHttp() {
   const HttpConfig& cfg = *config_.protocols.http;
   std::string host;
   int port;
-  if (absl::Status s = core::SplitHostPort(cfg.endpoint, &host, &port); !s.ok()) return s;
+  if (absl::Status s = common::http::SplitHostPort(cfg.endpoint, &host, &port); !s.ok()) return s;
   if (cfg.tls) {
-    auto certificates = core::ServerCertificates::Load(*cfg.tls);
+    auto certificates = common::tls::ServerCertificates::Load(*cfg.tls);
     if (!certificates.ok()) return certificates.status();
     http_certificates_ = *certificates;
     auto server = std::make_unique<httplib::SSLServer>(

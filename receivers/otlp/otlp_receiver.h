@@ -58,8 +58,8 @@ class OtlpReceiver : public core::Receiver {
   const std::string id_;
   const OtlpReceiverConfig config_;
   const core::ReceiverConsumers consumers_;
-  std::unique_ptr<core::BearerAuthenticator> auth_;
-  std::shared_ptr<core::ServerCertificates> http_certificates_;
+  std::unique_ptr<common::tls::BearerAuthenticator> auth_;
+  std::shared_ptr<common::tls::ServerCertificates> http_certificates_;
   std::unique_ptr<GrpcService> grpc_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<httplib::Server> http_server_;

@@ -6,9 +6,9 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "common/tls/tls.h"
+#include "receivers/otlp/limits.h"
 #include "tributary/core/config.h"
-#include "tributary/core/limits.h"
-#include "tributary/core/tls.h"
 
 namespace tributary::receivers::otlp {
 
@@ -17,7 +17,7 @@ struct GrpcConfig {
   int64_t max_recv_msg_size_mib = 4;
   int64_t max_concurrent_streams = 0;
   int64_t max_concurrent_requests = 256;
-  std::optional<core::TlsServerConfig> tls;
+  std::optional<common::tls::TlsServerConfig> tls;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("endpoint", endpoint, "host:port to listen on (port 0 picks a free port)");
@@ -48,7 +48,7 @@ struct HttpConfig {
   std::string traces_url_path = "/v1/traces";
   std::string metrics_url_path = "/v1/metrics";
   std::string logs_url_path = "/v1/logs";
-  std::optional<core::TlsServerConfig> tls;
+  std::optional<common::tls::TlsServerConfig> tls;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("endpoint", endpoint, "host:port to listen on (port 0 picks a free port)");
@@ -91,8 +91,8 @@ struct ProtocolsConfig {
 struct OtlpReceiverConfig {
   ProtocolsConfig protocols;
   std::chrono::milliseconds ack_timeout{30000};
-  std::optional<core::AuthConfig> auth;
-  core::RecordLimits limits;
+  std::optional<common::tls::AuthConfig> auth;
+  RecordLimits limits;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("protocols", protocols, "transports to serve (both by default)");

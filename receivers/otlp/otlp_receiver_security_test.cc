@@ -51,9 +51,9 @@ class ReceiverSecurityTest : public ::testing::Test {
   }
 
   // Starts a receiver with TLS on both transports; mutual TLS when `mtls`.
-  void Start(bool mtls, std::optional<core::AuthConfig> auth = std::nullopt,
+  void Start(bool mtls, std::optional<common::tls::AuthConfig> auth = std::nullopt,
              std::string cert = "server") {
-    core::TlsServerConfig tls;
+    common::tls::TlsServerConfig tls;
     tls.cert_file = certs_.path(cert + ".crt");
     tls.key_file = certs_.path(cert + ".key");
     if (mtls) tls.client_ca_file = certs_.path("ca.crt");
@@ -153,7 +153,7 @@ TEST_F(ReceiverSecurityTest, BearerTokenIsRequiredOnBothTransportsAndRefusalsAre
   TempDir dir;
   const std::string token_file = dir.path() + "/token";
   std::ofstream(token_file) << "s3cret-token\n";
-  core::AuthConfig auth;
+  common::tls::AuthConfig auth;
   auth.bearer_token_file = token_file;
   Start(/*mtls=*/false, auth);
   const std::map<std::string, std::string> labels = {{"receiver", "otlp/secure"},
@@ -185,7 +185,7 @@ TEST_F(ReceiverSecurityTest, ServerCertificateFilesAreReloadedWhenTheyChange) {
   const std::string crt = dir.path() + "/live.crt", key = dir.path() + "/live.key";
   std::filesystem::copy_file(certs_.path("server.crt"), crt);
   std::filesystem::copy_file(certs_.path("server.key"), key);
-  core::TlsServerConfig tls;
+  common::tls::TlsServerConfig tls;
   tls.cert_file = crt;
   tls.key_file = key;
   tls.reload_interval = std::chrono::seconds(1);
@@ -213,7 +213,7 @@ TEST_F(ReceiverSecurityTest, ServerCertificateFilesAreReloadedWhenTheyChange) {
 }
 
 TEST(ReceiverSecurityConfig, BadFilesFailAtStartAndTokensNeedOneSource) {
-  core::TlsServerConfig tls;
+  common::tls::TlsServerConfig tls;
   tls.cert_file = "/nonexistent.crt";
   tls.key_file = "/nonexistent.key";
   OtlpReceiverConfig config;
@@ -222,7 +222,7 @@ TEST(ReceiverSecurityConfig, BadFilesFailAtStartAndTokensNeedOneSource) {
   config.protocols.http->tls = tls;
   OtlpReceiver receiver("otlp/bad", config, core::ReceiverConsumers{});
   EXPECT_FALSE(receiver.Start().ok());
-  core::AuthConfig auth;
+  common::tls::AuthConfig auth;
   EXPECT_FALSE(auth.Validate().ok());
   auth.bearer_token = "x";
   auth.bearer_token_file = "/y";

@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 #include <zlib.h>
 
+#include "common/compress/gzip.h"
 #include "gmock/gmock.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
@@ -14,7 +15,6 @@
 namespace tributary::receivers::otlp {
 namespace {
 
-using core::testing::Gzip;
 using core::testing::MakeSpans;
 using core::testing::MetricValue;
 using core::testing::RecordingConsumer;
@@ -111,7 +111,8 @@ TEST_F(OtlpReceiverTest, HttpProtobufAndJsonAreAccepted) {
 }
 
 TEST_F(OtlpReceiverTest, GzipBodyIsDecompressed) {
-  auto res = PostProto(Gzip(MakeSpans(4).SerializeAsString()), {{"Content-Encoding", "gzip"}});
+  auto res = PostProto(common::compress::Gzip(MakeSpans(4).SerializeAsString()),
+                       {{"Content-Encoding", "gzip"}});
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(traces_.records(), 4u);
@@ -157,7 +158,8 @@ TEST_F(OtlpReceiverTest, OversizedBodyIs413) {
 TEST_F(OtlpReceiverTest, GzipBombBeyondTheLimitIs413) {
   // 64 MiB of zeros compress to about 64 KiB: under the wire limit, far over
   // the decompressed limit.
-  std::string bomb = Gzip(std::string(64 << 20, '\0'));
+  std::string bomb =
+      common::compress::Gzip(std::string(64 << 20, '\0'), common::compress::kGzipBest);
   ASSERT_LT(bomb.size(), 256u << 10);
   auto res = PostProto(bomb, {{"Content-Encoding", "gzip"}});
   ASSERT_TRUE(res);

@@ -6,7 +6,7 @@
 
 #include "absl/container/flat_hash_map.h"
 
-namespace tributary::prometheus_scrape {
+namespace tributary::receivers::prometheus_scrape {
 
 namespace {
 
@@ -260,4 +260,4 @@ std::optional<std::string> Parse(std::string_view text, Format format, ParseResu
   return std::nullopt;
 }
 
-}  // namespace tributary::prometheus_scrape
+}  // namespace tributary::receivers::prometheus_scrape

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-namespace tributary::prometheus_scrape {
+namespace tributary::receivers::prometheus_scrape {
 
 enum class Format { kText, kOpenMetrics };
 
@@ -41,6 +41,6 @@ struct ParseResult {
 // `# EOF`. Exemplars are read and dropped.
 std::optional<std::string> Parse(std::string_view text, Format format, ParseResult* out);
 
-}  // namespace tributary::prometheus_scrape
+}  // namespace tributary::receivers::prometheus_scrape
 
 #endif  // TRIBUTARY_RECEIVERS_PROMETHEUS_SCRAPE_EXPOSITION_H_

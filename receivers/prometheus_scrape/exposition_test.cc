@@ -6,7 +6,7 @@
 #include "re2/re2.h"
 #include "receivers/prometheus_scrape/scrape_receiver.h"
 
-namespace tributary::prometheus_scrape {
+namespace tributary::receivers::prometheus_scrape {
 namespace {
 
 namespace pm = opentelemetry::proto::metrics::v1;
@@ -130,4 +130,4 @@ TEST(Converter, HonorLabelsAndKeep) {
 }
 
 }  // namespace
-}  // namespace tributary::prometheus_scrape
+}  // namespace tributary::receivers::prometheus_scrape

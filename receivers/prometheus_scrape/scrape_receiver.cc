@@ -14,7 +14,7 @@
 #include "tributary/core/hand_on.h"
 #include "tributary/core/telemetry.h"
 
-namespace tributary::prometheus_scrape {
+namespace tributary::receivers::prometheus_scrape {
 
 namespace {
 
@@ -295,13 +295,13 @@ ScrapeReceiver::~ScrapeReceiver() { Shutdown(core::Clock::now()); }
 
 absl::Status ScrapeReceiver::Start() {
   if (config_.kubernetes_pods) {
-    processors::k8s_metadata::ApiConfig api = *config_.kubernetes_pods;
+    common::k8s::ApiConfig api = *config_.kubernetes_pods;
     api.annotations = true;
     const char* env = getenv("K8S_NODE_NAME");
-    auto options = processors::k8s_metadata::WatcherOptions(
+    auto options = common::k8s::WatcherOptions(
         api, config_.node_name.empty() && env != nullptr ? env : config_.node_name);
     if (!options.ok()) return options.status();
-    pods_ = std::make_unique<processors::k8s_metadata::PodWatcher>(*options);
+    pods_ = std::make_unique<common::k8s::PodWatcher>(*options);
     pods_->Start();
   }
   thread_ = std::thread([this] { Run(); });
@@ -447,11 +447,11 @@ void ScrapeReceiver::ScrapeTarget(const Target& t) {
   static_cast<void>(core::HandOn(*metrics_, id_, "http", core::Batch(std::move(req))));
 }
 
-}  // namespace tributary::prometheus_scrape
+}  // namespace tributary::receivers::prometheus_scrape
 
 namespace tributary {
 void RegisterReceiverPrometheusScrape(core::Registry& registry) {
-  using prometheus_scrape::ScrapeConfig;
+  using receivers::prometheus_scrape::ScrapeConfig;
   registry.Add(core::MakeFactory<core::Receiver, ScrapeConfig, const core::ReceiverConsumers&>(
       "prometheus_scrape", {core::Signal::kMetrics},
       "Scrapes Prometheus text format 0.0.4 and OpenMetrics 1.0 endpoints (gzip, timeouts, "
@@ -462,8 +462,8 @@ void RegisterReceiverPrometheusScrape(core::Registry& registry) {
         if (consumers.metrics == nullptr) {
           return absl::InvalidArgumentError("prometheus_scrape serves metrics pipelines only");
         }
-        return std::make_unique<prometheus_scrape::ScrapeReceiver>(ctx.id.ToString(), config,
-                                                                   consumers.metrics);
+        return std::make_unique<receivers::prometheus_scrape::ScrapeReceiver>(
+            ctx.id.ToString(), config, consumers.metrics);
       }));
 }
 }  // namespace tributary

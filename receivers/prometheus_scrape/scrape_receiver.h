@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "processors/k8s_metadata/pod_watcher.h"
+#include "common/k8s/pod_watcher.h"
 #include "re2/re2.h"
 #include "receivers/prometheus_scrape/exposition.h"
 #include "tributary/core/component.h"
@@ -18,7 +18,7 @@
 #include "tributary/core/log.h"
 #include "tributary/core/registry.h"
 
-namespace tributary::prometheus_scrape {
+namespace tributary::receivers::prometheus_scrape {
 
 struct ScrapeConfig {
   std::string job_name = "scrape";
@@ -32,7 +32,7 @@ struct ScrapeConfig {
   int64_t sample_limit = 0;
   std::map<std::string, std::string> keep;
   std::map<std::string, std::string> drop;
-  std::optional<processors::k8s_metadata::ApiConfig> kubernetes_pods;
+  std::optional<common::k8s::ApiConfig> kubernetes_pods;
   std::string node_name;
   template <class V>
   void VisitFields(V&& v) {
@@ -104,7 +104,7 @@ class ScrapeReceiver : public core::Receiver {
   const ScrapeConfig config_;
   core::Consumer* const metrics_;
   std::unique_ptr<Converter> converter_;
-  std::unique_ptr<processors::k8s_metadata::PodWatcher> pods_;
+  std::unique_ptr<common::k8s::PodWatcher> pods_;
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -112,6 +112,6 @@ class ScrapeReceiver : public core::Receiver {
   core::LogLimiter log_limiter_;
 };
 
-}  // namespace tributary::prometheus_scrape
+}  // namespace tributary::receivers::prometheus_scrape
 
 #endif  // TRIBUTARY_RECEIVERS_PROMETHEUS_SCRAPE_SCRAPE_RECEIVER_H_

@@ -8,7 +8,7 @@
 #include "gtest/gtest.h"
 #include "tributary/core/testing/test_consumer.h"
 
-namespace tributary::prometheus_scrape {
+namespace tributary::receivers::prometheus_scrape {
 namespace {
 
 // An HTTP server on a free loopback port, for a test's handlers.
@@ -131,4 +131,4 @@ TEST(ScrapeReceiver, FailedScrapesReportUpZero) {
 }
 
 }  // namespace
-}  // namespace tributary::prometheus_scrape
+}  // namespace tributary::receivers::prometheus_scrape

@@ -3,7 +3,7 @@
 #include <charconv>
 #include <cmath>
 
-namespace tributary::statsd {
+namespace tributary::receivers::statsd {
 
 namespace {
 
@@ -100,4 +100,4 @@ bool ParseLine(std::string_view text, Line* out, std::string* error) {
   return true;
 }
 
-}  // namespace tributary::statsd
+}  // namespace tributary::receivers::statsd

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-namespace tributary::statsd {
+namespace tributary::receivers::statsd {
 
 enum class MetricType { kCounter, kGauge, kTimer, kHistogram, kDistribution, kSet };
 
@@ -27,6 +27,6 @@ struct Line {
 // `error` to why.
 bool ParseLine(std::string_view text, Line* out, std::string* error);
 
-}  // namespace tributary::statsd
+}  // namespace tributary::receivers::statsd
 
 #endif  // TRIBUTARY_RECEIVERS_STATSD_STATSD_PARSER_H_

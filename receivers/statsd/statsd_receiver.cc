@@ -18,7 +18,7 @@
 #include "tributary/core/hand_on.h"
 #include "tributary/core/telemetry.h"
 
-namespace tributary::statsd {
+namespace tributary::receivers::statsd {
 
 namespace {
 
@@ -406,11 +406,11 @@ void StatsdReceiver::Flush() {
   if (!send(std::move(copy))) unsent_ = std::move(req);
 }
 
-}  // namespace tributary::statsd
+}  // namespace tributary::receivers::statsd
 
 namespace tributary {
 void RegisterReceiverStatsd(core::Registry& registry) {
-  using statsd::StatsdConfig;
+  using receivers::statsd::StatsdConfig;
   registry.Add(core::MakeFactory<core::Receiver, StatsdConfig, const core::ReceiverConsumers&>(
       "statsd", {core::Signal::kMetrics},
       "StatsD and DogStatsD over UDP or a Unix datagram socket, aggregated per flush interval "
@@ -421,8 +421,8 @@ void RegisterReceiverStatsd(core::Registry& registry) {
         if (consumers.metrics == nullptr) {
           return absl::InvalidArgumentError("the statsd receiver serves metrics pipelines only");
         }
-        return std::make_unique<statsd::StatsdReceiver>(ctx.id.ToString(), config,
-                                                        consumers.metrics);
+        return std::make_unique<receivers::statsd::StatsdReceiver>(ctx.id.ToString(), config,
+                                                                   consumers.metrics);
       }));
 }
 }  // namespace tributary

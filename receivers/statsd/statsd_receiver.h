@@ -21,7 +21,7 @@ namespace prometheus {
 class Counter;
 }  // namespace prometheus
 
-namespace tributary::statsd {
+namespace tributary::receivers::statsd {
 
 struct StatsdConfig {
   std::string endpoint = "0.0.0.0:8125";
@@ -123,6 +123,6 @@ class StatsdReceiver : public core::Receiver {
   ::prometheus::Counter* over_limit_;
 };
 
-}  // namespace tributary::statsd
+}  // namespace tributary::receivers::statsd
 
 #endif  // TRIBUTARY_RECEIVERS_STATSD_STATSD_RECEIVER_H_

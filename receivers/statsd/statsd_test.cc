@@ -10,7 +10,7 @@
 #include "receivers/statsd/statsd_receiver.h"
 #include "tributary/core/testing/test_consumer.h"
 
-namespace tributary::statsd {
+namespace tributary::receivers::statsd {
 namespace {
 
 namespace pm = opentelemetry::proto::metrics::v1;
@@ -209,4 +209,4 @@ TEST(StatsdConfigTest, Validation) {
 }
 
 }  // namespace
-}  // namespace tributary::statsd
+}  // namespace tributary::receivers::statsd

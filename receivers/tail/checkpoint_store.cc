@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "tributary/core/crc32c.h"
+#include "tributary/core/durable_file.h"
 
 namespace tributary::receivers::tail {
 namespace {
@@ -49,25 +50,6 @@ std::string Unescape(std::string_view text) {
 
 absl::Status Errno(const std::string& what) {
   return absl::InternalError(absl::StrCat(what, ": ", strerror(errno)));
-}
-
-absl::Status MakeDirectories(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat("create ", dir, ": ", ec.message()));
-  return absl::OkStatus();
-}
-
-absl::Status WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno("write checkpoint");
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -121,27 +103,14 @@ absl::StatusOr<std::vector<Checkpoint>> CheckpointStore::Load() const {
 }
 
 absl::Status CheckpointStore::Save(const std::vector<Checkpoint>& checkpoints) const {
-  if (absl::Status s = MakeDirectories(directory_); !s.ok()) return s;
+  if (absl::Status s = core::MakeDirectories(directory_); !s.ok()) return s;
   std::string text = std::string(kHeader) + "\n";
   for (const Checkpoint& c : checkpoints) {
     absl::StrAppendFormat(&text, "%u %u %u %08x %u %s\n", c.device, c.inode, c.fingerprint_size,
                           c.fingerprint, c.offset, Escape(c.path));
   }
   absl::StrAppendFormat(&text, "crc32c %08x\n", core::Crc32c(text.data(), text.size()));
-  const std::string tmp = path_ + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return Errno(absl::StrCat("open ", tmp));
-  absl::Status s = WriteAll(fd, text);
-  if (s.ok() && fsync(fd) != 0) s = Errno("fsync checkpoint");
-  close(fd);
-  if (!s.ok()) return s;
-  if (rename(tmp.c_str(), path_.c_str()) != 0) return Errno(absl::StrCat("rename ", tmp));
-  int dir = open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    fsync(dir);
-    close(dir);
-  }
-  return absl::OkStatus();
+  return core::ReplaceFile(path_, text, core::Durability::kSynced);
 }
 
 }  // namespace tributary::receivers::tail

@@ -6,10 +6,10 @@
 #include <cstdlib>
 #include <string>
 
-#include "tributary/core/buffer.h"
+#include "tributary/core/runtime/buffer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace tributary::core::detail;
+  using namespace tributary::core::runtime::detail;
   std::string segment(kSegmentMagic, sizeof(kSegmentMagic));
   segment.append(reinterpret_cast<const char*>(data), size);
   ScanResult r = ScanSegment(segment);

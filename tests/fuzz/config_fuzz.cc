@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "tributary/core/registry.h"
-#include "tributary/core/service.h"
+#include "tributary/core/runtime/service.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static tributary::core::Registry* registry = [] {
@@ -14,6 +14,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return r;
   }();
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  (void)tributary::core::LoadConfigText(*registry, text, "fuzz.yaml");
+  (void)tributary::core::runtime::LoadConfigText(*registry, text, "fuzz.yaml");
   return 0;
 }

@@ -10,7 +10,7 @@
 #include "receivers/prometheus_scrape/scrape_receiver.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace tributary::prometheus_scrape;
+  using namespace tributary::receivers::prometheus_scrape;
   if (size == 0) return 0;
   const Format format = data[0] & 1 ? Format::kOpenMetrics : Format::kText;
   const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);

@@ -5,10 +5,10 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "processors/k8s_metadata/pod_watcher.h"
+#include "common/k8s/pod_watcher.h"
 
-using tributary::processors::k8s_metadata::PodWatcher;
-using tributary::processors::k8s_metadata::PodWatcherOptions;
+using tributary::common::k8s::PodWatcher;
+using tributary::common::k8s::PodWatcherOptions;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;

@@ -10,7 +10,7 @@
 #include "receivers/statsd/statsd_receiver.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace tributary::statsd;
+  using namespace tributary::receivers::statsd;
   Aggregator aggregator({1, 10, 100}, {0.5, 5}, 1000);
   std::string_view datagram(reinterpret_cast<const char*>(data), size);
   Line line;

@@ -1,0 +1,27 @@
+#ifndef TRIBUTARY_COMMON_COMPRESS_GZIP_H_
+#define TRIBUTARY_COMMON_COMPRESS_GZIP_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace tributary::common::compress {
+
+// zlib levels: fastest for what goes on the wire every few seconds, best for
+// what is written once (test fixtures).
+inline constexpr int kGzipFastest = 1;
+inline constexpr int kGzipBest = 9;
+
+// `in` as one gzip member (RFC 1952), as HTTP `Content-Encoding: gzip` wants it.
+std::string Gzip(std::string_view in, int level = kGzipFastest);
+
+// The content of a gzip stream, refused with kResourceExhausted as soon as
+// it would grow past `max_size` (a decompression bomb costs no more than
+// that), and with kInvalidArgument when it is not gzip or ends early.
+absl::StatusOr<std::string> Gunzip(std::string_view in, size_t max_size);
+
+}  // namespace tributary::common::compress
+
+#endif  // TRIBUTARY_COMMON_COMPRESS_GZIP_H_

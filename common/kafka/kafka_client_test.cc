@@ -1,0 +1,61 @@
+#include "common/kafka/kafka_client.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "yaml-cpp/yaml.h"
+
+namespace tributary::common::kafka {
+namespace {
+
+ClientConfig Read(const std::string& yaml) {
+  ClientConfig c;
+  core::ConfigErrors errors;
+  core::FieldReader::ReadStruct(YAML::Load(yaml), "test.yaml", "kafka", &errors, c);
+  EXPECT_TRUE(errors.empty()) << errors.ToString();
+  return c;
+}
+
+std::string Property(const ConfPtr& conf, const char* name) {
+  char value[512];
+  size_t size = sizeof value;
+  if (rd_kafka_conf_get(conf.get(), name, value, &size) != RD_KAFKA_CONF_OK) return "(unset)";
+  return value;
+}
+
+std::string SecurityProtocol(const std::string& yaml) {
+  absl::StatusOr<ConfPtr> conf = BuildConf(Read(yaml), {});
+  EXPECT_TRUE(conf.ok()) << conf.status();
+  return conf.ok() ? Property(*conf, "security.protocol") : "(error)";
+}
+
+TEST(KafkaClientConfig, TlsIsOnWhereTheBlockIsUnlessInsecure) {
+  EXPECT_EQ(SecurityProtocol("brokers: [b:9092]\n"), "plaintext");
+  EXPECT_EQ(SecurityProtocol("brokers: [b:9092]\ntls:\n"), "ssl");
+  EXPECT_EQ(SecurityProtocol("brokers: [b:9092]\ntls: {ca_file: /etc/ca.pem}\n"), "ssl");
+  EXPECT_EQ(SecurityProtocol("brokers: [b:9092]\ntls: {insecure: true}\n"), "plaintext");
+  EXPECT_EQ(SecurityProtocol("brokers: [b:9092]\nsasl: {username: u}\ntls:\n"), "sasl_ssl");
+}
+
+TEST(KafkaClientConfig, TheOldEnabledSpellingKeepsItsMeaning) {
+  EXPECT_EQ(SecurityProtocol("brokers: [b:9092]\ntls: {enabled: true}\n"), "ssl");
+  EXPECT_EQ(SecurityProtocol("brokers: [b:9092]\ntls: {enabled: false}\n"), "plaintext");
+}
+
+TEST(KafkaClientConfig, TlsFilesAndVerificationReachLibrdkafka) {
+  absl::StatusOr<ConfPtr> conf = BuildConf(
+      Read("brokers: [b:9092]\ntls: {ca_file: /etc/ca.pem, insecure_skip_verify: true}\n"), {});
+  ASSERT_TRUE(conf.ok()) << conf.status();
+  EXPECT_EQ(Property(*conf, "ssl.ca.location"), "/etc/ca.pem");
+  EXPECT_EQ(Property(*conf, "enable.ssl.certificate.verification"), "false");
+}
+
+TEST(KafkaClientConfig, RefusesTlsSettingsLibrdkafkaCannotHonour) {
+  ClientConfig c;
+  core::ConfigErrors errors;
+  core::FieldReader::ReadStruct(YAML::Load("tls: {min_version: \"1.3\"}\n"), "test.yaml", "kafka",
+                                &errors, c);
+  EXPECT_THAT(errors.ToString(), ::testing::HasSubstr("not supported by the Kafka client"));
+}
+
+}  // namespace
+}  // namespace tributary::common::kafka

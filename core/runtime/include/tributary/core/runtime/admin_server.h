@@ -1,0 +1,39 @@
+#ifndef TRIBUTARY_CORE_RUNTIME_ADMIN_SERVER_H_
+#define TRIBUTARY_CORE_RUNTIME_ADMIN_SERVER_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace tributary::core::runtime {
+
+// Serves /metrics (self-metrics), /healthz, /readyz and a plain-text status
+// page on its own thread.
+class AdminServer {
+ public:
+  AdminServer(std::string endpoint, std::function<bool()> ready,
+              std::function<std::string()> status);
+  ~AdminServer();
+  absl::Status Start();
+  void Stop();
+  int port() const { return port_; }
+
+ private:
+  std::string endpoint_;
+  std::function<bool()> ready_;
+  std::function<std::string()> status_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace tributary::core::runtime
+
+#endif  // TRIBUTARY_CORE_RUNTIME_ADMIN_SERVER_H_

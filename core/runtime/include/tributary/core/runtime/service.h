@@ -1,0 +1,127 @@
+#ifndef TRIBUTARY_CORE_RUNTIME_SERVICE_H_
+#define TRIBUTARY_CORE_RUNTIME_SERVICE_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "tributary/core/component.h"
+#include "tributary/core/config.h"
+#include "tributary/core/registry.h"
+#include "tributary/core/runtime/buffer.h"
+
+namespace tributary::core::runtime {
+
+// `service.admin`: the self-metrics and health endpoint.
+struct AdminConfig {
+  std::string endpoint = "0.0.0.0:8888";
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("endpoint", endpoint,
+               "host:port of /metrics, /healthz, /readyz and the status page; "
+               "`localhost:8888` keeps it off the network, an empty value turns it off");
+  }
+};
+
+// `service`, less `pipelines` (read separately to check references).
+struct ServiceSettings {
+  AdminConfig admin;
+  BufferConfig buffer;
+  std::string log_level = "info";
+  std::chrono::milliseconds shutdown_timeout{10000};
+  std::chrono::milliseconds memory_trim_interval{5000};
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("admin", admin, "admin HTTP server");
+    v.Optional("buffer", buffer,
+               "write-ahead buffer between each pipeline's processors and its exporters");
+    v.Optional("log_level", log_level, "debug, info, warn or error");
+    v.Optional("shutdown_timeout", shutdown_timeout,
+               "on SIGTERM/SIGINT, how long in-flight data may take to drain");
+    v.Optional("memory_trim_interval", memory_trim_interval,
+               "how often the heap is checked, and its free memory handed back to the system "
+               "when it exceeds three times what is in use (and 32 MiB); 0 leaves it to the "
+               "allocator");
+  }
+  absl::Status Validate() const;
+};
+
+struct PipelineSpec {
+  std::string id;  // traces, traces/2, ...
+  Signal signal;
+  std::vector<ComponentId> receivers;
+  std::vector<ComponentId> processors;
+  std::vector<ComponentId> exporters;
+  std::string when_full;  // empty: service.buffer.when_full
+};
+
+struct ComponentSpec {
+  ComponentId id;
+  std::shared_ptr<const void> config;
+};
+
+// A loaded and validated configuration file.
+struct ServiceConfig {
+  std::string file;
+  ServiceSettings settings;
+  std::map<std::string, ComponentSpec> receivers;
+  std::map<std::string, ComponentSpec> processors;
+  std::map<std::string, ComponentSpec> exporters;
+  std::vector<PipelineSpec> pipelines;
+};
+
+absl::StatusOr<ServiceConfig> LoadConfigText(const Registry& registry, std::string_view text,
+                                             const std::string& file_name);
+absl::StatusOr<ServiceConfig> LoadConfigFile(const Registry& registry, const std::string& path);
+
+class ExporterRunner;
+class AdminServer;
+class WriteAheadBuffer;
+
+// The running pipelines of one process.
+class Service {
+ public:
+  Service(const Registry& registry, ServiceConfig config, std::string program);
+  ~Service();
+
+  absl::Status Start();
+  void Shutdown() noexcept;
+  bool ready() const { return ready_; }
+  std::string StatusText() const;
+  int admin_port() const;
+
+ private:
+  const Registry& registry_;
+  ServiceConfig config_;
+  std::string program_;
+  std::map<std::string, std::unique_ptr<ExporterRunner>> exporters_;
+  std::vector<std::unique_ptr<Processor>> processors_;  // in start order
+  std::vector<std::unique_ptr<WriteAheadBuffer>> buffers_;
+  std::vector<std::unique_ptr<Consumer>> fanouts_;  // and pipeline heads
+  std::map<std::string, std::unique_ptr<Receiver>> receivers_;
+  std::unique_ptr<AdminServer> admin_;
+  std::atomic<bool> ready_{false};
+  bool shut_down_ = false;
+  std::mutex trim_mu_;
+  std::condition_variable trim_cv_;
+  bool trim_stop_ = false;
+  std::thread trimmer_;
+};
+
+// The whole program: flags, config, signals, drain. Returns the exit code.
+struct ProgramInfo {
+  std::string name;                                  // tributary-agent
+  std::string default_config;                        // used when --config is absent
+  void (*register_components)(Registry&) = nullptr;  // the components this program links
+};
+int RunProgram(int argc, char** argv, const ProgramInfo& info);
+
+}  // namespace tributary::core::runtime
+
+#endif  // TRIBUTARY_CORE_RUNTIME_SERVICE_H_

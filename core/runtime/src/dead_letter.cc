@@ -1,0 +1,66 @@
+#include "tributary/core/runtime/dead_letter.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "tributary/core/otlp_codec.h"
+
+namespace tributary::core::runtime {
+namespace {
+
+// A JSON string literal of `text`.
+std::string Quote(std::string_view text) {
+  std::string out = "\"";
+  AppendJsonEscaped(text, &out);
+  out += '"';
+  return out;
+}
+
+}  // namespace
+
+DeadLetterFile::~DeadLetterFile() {
+  if (file_ != nullptr) fclose(file_);
+}
+
+absl::Status DeadLetterFile::OpenLocked() {
+  file_ = fopen(config_.path.c_str(), "ae");
+  if (file_ == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot open dead-letter file ", config_.path, ": ", strerror(errno)));
+  }
+  struct stat st;
+  size_ = fstat(fileno(file_), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  return absl::OkStatus();
+}
+
+absl::Status DeadLetterFile::Write(const std::string& exporter, const Batch& batch,
+                                   const absl::Status& error) noexcept {
+  std::string line = absl::StrCat(
+      "{\"time\":", Quote(absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone())),
+      ",\"exporter\":", Quote(exporter), ",\"signal\":", Quote(SignalName(batch.signal())),
+      ",\"records\":", batch.record_count(), ",\"error\":", Quote(error.ToString()),
+      ",\"data\":", EncodeOtlpJson(batch), "}\n");
+  std::lock_guard<std::mutex> lock(mu_);
+  if (file_ != nullptr && config_.max_size.bytes > 0 &&
+      size_ + line.size() > config_.max_size.bytes && size_ > 0) {
+    fclose(file_);
+    file_ = nullptr;
+    rename(config_.path.c_str(), (config_.path + ".1").c_str());
+  }
+  if (file_ == nullptr) {
+    if (absl::Status s = OpenLocked(); !s.ok()) return s;
+  }
+  if (fwrite(line.data(), 1, line.size(), file_) != line.size() || fflush(file_) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot write dead-letter file ", config_.path, ": ", strerror(errno)));
+  }
+  size_ += line.size();
+  return absl::OkStatus();
+}
+
+}  // namespace tributary::core::runtime
