@@ -45,7 +45,8 @@ struct Families {
               .Register(r),
           ::prometheus::BuildCounter()
               .Name("tributary_elasticsearch_documents_retried_total")
-              .Help("Documents refused with a retryable status and sent again")
+              .Help("Documents of a retry: refused with a retryable status, or not sent while the "
+                    "server was unavailable")
               .Register(r),
           ::prometheus::BuildCounter()
               .Name("tributary_elasticsearch_sent_bytes_total")
@@ -263,17 +264,17 @@ ElasticsearchExporter::Response ElasticsearchExporter::Send(const std::string& m
   return r;
 }
 
-ElasticsearchExporter::Outcome ElasticsearchExporter::SendChunk(const Chunk& chunk, Pending& state,
-                                                                std::vector<Doc>* retry) {
+ElasticsearchExporter::Outcome ElasticsearchExporter::SendChunk(const Chunk& chunk,
+                                                                Sorted& sorted) {
   Outcome out;
   if (chunk.size() == 0) return out;
-  auto keep = [&](size_t k) { retry->push_back(Doc{std::string(chunk.Lines(k)), chunk.refs[k]}); };
+  auto keep = [&](size_t k) { sorted.retry.push_back(chunk.refs[k]); };
   auto reject = [&](size_t k, long status, const std::string& type, const std::string& reason) {
     Families::Get()
         .failed.Add({{"exporter", id_}, {"status", std::to_string(status)}, {"reason", type}})
         .Increment();
-    state.rejected.push_back(chunk.refs[k]);
-    if (state.rejected_reason.empty()) state.rejected_reason = reason;
+    sorted.rejected.push_back(chunk.refs[k]);
+    if (sorted.rejected_reason.empty()) sorted.rejected_reason = reason;
   };
   const Response r = Send("POST",
                           "/_bulk?filter_path=errors,items.*.status,items.*.error.type,"
@@ -286,7 +287,7 @@ ElasticsearchExporter::Outcome ElasticsearchExporter::SendChunk(const Chunk& chu
       const size_t begin = half == 0 ? 0 : chunk.size() / 2;
       const size_t end = half == 0 ? chunk.size() / 2 : chunk.size();
       for (size_t k = begin; k < end; ++k) part.Add(chunk.Lines(k), chunk.refs[k]);
-      Outcome o = SendChunk(part, state, retry);
+      Outcome o = SendChunk(part, sorted);
       if (o.stop) {
         out = o;
         if (half == 0) {
@@ -367,191 +368,108 @@ absl::Status ElasticsearchExporter::Export(const core::Batch& batch,
   if (config_.install_templates) {
     if (absl::Status s = InstallTemplates(); !s.ok()) return s;
   }
-  Pending state = pending_.Take(batch, report.attempt);
-
   const size_t max_docs = static_cast<size_t>(config_.max_documents);
   const size_t max_bytes = config_.max_bytes.bytes;
-  std::vector<Doc> retry;
+  if (report.attempt > 0) retried_->Increment(static_cast<double>(batch.record_count()));
+  Sorted sorted;
   Outcome outcome;
   Chunk chunk;
   auto flush = [&] {
-    if (chunk.size() > 0 && !outcome.stop) {
-      Outcome o = SendChunk(chunk, state, &retry);
+    if (outcome.stop) {
+      // The server asked us to stop: what was gathered waits for the retry.
+      sorted.retry.insert(sorted.retry.end(), chunk.refs.begin(), chunk.refs.end());
+    } else if (chunk.size() > 0) {
+      Outcome o = SendChunk(chunk, sorted);
       if (o.stop) outcome = o;
       outcome.throttled = outcome.throttled || o.throttled;
     }
     chunk.Clear();
   };
-  // First what an earlier attempt could not deliver.
-  std::vector<Doc> earlier = std::move(state.retry);
-  for (size_t k = 0; k < earlier.size(); ++k) {
-    if (outcome.stop) {
-      retry.push_back(std::move(earlier[k]));
-      continue;
-    }
-    chunk.Add(earlier[k].lines, earlier[k].ref);
-    if (chunk.size() >= max_docs || chunk.body.size() >= max_bytes) flush();
-  }
-  if (!earlier.empty()) retried_->Increment(static_cast<double>(earlier.size()));
-  flush();
-
-  // Then the records not yet sent.
-  std::string index;
   std::string lines;
-  auto add = [&](const Ref& ref, const std::string& idx, const std::string& id,
-                 const auto& append_source) {
+  ForEachDocument(batch, [&](const Ref& ref, const std::string& index, const std::string& id,
+                             const auto& append_source) {
+    if (outcome.stop) {
+      sorted.retry.push_back(ref);
+      return;
+    }
     lines.clear();
     lines.append("{\"create\":{\"_index\":\"");
-    lines.append(idx);
+    lines.append(index);
     lines.append("\",\"_id\":\"");
     lines.append(id);
     lines.append("\"}}\n");
     append_source(&lines);
     lines.push_back('\n');
     chunk.Add(lines, ref);
-  };
-  size_t position = 0;
-  auto visit = [&](auto&& each) {
-    // Walks the records in order, from state.next, until the server stops us.
-    if (batch.signal() == core::Signal::kLogs) {
-      const auto& resources = batch.logs().resource_logs();
-      for (uint32_t r = 0; r < static_cast<uint32_t>(resources.size()); ++r) {
-        const auto& rl = resources[r];
-        const std::string stream = config_.logs_index.empty()
-                                       ? LogsIndex(rl.resource(), 0, index_options_)
-                                       : std::string();
-        for (uint32_t s = 0; s < static_cast<uint32_t>(rl.scope_logs_size()); ++s) {
-          const auto& sl = rl.scope_logs(s);
-          const uint64_t origin = OriginHash(rl.resource(), sl.scope());
-          for (uint32_t i = 0; i < static_cast<uint32_t>(sl.log_records_size()); ++i, ++position) {
-            if (position < state.next) continue;
-            if (outcome.stop) return;
-            const auto& rec = sl.log_records(i);
-            const std::string& idx =
-                stream.empty()
-                    ? (index = LogsIndex(rl.resource(),
-                                         rec.time_unix_nano() ? rec.time_unix_nano()
-                                                              : rec.observed_time_unix_nano(),
-                                         index_options_))
-                    : stream;
-            add(Ref{r, s, i}, idx, LogDocumentId(origin, rec), [&](std::string* out) {
-              AppendLogDocument(mode_, rl.resource(), sl.scope(), rec, idx, out);
-            });
-            each();
-          }
-        }
-      }
-    } else {
-      const auto& resources = batch.traces().resource_spans();
-      for (uint32_t r = 0; r < static_cast<uint32_t>(resources.size()); ++r) {
-        const auto& rs = resources[r];
-        const std::string stream = config_.traces_index.empty()
-                                       ? TracesIndex(rs.resource(), 0, index_options_)
-                                       : std::string();
-        for (uint32_t s = 0; s < static_cast<uint32_t>(rs.scope_spans_size()); ++s) {
-          const auto& ss = rs.scope_spans(s);
-          for (uint32_t i = 0; i < static_cast<uint32_t>(ss.spans_size()); ++i, ++position) {
-            if (position < state.next) continue;
-            if (outcome.stop) return;
-            const auto& span = ss.spans(i);
-            const std::string& idx =
-                stream.empty() ? (index = TracesIndex(rs.resource(), span.start_time_unix_nano(),
-                                                      index_options_))
-                               : stream;
-            add(Ref{r, s, i}, idx, SpanDocumentId(span), [&](std::string* out) {
-              AppendSpanDocument(mode_, rs.resource(), ss.scope(), span, idx, out);
-            });
-            each();
-          }
-        }
-      }
-    }
-  };
-  size_t sent_up_to = state.next;
-  visit([&] {
-    if (chunk.size() >= max_docs || chunk.body.size() >= max_bytes) {
-      flush();
-      // Whatever happened to them, these records are accounted for now:
-      // delivered, kept in `retry`, or refused.
-      sent_up_to = position + 1;
-    }
+    if (chunk.size() >= max_docs || chunk.body.size() >= max_bytes) flush();
   });
-  if (!outcome.stop) {
-    flush();
-    sent_up_to = position;
-  }
-  state.next = sent_up_to;
+  flush();
 
-  const bool unfinished = state.next < batch.record_count();
-  if (!retry.empty() || unfinished) {
-    const size_t left = retry.size() + (batch.record_count() - state.next);
-    state.retry = std::move(retry);
+  if (!sorted.rejected.empty()) {
+    // The refused records, with their resource and scope, for the dead-letter file.
+    report.rejected_records = sorted.rejected.size();
+    report.rejected_reason = sorted.rejected_reason;
+    report.rejected = core::SelectRecords(batch, std::move(sorted.rejected));
+  }
+  if (!sorted.retry.empty()) {
+    const std::string why = absl::StrCat(sorted.retry.size(), " of ", batch.record_count(),
+                                         " documents not yet indexed");
     report.retry_after = outcome.retry_after;
-    pending_.Keep(batch, std::move(state));
-    const std::string why =
-        absl::StrCat(left, " of ", batch.record_count(), " documents not yet indexed");
+    report.retry = core::SelectRecords(batch, std::move(sorted.retry));
     return outcome.throttled ? absl::ResourceExhaustedError(why) : absl::UnavailableError(why);
   }
-  if (!state.rejected.empty()) {
-    // The refused records, with their resource and scope, for the dead-letter file.
-    std::sort(state.rejected.begin(), state.rejected.end(), [](const Ref& a, const Ref& b) {
-      return std::tie(a.resource, a.scope, a.record) < std::tie(b.resource, b.scope, b.record);
-    });
-    if (batch.signal() == core::Signal::kLogs) {
-      core::LogsRequest out;
-      const auto& in = batch.logs();
-      int last_r = -1, last_s = -1;
-      opentelemetry::proto::logs::v1::ScopeLogs* scope = nullptr;
-      opentelemetry::proto::logs::v1::ResourceLogs* resource = nullptr;
-      for (const Ref& ref : state.rejected) {
-        const auto& rl = in.resource_logs(static_cast<int>(ref.resource));
-        if (static_cast<int>(ref.resource) != last_r) {
-          resource = out.add_resource_logs();
-          *resource->mutable_resource() = rl.resource();
-          resource->set_schema_url(rl.schema_url());
-          last_r = static_cast<int>(ref.resource);
-          last_s = -1;
-        }
-        const auto& sl = rl.scope_logs(static_cast<int>(ref.scope));
-        if (static_cast<int>(ref.scope) != last_s) {
-          scope = resource->add_scope_logs();
-          *scope->mutable_scope() = sl.scope();
-          scope->set_schema_url(sl.schema_url());
-          last_s = static_cast<int>(ref.scope);
-        }
-        *scope->add_log_records() = sl.log_records(static_cast<int>(ref.record));
-      }
-      report.rejected = core::Batch(std::move(out));
-    } else {
-      core::TracesRequest out;
-      const auto& in = batch.traces();
-      int last_r = -1, last_s = -1;
-      opentelemetry::proto::trace::v1::ScopeSpans* scope = nullptr;
-      opentelemetry::proto::trace::v1::ResourceSpans* resource = nullptr;
-      for (const Ref& ref : state.rejected) {
-        const auto& rs = in.resource_spans(static_cast<int>(ref.resource));
-        if (static_cast<int>(ref.resource) != last_r) {
-          resource = out.add_resource_spans();
-          *resource->mutable_resource() = rs.resource();
-          resource->set_schema_url(rs.schema_url());
-          last_r = static_cast<int>(ref.resource);
-          last_s = -1;
-        }
-        const auto& ss = rs.scope_spans(static_cast<int>(ref.scope));
-        if (static_cast<int>(ref.scope) != last_s) {
-          scope = resource->add_scope_spans();
-          *scope->mutable_scope() = ss.scope();
-          scope->set_schema_url(ss.schema_url());
-          last_s = static_cast<int>(ref.scope);
-        }
-        *scope->add_spans() = ss.spans(static_cast<int>(ref.record));
-      }
-      report.rejected = core::Batch(std::move(out));
-    }
-    report.rejected_records = state.rejected.size();
-    report.rejected_reason = state.rejected_reason;
-  }
   return absl::OkStatus();
+}
+
+template <class Each>
+void ElasticsearchExporter::ForEachDocument(const core::Batch& batch, Each&& each) const {
+  std::string index;
+  if (batch.signal() == core::Signal::kLogs) {
+    const auto& resources = batch.logs().resource_logs();
+    for (uint32_t r = 0; r < static_cast<uint32_t>(resources.size()); ++r) {
+      const auto& rl = resources[r];
+      const std::string stream =
+          config_.logs_index.empty() ? LogsIndex(rl.resource(), 0, index_options_) : std::string();
+      for (uint32_t s = 0; s < static_cast<uint32_t>(rl.scope_logs_size()); ++s) {
+        const auto& sl = rl.scope_logs(s);
+        const uint64_t origin = OriginHash(rl.resource(), sl.scope());
+        for (uint32_t i = 0; i < static_cast<uint32_t>(sl.log_records_size()); ++i) {
+          const auto& rec = sl.log_records(i);
+          const std::string& idx =
+              stream.empty()
+                  ? (index = LogsIndex(rl.resource(),
+                                       rec.time_unix_nano() ? rec.time_unix_nano()
+                                                            : rec.observed_time_unix_nano(),
+                                       index_options_))
+                  : stream;
+          each(Ref{r, s, i}, idx, LogDocumentId(origin, rec), [&](std::string* out) {
+            AppendLogDocument(mode_, rl.resource(), sl.scope(), rec, idx, out);
+          });
+        }
+      }
+    }
+    return;
+  }
+  const auto& resources = batch.traces().resource_spans();
+  for (uint32_t r = 0; r < static_cast<uint32_t>(resources.size()); ++r) {
+    const auto& rs = resources[r];
+    const std::string stream = config_.traces_index.empty()
+                                   ? TracesIndex(rs.resource(), 0, index_options_)
+                                   : std::string();
+    for (uint32_t s = 0; s < static_cast<uint32_t>(rs.scope_spans_size()); ++s) {
+      const auto& ss = rs.scope_spans(s);
+      for (uint32_t i = 0; i < static_cast<uint32_t>(ss.spans_size()); ++i) {
+        const auto& span = ss.spans(i);
+        const std::string& idx =
+            stream.empty()
+                ? (index = TracesIndex(rs.resource(), span.start_time_unix_nano(), index_options_))
+                : stream;
+        each(Ref{r, s, i}, idx, SpanDocumentId(span), [&](std::string* out) {
+          AppendSpanDocument(mode_, rs.resource(), ss.scope(), span, idx, out);
+        });
+      }
+    }
+  }
 }
 
 }  // namespace tributary::exporters::elasticsearch

@@ -16,7 +16,6 @@
 #include "tributary/core/config.h"
 #include "tributary/core/exporter_config.h"
 #include "tributary/core/log.h"
-#include "tributary/core/retry_state.h"
 
 namespace prometheus {
 class Counter;
@@ -93,16 +92,7 @@ class ElasticsearchExporter : public core::Exporter {
   int MaxConcurrency() const override { return 8; }
 
  private:
-  struct Ref {
-    uint32_t resource;
-    uint32_t scope;
-    uint32_t record;
-  };
-  // A document of a bulk body: its action and source lines.
-  struct Doc {
-    std::string lines;
-    Ref ref;
-  };
+  using Ref = core::RecordRef;
   // Documents as one bulk body: document k is body[ends[k-1], ends[k]).
   struct Chunk {
     std::string body;
@@ -124,11 +114,10 @@ class ElasticsearchExporter : public core::Exporter {
       refs.clear();
     }
   };
-  // What is left of a batch after an attempt, for its retry.
-  struct Pending {
-    size_t next = 0;         // the first record not yet sent
-    std::vector<Doc> retry;  // documents to send again
-    std::vector<Ref> rejected;
+  // Where the records of one Export go besides the index.
+  struct Sorted {
+    std::vector<Ref> retry;     // to send again
+    std::vector<Ref> rejected;  // refused for good
     std::string rejected_reason;
   };
   struct Response {
@@ -147,9 +136,13 @@ class ElasticsearchExporter : public core::Exporter {
   Response Send(const std::string& method, const std::string& path, const std::string& body,
                 const char* content_type);
   absl::Status InstallTemplates();
-  // Sends the chunk and sorts its documents into indexed, to send again
-  // (`retry`) and refused for good (`state.rejected`).
-  Outcome SendChunk(const Chunk& chunk, Pending& state, std::vector<Doc>* retry);
+  // Sends the chunk and sorts its documents into indexed, to send again and
+  // refused for good.
+  Outcome SendChunk(const Chunk& chunk, Sorted& sorted);
+  // Calls `each(ref, index, id, append_source)` for every record of the
+  // batch, in order; `append_source(std::string*)` appends its document.
+  template <class Each>
+  void ForEachDocument(const core::Batch& batch, Each&& each) const;
 
   const std::string id_;
   const ElasticsearchConfig config_;
@@ -160,7 +153,6 @@ class ElasticsearchExporter : public core::Exporter {
   std::vector<void*> curl_free_;  // idle CURL handles, kept for keep-alive
   std::mutex templates_mu_;
   bool templates_installed_ = false;
-  core::RetryStates<Pending> pending_;
   core::LogLimiter log_limiter_;
 
   ::prometheus::Counter* indexed_;

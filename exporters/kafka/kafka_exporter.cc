@@ -298,38 +298,39 @@ void KafkaExporter::Shutdown(core::Deadline deadline) noexcept {
   rd_kafka_purge(p->rk(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 }
 
-void KafkaExporter::Reject(const core::Batch& records, const std::string& reason, Pending& state) {
-  state.rejected_records += records.record_count();
-  if (state.rejected_reason.empty()) state.rejected_reason = reason;
-  state.rejected.push_back(records);
+void KafkaExporter::Reject(core::Batch records, const std::string& reason,
+                           core::ExportReport& report) {
+  report.rejected_records += records.record_count();
+  if (report.rejected_reason.empty()) report.rejected_reason = reason;
+  if (report.rejected) {
+    report.rejected->Append(records);
+  } else {
+    report.rejected = std::move(records);
+  }
 }
 
 absl::Status KafkaExporter::Export(const core::Batch& batch, core::ExportReport& report) noexcept {
-  Pending state = pending_.Take(batch, report.attempt);
-  const bool resumed = !state.messages.empty() || !state.rejected.empty();
-  if (!resumed) {
-    const MessageOptions& options = options_[static_cast<size_t>(batch.signal())];
-    std::vector<core::Batch> oversized;
-    BuildMessages(batch, options, &state.messages, &oversized);
-    for (core::Batch& b : oversized) {
-      oversized_->Increment(static_cast<double>(b.record_count()));
-      Reject(b,
-             absl::StrCat("record larger than max_message_bytes (", options.max_message_bytes, ")"),
-             state);
-    }
+  const MessageOptions& options = options_[static_cast<size_t>(batch.signal())];
+  std::vector<Message> messages;
+  std::vector<core::Batch> oversized;
+  BuildMessages(batch, options, &messages, &oversized);
+  for (core::Batch& b : oversized) {
+    oversized_->Increment(static_cast<double>(b.record_count()));
+    Reject(std::move(b),
+           absl::StrCat("record larger than max_message_bytes (", options.max_message_bytes, ")"),
+           report);
   }
 
   auto producer = CurrentProducer();
   if (!producer.ok()) return producer.status();
   rd_kafka_t* rk = (*producer)->rk();
-  const MessageOptions& options = options_[static_cast<size_t>(batch.signal())];
 
-  Delivery delivery(state.messages);
-  std::vector<bool> produced(state.messages.size(), false);
+  Delivery delivery(messages);
+  std::vector<bool> produced(messages.size(), false);
   const core::Deadline queue_deadline = core::Clock::now() + config_.timeout;
   bool queue_full = false;
-  for (size_t i = 0; i < state.messages.size(); ++i) {
-    Message& m = state.messages[i];
+  for (size_t i = 0; i < messages.size(); ++i) {
+    Message& m = messages[i];
     Delivery::Slot& slot = delivery.slots[i];
     {
       std::lock_guard lock(delivery.mu);
@@ -353,7 +354,7 @@ absl::Status KafkaExporter::Export(const core::Batch& batch, core::ExportReport&
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         queue_full = true;
         // The rest waits for the retry too.
-        for (size_t j = i + 1; j < state.messages.size(); ++j) {
+        for (size_t j = i + 1; j < messages.size(); ++j) {
           delivery.slots[j].err = RD_KAFKA_RESP_ERR__QUEUE_FULL;
         }
         break;
@@ -367,41 +368,38 @@ absl::Status KafkaExporter::Export(const core::Batch& batch, core::ExportReport&
     delivery.cv.wait(lock, [&] { return delivery.outstanding == 0; });
   }
 
-  std::vector<Message> retry;
+  std::optional<core::Batch> retry;
+  size_t retry_messages = 0;
   rd_kafka_resp_err_t first_error = RD_KAFKA_RESP_ERR_NO_ERROR;
   bool fatal = false;
-  for (size_t i = 0; i < state.messages.size(); ++i) {
+  for (size_t i = 0; i < messages.size(); ++i) {
     const rd_kafka_resp_err_t err = delivery.slots[i].err;
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
     if (err == RD_KAFKA_RESP_ERR__FATAL) fatal = true;
+    // The records of the message, to hand back for a retry or refuse.
+    auto records = DecodeMessage(batch.signal(), options.encoding, messages[i].value);
+    if (!records.ok()) continue;  // our own encoding: cannot happen
     if (IsRetryable(err)) {
       if (first_error == RD_KAFKA_RESP_ERR_NO_ERROR) first_error = err;
-      retry.push_back(std::move(state.messages[i]));
+      ++retry_messages;
+      if (retry) {
+        retry->Append(*records);
+      } else {
+        retry = std::move(*records);
+      }
       continue;
     }
-    auto records = DecodeMessage(batch.signal(), options.encoding, state.messages[i].value);
-    if (records.ok()) {
-      Reject(*records, absl::StrCat("kafka: ", rd_kafka_err2str(err)), state);
-    }
+    Reject(std::move(*records), absl::StrCat("kafka: ", rd_kafka_err2str(err)), report);
   }
   if (fatal || rd_kafka_fatal_error(rk, nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     Replace(*producer);
   }
-  if (!retry.empty()) {
-    const size_t left = retry.size();
-    const size_t total = state.messages.size();
-    state.messages = std::move(retry);
-    pending_.Keep(batch, std::move(state));
-    const std::string why = absl::StrCat(
-        left, " of ", total, " messages not delivered: ", rd_kafka_err2name(first_error));
+  if (retry) {
+    const std::string why =
+        absl::StrCat(retry_messages, " of ", messages.size(),
+                     " messages not delivered: ", rd_kafka_err2name(first_error));
+    report.retry = std::move(retry);
     return queue_full ? absl::ResourceExhaustedError(why) : absl::UnavailableError(why);
-  }
-  if (!state.rejected.empty()) {
-    core::Batch rejected = std::move(state.rejected.front());
-    for (size_t i = 1; i < state.rejected.size(); ++i) rejected.Append(state.rejected[i]);
-    report.rejected_records = state.rejected_records;
-    report.rejected_reason = state.rejected_reason;
-    report.rejected = std::move(rejected);
   }
   return absl::OkStatus();
 }

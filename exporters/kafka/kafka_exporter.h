@@ -17,7 +17,6 @@
 #include "tributary/core/config.h"
 #include "tributary/core/exporter_config.h"
 #include "tributary/core/log.h"
-#include "tributary/core/retry_state.h"
 
 namespace prometheus {
 class Counter;
@@ -106,17 +105,11 @@ class KafkaExporter : public core::Exporter {
   class Producer;
   struct Delivery;
   // A batch whose messages were not all delivered, kept for its retry.
-  struct Pending {
-    std::vector<Message> messages;
-    std::vector<core::Batch> rejected;
-    size_t rejected_records = 0;
-    std::string rejected_reason;
-  };
-
   absl::StatusOr<std::shared_ptr<Producer>> CurrentProducer();
   // Replaces a producer that hit a fatal error with a new one.
   void Replace(const std::shared_ptr<Producer>& failed);
-  void Reject(const core::Batch& records, const std::string& reason, Pending& state);
+  // Adds refused records to the report for the dead-letter file.
+  void Reject(core::Batch records, const std::string& reason, core::ExportReport& report);
 
   const std::string id_;
   const KafkaExporterConfig config_;
@@ -124,7 +117,6 @@ class KafkaExporter : public core::Exporter {
   std::mutex mu_;
   std::shared_ptr<Producer> producer_;
   bool shut_down_ = false;
-  core::RetryStates<Pending> pending_;
   core::LogLimiter log_limiter_;
 
   ::prometheus::Counter* produced_;

@@ -270,12 +270,7 @@ TEST(KafkaExporter, BrokerDownAndLeaderChangesLoseNothing) {
       }
     }
     const Batch batch(req);
-    absl::Status s;
-    for (int attempt = 0; attempt < 20; ++attempt) {
-      report.attempt = attempt;
-      s = exporter.Export(batch, report);
-      if (s.ok()) break;
-    }
+    absl::Status s = core::testing::ExportWithRetries(exporter, batch, report, 20);
     ASSERT_TRUE(s.ok()) << s;
     sent += 30;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -309,12 +304,7 @@ TEST(KafkaExporter, UndeliveredMessagesAloneAreProducedAgain) {
   // Once this is delivered the client knows the leaders (on a loaded machine
   // the first attempt may outlast the timeout while it connects).
   const Batch first_batch(first);
-  absl::Status warm;
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    warmup.attempt = attempt;
-    warm = exporter.Export(first_batch, warmup);
-    if (warm.ok()) break;
-  }
+  absl::Status warm = core::testing::ExportWithRetries(exporter, first_batch, warmup, 20);
   ASSERT_TRUE(warm.ok()) << warm;
   rd_kafka_mock_broker_set_down(cluster.get(), 1);
   const Batch batch(MakeLogs(16, 5));
@@ -325,12 +315,12 @@ TEST(KafkaExporter, UndeliveredMessagesAloneAreProducedAgain) {
   EXPECT_THAT(std::string(s.message()), ::testing::Not(::testing::HasSubstr("16 of 16"))) << s;
   EXPECT_LT(core::Clock::now() - start, std::chrono::seconds(25));
   rd_kafka_mock_broker_set_up(cluster.get(), 1);
-  // The runner's retries, until the client has reconnected.
-  for (int attempt = 1; attempt < 20; ++attempt) {
-    report.attempt = attempt;
-    s = exporter.Export(batch, report);
-    if (s.ok()) break;
-  }
+  // The runner's retries of what was not delivered, until the client has
+  // reconnected.
+  ASSERT_TRUE(report.retry.has_value());
+  EXPECT_LT(report.retry->record_count(), batch.record_count());
+  const Batch rest = *report.retry;
+  s = core::testing::ExportWithRetries(exporter, rest, report, 19, 1);
   ASSERT_TRUE(s.ok()) << s;
   auto bodies = Bodies(cluster.ReadAll("otlp_logs", 4));
   ASSERT_EQ(bodies.erase("first"), 1u);
@@ -357,12 +347,8 @@ TEST(KafkaExporter, FullLocalQueueIsBackpressureNotAHang) {
   EXPECT_LT(core::Clock::now() - start, std::chrono::seconds(15));
   // Once the cluster is back, the retry delivers every record exactly once.
   rd_kafka_mock_broker_set_up(cluster.get(), 1);
-  absl::Status retry;
-  for (int attempt = 1; attempt < 10; ++attempt) {
-    report.attempt = attempt;
-    retry = exporter.Export(batch, report);
-    if (retry.ok()) break;
-  }
+  const Batch rest = report.retry ? *report.retry : batch;
+  absl::Status retry = core::testing::ExportWithRetries(exporter, rest, report, 9, 1);
   ASSERT_TRUE(retry.ok()) << retry;
   const auto bodies = Bodies(cluster.ReadAll("otlp_logs", 1));
   EXPECT_EQ(bodies.size(), 3000u);

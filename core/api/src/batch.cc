@@ -1,5 +1,7 @@
 #include "tributary/core/batch.h"
 
+#include <algorithm>
+
 #include "tributary/core/component.h"
 
 namespace tributary::core {
@@ -377,6 +379,92 @@ absl::StatusOr<ComponentId> ComponentId::Parse(std::string_view text) {
     }
   }
   return id;
+}
+
+namespace {
+
+// The three levels of a logs or traces request, read and written.
+struct LogsLevels {
+  static const auto& Resources(const LogsRequest& r) { return r.resource_logs(); }
+  static auto& Resources(LogsRequest& r) { return *r.mutable_resource_logs(); }
+  template <class R>
+  static const auto& Scopes(const R& r) {
+    return r.scope_logs();
+  }
+  template <class R>
+  static auto& Scopes(R& r) {
+    return *r.mutable_scope_logs();
+  }
+  template <class S>
+  static const auto& Records(const S& s) {
+    return s.log_records();
+  }
+  template <class S>
+  static auto& Records(S& s) {
+    return *s.mutable_log_records();
+  }
+};
+struct TracesLevels {
+  static const auto& Resources(const TracesRequest& r) { return r.resource_spans(); }
+  static auto& Resources(TracesRequest& r) { return *r.mutable_resource_spans(); }
+  template <class R>
+  static const auto& Scopes(const R& r) {
+    return r.scope_spans();
+  }
+  template <class R>
+  static auto& Scopes(R& r) {
+    return *r.mutable_scope_spans();
+  }
+  template <class S>
+  static const auto& Records(const S& s) {
+    return s.spans();
+  }
+  template <class S>
+  static auto& Records(S& s) {
+    return *s.mutable_spans();
+  }
+};
+
+// Copies the records at `refs` (sorted) of `in` into `out`, each resource
+// and scope once.
+template <class L, class Request>
+void CopySelected(const Request& in, const std::vector<RecordRef>& refs, Request* out) {
+  int last_resource = -1;
+  int last_scope = -1;
+  decltype(L::Resources(*out).Add()) resource = nullptr;
+  decltype(L::Scopes(*resource).Add()) scope = nullptr;
+  for (const RecordRef& ref : refs) {
+    const auto& r = L::Resources(in).Get(static_cast<int>(ref.resource));
+    if (static_cast<int>(ref.resource) != last_resource) {
+      resource = L::Resources(*out).Add();
+      *resource->mutable_resource() = r.resource();
+      resource->set_schema_url(r.schema_url());
+      last_resource = static_cast<int>(ref.resource);
+      last_scope = -1;
+    }
+    const auto& s = L::Scopes(r).Get(static_cast<int>(ref.scope));
+    if (static_cast<int>(ref.scope) != last_scope) {
+      scope = L::Scopes(*resource).Add();
+      *scope->mutable_scope() = s.scope();
+      scope->set_schema_url(s.schema_url());
+      last_scope = static_cast<int>(ref.scope);
+    }
+    *L::Records(*scope).Add() = L::Records(s).Get(static_cast<int>(ref.record));
+  }
+}
+
+}  // namespace
+
+Batch SelectRecords(const Batch& batch, std::vector<RecordRef> refs) {
+  std::sort(refs.begin(), refs.end());
+  if (batch.signal() == Signal::kLogs) {
+    LogsRequest out;
+    CopySelected<LogsLevels>(batch.logs(), refs, &out);
+    return Batch(std::move(out));
+  }
+  TracesRequest out;
+  CopySelected<TracesLevels>(batch.traces(), refs, &out);
+  return Batch(std::move(out));
 }
 
 }  // namespace tributary::core

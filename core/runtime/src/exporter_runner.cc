@@ -81,39 +81,36 @@ std::chrono::nanoseconds ExporterRunner::NextBackoff(std::chrono::nanoseconds cu
 }
 
 void ExporterRunner::Deliver(Envelope& envelope) {
-  const Batch& batch = *envelope.batch;
-  const Signal signal = batch.signal();
-  const double records = static_cast<double>(batch.record_count());
+  const Signal signal = envelope.batch->signal();
   Telemetry& t = Telemetry::Get();
   const SignalCounters& counters = counters_[static_cast<size_t>(signal)];
   const Clock::time_point first_attempt = Clock::now();
   std::chrono::nanoseconds interval = retry_.initial_interval;
+  // What is left to send: the whole batch, then what the exporter hands back.
+  std::optional<Batch> rest;
   for (int attempt = 0;; ++attempt) {
+    const Batch& batch = rest ? *rest : *envelope.batch;
+    const double records = static_cast<double>(batch.record_count());
     ExportReport report;
     report.attempt = attempt;
     Clock::time_point begin = Clock::now();
     absl::Status status = exporter_->Export(batch, report);
     export_duration_.Observe(std::chrono::duration<double>(Clock::now() - begin).count());
+    const bool retryable = !status.ok() && IsRetryable(status) && retry_.enabled;
+    // With a retry of part of the batch, the records refused so far are
+    // settled now; with a retry of all of it, they are refused again then.
+    const bool narrowed = retryable && report.retry && !report.retry->empty();
+    const double rejected = status.ok() || narrowed ? SettleRejected(batch, report) : 0;
     if (status.ok()) {
-      double rejected =
-          static_cast<double>(std::min(report.rejected_records, batch.record_count()));
       counters.sent->Increment(records - rejected);
-      if (report.rejected && !report.rejected->empty()) {
-        Reject(*report.rejected, absl::InvalidArgumentError(report.rejected_reason),
-               "rejected_by_destination");
-      } else if (rejected > 0) {
-        // The peer did not say which records: they can only be counted.
-        t.Dropped(id_, signal, "rejected_by_destination").Increment(rejected);
-        uint64_t held;
-        if (log_limiter_.Allow(&held)) {
-          Log(LogLevel::kWarn, id_, "destination rejected part of a batch",
-              absl::StrCat("rejected=", rejected, " reason=\"", report.rejected_reason,
-                           "\" suppressed=", held));
-        }
-      }
       return;
     }
-    const bool retryable = IsRetryable(status) && retry_.enabled;
+    if (narrowed) {
+      // Delivered in this attempt: all but what is handed back or refused.
+      const double left = static_cast<double>(report.retry->record_count());
+      counters.sent->Increment(std::max(0.0, records - left - rejected));
+    }
+    const double pending = narrowed ? static_cast<double>(report.retry->record_count()) : records;
     bool give_up = !retryable;
     bool aborted = false;
     std::chrono::nanoseconds wait{0};
@@ -144,25 +141,45 @@ void ExporterRunner::Deliver(Envelope& envelope) {
       if (!retryable) {
         Reject(batch, status, "permanent_error");
       } else {
-        counters.send_failed->Increment(records);
+        counters.send_failed->Increment(pending);
         const char* reason = aborted ? "shutdown" : "retries_exhausted";
-        t.Dropped(id_, signal, reason).Increment(records);
+        t.Dropped(id_, signal, reason).Increment(pending);
         if (log_limiter_.Allow(&held)) {
           Log(LogLevel::kError, id_, "dropping batch",
-              absl::StrCat("records=", records, " reason=", reason, " attempts=", attempt + 1,
+              absl::StrCat("records=", pending, " reason=", reason, " attempts=", attempt + 1,
                            " error=\"", status.ToString(), "\" suppressed=", held));
         }
       }
       envelope.Fail(status);
       return;
     }
-    counters.retried->Increment(records);
+    counters.retried->Increment(pending);
     if (log_limiter_.Allow(&held)) {
       Log(LogLevel::kWarn, id_, "export failed, will retry",
-          absl::StrCat("records=", records, " error=\"", status.ToString(),
+          absl::StrCat("records=", pending, " error=\"", status.ToString(),
+                       "\" suppressed=", held));
+    }
+    if (narrowed) rest = std::move(*report.retry);
+  }
+}
+
+double ExporterRunner::SettleRejected(const Batch& batch, const ExportReport& report) {
+  const double rejected =
+      static_cast<double>(std::min(report.rejected_records, batch.record_count()));
+  if (report.rejected && !report.rejected->empty()) {
+    Reject(*report.rejected, absl::InvalidArgumentError(report.rejected_reason),
+           "rejected_by_destination");
+  } else if (rejected > 0) {
+    // The peer did not say which records: they can only be counted.
+    Telemetry::Get().Dropped(id_, batch.signal(), "rejected_by_destination").Increment(rejected);
+    uint64_t held;
+    if (log_limiter_.Allow(&held)) {
+      Log(LogLevel::kWarn, id_, "destination rejected part of a batch",
+          absl::StrCat("rejected=", rejected, " reason=\"", report.rejected_reason,
                        "\" suppressed=", held));
     }
   }
+  return rejected;
 }
 
 void ExporterRunner::Reject(const Batch& batch, const absl::Status& error,

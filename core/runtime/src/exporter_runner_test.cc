@@ -71,6 +71,88 @@ TEST(ExporterRunnerTest, RetriesRetryableFailuresUntilSuccess) {
   runner.Shutdown(Clock::now() + std::chrono::seconds(1));
 }
 
+// Delivers the first `per_attempt` spans of each batch it is given, refuses
+// the next `refuse` for good on the first attempt, and hands the rest back
+// (ExportReport::retry) with a retryable error; `attempts_left` attempts,
+// then it fails without delivering anything.
+class PartialExporter : public Exporter {
+ public:
+  PartialExporter(size_t per_attempt, size_t refuse, int attempts_left)
+      : per_attempt_(per_attempt), refuse_(refuse), attempts_left_(attempts_left) {}
+  absl::Status Start() override { return absl::OkStatus(); }
+  void Shutdown(Deadline) noexcept override {}
+  absl::Status Export(const Batch& batch, ExportReport& report) noexcept override {
+    sizes.push_back(batch.record_count());
+    if (attempts_left_-- <= 0) return absl::UnavailableError("down");
+    std::vector<RecordRef> rejected, rest;
+    uint32_t i = 0;
+    for (const auto& span : batch.traces().resource_spans(0).scope_spans(0).spans()) {
+      static_cast<void>(span);
+      if (i < per_attempt_) {
+        ++delivered;
+      } else if (i < per_attempt_ + refuse_ && report.attempt == 0) {
+        rejected.push_back({0, 0, i});
+      } else {
+        rest.push_back({0, 0, i});
+      }
+      ++i;
+    }
+    if (!rejected.empty()) {
+      report.rejected_records = rejected.size();
+      report.rejected_reason = "mapping";
+      report.rejected = SelectRecords(batch, rejected);
+    }
+    if (rest.empty()) return absl::OkStatus();
+    report.retry = SelectRecords(batch, rest);
+    return absl::UnavailableError("part delivered");
+  }
+  std::vector<size_t> sizes;
+  size_t delivered = 0;
+
+ private:
+  const size_t per_attempt_;
+  const size_t refuse_;
+  int attempts_left_;
+};
+
+TEST(ExporterRunnerTest, RetriesOnlyWhatTheExporterHandsBack) {
+  auto exporter = std::make_unique<PartialExporter>(4, 2, 100);
+  PartialExporter* raw = exporter.get();
+  ExporterRunner runner("narrow_test", std::move(exporter), QueueConfig{}, FastRetry());
+  ASSERT_TRUE(runner.Start().ok());
+  auto ack = Send(runner, 10);
+  ASSERT_EQ(ack.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_TRUE(ack.get().ok());
+  // 10 spans: 4 delivered and 2 refused, then 4 of the 4 left.
+  EXPECT_EQ(raw->sizes, (std::vector<size_t>{10, 4}));
+  EXPECT_EQ(raw->delivered, 8u);
+  const std::map<std::string, std::string> id = {{"exporter", "narrow_test"}};
+  EXPECT_EQ(testing::MetricValue("tributary_exporter_sent_records_total", id), 8);
+  EXPECT_EQ(testing::MetricValue("tributary_exporter_retried_records_total", id), 4);
+  EXPECT_EQ(
+      testing::MetricValue("tributary_dropped_records_total",
+                           {{"component", "narrow_test"}, {"reason", "rejected_by_destination"}}),
+      2);
+  runner.Shutdown(Clock::now() + std::chrono::seconds(1));
+}
+
+TEST(ExporterRunnerTest, GivingUpDropsOnlyWhatWasLeft) {
+  // Two spans a time, then the destination stays down.
+  auto exporter = std::make_unique<PartialExporter>(2, 0, 2);
+  ExporterRunner runner("narrow_give_up", std::move(exporter), QueueConfig{}, FastRetry());
+  ASSERT_TRUE(runner.Start().ok());
+  auto ack = Send(runner, 10);
+  ASSERT_EQ(ack.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_FALSE(ack.get().ok());
+  const std::map<std::string, std::string> id = {{"exporter", "narrow_give_up"}};
+  EXPECT_EQ(testing::MetricValue("tributary_exporter_sent_records_total", id), 4);
+  EXPECT_EQ(
+      testing::MetricValue("tributary_dropped_records_total",
+                           {{"component", "narrow_give_up"}, {"reason", "retries_exhausted"}}),
+      6);
+  runner.Shutdown(Clock::now() + std::chrono::seconds(1));
+}
+
 TEST(ExporterRunnerTest, PermanentFailureIsNotRetriedAndIsCounted) {
   auto exporter = std::make_unique<ScriptedExporter>(100, absl::InvalidArgumentError("mapping"));
   ScriptedExporter* raw = exporter.get();

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <string_view>
+#include <tuple>
 #include <variant>
 #include <vector>
 
@@ -88,6 +89,21 @@ class Batch {
   Data data_;
   size_t records_ = 0;
 };
+
+// Where one span or log record stands in its batch.
+struct RecordRef {
+  uint32_t resource;
+  uint32_t scope;
+  uint32_t record;
+  friend bool operator<(const RecordRef& a, const RecordRef& b) {
+    return std::tie(a.resource, a.scope, a.record) < std::tie(b.resource, b.scope, b.record);
+  }
+};
+
+// The records of a traces or logs batch at `refs` (in any order, each once),
+// in batch order and each with its resource and scope: the part of a batch
+// an exporter hands back for a retry or the dead-letter file.
+Batch SelectRecords(const Batch& batch, std::vector<RecordRef> refs);
 
 // The batch of an envelope for a stage that changes or keeps it: moved out
 // when the envelope held the only reference, else copied.

@@ -55,12 +55,18 @@ class Processor : public Consumer, public Lifecycle {};
 // What an exporter learnt from its peer besides success or failure.
 struct ExportReport {
   // Set by the caller: 0 for a batch's first Export, then 1, 2... for the
-  // retries of the same batch.
+  // retries of what is left of it.
   int attempt = 0;
   // Set by the exporter: the peer asked to wait this long before a retry
   // (HTTP Retry-After); the wait is at least this.
   std::chrono::nanoseconds retry_after{0};
-  size_t rejected_records = 0;  // partial success: records the peer refused
+  // Set by the exporter with a retryable error when only part of the batch
+  // still has to go: those records. The others are delivered or rejected;
+  // the retry exports this batch alone. Unset, the retry sends the whole batch.
+  std::optional<Batch> retry;
+  // Set by the exporter, with success or with a retryable error: records the
+  // peer refused for good (partial success), with a reason.
+  size_t rejected_records = 0;
   std::string rejected_reason;
   // The refused records themselves, where the peer says which they are
   // (an Elasticsearch bulk response does); they go to the dead-letter file.

@@ -114,6 +114,41 @@ inline TracesRequest MakeSpans(int n, const std::string& service = "test") {
   return r;
 }
 
+// Exports `batch` as the exporter runner does, without its waits: up to
+// `attempts` calls, each after a retryable failure sending what the exporter
+// handed back (ExportReport::retry) or the whole batch again. `report` ends
+// with the last attempt's fields and every record refused on the way.
+inline absl::Status ExportWithRetries(Exporter& exporter, const Batch& batch, ExportReport& report,
+                                      int attempts = 10, int first_attempt = 0) {
+  std::optional<Batch> rest;
+  absl::Status status;
+  ExportReport refused;
+  for (int a = first_attempt; a < first_attempt + attempts; ++a) {
+    ExportReport attempt;
+    attempt.attempt = a;
+    status = exporter.Export(rest ? *rest : batch, attempt);
+    const bool narrowed = !status.ok() && IsRetryable(status) && attempt.retry;
+    if (status.ok() || narrowed) {
+      refused.rejected_records += attempt.rejected_records;
+      if (refused.rejected_reason.empty()) refused.rejected_reason = attempt.rejected_reason;
+      if (attempt.rejected && refused.rejected) {
+        refused.rejected->Append(*attempt.rejected);
+      } else if (attempt.rejected) {
+        refused.rejected = std::move(attempt.rejected);
+      }
+    }
+    report.attempt = a;
+    report.retry_after = attempt.retry_after;
+    report.retry = attempt.retry;
+    if (narrowed) rest = std::move(*attempt.retry);
+    if (status.ok() || !IsRetryable(status)) break;
+  }
+  report.rejected_records = refused.rejected_records;
+  report.rejected_reason = refused.rejected_reason;
+  report.rejected = std::move(refused.rejected);
+  return status;
+}
+
 }  // namespace tributary::core::testing
 
 #endif  // TRIBUTARY_CORE_TESTING_TEST_CONSUMER_H_

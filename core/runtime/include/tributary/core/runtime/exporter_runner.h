@@ -43,6 +43,9 @@ class ExporterRunner : public Consumer {
  private:
   void Work();
   void Deliver(Envelope& envelope);
+  // The records `report` says the peer refused: dead-lettered or counted.
+  // Returns how many.
+  double SettleRejected(const Batch& batch, const ExportReport& report);
   // Records refused for good: to the dead-letter file when there is one,
   // else dropped; counted either way.
   void Reject(const Batch& batch, const absl::Status& error, const char* drop_reason);
