@@ -7,6 +7,7 @@
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
+#include "tributary/core/ordered_acks.h"
 #include "tributary/core/otlp_codec.h"
 #include "tributary/core/telemetry.h"
 
@@ -110,17 +111,14 @@ core::Batch Merge(std::vector<core::Batch>& parts) {
 struct KafkaReceiver::PartitionState {
   std::string topic;
   int32_t partition = 0;
-  std::map<int64_t, bool> outstanding;  // offset -> acknowledged
-  int64_t next_commit = -1;             // the offset to commit: all before it are acknowledged
+  core::OrderedAcks<int64_t> outstanding;  // offsets handed on
+  int64_t next_commit = -1;                // the offset to commit: all before it are acknowledged
   int64_t committed = -1;
   uint64_t epoch = 0;  // bumped on rewind and revocation: older acks no longer count
   ::prometheus::Gauge* lag = nullptr;
 
-  void Advance() {
-    while (!outstanding.empty() && outstanding.begin()->second) {
-      next_commit = outstanding.begin()->first + 1;
-      outstanding.erase(outstanding.begin());
-    }
+  void Acknowledge(int64_t offset) {
+    outstanding.Acknowledge(offset, [this](int64_t done, bool) { next_commit = done + 1; });
   }
 };
 
@@ -367,8 +365,8 @@ void KafkaReceiver::Handle(rd_kafka_message_t* m) {
       }
     }
     // Nothing to hand on: the offset counts as done.
-    partition->outstanding[m->offset] = true;
-    partition->Advance();
+    partition->outstanding.Add(m->offset);
+    partition->Acknowledge(m->offset);
     return;
   }
   const core::ValidationResult invalid = core::RemoveInvalidRecords(*batch);
@@ -377,7 +375,7 @@ void KafkaReceiver::Handle(rd_kafka_message_t* m) {
         .ReceiverRefused(id_, signal, "kafka", "invalid")
         .Increment(static_cast<double>(invalid.rejected));
   }
-  partition->outstanding[m->offset] = false;
+  partition->outstanding.Add(m->offset);
   Pending& p = *pending_[static_cast<size_t>(signal)];
   if (p.items.empty()) p.first = core::Clock::now();
   p.records += batch->record_count();
@@ -415,9 +413,7 @@ void KafkaReceiver::Flush(core::Signal signal) {
             for (const Pending::Item& item : items) {
               PartitionState& ps = *item.partition;
               if (ps.epoch != item.epoch) continue;
-              auto it = ps.outstanding.find(item.offset);
-              if (it != ps.outstanding.end()) it->second = true;
-              ps.Advance();
+              ps.Acknowledge(item.offset);
             }
           } else {
             for (const Pending::Item& item : items) {
@@ -466,8 +462,7 @@ void KafkaReceiver::Rewind() {
     }
     for (auto& [p, offset] : from) {
       ++p->epoch;
-      p->outstanding.erase(p->outstanding.lower_bound(offset), p->outstanding.end());
-      p->Advance();
+      p->outstanding.ForgetFrom(offset);
     }
   }
   if (from.empty()) return;

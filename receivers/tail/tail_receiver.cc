@@ -22,6 +22,7 @@
 #include "prometheus/gauge.h"
 #include "re2/re2.h"
 #include "tributary/core/crc32c.h"
+#include "tributary/core/ordered_acks.h"
 #include "tributary/core/telemetry.h"
 
 namespace tributary::receivers::tail {
@@ -162,15 +163,10 @@ struct TailReceiver::File : std::enable_shared_from_this<File> {
   AssemblerCounts reported;
 
   // Shared with acknowledgement callbacks.
-  struct Pending {
-    uint64_t seq;
-    uint64_t end;
-    bool done;
-  };
   std::mutex mu;
   uint64_t generation = 0;
   uint64_t next_seq = 0;
-  std::deque<Pending> pending;
+  core::OrderedAcks<uint64_t, uint64_t> pending;  // batch sequence -> end offset
   uint64_t committed = 0;
   bool failed = false;
 
@@ -688,7 +684,7 @@ void TailReceiver::CheckTruncated(File& f, uint64_t size, SteadyTime now) {
   {
     std::lock_guard<std::mutex> lock(f.mu);
     ++f.generation;
-    f.pending.clear();
+    f.pending.Clear();
     f.failed = false;
     f.committed = 0;
   }
@@ -706,7 +702,7 @@ void TailReceiver::Rewind(File& f, uint64_t offset, SteadyTime now) {
   {
     std::lock_guard<std::mutex> lock(f.mu);
     ++f.generation;
-    f.pending.clear();
+    f.pending.Clear();
     f.failed = false;
   }
   if (f.read_offset > offset) reread_bytes_->Increment(static_cast<double>(f.read_offset - offset));
@@ -868,7 +864,7 @@ void TailReceiver::Flush() {
       std::lock_guard<std::mutex> lock(f.mu);
       generation = f.generation;
       seq = f.next_seq++;
-      f.pending.push_back(File::Pending{seq, end, false});
+      f.pending.Add(seq, end);
     }
     shared_->inflight_bytes += static_cast<int64_t>(bytes);
     envelope.acks.push_back(
@@ -877,14 +873,11 @@ void TailReceiver::Flush() {
           shared->inflight_bytes -= static_cast<int64_t>(bytes);
           {
             std::lock_guard<std::mutex> lock(file->mu);
-            if (file->generation == generation && !file->pending.empty() &&
-                seq >= file->pending.front().seq) {
+            if (file->generation == generation && file->pending.Contains(seq)) {
               if (status.ok()) {
-                file->pending[seq - file->pending.front().seq].done = true;
-                while (!file->pending.empty() && file->pending.front().done) {
-                  file->committed = std::max(file->committed, file->pending.front().end);
-                  file->pending.pop_front();
-                }
+                file->pending.Acknowledge(seq, [&](uint64_t, uint64_t end) {
+                  file->committed = std::max(file->committed, end);
+                });
               } else {
                 file->failed = true;
               }

@@ -705,8 +705,9 @@ void WriteAheadBuffer::ReaderLoop(Cursor* cursor, Reader* r) {
   for (;;) {
     reader_cv_.wait(lock, [&] {
       return stopping_ || r->next >= r->end ||
-             (r->next <= head_seq_ && cursor->in_flight.size() < kMaxInFlight &&
-              (cursor->in_flight.empty() || cursor->in_flight_bytes < kMaxInFlightBytes));
+             (r->next <= head_seq_ && cursor->in_flight.outstanding() < kMaxInFlight &&
+              (cursor->in_flight.outstanding() == 0 ||
+               cursor->in_flight_bytes < kMaxInFlightBytes));
     });
     if (stopping_ || r->next >= r->end) break;
     Located where;
@@ -714,7 +715,7 @@ void WriteAheadBuffer::ReaderLoop(Cursor* cursor, Reader* r) {
       AdvanceCommitLocked(cursor);
       continue;
     }
-    cursor->in_flight.emplace(where.seq, std::make_pair(where.records, where.bytes));
+    cursor->in_flight.Add(where.seq, std::make_pair(where.records, where.bytes));
     cursor->in_flight_bytes += where.bytes;
     r->next = where.seq + 1;
     lock.unlock();
@@ -770,15 +771,15 @@ void WriteAheadBuffer::ReaderLoop(Cursor* cursor, Reader* r) {
 
 void WriteAheadBuffer::Settle(Cursor* cursor, uint64_t seq, const absl::Status& status) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = cursor->in_flight.find(seq);
-  if (it == cursor->in_flight.end()) return;
+  if (!cursor->in_flight.Contains(seq)) return;
   if (!status.ok() && IsRetryable(status) && stopping_) {
     // The consumer is shutting down: the record stays for the next process.
     cursor->abandoned.insert(seq);
   } else {
-    cursor->backlog -= std::min<uint64_t>(cursor->backlog, it->second.first);
-    cursor->in_flight_bytes -= it->second.second;
-    cursor->in_flight.erase(it);
+    const std::optional<std::pair<uint32_t, uint64_t>> settled = cursor->in_flight.Acknowledge(seq);
+    if (!settled) return;
+    cursor->backlog -= std::min<uint64_t>(cursor->backlog, settled->first);
+    cursor->in_flight_bytes -= settled->second;
     AdvanceCommitLocked(cursor);
     cursor->backlog_gauge->Set(static_cast<double>(cursor->backlog));
   }
@@ -788,7 +789,7 @@ void WriteAheadBuffer::Settle(Cursor* cursor, uint64_t seq, const absl::Status& 
 
 void WriteAheadBuffer::AdvanceCommitLocked(Cursor* cursor) {
   uint64_t low = cursor->live.next;
-  if (!cursor->in_flight.empty()) low = std::min(low, cursor->in_flight.begin()->first);
+  if (auto first = cursor->in_flight.first()) low = std::min(low, *first);
   if (!cursor->replay.done && cursor->replay.next < cursor->replay.end) {
     low = std::min(low, cursor->replay.next);
   }
@@ -897,7 +898,7 @@ void WriteAheadBuffer::Shutdown(Deadline deadline) noexcept {
   std::unique_lock<std::mutex> lock(mu_);
   settle_cv_.wait_until(lock, deadline, [&] {
     for (auto& c : cursors_) {
-      if (c->in_flight.size() > c->abandoned.size()) return false;
+      if (c->in_flight.outstanding() > c->abandoned.size()) return false;
     }
     return true;
   });

@@ -18,6 +18,7 @@
 #include "tributary/core/component.h"
 #include "tributary/core/config.h"
 #include "tributary/core/log.h"
+#include "tributary/core/ordered_acks.h"
 #include "tributary/core/string_pool.h"
 #include "tributary/core/telemetry.h"
 
@@ -192,7 +193,7 @@ class WriteAheadBuffer : public Consumer {
     Consumer* next = nullptr;
     uint64_t committed = 0;
     uint64_t persisted = 0;
-    std::map<uint64_t, std::pair<uint32_t, uint64_t>> in_flight;  // seq -> records, bytes
+    OrderedAcks<uint64_t, std::pair<uint32_t, uint64_t>> in_flight;  // seq -> records, bytes
     uint64_t in_flight_bytes = 0;
     std::set<uint64_t> abandoned;  // failed by a stopping consumer
     uint64_t backlog = 0;          // records not yet settled
