@@ -47,35 +47,121 @@ wait_ready() {
   done
 }
 
+# write_config FILE PART...: writes a configuration composed of parts, so that
+# a test shows only what is particular to it. Parts, in any order:
+#   receiver|processor|exporter ID BODY   a component; BODY is its settings,
+#                                         unindented YAML (may be empty)
+#   admin PORT                            service.admin on 127.0.0.1:PORT
+#   pipelines "RECEIVERS | PROCESSORS | EXPORTERS"
+#                                         traces, metrics and logs alike
+#   pipeline NAME "RECEIVERS | PROCESSORS | EXPORTERS"
+#                                         one pipeline (traces, logs/2, ...)
+#   service BODY                          more service settings (buffer, ...)
+# Lists are space-separated ids; an empty PROCESSORS is none.
+write_config() {
+  local file=$1
+  shift
+  local receivers="" processors="" exporters="" pipelines="" service=""
+  while (($#)); do
+    case "$1" in
+      receiver | processor | exporter)
+        local block="  $2:"$'\n'
+        [[ -n "$3" ]] && block+="$(printf '%s\n' "$3" | sed '/^$/d; s/^/    /')"$'\n'
+        case "$1" in
+          receiver) receivers+=$block ;;
+          processor) processors+=$block ;;
+          exporter) exporters+=$block ;;
+        esac
+        shift 3
+        ;;
+      admin)
+        service+="  admin:"$'\n'"    endpoint: 127.0.0.1:$2"$'\n'
+        shift 2
+        ;;
+      pipelines)
+        local signal
+        for signal in traces metrics logs; do pipelines+=$(_pipeline_line "$signal" "$2")$'\n'; done
+        shift 2
+        ;;
+      pipeline)
+        pipelines+=$(_pipeline_line "$2" "$3")$'\n'
+        shift 3
+        ;;
+      service)
+        service+="$(printf '%s\n' "$2" | sed '/^$/d; s/^/  /')"$'\n'
+        shift 2
+        ;;
+      *)
+        echo "write_config: unknown part '$1'" >&2
+        return 2
+        ;;
+    esac
+  done
+  {
+    [[ -n "$receivers" ]] && printf 'receivers:\n%s' "$receivers"
+    [[ -n "$processors" ]] && printf 'processors:\n%s' "$processors"
+    [[ -n "$exporters" ]] && printf 'exporters:\n%s' "$exporters"
+    printf 'service:\n%s  pipelines:\n%s' "$service" "$pipelines"
+  } >"$file"
+}
+
+# _pipeline_line NAME "RECEIVERS | PROCESSORS | EXPORTERS": one line of
+# service.pipelines.
+_pipeline_line() {
+  local r p e
+  IFS='|' read -r r p e <<<"$2"
+  printf '    %s: {receivers: [%s], processors: [%s], exporters: [%s]}\n' "$1" \
+    "$(_yaml_list $r)" "$(_yaml_list $p)" "$(_yaml_list $e)"
+}
+_yaml_list() {
+  local IFS=,
+  echo "$*" | sed 's/,/, /g'
+}
+
+# Bodies of the parts most tests use.
+# otlp_receiver_body GRPC_PORT [HTTP_PORT]: OTLP on 127.0.0.1, each protocol
+# whose port is given (not empty).
+otlp_receiver_body() {
+  printf 'protocols:\n'
+  [[ -n "$1" ]] && printf '  grpc:\n    endpoint: 127.0.0.1:%s\n' "$1"
+  [[ -n "${2:-}" ]] && printf '  http:\n    endpoint: 127.0.0.1:%s\n' "$2"
+  return 0
+}
+# otlp_exporter_body PORT [MORE]: OTLP/gRPC to 127.0.0.1:PORT in plaintext,
+# with MORE (unindented YAML) after it.
+otlp_exporter_body() {
+  printf 'endpoint: 127.0.0.1:%s\ntls:\n  insecure: true\n%s' "$1" "${2:-}"
+}
+# otlp_bulk_receiver_body GRPC_PORT: OTLP/gRPC on 127.0.0.1 taking requests
+# of up to 64 MiB, for load generators.
+otlp_bulk_receiver_body() {
+  printf 'protocols:\n  grpc:\n    endpoint: 127.0.0.1:%s\n    max_recv_msg_size_mib: 64\n' "$1"
+}
+# tail_cri_body INCLUDE CHECKPOINT_DIR: CRI files matching INCLUDE, from the
+# beginning.
+tail_cri_body() {
+  printf 'include: ["%s"]\nformat: cri\nstart_at: beginning\ncheckpoint_dir: %s\n' "$1" "$2"
+}
+BATCH_100MS="timeout: 100ms"
+# Retries that start at once and never give up, for outage tests.
+RETRY_UNTIL_DELIVERED="timeout: 5s
+retry_on_failure:
+  initial_interval: 100ms
+  max_interval: 2s
+  max_elapsed_time: 0s"
+
 # start_otlp_agent AGENT EXPORTER EXPORTER_YAML: writes $WORK/agent.yaml (OTLP
 # over gRPC and HTTP on free ports, every signal batched to EXPORTER, whose
-# settings are the indented EXPORTER_YAML lines), starts AGENT with it and
-# waits until it is ready. Sets A_GRPC, A_HTTP and A_ADMIN to its ports.
+# settings are EXPORTER_YAML), starts AGENT with it and waits until it is
+# ready. Sets A_GRPC, A_HTTP and A_ADMIN to its ports.
 start_otlp_agent() {
   local agent=$1 exporter=$2 settings=$3
   A_GRPC=$(free_port) A_HTTP=$(free_port) A_ADMIN=$(free_port)
-  cat >"$WORK/agent.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$A_GRPC
-      http:
-        endpoint: 127.0.0.1:$A_HTTP
-processors:
-  batch:
-    timeout: 100ms
-exporters:
-  $exporter:
-$settings
-service:
-  admin:
-    endpoint: 127.0.0.1:$A_ADMIN
-  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [$exporter]}
-    metrics: {receivers: [otlp], processors: [batch], exporters: [$exporter]}
-    logs: {receivers: [otlp], processors: [batch], exporters: [$exporter]}
-YAML
+  write_config "$WORK/agent.yaml" admin "$A_ADMIN" \
+    receiver otlp "$(otlp_receiver_body "$A_GRPC" "$A_HTTP")" \
+    processor batch "$BATCH_100MS" \
+    exporter "$exporter" "$settings" \
+    pipelines "otlp | batch | $exporter"
   start agent "$agent" --config "$WORK/agent.yaml"
   wait_ready "http://127.0.0.1:$A_ADMIN/readyz"
 }

@@ -41,28 +41,15 @@ collector_run() {
   local name=$1 url=$2 c_grpc c_admin C cpid c0 c1 t0 t1 out logs bytes
   c_grpc=$(free_port) c_admin=$(free_port)
   C="http://127.0.0.1:$c_admin"
-  cat >"$WORK/collector.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$c_grpc
-        max_recv_msg_size_mib: 64
-processors:
-  batch:
-exporters:
-  elasticsearch:
-    endpoints: [$url]
-    namespace: bench
-service:
-  admin:
-    endpoint: 127.0.0.1:$c_admin
-  buffer:
-    directory: $WORK/collector-buffer
-    max_size: 4GiB
-  pipelines:
-    logs: {receivers: [otlp], processors: [batch], exporters: [elasticsearch]}
-YAML
+  write_config "$WORK/collector.yaml" admin "$c_admin" \
+    receiver otlp "$(otlp_bulk_receiver_body "$c_grpc")" \
+    processor batch "" \
+    exporter elasticsearch "endpoints: [$url]
+namespace: bench" \
+    service "buffer:
+  directory: $WORK/collector-buffer
+  max_size: 4GiB" \
+    pipeline logs "otlp | batch | elasticsearch"
   start collector "$build/collector/tributary-collector" --config "$WORK/collector.yaml"
   cpid=${PIDS[-1]}
   wait_ready "$C/readyz"
@@ -89,24 +76,11 @@ YAML
 for run in $(seq "$runs"); do
   # 1. tail → elasticsearch exporter → bulk sink, in the agent.
   a_admin=$(free_port)
-  cat >"$WORK/agent.yaml" <<YAML
-receivers:
-  tail:
-    include: ["$big"]
-    format: cri
-    start_at: beginning
-    checkpoint_dir: $WORK/checkpoints
-processors:
-  batch:
-exporters:
-  elasticsearch:
-    endpoints: [$SINK]
-service:
-  admin:
-    endpoint: 127.0.0.1:$a_admin
-  pipelines:
-    logs: {receivers: [tail], processors: [batch], exporters: [elasticsearch]}
-YAML
+  write_config "$WORK/agent.yaml" admin "$a_admin" \
+    receiver tail "$(tail_cri_body "$big" "$WORK/checkpoints")" \
+    processor batch "" \
+    exporter elasticsearch "endpoints: [$SINK]" \
+    pipeline logs "tail | batch | elasticsearch"
   t0=$(date +%s.%N)
   start agent "$build/agent/tributary-agent" --config "$WORK/agent.yaml"
   apid=${PIDS[-1]}

@@ -41,28 +41,15 @@ for run in $(seq "$runs"); do
   topic=bench_logs_$run
   kafka_topic "$kport" "$topic" 6 2>/dev/null
   a_admin=$(free_port)
-  cat >"$WORK/agent.yaml" <<YAML
-receivers:
-  tail:
-    include: ["$big"]
-    format: cri
-    start_at: beginning
-    checkpoint_dir: $WORK/checkpoints
-processors:
-  batch:
-exporters:
-  kafka:
-    brokers: [$B]
-    logs:
-      topic: $topic
-    sending_queue:
-      num_consumers: ${BENCH_KAFKA_CONSUMERS:-4}
-service:
-  admin:
-    endpoint: 127.0.0.1:$a_admin
-  pipelines:
-    logs: {receivers: [tail], processors: [batch], exporters: [kafka]}
-YAML
+  write_config "$WORK/agent.yaml" admin "$a_admin" \
+    receiver tail "$(tail_cri_body "$big" "$WORK/checkpoints")" \
+    processor batch "" \
+    exporter kafka "brokers: [$B]
+logs:
+  topic: $topic
+sending_queue:
+  num_consumers: ${BENCH_KAFKA_CONSUMERS:-4}" \
+    pipeline logs "tail | batch | kafka"
   t0=$(date +%s.%N)
   start agent "$build/agent/tributary-agent" --config "$WORK/agent.yaml"
   apid=${PIDS[-1]}
@@ -81,29 +68,16 @@ YAML
   kafka_topic "$kport" "$topic" 6 2>/dev/null
   c_grpc=$(free_port) c_admin=$(free_port)
   C="http://127.0.0.1:$c_admin"
-  cat >"$WORK/collector.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$c_grpc
-        max_recv_msg_size_mib: 64
-processors:
-  batch:
-exporters:
-  kafka:
-    brokers: [$B]
-    traces:
-      topic: $topic
-service:
-  admin:
-    endpoint: 127.0.0.1:$c_admin
-  buffer:
-    directory: $WORK/collector-buffer
-    max_size: 2GiB
-  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [kafka]}
-YAML
+  write_config "$WORK/collector.yaml" admin "$c_admin" \
+    receiver otlp "$(otlp_bulk_receiver_body "$c_grpc")" \
+    processor batch "" \
+    exporter kafka "brokers: [$B]
+traces:
+  topic: $topic" \
+    service "buffer:
+  directory: $WORK/collector-buffer
+  max_size: 2GiB" \
+    pipeline traces "otlp | batch | kafka"
   start collector "$build/collector/tributary-collector" --config "$WORK/collector.yaml"
   cpid=${PIDS[-1]}
   wait_ready "$C/readyz"

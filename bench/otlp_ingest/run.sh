@@ -16,9 +16,11 @@ threads=${BENCH_THREADS:-32}
 batch=${BENCH_BATCH:-500}
 suffix=
 if [[ "${BENCH_BUFFER:-off}" == on ]]; then suffix=_buffered; fi
-# buffer_block DIR: the service.buffer block, when buffering is on.
-buffer_block() {
-  [[ -n "$suffix" ]] && printf '  buffer:\n    directory: %s\n    max_size: 2GiB\n%s' "$1" "${BENCH_BUFFER_EXTRA:-}"
+# buffer_settings DIR: the service settings, a write-ahead buffer in DIR when
+# buffering is on (BENCH_BUFFER_EXTRA: more buffer settings, one per line).
+buffer_settings() {
+  [[ -n "$suffix" ]] && printf 'buffer:\n  directory: %s\n  max_size: 2GiB\n%s' "$1" \
+    "$(sed '/^$/d; s/^/  /' <<<"${BENCH_BUFFER_EXTRA:-}")"
   return 0
 }
 source "$(dirname "$0")/../../tests/lib.sh"
@@ -29,49 +31,21 @@ source "$(dirname "$0")/../lib.sh"
 
 for run in $(seq "$runs"); do
   c_grpc=$(free_port) c_admin=$(free_port) a_grpc=$(free_port) a_admin=$(free_port)
-  cat >"$WORK/collector.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$c_grpc
-        max_recv_msg_size_mib: 64
-processors:
-  batch:
-exporters:
-  file:
-    path: $WORK/sink.jsonl
-    rotation:
-      max_megabytes: 512
-      max_backups: 1
-service:
-  admin:
-    endpoint: 127.0.0.1:$c_admin
-$(buffer_block "$WORK/collector-buffer")
-  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [file]}
-YAML
-  cat >"$WORK/agent.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$a_grpc
-processors:
-  batch:
-exporters:
-  otlp:
-    endpoint: 127.0.0.1:$c_grpc
-    compression: none
-    tls:
-      insecure: true
-service:
-  admin:
-    endpoint: 127.0.0.1:$a_admin
-$(buffer_block "$WORK/agent-buffer")
-  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [otlp]}
-YAML
+  write_config "$WORK/collector.yaml" admin "$c_admin" \
+    receiver otlp "$(otlp_bulk_receiver_body "$c_grpc")" \
+    processor batch "" \
+    exporter file "path: $WORK/sink.jsonl
+rotation:
+  max_megabytes: 512
+  max_backups: 1" \
+    service "$(buffer_settings "$WORK/collector-buffer")" \
+    pipeline traces "otlp | batch | file"
+  write_config "$WORK/agent.yaml" admin "$a_admin" \
+    receiver otlp "$(otlp_receiver_body "$a_grpc")" \
+    processor batch "" \
+    exporter otlp "$(otlp_exporter_body "$c_grpc" "compression: none")" \
+    service "$(buffer_settings "$WORK/agent-buffer")" \
+    pipeline traces "otlp | batch | otlp"
   PIDS=()
   start collector "$build/collector/tributary-collector" --config "$WORK/collector.yaml"
   cpid=${PIDS[-1]}

@@ -33,53 +33,21 @@ WORK=$(mktemp -d)
 trap cleanup EXIT
 
 c_grpc=$(free_port) c_admin=$(free_port) a_grpc=$(free_port) a_admin=$(free_port)
-cat >"$WORK/collector.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$c_grpc
-processors:
-  batch:
-exporters:
-  file:
-    path: $WORK/sink.jsonl
-    rotation:
-      max_megabytes: 64
-      max_backups: 1
-service:
-  admin:
-    endpoint: 127.0.0.1:$c_admin
-  buffer:
-    directory: $WORK/collector-buffer
-  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [file]}
-    metrics: {receivers: [otlp], processors: [batch], exporters: [file]}
-    logs: {receivers: [otlp], processors: [batch], exporters: [file]}
-YAML
-cat >"$WORK/agent.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$a_grpc
-processors:
-  batch:
-exporters:
-  otlp:
-    endpoint: 127.0.0.1:$c_grpc
-    tls:
-      insecure: true
-service:
-  admin:
-    endpoint: 127.0.0.1:$a_admin
-  buffer:
-    directory: $WORK/agent-buffer
-  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [otlp]}
-    metrics: {receivers: [otlp], processors: [batch], exporters: [otlp]}
-    logs: {receivers: [otlp], processors: [batch], exporters: [otlp]}
-YAML
+write_config "$WORK/collector.yaml" admin "$c_admin" \
+  receiver otlp "$(otlp_receiver_body "$c_grpc")" \
+  processor batch "" \
+  exporter file "path: $WORK/sink.jsonl
+rotation:
+  max_megabytes: 64
+  max_backups: 1" \
+  service "buffer: {directory: $WORK/collector-buffer}" \
+  pipelines "otlp | batch | file"
+write_config "$WORK/agent.yaml" admin "$a_admin" \
+  receiver otlp "$(otlp_receiver_body "$a_grpc")" \
+  processor batch "" \
+  exporter otlp "$(otlp_exporter_body "$c_grpc")" \
+  service "buffer: {directory: $WORK/agent-buffer}" \
+  pipelines "otlp | batch | otlp"
 
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 start collector "$build/collector/tributary-collector" --config "$WORK/collector.yaml"

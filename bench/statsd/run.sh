@@ -20,19 +20,11 @@ source "$(dirname "$0")/../lib.sh"
 for run in $(seq "$runs"); do
   port=$(free_port) a_admin=$(free_port)
   A="http://127.0.0.1:$a_admin"
-  cat >"$WORK/agent.yaml" <<YAML
-receivers:
-  statsd:
-    endpoint: 127.0.0.1:$port
-    flush_interval: 1s
-exporters:
-  nop:
-service:
-  admin:
-    endpoint: 127.0.0.1:$a_admin
-  pipelines:
-    metrics: {receivers: [statsd], exporters: [nop]}
-YAML
+  write_config "$WORK/agent.yaml" admin "$a_admin" \
+    receiver statsd "endpoint: 127.0.0.1:$port
+flush_interval: 1s" \
+    exporter nop "" \
+    pipeline metrics "statsd | | nop"
   start agent "$build/agent/tributary-agent" --config "$WORK/agent.yaml"
   apid=${PIDS[-1]}
   wait_ready "$A/readyz"

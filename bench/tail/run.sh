@@ -26,25 +26,13 @@ if [[ ! -f "$cache/many/099.log" ]]; then
 fi
 many_lines=$(cat "$cache"/many/*.log | wc -l)
 
-# agent_config FILE INCLUDE EXPORTER_BLOCK PIPELINE_EXPORTER
+# agent_config FILE INCLUDE EXPORTER EXPORTER_SETTINGS: tail → batch → EXPORTER.
 agent_config() {
-  cat >"$1" <<YAML
-receivers:
-  tail:
-    include: ["$2"]
-    format: cri
-    start_at: beginning
-    checkpoint_dir: $WORK/checkpoints
-processors:
-  batch:
-exporters:
-$3
-service:
-  admin:
-    endpoint: 127.0.0.1:$a_admin
-  pipelines:
-    logs: {receivers: [tail], processors: [batch], exporters: [$4]}
-YAML
+  write_config "$1" admin "$a_admin" \
+    receiver tail "$(tail_cri_body "$2" "$WORK/checkpoints")" \
+    processor batch "" \
+    exporter "$3" "$4" \
+    pipeline logs "tail | batch | $3"
 }
 
 for run in $(seq "$runs"); do
@@ -58,7 +46,7 @@ for run in $(seq "$runs"); do
   # 1. tail → nop. The receiver starts reading at once, so the clock starts
   # before the process does and includes its start-up.
   a_admin=$(free_port)
-  agent_config "$WORK/agent.yaml" "$big" "  nop:" nop
+  agent_config "$WORK/agent.yaml" "$big" nop ""
   PIDS=()
   t0=$(date +%s.%N)
   start agent "$build/agent/tributary-agent" --config "$WORK/agent.yaml"
@@ -75,32 +63,15 @@ for run in $(seq "$runs"); do
 
   # 2. tail → agent → collector → file sink.
   a_admin=$(free_port) c_admin=$(free_port) c_grpc=$(free_port)
-  cat >"$WORK/collector.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$c_grpc
-        max_recv_msg_size_mib: 64
-processors:
-  batch:
-exporters:
-  file:
-    path: $WORK/sink.jsonl
-    rotation:
-      max_megabytes: 256
-      max_backups: 1
-service:
-  admin:
-    endpoint: 127.0.0.1:$c_admin
-  pipelines:
-    logs: {receivers: [otlp], processors: [batch], exporters: [file]}
-YAML
-  agent_config "$WORK/agent.yaml" "$big" "  otlp:
-    endpoint: 127.0.0.1:$c_grpc
-    compression: none
-    tls:
-      insecure: true" otlp
+  write_config "$WORK/collector.yaml" admin "$c_admin" \
+    receiver otlp "$(otlp_bulk_receiver_body "$c_grpc")" \
+    processor batch "" \
+    exporter file "path: $WORK/sink.jsonl
+rotation:
+  max_megabytes: 256
+  max_backups: 1" \
+    pipeline logs "otlp | batch | file"
+  agent_config "$WORK/agent.yaml" "$big" otlp "$(otlp_exporter_body "$c_grpc" "compression: none")"
   PIDS=()
   start collector "$build/collector/tributary-collector" --config "$WORK/collector.yaml"
   cpid=${PIDS[-1]}
@@ -119,7 +90,7 @@ YAML
 
   # 3. 100 files → nop: peak RSS with 100 files open.
   a_admin=$(free_port)
-  agent_config "$WORK/agent.yaml" "$cache/many/*.log" "  nop:" nop
+  agent_config "$WORK/agent.yaml" "$cache/many/*.log" nop ""
   start agent "$build/agent/tributary-agent" --config "$WORK/agent.yaml"
   apid=${PIDS[-1]}
   wait_sent "http://127.0.0.1:$a_admin" "$many_lines" "$apid"

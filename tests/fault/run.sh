@@ -49,63 +49,34 @@ trap on_exit EXIT
 A_MAX_SIZE=64MiB A_SEGMENT=1MiB A_WHEN_FULL=block DEST_PORT=$c_grpc
 
 write_configs() {
-  cat >"$WORK/agent.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$a_grpc
-processors:
-  batch:
-    timeout: 50ms
-exporters:
-  otlp:
-    endpoint: 127.0.0.1:$DEST_PORT
-    tls:
-      insecure: true
-    timeout: 5s
-    retry_on_failure:
-      initial_interval: 50ms
-      max_interval: 1s
-      max_elapsed_time: 0s
-service:
-  admin:
-    endpoint: 127.0.0.1:$a_admin
-  shutdown_timeout: 5s
-  buffer:
-    directory: $WORK/agent-buffer
-    max_size: $A_MAX_SIZE
-    segment_size: $A_SEGMENT
-    when_full: $A_WHEN_FULL
-    fsync: interval
-    fsync_interval: 200ms
-  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [otlp]}
-YAML
-  cat >"$WORK/collector.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$c_grpc
-processors:
-  batch:
-    timeout: 50ms
-exporters:
-  file:
-    path: $WORK/out/delivered.jsonl
-    rotation:
-      max_megabytes: 0
-service:
-  admin:
-    endpoint: 127.0.0.1:$c_admin
-  shutdown_timeout: 5s
-  buffer:
-    directory: $WORK/collector-buffer
-    segment_size: 1MiB
-  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [file]}
-YAML
+  write_config "$WORK/agent.yaml" admin "$a_admin" \
+    receiver otlp "$(otlp_receiver_body "$a_grpc")" \
+    processor batch "timeout: 50ms" \
+    exporter otlp "$(otlp_exporter_body "$DEST_PORT" "timeout: 5s
+retry_on_failure:
+  initial_interval: 50ms
+  max_interval: 1s
+  max_elapsed_time: 0s")" \
+    service "shutdown_timeout: 5s
+buffer:
+  directory: $WORK/agent-buffer
+  max_size: $A_MAX_SIZE
+  segment_size: $A_SEGMENT
+  when_full: $A_WHEN_FULL
+  fsync: interval
+  fsync_interval: 200ms" \
+    pipeline traces "otlp | batch | otlp"
+  write_config "$WORK/collector.yaml" admin "$c_admin" \
+    receiver otlp "$(otlp_receiver_body "$c_grpc")" \
+    processor batch "timeout: 50ms" \
+    exporter file "path: $WORK/out/delivered.jsonl
+rotation:
+  max_megabytes: 0" \
+    service "shutdown_timeout: 5s
+buffer:
+  directory: $WORK/collector-buffer
+  segment_size: 1MiB" \
+    pipeline traces "otlp | batch | file"
   mkdir -p "$WORK/out"
 }
 

@@ -42,55 +42,26 @@ count() {
 # --- 1. SDK -> agent -> collector -> Elasticsearch and OpenSearch ------------
 c_grpc=$(free_port) c_admin=$(free_port) a_http=$(free_port) a_admin=$(free_port)
 C="http://127.0.0.1:$c_admin"
-cat >"$WORK/collector.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$c_grpc
-processors:
-  batch:
-    timeout: 100ms
-exporters:
-  elasticsearch/es:
-    endpoints: [$ES]
-    install_templates: true
-    compression: gzip
-  elasticsearch/os:
-    endpoints: [$OS]
-    mapping: otel
-    install_templates: true
-service:
-  admin:
-    endpoint: 127.0.0.1:$c_admin
-  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [elasticsearch/es, elasticsearch/os]}
-    logs: {receivers: [otlp], processors: [batch], exporters: [elasticsearch/es, elasticsearch/os]}
-YAML
-cat >"$WORK/agent.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:$a_http
-processors:
-  batch:
-    timeout: 100ms
-exporters:
-  otlp:
-    endpoint: 127.0.0.1:$c_grpc
-    tls:
-      insecure: true
-  nop:
-service:
-  admin:
-    endpoint: 127.0.0.1:$a_admin
-  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [otlp]}
-    logs: {receivers: [otlp], processors: [batch], exporters: [otlp]}
-    # The SDK sends metrics too; Elasticsearch takes logs and spans.
-    metrics: {receivers: [otlp], exporters: [nop]}
-YAML
+write_config "$WORK/collector.yaml" admin "$c_admin" \
+  receiver otlp "$(otlp_receiver_body "$c_grpc")" \
+  processor batch "$BATCH_100MS" \
+  exporter elasticsearch/es "endpoints: [$ES]
+install_templates: true
+compression: gzip" \
+  exporter elasticsearch/os "endpoints: [$OS]
+mapping: otel
+install_templates: true" \
+  pipeline traces "otlp | batch | elasticsearch/es elasticsearch/os" \
+  pipeline logs "otlp | batch | elasticsearch/es elasticsearch/os"
+# The SDK sends metrics too; Elasticsearch takes logs and spans.
+write_config "$WORK/agent.yaml" admin "$a_admin" \
+  receiver otlp "$(otlp_receiver_body "" "$a_http")" \
+  processor batch "$BATCH_100MS" \
+  exporter otlp "$(otlp_exporter_body "$c_grpc")" \
+  exporter nop "" \
+  pipeline traces "otlp | batch | otlp" \
+  pipeline logs "otlp | batch | otlp" \
+  pipeline metrics "otlp | | nop"
 start collector "$COLLECTOR" --config "$WORK/collector.yaml"
 start agent "$AGENT" --config "$WORK/agent.yaml"
 wait_ready "$C/readyz"
@@ -147,33 +118,16 @@ unset 'PIDS[-1]' 'PIDS[-1]'
 # --- 2. Elasticsearch down for $OUTAGE s mid-stream ---------------------------
 a_grpc=$(free_port) a_admin=$(free_port)
 A="http://127.0.0.1:$a_admin"
-cat >"$WORK/agent2.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$a_grpc
-processors:
-  batch:
-    timeout: 50ms
-exporters:
-  elasticsearch:
-    endpoints: [$ES]
-    namespace: restart
-    timeout: 5s
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 2s
-      max_elapsed_time: 0s
-service:
-  admin:
-    endpoint: 127.0.0.1:$a_admin
-  buffer:
-    directory: $WORK/agent-buffer
-    max_size: 256MiB
-  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [elasticsearch]}
-YAML
+write_config "$WORK/agent2.yaml" admin "$a_admin" \
+  receiver otlp "$(otlp_receiver_body "$a_grpc")" \
+  processor batch "timeout: 50ms" \
+  exporter elasticsearch "endpoints: [$ES]
+namespace: restart
+$RETRY_UNTIL_DELIVERED" \
+  service "buffer:
+  directory: $WORK/agent-buffer
+  max_size: 256MiB" \
+  pipeline traces "otlp | batch | elasticsearch"
 start agent2 "$AGENT" --config "$WORK/agent2.yaml"
 AGENT_PID=$!
 wait_ready "$A/readyz"

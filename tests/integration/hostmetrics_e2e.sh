@@ -15,19 +15,10 @@ trap cleanup_showing_logs EXIT
 
 ne_port=$(free_port) prom_port=$(free_port) a_admin=$(free_port)
 node_exporter_start node_exporter "$ne_port"
-cat >"$WORK/agent.yaml" <<YAML
-receivers:
-  hostmetrics:
-    collection_interval: 1s
-exporters:
-  prometheus:
-    endpoint: 127.0.0.1:$prom_port
-service:
-  admin:
-    endpoint: 127.0.0.1:$a_admin
-  pipelines:
-    metrics: {receivers: [hostmetrics], exporters: [prometheus]}
-YAML
+write_config "$WORK/agent.yaml" admin "$a_admin" \
+  receiver hostmetrics "collection_interval: 1s" \
+  exporter prometheus "endpoint: 127.0.0.1:$prom_port" \
+  pipeline metrics "hostmetrics | | prometheus"
 start agent "$AGENT" --config "$WORK/agent.yaml"
 wait_ready "http://127.0.0.1:$a_admin/readyz"
 deadline=$((SECONDS + 30))

@@ -37,53 +37,19 @@ kafka_topic "$kport" outage_spans 3
 # --- 1. agent -> collector -> Kafka, every field checked ---------------------
 c_grpc=$(free_port) c_admin=$(free_port)
 a_grpc=$(free_port) a_http=$(free_port) a_admin=$(free_port)
-cat >"$WORK/collector.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$c_grpc
-processors:
-  batch:
-    timeout: 100ms
-exporters:
-  kafka:
-    brokers: [$B]
-    logs:
-      encoding: otlp_json
-    compression: zstd
-service:
-  admin:
-    endpoint: 127.0.0.1:$c_admin
-  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [kafka]}
-    metrics: {receivers: [otlp], processors: [batch], exporters: [kafka]}
-    logs: {receivers: [otlp], processors: [batch], exporters: [kafka]}
-YAML
-cat >"$WORK/agent.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$a_grpc
-      http:
-        endpoint: 127.0.0.1:$a_http
-processors:
-  batch:
-    timeout: 100ms
-exporters:
-  otlp:
-    endpoint: 127.0.0.1:$c_grpc
-    tls:
-      insecure: true
-service:
-  admin:
-    endpoint: 127.0.0.1:$a_admin
-  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [otlp]}
-    metrics: {receivers: [otlp], processors: [batch], exporters: [otlp]}
-    logs: {receivers: [otlp], processors: [batch], exporters: [otlp]}
-YAML
+write_config "$WORK/collector.yaml" admin "$c_admin" \
+  receiver otlp "$(otlp_receiver_body "$c_grpc")" \
+  processor batch "$BATCH_100MS" \
+  exporter kafka "brokers: [$B]
+logs:
+  encoding: otlp_json
+compression: zstd" \
+  pipelines "otlp | batch | kafka"
+write_config "$WORK/agent.yaml" admin "$a_admin" \
+  receiver otlp "$(otlp_receiver_body "$a_grpc" "$a_http")" \
+  processor batch "$BATCH_100MS" \
+  exporter otlp "$(otlp_exporter_body "$c_grpc")" \
+  pipelines "otlp | batch | otlp"
 start collector "$COLLECTOR" --config "$WORK/collector.yaml"
 start agent "$AGENT" --config "$WORK/agent.yaml"
 wait_ready "http://127.0.0.1:$c_admin/readyz"
@@ -121,35 +87,18 @@ PIDS=("${PIDS[0]}")
 # --- 2. the broker down for $OUTAGE s mid-stream -----------------------------
 a_grpc=$(free_port) a_admin=$(free_port)
 A="http://127.0.0.1:$a_admin"
-cat >"$WORK/agent2.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$a_grpc
-processors:
-  batch:
-    timeout: 50ms
-exporters:
-  kafka:
-    brokers: [$B]
-    traces:
-      topic: outage_spans
-    timeout: 5s
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 2s
-      max_elapsed_time: 0s
-service:
-  admin:
-    endpoint: 127.0.0.1:$a_admin
-  buffer:
-    directory: $WORK/agent-buffer
-    max_size: 256MiB
-    when_full: block
-  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [kafka]}
-YAML
+write_config "$WORK/agent2.yaml" admin "$a_admin" \
+  receiver otlp "$(otlp_receiver_body "$a_grpc")" \
+  processor batch "timeout: 50ms" \
+  exporter kafka "brokers: [$B]
+traces:
+  topic: outage_spans
+$RETRY_UNTIL_DELIVERED" \
+  service "buffer:
+  directory: $WORK/agent-buffer
+  max_size: 256MiB
+  when_full: block" \
+  pipeline traces "otlp | batch | kafka"
 start agent2 "$AGENT" --config "$WORK/agent2.yaml"
 AGENT_PID=$!
 wait_ready "$A/readyz"

@@ -28,47 +28,24 @@ mkdir -p "$WORK/out"
 
 a_grpc=$(free_port) a_admin=$(free_port)
 A="http://127.0.0.1:$a_admin"
-cat >"$WORK/agent.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$a_grpc
-processors:
-  batch:
-    timeout: 50ms
-exporters:
-  kafka:
-    brokers: [$B]
-    compression: lz4
-service:
-  admin:
-    endpoint: 127.0.0.1:$a_admin
-  buffer:
-    directory: $WORK/agent-buffer
-  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [kafka]}
-YAML
+write_config "$WORK/agent.yaml" admin "$a_admin" \
+  receiver otlp "$(otlp_receiver_body "$a_grpc")" \
+  processor batch "timeout: 50ms" \
+  exporter kafka "brokers: [$B]
+compression: lz4" \
+  service "buffer: {directory: $WORK/agent-buffer}" \
+  pipeline traces "otlp | batch | kafka"
 declare -A C_ADMIN C_PID
 for c in c1 c2; do
   C_ADMIN[$c]=$(free_port)
-  cat >"$WORK/$c.yaml" <<YAML
-receivers:
-  kafka:
-    brokers: [$B]
-    group_id: collectors
-    session_timeout: 6s
-    heartbeat_interval: 2s
-    commit_interval: ${COMMIT_MS}ms
-exporters:
-  file:
-    path: $WORK/out/$c.jsonl
-service:
-  admin:
-    endpoint: 127.0.0.1:${C_ADMIN[$c]}
-  pipelines:
-    traces: {receivers: [kafka], exporters: [file]}
-YAML
+  write_config "$WORK/$c.yaml" admin "${C_ADMIN[$c]}" \
+    receiver kafka "brokers: [$B]
+group_id: collectors
+session_timeout: 6s
+heartbeat_interval: 2s
+commit_interval: ${COMMIT_MS}ms" \
+    exporter file "path: $WORK/out/$c.jsonl" \
+    pipeline traces "kafka | | file"
   start "$c" "$COLLECTOR" --config "$WORK/$c.yaml"
   C_PID[$c]=$!
 done

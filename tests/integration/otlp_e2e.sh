@@ -17,54 +17,17 @@ N=${E2E_RECORDS:-200}
 c_grpc=$(free_port) c_http=$(free_port) c_admin=$(free_port)
 a_grpc=$(free_port) a_http=$(free_port) a_admin=$(free_port)
 
-cat >"$WORK/collector.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$c_grpc
-      http:
-        endpoint: 127.0.0.1:$c_http
-processors:
-  batch:
-    send_batch_size: 500
-    timeout: 100ms
-exporters:
-  file:
-    path: $WORK/sink.jsonl
-service:
-  admin:
-    endpoint: 127.0.0.1:$c_admin
-  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [file]}
-    metrics: {receivers: [otlp], processors: [batch], exporters: [file]}
-    logs: {receivers: [otlp], processors: [batch], exporters: [file]}
-YAML
-cat >"$WORK/agent.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$a_grpc
-      http:
-        endpoint: 127.0.0.1:$a_http
-processors:
-  batch:
-    timeout: 100ms
-exporters:
-  otlp:
-    endpoint: 127.0.0.1:$c_grpc
-    compression: gzip
-    tls:
-      insecure: true
-service:
-  admin:
-    endpoint: 127.0.0.1:$a_admin
-  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [otlp]}
-    metrics: {receivers: [otlp], processors: [batch], exporters: [otlp]}
-    logs: {receivers: [otlp], processors: [batch], exporters: [otlp]}
-YAML
+write_config "$WORK/collector.yaml" admin "$c_admin" \
+  receiver otlp "$(otlp_receiver_body "$c_grpc" "$c_http")" \
+  processor batch "send_batch_size: 500
+timeout: 100ms" \
+  exporter file "path: $WORK/sink.jsonl" \
+  pipelines "otlp | batch | file"
+write_config "$WORK/agent.yaml" admin "$a_admin" \
+  receiver otlp "$(otlp_receiver_body "$a_grpc" "$a_http")" \
+  processor batch "$BATCH_100MS" \
+  exporter otlp "$(otlp_exporter_body "$c_grpc" "compression: gzip")" \
+  pipelines "otlp | batch | otlp"
 
 start collector "$COLLECTOR" --config "$WORK/collector.yaml"
 start agent "$AGENT" --config "$WORK/agent.yaml"

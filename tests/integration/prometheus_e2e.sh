@@ -25,52 +25,22 @@ c_grpc=$(free_port) c_admin=$(free_port) c_prom=$(free_port)
 a_grpc=$(free_port) a_admin=$(free_port) prom=$(free_port) prom_rw=$(free_port)
 run="run-$RANDOM"
 
-cat >"$WORK/collector.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$c_grpc
-processors:
-  batch:
-    timeout: 100ms
-exporters:
-  prometheus:
-    endpoint: 127.0.0.1:$c_prom
-  prometheus_remote_write:
-    endpoint: http://127.0.0.1:$prom_rw/api/v1/write
-    retry_on_failure:
-      initial_interval: 200ms
-      max_interval: 2s
-      max_elapsed_time: 0s
-service:
-  admin:
-    endpoint: 127.0.0.1:$c_admin
-  buffer:
-    directory: $WORK/collector-buffer
-  pipelines:
-    metrics: {receivers: [otlp], processors: [batch], exporters: [prometheus, prometheus_remote_write]}
-YAML
-cat >"$WORK/agent.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$a_grpc
-processors:
-  batch:
-    timeout: 100ms
-exporters:
-  otlp:
-    endpoint: 127.0.0.1:$c_grpc
-    tls:
-      insecure: true
-service:
-  admin:
-    endpoint: 127.0.0.1:$a_admin
-  pipelines:
-    metrics: {receivers: [otlp], processors: [batch], exporters: [otlp]}
-YAML
+write_config "$WORK/collector.yaml" admin "$c_admin" \
+  receiver otlp "$(otlp_receiver_body "$c_grpc")" \
+  processor batch "$BATCH_100MS" \
+  exporter prometheus "endpoint: 127.0.0.1:$c_prom" \
+  exporter prometheus_remote_write "endpoint: http://127.0.0.1:$prom_rw/api/v1/write
+retry_on_failure:
+  initial_interval: 200ms
+  max_interval: 2s
+  max_elapsed_time: 0s" \
+  service "buffer: {directory: $WORK/collector-buffer}" \
+  pipeline metrics "otlp | batch | prometheus prometheus_remote_write"
+write_config "$WORK/agent.yaml" admin "$a_admin" \
+  receiver otlp "$(otlp_receiver_body "$a_grpc")" \
+  processor batch "$BATCH_100MS" \
+  exporter otlp "$(otlp_exporter_body "$c_grpc")" \
+  pipeline metrics "otlp | batch | otlp"
 cat >"$WORK/prometheus.yml" <<YAML
 global:
   scrape_interval: 1s

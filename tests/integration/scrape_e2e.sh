@@ -37,19 +37,10 @@ curl -fsS "http://127.0.0.1:$ne_port/metrics" >"$WORK/static/node.txt"
 python3 -c 'import sys; sys.stdout.write("x" * (2 << 20))' >"$WORK/static/huge.txt"
 # OpenMetrics, from an agent's prometheus exporter.
 s_admin=$(free_port) s_prom=$(free_port)
-cat >"$WORK/source.yaml" <<YAML
-receivers:
-  hostmetrics:
-    collection_interval: 1s
-exporters:
-  prometheus:
-    endpoint: 127.0.0.1:$s_prom
-service:
-  admin:
-    endpoint: 127.0.0.1:$s_admin
-  pipelines:
-    metrics: {receivers: [hostmetrics], exporters: [prometheus]}
-YAML
+write_config "$WORK/source.yaml" admin "$s_admin" \
+  receiver hostmetrics "collection_interval: 1s" \
+  exporter prometheus "endpoint: 127.0.0.1:$s_prom" \
+  pipeline metrics "hostmetrics | | prometheus"
 start source "$AGENT" --config "$WORK/source.yaml"
 deadline=$((SECONDS + 30))
 until curl -fsS "http://127.0.0.1:$s_prom/metrics" 2>/dev/null | grep -q '^node_load1'; do
@@ -67,36 +58,18 @@ PIDS+=($!)
 wait_file "$static_port_file" 10
 S=127.0.0.1:$(cat "$static_port_file")
 
-scrape() { # NAME JOB PATH [EXTRA]
-  cat <<YAML
-  prometheus_scrape/$1:
-    job_name: $2
-    targets: ["$S"]
-    metrics_path: $3
-    scrape_interval: 1s
-    scrape_timeout: 900ms
-    body_size_limit: 1MiB
-YAML
+scrape() { # JOB PATH
+  printf 'job_name: %s\ntargets: ["%s"]\nmetrics_path: %s\nscrape_interval: 1s\nscrape_timeout: 900ms\nbody_size_limit: 1MiB\n' \
+    "$1" "$S" "$2"
 }
-cat >"$WORK/agent.yaml" <<YAML
-receivers:
-$(scrape prom prometheus /prometheus.txt)
-$(scrape om openmetrics /agent.om)
-$(scrape node node /node.txt)
-$(scrape admin admin /admin.txt)
-$(scrape huge huge /huge.txt)
-exporters:
-  file:
-    path: $WORK/sink.jsonl
-service:
-  admin:
-    endpoint: 127.0.0.1:$a_admin
-  pipelines:
-    metrics:
-      receivers: [prometheus_scrape/prom, prometheus_scrape/om, prometheus_scrape/node,
-                  prometheus_scrape/admin, prometheus_scrape/huge]
-      exporters: [file]
-YAML
+write_config "$WORK/agent.yaml" admin "$a_admin" \
+  receiver prometheus_scrape/prom "$(scrape prometheus /prometheus.txt)" \
+  receiver prometheus_scrape/om "$(scrape openmetrics /agent.om)" \
+  receiver prometheus_scrape/node "$(scrape node /node.txt)" \
+  receiver prometheus_scrape/admin "$(scrape admin /admin.txt)" \
+  receiver prometheus_scrape/huge "$(scrape huge /huge.txt)" \
+  exporter file "path: $WORK/sink.jsonl" \
+  pipeline metrics "prometheus_scrape/prom prometheus_scrape/om prometheus_scrape/node prometheus_scrape/admin prometheus_scrape/huge | | file"
 start agent "$AGENT" --config "$WORK/agent.yaml"
 wait_ready "http://127.0.0.1:$a_admin/readyz"
 # The agent's own admin exposition, captured like the others.

@@ -12,7 +12,7 @@ trap cleanup EXIT
 N=${SDK_E2E_REQUESTS:-300}
 
 fe_port=$(free_port) be_port=$(free_port)
-start_otlp_agent "$AGENT" file "    path: $WORK/sink.jsonl"
+start_otlp_agent "$AGENT" file "path: $WORK/sink.jsonl"
 
 export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$A_HTTP"
 export OTEL_METRIC_EXPORT_INTERVAL=1000 OTEL_BSP_SCHEDULE_DELAY=200

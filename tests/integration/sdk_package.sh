@@ -16,7 +16,7 @@ if grep -rlE '#include [<"](grpc|google/protobuf|absl|curl)' "$WORK/prefix/inclu
   exit 1
 fi
 
-start_otlp_agent "$AGENT" nop "    {}"
+start_otlp_agent "$AGENT" nop ""
 export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$A_HTTP" OTEL_SERVICE_NAME=package-test
 
 echo "--- find_package(tributary-sdk)"

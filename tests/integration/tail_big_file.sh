@@ -22,21 +22,10 @@ rm "$WORK/block"
 lines=$(wc -l <"$WORK/big.log")
 bytes=$(stat -c %s "$WORK/big.log")
 admin=$(free_port)
-cat >"$WORK/agent.yaml" <<YAML
-receivers:
-  tail:
-    include: ["$WORK/big.log"]
-    format: cri
-    start_at: beginning
-    checkpoint_dir: $WORK/checkpoints
-exporters:
-  nop:
-service:
-  admin:
-    endpoint: 127.0.0.1:$admin
-  pipelines:
-    logs: {receivers: [tail], exporters: [nop]}
-YAML
+write_config "$WORK/agent.yaml" admin "$admin" \
+  receiver tail "$(tail_cri_body "$WORK/big.log" "$WORK/checkpoints")" \
+  exporter nop "" \
+  pipeline logs "tail | | nop"
 start agent "$AGENT" --config "$WORK/agent.yaml"
 apid=${PIDS[-1]}
 wait_ready "http://127.0.0.1:$admin/readyz"

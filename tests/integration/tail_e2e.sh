@@ -17,52 +17,21 @@ trap cleanup EXIT
 mkdir -p "$WORK/pods"
 
 c_grpc=$(free_port) c_admin=$(free_port) a_admin=$(free_port)
-cat >"$WORK/collector.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$c_grpc
-exporters:
-  file:
-    path: $WORK/sink.jsonl
-    rotation:
-      max_megabytes: 0
-processors:
-  batch:
-service:
-  admin:
-    endpoint: 127.0.0.1:$c_admin
-  buffer:
-    directory: $WORK/collector-buffer
-  pipelines:
-    logs: {receivers: [otlp], processors: [batch], exporters: [file]}
-YAML
-cat >"$WORK/agent.yaml" <<YAML
-receivers:
-  tail:
-    include: ["$WORK/pods/*/*/*.log*"]
-    format: cri
-    start_at: beginning
-    checkpoint_dir: $WORK/checkpoints
-processors:
-  batch:
-    timeout: 200ms
-  k8s_metadata:
-    node_name: e2e-node
-exporters:
-  otlp:
-    endpoint: 127.0.0.1:$c_grpc
-    tls:
-      insecure: true
-service:
-  admin:
-    endpoint: 127.0.0.1:$a_admin
-  buffer:
-    directory: $WORK/agent-buffer
-  pipelines:
-    logs: {receivers: [tail], processors: [k8s_metadata, batch], exporters: [otlp]}
-YAML
+write_config "$WORK/collector.yaml" admin "$c_admin" \
+  receiver otlp "$(otlp_receiver_body "$c_grpc")" \
+  processor batch "" \
+  exporter file "path: $WORK/sink.jsonl
+rotation:
+  max_megabytes: 0" \
+  service "buffer: {directory: $WORK/collector-buffer}" \
+  pipeline logs "otlp | batch | file"
+write_config "$WORK/agent.yaml" admin "$a_admin" \
+  receiver tail "$(tail_cri_body "$WORK/pods/*/*/*.log*" "$WORK/checkpoints")" \
+  processor batch "timeout: 200ms" \
+  processor k8s_metadata "node_name: e2e-node" \
+  exporter otlp "$(otlp_exporter_body "$c_grpc")" \
+  service "buffer: {directory: $WORK/agent-buffer}" \
+  pipeline logs "tail | k8s_metadata batch | otlp"
 
 start collector "$COLLECTOR" --config "$WORK/collector.yaml"
 wait_ready "http://127.0.0.1:$c_admin/readyz"

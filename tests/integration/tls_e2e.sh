@@ -16,54 +16,34 @@ C="$WORK/certs"
 echo "agent-token-$$" >"$WORK/token"
 
 c_grpc=$(free_port) c_admin=$(free_port) a_grpc=$(free_port) a_admin=$(free_port)
-cat >"$WORK/collector.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$c_grpc
-        tls:
-          cert_file: $C/server.crt
-          key_file: $C/server.key
-          client_ca_file: $C/ca.crt
-    auth:
-      bearer_token_file: $WORK/token
-exporters:
-  file:
-    path: $WORK/out/delivered.jsonl
-service:
-  admin:
-    endpoint: 127.0.0.1:$c_admin
-  pipelines:
-    traces: {receivers: [otlp], exporters: [file]}
-YAML
+write_config "$WORK/collector.yaml" admin "$c_admin" \
+  receiver otlp "protocols:
+  grpc:
+    endpoint: 127.0.0.1:$c_grpc
+    tls:
+      cert_file: $C/server.crt
+      key_file: $C/server.key
+      client_ca_file: $C/ca.crt
+auth:
+  bearer_token_file: $WORK/token" \
+  exporter file "path: $WORK/out/delivered.jsonl" \
+  pipeline traces "otlp | | file"
 # agent_config NAME CLIENT_CERT_LINES TOKEN
 agent_config() {
-  cat >"$WORK/$1.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$a_grpc
-exporters:
-  otlp:
-    endpoint: localhost:$c_grpc
-    headers:
-      authorization: "Bearer $3"
-    tls:
-      ca_file: $C/ca.crt
+  write_config "$WORK/$1.yaml" admin "$a_admin" \
+    receiver otlp "$(otlp_receiver_body "$a_grpc")" \
+    exporter otlp "endpoint: localhost:$c_grpc
+headers:
+  authorization: \"Bearer $3\"
+tls:
+  ca_file: $C/ca.crt
 $2
-    retry_on_failure:
-      max_elapsed_time: 2s
-service:
-  admin:
-    endpoint: 127.0.0.1:$a_admin
-  pipelines:
-    traces: {receivers: [otlp], exporters: [otlp]}
-YAML
+retry_on_failure:
+  max_elapsed_time: 2s" \
+    pipeline traces "otlp | | otlp"
 }
-client_cert="      cert_file: $C/client.crt
-      key_file: $C/client.key"
+client_cert="  cert_file: $C/client.crt
+  key_file: $C/client.key"
 agent_config agent "$client_cert" "\${env:AGENT_TOKEN}"
 
 start collector "$COLLECTOR" --config "$WORK/collector.yaml"
