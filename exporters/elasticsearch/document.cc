@@ -5,6 +5,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "exporters/elasticsearch/murmur3.h"
 #include "tributary/core/otlp_codec.h"
 
 namespace tributary::exporters::elasticsearch {
@@ -13,109 +14,6 @@ namespace {
 
 namespace common = opentelemetry::proto::common::v1;
 namespace trace = opentelemetry::proto::trace::v1;
-
-// MurmurHash3 x64 128 (Austin Appleby's public-domain algorithm): fast and
-// stable across processes, platforms and versions.
-inline uint64_t Rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
-inline uint64_t Fmix(uint64_t k) {
-  k ^= k >> 33;
-  k *= 0xff51afd7ed558ccdull;
-  k ^= k >> 33;
-  k *= 0xc4ceb9fe1a85ec53ull;
-  k ^= k >> 33;
-  return k;
-}
-std::pair<uint64_t, uint64_t> Hash128(std::string_view data, uint64_t seed) {
-  const auto* p = reinterpret_cast<const uint8_t*>(data.data());
-  const size_t len = data.size();
-  const size_t blocks = len / 16;
-  uint64_t h1 = seed, h2 = seed;
-  constexpr uint64_t c1 = 0x87c37b91114253d5ull, c2 = 0x4cf5ad432745937full;
-  for (size_t i = 0; i < blocks; ++i) {
-    uint64_t k1, k2;
-    std::memcpy(&k1, p + i * 16, 8);
-    std::memcpy(&k2, p + i * 16 + 8, 8);
-    k1 *= c1;
-    k1 = Rotl(k1, 31);
-    k1 *= c2;
-    h1 ^= k1;
-    h1 = Rotl(h1, 27);
-    h1 += h2;
-    h1 = h1 * 5 + 0x52dce729;
-    k2 *= c2;
-    k2 = Rotl(k2, 33);
-    k2 *= c1;
-    h2 ^= k2;
-    h2 = Rotl(h2, 31);
-    h2 += h1;
-    h2 = h2 * 5 + 0x38495ab5;
-  }
-  const uint8_t* tail = p + blocks * 16;
-  uint64_t k1 = 0, k2 = 0;
-  switch (len & 15) {
-    case 15:
-      k2 ^= uint64_t(tail[14]) << 48;
-      [[fallthrough]];
-    case 14:
-      k2 ^= uint64_t(tail[13]) << 40;
-      [[fallthrough]];
-    case 13:
-      k2 ^= uint64_t(tail[12]) << 32;
-      [[fallthrough]];
-    case 12:
-      k2 ^= uint64_t(tail[11]) << 24;
-      [[fallthrough]];
-    case 11:
-      k2 ^= uint64_t(tail[10]) << 16;
-      [[fallthrough]];
-    case 10:
-      k2 ^= uint64_t(tail[9]) << 8;
-      [[fallthrough]];
-    case 9:
-      k2 ^= uint64_t(tail[8]);
-      k2 *= c2;
-      k2 = Rotl(k2, 33);
-      k2 *= c1;
-      h2 ^= k2;
-      [[fallthrough]];
-    case 8:
-      k1 ^= uint64_t(tail[7]) << 56;
-      [[fallthrough]];
-    case 7:
-      k1 ^= uint64_t(tail[6]) << 48;
-      [[fallthrough]];
-    case 6:
-      k1 ^= uint64_t(tail[5]) << 40;
-      [[fallthrough]];
-    case 5:
-      k1 ^= uint64_t(tail[4]) << 32;
-      [[fallthrough]];
-    case 4:
-      k1 ^= uint64_t(tail[3]) << 24;
-      [[fallthrough]];
-    case 3:
-      k1 ^= uint64_t(tail[2]) << 16;
-      [[fallthrough]];
-    case 2:
-      k1 ^= uint64_t(tail[1]) << 8;
-      [[fallthrough]];
-    case 1:
-      k1 ^= uint64_t(tail[0]);
-      k1 *= c1;
-      k1 = Rotl(k1, 31);
-      k1 *= c2;
-      h1 ^= k1;
-  }
-  h1 ^= len;
-  h2 ^= len;
-  h1 += h2;
-  h2 += h1;
-  h1 = Fmix(h1);
-  h2 = Fmix(h2);
-  h1 += h2;
-  h2 += h1;
-  return {h1, h2};
-}
 
 void AppendHex(std::string_view bytes, std::string* out) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -637,7 +535,7 @@ uint64_t OriginHash(const Resource& resource, const InstrumentationScope& scope)
   resource.AppendToString(&buf);
   buf.push_back('\0');
   scope.AppendToString(&buf);
-  return Hash128(buf, 0x7472696275746172ull).first;
+  return Murmur3Hash128(buf, 0x7472696275746172ull).first;
 }
 
 std::string LogDocumentId(uint64_t origin_hash, const LogRecord& record) {
@@ -662,7 +560,7 @@ std::string LogDocumentId(uint64_t origin_hash, const LogRecord& record) {
   buf.append(record.trace_id());
   buf.append(record.span_id());
   buf.append(record.event_name());
-  const auto [h1, h2] = Hash128(buf, origin_hash);
+  const auto [h1, h2] = Murmur3Hash128(buf, origin_hash);
   std::string id;
   id.reserve(32);
   AppendU64Hex(h1, &id);
