@@ -65,42 +65,12 @@ struct Families {
   }
 };
 
-template <class Field>
-void MoveAll(Field* to, Field* from) {
-  to->Reserve(to->size() + from->size());
-  for (auto& r : *from) to->Add()->Swap(&r);
-}
-
 // The batches of consecutive messages as one batch, resources moved, not
 // copied.
 core::Batch Merge(std::vector<core::Batch>& parts) {
-  if (parts.size() == 1) return std::move(parts[0]);
-  core::Batch& first = parts[0];
-  switch (first.signal()) {
-    case core::Signal::kTraces: {
-      core::TracesRequest req = std::move(first.mutable_traces());
-      for (size_t i = 1; i < parts.size(); ++i) {
-        MoveAll(req.mutable_resource_spans(), parts[i].mutable_traces().mutable_resource_spans());
-      }
-      return core::Batch(std::move(req));
-    }
-    case core::Signal::kMetrics: {
-      core::MetricsRequest req = std::move(first.mutable_metrics());
-      for (size_t i = 1; i < parts.size(); ++i) {
-        MoveAll(req.mutable_resource_metrics(),
-                parts[i].mutable_metrics().mutable_resource_metrics());
-      }
-      return core::Batch(std::move(req));
-    }
-    case core::Signal::kLogs: {
-      core::LogsRequest req = std::move(first.mutable_logs());
-      for (size_t i = 1; i < parts.size(); ++i) {
-        MoveAll(req.mutable_resource_logs(), parts[i].mutable_logs().mutable_resource_logs());
-      }
-      return core::Batch(std::move(req));
-    }
-  }
-  return std::move(parts[0]);
+  core::Batch merged = std::move(parts[0]);
+  for (size_t i = 1; i < parts.size(); ++i) merged.Append(std::move(parts[i]));
+  return merged;
 }
 
 }  // namespace

@@ -153,6 +153,38 @@ void Batch::Append(const Batch& other) {
   records_ += other.records_;
 }
 
+namespace {
+
+template <class Field>
+void MoveElements(Field* to, Field* from) {
+  to->Reserve(to->size() + from->size());
+  for (auto& element : *from) to->Add()->Swap(&element);
+  from->Clear();
+}
+
+void MoveResources(TracesRequest* to, TracesRequest* from) {
+  MoveElements(to->mutable_resource_spans(), from->mutable_resource_spans());
+}
+void MoveResources(MetricsRequest* to, MetricsRequest* from) {
+  MoveElements(to->mutable_resource_metrics(), from->mutable_resource_metrics());
+}
+void MoveResources(LogsRequest* to, LogsRequest* from) {
+  MoveElements(to->mutable_resource_logs(), from->mutable_resource_logs());
+}
+
+}  // namespace
+
+void Batch::Append(Batch&& other) {
+  std::visit(
+      [&](auto* mine) {
+        using T = std::decay_t<decltype(mine)>;
+        MoveResources(mine, std::get<T>(other.data_));
+      },
+      data_);
+  records_ += other.records_;
+  other.records_ = 0;
+}
+
 Batch TakeBatch(std::shared_ptr<const Batch>&& batch) {
   if (batch.use_count() == 1) {
     // Nobody else can see it: it is ours to take apart.

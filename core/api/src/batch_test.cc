@@ -17,6 +17,34 @@ TEST(BatchTest, CountsAndAppends) {
   EXPECT_EQ(a.traces().resource_spans_size(), 2);
 }
 
+TEST(BatchTest, AppendingABatchMovesItsResourcesInOrder) {
+  Batch a(testing::MakeSpans(2, "a"));
+  Batch b(testing::MakeSpans(3, "b"));
+  a.Append(std::move(b));
+  EXPECT_EQ(a.record_count(), 5u);
+  EXPECT_EQ(CountRecords(a.traces()), 5u);
+  ASSERT_EQ(a.traces().resource_spans_size(), 2);
+  EXPECT_EQ(a.traces().resource_spans(1).resource().attributes(0).value().string_value(), "b");
+  EXPECT_EQ(b.record_count(), 0u);
+  EXPECT_EQ(b.traces().resource_spans_size(), 0);
+
+  LogsRequest one;
+  one.add_resource_logs()->add_scope_logs()->add_log_records()->mutable_body()->set_string_value(
+      "first");
+  LogsRequest two = one;
+  two.mutable_resource_logs(0)
+      ->mutable_scope_logs(0)
+      ->mutable_log_records(0)
+      ->mutable_body()
+      ->set_string_value("second");
+  Batch logs(std::move(one));
+  logs.Append(Batch(std::move(two)));
+  EXPECT_EQ(logs.record_count(), 2u);
+  ASSERT_EQ(logs.logs().resource_logs_size(), 2);
+  EXPECT_EQ(logs.logs().resource_logs(1).scope_logs(0).log_records(0).body().string_value(),
+            "second");
+}
+
 TEST(BatchTest, CountsMetricPointsOfEveryType) {
   MetricsRequest r;
   auto* sm = r.add_resource_metrics()->add_scope_metrics();

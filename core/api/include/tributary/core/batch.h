@@ -75,6 +75,9 @@ class Batch {
 
   // Appends the resources of `other`, which must carry the same signal.
   void Append(const Batch& other);
+  // The same, taking `other`'s resources instead of copying them; `other`
+  // is left empty.
+  void Append(Batch&& other);
   // Cuts the batch into batches of at most `max_records` records each (0: no
   // limit), keeping every record with its resource and scope. A batch within
   // the limit is moved, not copied.
