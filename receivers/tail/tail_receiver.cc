@@ -1,28 +1,20 @@
 #include "receivers/tail/tail_receiver.h"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <fnmatch.h>
-#include <glob.h>
 #include <poll.h>
 #include <sys/eventfd.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <set>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "re2/re2.h"
-#include "tributary/core/crc32c.h"
-#include "tributary/core/ordered_acks.h"
+#include "receivers/tail/file_identity.h"
 #include "tributary/core/telemetry.h"
 
 namespace tributary::receivers::tail {
@@ -31,9 +23,6 @@ using core::Signal;
 
 namespace {
 
-constexpr uint32_t kFingerprintSize = 1024;
-// A file is taken for the copy of a rotating one only on this much evidence.
-constexpr uint32_t kMinCopyFingerprint = 64;
 constexpr size_t kReadBudget = 4 << 20;
 constexpr auto kTruncationMemory = std::chrono::minutes(5);
 constexpr auto kCopyWait = std::chrono::seconds(5);
@@ -43,30 +32,6 @@ int64_t NowUnixNano() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string_view DirName(std::string_view path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? "." : path.substr(0, std::max<size_t>(slash, 1));
-}
-
-std::string_view BaseName(std::string_view path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
-
-// CRC32C of the first `size` bytes of fd, or nullopt if it has fewer.
-std::optional<uint32_t> Fingerprint(int fd, uint32_t size) {
-  char buf[kFingerprintSize];
-  size = std::min(size, kFingerprintSize);
-  size_t got = 0;
-  while (got < size) {
-    ssize_t n = pread(fd, buf + got, size - got, static_cast<off_t>(got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return std::nullopt;
-    got += static_cast<size_t>(n);
-  }
-  return core::Crc32c(buf, size);
 }
 
 struct TailFamilies {
@@ -138,79 +103,14 @@ struct TailReceiver::Shared {
   }
 };
 
-struct TailReceiver::File : std::enable_shared_from_this<File> {
-  std::string path;
-  uint64_t device = 0;
-  uint64_t inode = 0;
-  int fd = -1;
-  uint32_t fingerprint_size = 0;
-  uint32_t fingerprint = 0;
-  uint64_t size = 0;
-  uint64_t read_offset = 0;  // next byte to read
-  uint64_t consumed = 0;     // bytes before it are records, or in `carry`... after it
-  uint64_t sent = 0;         // offset covered by the batches handed on
-  uint64_t counted = 0;      // bytes up to here are in tributary_tail_read_bytes_total
-  std::string carry;         // the incomplete last line, from `consumed`
-  bool skipping = false;     // dropping the rest of an over-long line
-  bool at_eof = false;
-  bool rotated = false;  // renamed away, deleted, or no longer matched
-  bool final_flushed = false;
-  int failures = 0;
-  uint64_t order = 0;  // reading order: older files first
-  SteadyTime last_data;
-  SteadyTime retry_at;
-  std::unique_ptr<RecordAssembler> assembler;
-  AssemblerCounts reported;
-
-  // Shared with acknowledgement callbacks.
-  std::mutex mu;
-  uint64_t generation = 0;
-  uint64_t next_seq = 0;
-  core::OrderedAcks<uint64_t, uint64_t> pending;  // batch sequence -> end offset
-  uint64_t committed = 0;
-  bool failed = false;
-
-  ~File() {
-    if (fd >= 0) close(fd);
-  }
-};
-
-absl::Status MultilineConfig::Validate() const {
-  re2::RE2 re(line_start_pattern, re2::RE2::Quiet);
-  if (!re.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("line_start_pattern does not compile: ", re.error()));
-  }
-  if (flush_timeout.count() <= 0) return absl::InvalidArgumentError("flush_timeout must be > 0");
-  return absl::OkStatus();
-}
-
-absl::Status TailReceiverConfig::Validate() const {
-  if (include.empty()) return absl::InvalidArgumentError("include needs at least one pattern");
-  if (!ParseFormat(format)) {
-    return absl::InvalidArgumentError("format must be one of cri, docker, json, raw");
-  }
-  if (start_at != "beginning" && start_at != "end") {
-    return absl::InvalidArgumentError("start_at must be beginning or end");
-  }
-  if (discovery != "inotify" && discovery != "poll") {
-    return absl::InvalidArgumentError("discovery must be inotify or poll");
-  }
-  if (!stderr_severity.empty() && SeverityFromText(stderr_severity) == 0) {
-    return absl::InvalidArgumentError("stderr_severity must name a severity (e.g. warn, error)");
-  }
-  if (max_record_bytes.bytes < 64) return absl::InvalidArgumentError("max_record_bytes >= 64");
-  if (max_batch_records < 1) return absl::InvalidArgumentError("max_batch_records must be >= 1");
-  if (max_open_files < 1) return absl::InvalidArgumentError("max_open_files must be >= 1");
-  if (max_inflight_bytes.bytes == 0) return absl::InvalidArgumentError("max_inflight_bytes > 0");
-  if (poll_interval.count() <= 0 || checkpoint_interval.count() <= 0 || rotate_wait.count() < 0) {
-    return absl::InvalidArgumentError("poll_interval and checkpoint_interval must be > 0");
-  }
-  return absl::OkStatus();
-}
-
 TailReceiver::TailReceiver(std::string id, TailReceiverConfig config, core::Consumer* logs)
-    : id_(std::move(id)), config_(std::move(config)), logs_(logs) {
+    : id_(std::move(id)),
+      config_(std::move(config)),
+      logs_(logs),
+      checkpoints_(config_.checkpoint_dir.empty()
+                       ? nullptr
+                       : std::make_unique<CheckpointStore>(config_.checkpoint_dir, id_)),
+      watcher_(config_.include, config_.exclude) {
   assembler_options_.format = *ParseFormat(config_.format);
   if (config_.multiline) {
     line_start_ = std::make_unique<re2::RE2>(config_.multiline->line_start_pattern);
@@ -221,9 +121,6 @@ TailReceiver::TailReceiver(std::string id, TailReceiverConfig config, core::Cons
   assembler_options_.message_key = config_.message_key;
   if (!config_.stderr_severity.empty()) {
     assembler_options_.stderr_severity = SeverityFromText(config_.stderr_severity);
-  }
-  if (!config_.checkpoint_dir.empty()) {
-    store_ = std::make_unique<CheckpointStore>(config_.checkpoint_dir, id_);
   }
   shared_ = std::make_shared<Shared>();
   shared_->id = id_;
@@ -246,31 +143,19 @@ TailReceiver::TailReceiver(std::string id, TailReceiverConfig config, core::Cons
 TailReceiver::~TailReceiver() {
   Shutdown(core::Clock::now());
   // Acknowledgements that arrived after shutdown still move the offsets.
-  if (store_) SaveCheckpoints(false);
+  SaveCheckpoints(false);
 }
 
 absl::Status TailReceiver::Start() {
   shared_->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (shared_->wake_fd < 0) return absl::InternalError(absl::StrCat("eventfd: ", strerror(errno)));
   if (config_.discovery == "inotify") {
-    inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (inotify_fd_ < 0) {
+    if (absl::Status s = watcher_.StartInotify(); !s.ok()) {
       core::Log(core::LogLevel::kWarn, id_, "inotify unavailable, polling",
-                absl::StrCat("error=\"", strerror(errno), "\""));
+                absl::StrCat("error=\"", s.message(), "\""));
     }
   }
-  if (store_) {
-    auto loaded = store_->Load();
-    if (!loaded.ok()) {
-      // Refuse to start rather than re-read or skip data without saying so.
-      return absl::Status(
-          loaded.status().code(),
-          absl::StrCat(loaded.status().message(), "; move it away to start from start_at again"));
-    }
-    unclaimed_ = std::move(*loaded);
-    loaded_ = unclaimed_;
-    last_saved_ = unclaimed_;
-  }
+  if (absl::Status s = checkpoints_.Load(); !s.ok()) return s;
   read_buffer_ = std::make_unique<char[]>(read_buffer_size_);
   NewBatch();
   thread_ = std::thread([this] { Run(); });
@@ -282,19 +167,13 @@ void TailReceiver::Shutdown(core::Deadline /*deadline*/) noexcept {
   stop_ = true;
   shared_->Wake();
   thread_.join();
-  if (store_) SaveCheckpoints(true);
-  if (inotify_fd_ >= 0) {
-    close(inotify_fd_);
-    inotify_fd_ = -1;
-  }
+  SaveCheckpoints(true);
 }
 
 int64_t TailReceiver::CommittedOffset(const std::string& path) const {
   std::lock_guard<std::mutex> lock(files_mu_);
   for (const auto& [key, f] : files_) {
-    if (f->path != path) continue;
-    std::lock_guard<std::mutex> file_lock(f->mu);
-    return static_cast<int64_t>(f->committed);
+    if (f->path == path) return static_cast<int64_t>(f->Committed());
   }
   return -1;
 }
@@ -314,58 +193,14 @@ void TailReceiver::Run() {
                                             : std::min<std::chrono::milliseconds>(
                                                   config_.poll_interval, kRescanSoon));
     }
-    bool waiting_timers = !deferred_.empty();
-    for (auto& [key, f] : files_) {
-      bool failed;
-      uint64_t committed;
-      {
-        std::lock_guard<std::mutex> lock(f->mu);
-        failed = f->failed;
-        committed = f->committed;
-        if (!failed && f->pending.empty()) f->failures = 0;
-      }
-      if (failed) Rewind(*f, committed, now);
-      waiting_timers |= f->rotated || f->retry_at > now || f->assembler->HasUnfinished();
-    }
-    // Older files first (a rotated file before its successor, a copy before
-    // its truncated original), and a directory's newer files wait while an
-    // older one has more to read, so each container's lines keep their order.
-    std::vector<File*> order;
-    order.reserve(files_.size());
-    for (auto& [key, f] : files_) order.push_back(f.get());
-    std::sort(order.begin(), order.end(),
-              [](const File* a, const File* b) { return a->order < b->order; });
-    std::set<std::string_view> behind;
-    bool more = false;
-    for (File* f : order) {
-      if (stop_) break;
-      const std::string_view dir = DirName(f->path);
-      if (behind.count(dir)) continue;
-      if (now < f->retry_at) {
-        behind.insert(dir);
-        continue;
-      }
-      if (shared_->inflight_bytes.load() >=
-          static_cast<int64_t>(config_.max_inflight_bytes.bytes)) {
-        break;
-      }
-      if (Read(*f, kReadBudget, now)) {
-        more = true;
-        behind.insert(dir);
-      }
-    }
+    const bool waiting_timers = RewindRefused(now) || !deferred_.empty();
+    bool more = ReadInOrder(now);
     if (line_start_) {
       for (auto& [key, f] : files_) f->assembler->FlushIdle(now, observed_);
     }
     more |= CloseFinished(now);
     Flush();
-    for (auto& [key, f] : files_) {
-      const AssemblerCounts& c = f->assembler->counts();
-      records_->Increment(static_cast<double>(c.records - f->reported.records));
-      truncated_->Increment(static_cast<double>(c.truncated - f->reported.truncated));
-      parse_errors_->Increment(static_cast<double>(c.parse_errors - f->reported.parse_errors));
-      f->reported = c;
-    }
+    CountRecords();
     if (now >= next_checkpoint_) {
       SaveCheckpoints(false);
       next_checkpoint_ = now + config_.checkpoint_interval;
@@ -379,104 +214,71 @@ void TailReceiver::Run() {
   Flush();
 }
 
+bool TailReceiver::RewindRefused(SteadyTime now) {
+  bool waiting = false;
+  for (auto& [key, f] : files_) {
+    if (const std::optional<uint64_t> committed = f->Refused()) {
+      const uint64_t reread = f->Rewind(*committed, now);
+      if (reread > 0) reread_bytes_->Increment(static_cast<double>(reread));
+    }
+    waiting |= f->rotated || f->retry_at > now || f->assembler->HasUnfinished();
+  }
+  return waiting;
+}
+
+bool TailReceiver::ReadInOrder(SteadyTime now) {
+  // Older files first (a rotated file before its successor, a copy before
+  // its truncated original), and a directory's newer files wait while an
+  // older one has more to read, so each container's lines keep their order.
+  std::vector<File*> order;
+  order.reserve(files_.size());
+  for (auto& [key, f] : files_) order.push_back(f.get());
+  std::sort(order.begin(), order.end(),
+            [](const File* a, const File* b) { return a->order < b->order; });
+  std::set<std::string_view> behind;
+  bool more = false;
+  for (File* f : order) {
+    if (stop_) break;
+    const std::string_view dir = DirName(f->path);
+    if (behind.count(dir)) continue;
+    if (now < f->retry_at) {
+      behind.insert(dir);
+      continue;
+    }
+    if (InflightFull()) break;
+    if (Read(*f, kReadBudget, now)) {
+      more = true;
+      behind.insert(dir);
+    }
+  }
+  return more;
+}
+
+void TailReceiver::CountRecords() {
+  for (auto& [key, f] : files_) {
+    const AssemblerCounts& c = f->assembler->counts();
+    records_->Increment(static_cast<double>(c.records - f->reported.records));
+    truncated_->Increment(static_cast<double>(c.truncated - f->reported.truncated));
+    parse_errors_->Increment(static_cast<double>(c.parse_errors - f->reported.parse_errors));
+    f->reported = c;
+  }
+}
+
 void TailReceiver::Wait(std::chrono::milliseconds timeout) {
-  pollfd fds[2] = {{shared_->wake_fd, POLLIN, 0}, {inotify_fd_, POLLIN, 0}};
-  const int n = poll(fds, inotify_fd_ >= 0 ? 2 : 1, static_cast<int>(timeout.count()));
+  pollfd fds[2] = {{shared_->wake_fd, POLLIN, 0}, {watcher_.fd(), POLLIN, 0}};
+  const int n = poll(fds, watcher_.inotify() ? 2 : 1, static_cast<int>(timeout.count()));
   if (n <= 0) return;
   if (fds[0].revents & POLLIN) {
     uint64_t value;
     [[maybe_unused]] ssize_t r = read(shared_->wake_fd, &value, sizeof value);
   }
-  if (inotify_fd_ >= 0 && (fds[1].revents & POLLIN)) {
-    alignas(inotify_event) char buf[64 << 10];
-    while (true) {
-      const ssize_t len = read(inotify_fd_, buf, sizeof buf);
-      if (len <= 0) break;
-      for (ssize_t i = 0; i < len;) {
-        const auto* e = reinterpret_cast<const inotify_event*>(buf + i);
-        if (e->mask & IN_IGNORED) watches_.erase(e->wd);
-        if (e->mask & ~(IN_MODIFY | IN_ISDIR)) rescan_ = true;
-        i += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
-      }
-    }
-  }
+  if (watcher_.inotify() && (fds[1].revents & POLLIN) && watcher_.ReadEvents()) rescan_ = true;
 }
 
 void TailReceiver::Scan(bool first) {
-  std::set<std::string> paths;
-  for (const std::string& pattern : config_.include) {
-    glob_t g{};
-    if (glob(pattern.c_str(), GLOB_NOSORT | GLOB_BRACE, nullptr, &g) == 0) {
-      for (size_t i = 0; i < g.gl_pathc; ++i) paths.insert(g.gl_pathv[i]);
-    }
-    globfree(&g);
-  }
-  std::set<std::pair<uint64_t, uint64_t>> seen;
   const SteadyTime now = std::chrono::steady_clock::now();
-  // New files, opened oldest first so that a rotated file comes before its
-  // successor in the reading order.
-  struct Candidate {
-    int64_t mtime_ns;
-    std::string path;
-    std::pair<uint64_t, uint64_t> key;
-    std::optional<Checkpoint> known;
-    bool rotated;
-  };
-  std::vector<Candidate> candidates;
-  auto mtime_ns = [](const struct stat& st) {
-    return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  };
-  for (const std::string& path : paths) {
-    bool excluded = false;
-    for (const std::string& pattern : config_.exclude) {
-      excluded |= fnmatch(pattern.c_str(), path.c_str(), 0) == 0;
-    }
-    struct stat st;
-    if (excluded || stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    const std::pair<uint64_t, uint64_t> key{st.st_dev, st.st_ino};
-    seen.insert(key);
-    if (auto it = files_.find(key); it != files_.end()) {
-      // The same file under another matching name: a rotated sibling, not a new file.
-      if (it->second->path != path && !it->second->rotated) rotations_renamed_->Increment();
-      it->second->path = path;
-      it->second->rotated = false;
-      continue;
-    }
-    std::optional<Checkpoint> known;
-    for (auto c = unclaimed_.begin(); c != unclaimed_.end(); ++c) {
-      if (c->device == key.first && c->inode == key.second) {
-        known = *c;
-        unclaimed_.erase(c);
-        break;
-      }
-    }
-    if (!known && CopyInProgress(path, static_cast<uint64_t>(st.st_size), now)) continue;
-    candidates.push_back(Candidate{mtime_ns(st), path, key, std::move(known), false});
-  }
-  if (first) {
-    // Files rotated away while the process was down: look for each remaining
-    // checkpoint's inode in the directory it was last seen in.
-    for (const Checkpoint& c : unclaimed_) {
-      const std::string dir(DirName(c.path));
-      DIR* d = opendir(dir.c_str());
-      if (d == nullptr) continue;
-      while (dirent* e = readdir(d)) {
-        if (e->d_ino != c.inode) continue;
-        const std::string path = absl::StrCat(dir, "/", e->d_name);
-        struct stat st;
-        if (stat(path.c_str(), &st) != 0 || st.st_dev != c.device || !S_ISREG(st.st_mode)) {
-          continue;
-        }
-        candidates.push_back(Candidate{mtime_ns(st), path, {st.st_dev, st.st_ino}, c, true});
-        break;
-      }
-      closedir(d);
-    }
-    unclaimed_.clear();
-  }
-  std::stable_sort(candidates.begin(), candidates.end(),
-                   [](const Candidate& a, const Candidate& b) { return a.mtime_ns < b.mtime_ns; });
-  for (const Candidate& c : candidates) {
+  std::set<std::pair<uint64_t, uint64_t>> seen;
+  for (const Candidate& c : NewFiles(watcher_.Paths(), first, now, &seen)) {
     if (files_.size() >= static_cast<size_t>(config_.max_open_files)) {
       uint64_t held;
       if (log_limiter_.Allow(&held)) {
@@ -490,7 +292,58 @@ void TailReceiver::Scan(bool first) {
       files_[c.key] = std::move(f);
     }
   }
-  if (first) loaded_.clear();
+  if (first) checkpoints_.FirstScanDone();
+  CheckOpenFiles(seen, now);
+  while (!truncations_.empty() && now - truncations_.front().at > kTruncationMemory) {
+    truncations_.pop_front();
+  }
+  // What appeared in a newly watched directory before its watch is found
+  // by one more scan.
+  if (watcher_.WatchDirectories()) rescan_ = true;
+  UpdateGauges();
+}
+
+std::vector<TailReceiver::Candidate> TailReceiver::NewFiles(
+    const std::set<std::string>& paths, bool first, SteadyTime now,
+    std::set<std::pair<uint64_t, uint64_t>>* seen) {
+  // Opened oldest first, so that a rotated file comes before its successor
+  // in the reading order.
+  std::vector<Candidate> candidates;
+  auto mtime_ns = [](const struct stat& st) {
+    return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  };
+  for (const std::string& path : paths) {
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    const std::pair<uint64_t, uint64_t> key{st.st_dev, st.st_ino};
+    seen->insert(key);
+    if (auto it = files_.find(key); it != files_.end()) {
+      // The same file under another matching name: a rotated sibling, not a new file.
+      if (it->second->path != path && !it->second->rotated) rotations_renamed_->Increment();
+      it->second->path = path;
+      it->second->rotated = false;
+      continue;
+    }
+    std::optional<Checkpoint> known = checkpoints_.Claim(key.first, key.second);
+    if (!known && CopyInProgress(path, static_cast<uint64_t>(st.st_size), now)) continue;
+    candidates.push_back(Candidate{mtime_ns(st), path, key, std::move(known), false});
+  }
+  if (first) {
+    // Files rotated away while the process was down.
+    for (Checkpointer::Moved& m : checkpoints_.ClaimMoved()) {
+      struct stat st;
+      if (stat(m.path.c_str(), &st) != 0) continue;
+      candidates.push_back(Candidate{
+          mtime_ns(st), std::move(m.path), {st.st_dev, st.st_ino}, std::move(m.checkpoint), true});
+    }
+  }
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.mtime_ns < b.mtime_ns; });
+  return candidates;
+}
+
+void TailReceiver::CheckOpenFiles(const std::set<std::pair<uint64_t, uint64_t>>& seen,
+                                  SteadyTime now) {
   for (auto& [key, f] : files_) {
     struct stat st;
     if (fstat(f->fd, &st) != 0) continue;
@@ -502,64 +355,13 @@ void TailReceiver::Scan(bool first) {
                 absl::StrCat("path=", f->path));
     }
     CheckTruncated(*f, static_cast<uint64_t>(st.st_size), now);
-    if (f->fingerprint_size<kFingerprintSize&& static_cast<uint64_t>(st.st_size)> f
-            ->fingerprint_size) {
-      const auto size = static_cast<uint32_t>(std::min<uint64_t>(st.st_size, kFingerprintSize));
-      if (auto fp = Fingerprint(f->fd, size)) {
-        f->fingerprint_size = size;
+    const auto size = static_cast<uint64_t>(st.st_size);
+    if (f->fingerprint_size < kFingerprintSize && size > f->fingerprint_size) {
+      const auto fp_size = static_cast<uint32_t>(std::min<uint64_t>(size, kFingerprintSize));
+      if (auto fp = Fingerprint(f->fd, fp_size)) {
+        f->fingerprint_size = fp_size;
         f->fingerprint = *fp;
       }
-    }
-  }
-  while (!truncations_.empty() && now - truncations_.front().at > kTruncationMemory) {
-    truncations_.pop_front();
-  }
-  if (inotify_fd_ >= 0) WatchDirectories();
-  UpdateGauges();
-}
-
-void TailReceiver::WatchDirectories() {
-  std::set<std::string> dirs;
-  for (const std::string& pattern : config_.include) {
-    std::vector<std::string> parts = absl::StrSplit(pattern, '/');
-    // The deepest directory without wildcards, or its nearest existing parent.
-    std::string fixed = pattern.starts_with('/') ? "" : ".";
-    size_t i = pattern.starts_with('/') ? 1 : 0;
-    for (; i + 1 < parts.size(); ++i) {
-      if (parts[i].find_first_of("*?[{") != std::string::npos) break;
-      fixed += "/" + parts[i];
-    }
-    if (fixed.empty()) fixed = "/";
-    std::string existing = fixed;
-    struct stat st;
-    while (stat(existing.c_str(), &st) != 0 && existing != "/" && existing != ".") {
-      existing = std::string(DirName(existing));
-    }
-    dirs.insert(existing);
-    // Every directory the wildcard levels reach.
-    std::string prefix = fixed;
-    for (; i + 1 < parts.size(); ++i) {
-      prefix += "/" + parts[i];
-      glob_t g{};
-      if (glob(prefix.c_str(), GLOB_NOSORT | GLOB_BRACE | GLOB_ONLYDIR, nullptr, &g) == 0) {
-        for (size_t k = 0; k < g.gl_pathc; ++k) {
-          if (stat(g.gl_pathv[k], &st) == 0 && S_ISDIR(st.st_mode)) dirs.insert(g.gl_pathv[k]);
-        }
-      }
-      globfree(&g);
-    }
-  }
-  std::set<std::string> watched;
-  for (const auto& [wd, dir] : watches_) watched.insert(dir);
-  for (const std::string& dir : dirs) {
-    if (watched.count(dir)) continue;
-    const int wd = inotify_add_watch(inotify_fd_, dir.c_str(),
-                                     IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
-                                         IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR);
-    if (wd >= 0) {
-      watches_[wd] = dir;
-      // What appeared in it before the watch existed is found by one more scan.
-      rescan_ = true;
     }
   }
 }
@@ -589,7 +391,7 @@ std::shared_ptr<TailReceiver::File> TailReceiver::Open(const std::string& path, 
   f->fingerprint = Fingerprint(fd, f->fingerprint_size).value_or(0);
   f->order = next_order_ += 2;
   const uint64_t offset = StartOffset(*f, path, f->size, first, known);
-  f->read_offset = f->consumed = f->sent = f->committed = f->counted = offset;
+  f->StartAt(offset);
   File* raw = f.get();
   f->assembler = std::make_unique<RecordAssembler>(&assembler_options_, [this, raw] {
     BeginFile(*raw);
@@ -599,6 +401,20 @@ std::shared_ptr<TailReceiver::File> TailReceiver::Open(const std::string& path, 
   core::Log(core::LogLevel::kInfo, id_, "reading file",
             absl::StrCat("path=", path, " offset=", offset, rotated ? " rotated=true" : ""));
   return f;
+}
+
+std::vector<TailReceiver::Origin> TailReceiver::Origins() const {
+  std::vector<Origin> origins;
+  for (const auto& [key, g] : files_) {
+    origins.push_back(Origin{g->path, g->fingerprint_size, g->fingerprint,
+                             g->assembler->SafeOffset(g->consumed), g->order});
+  }
+  // After a restart: a file checkpointed before it was truncated.
+  for (const Checkpoint& c : checkpoints_.loaded()) {
+    origins.push_back(Origin{c.path, c.fingerprint_size, c.fingerprint, c.offset, std::nullopt});
+  }
+  for (const Truncation& t : truncations_) origins.push_back(t.origin);
+  return origins;
 }
 
 uint64_t TailReceiver::StartOffset(File& f, const std::string& path, uint64_t size, bool first,
@@ -614,25 +430,11 @@ uint64_t TailReceiver::StartOffset(File& f, const std::string& path, uint64_t si
   // The copy that copytruncate makes before truncating the original: same
   // directory, a name extending the original's, the same first bytes. Reading
   // it from where the original stood takes what the truncation cut off.
-  auto copy_of = [&](const std::string& original, uint32_t fp_size, uint32_t fp) {
-    return fp_size >= kMinCopyFingerprint && fp_size <= size &&
-           DirName(original) == DirName(path) && BaseName(path) != BaseName(original) &&
-           BaseName(path).starts_with(BaseName(original)) && Fingerprint(f.fd, fp_size) == fp;
-  };
-  for (const auto& [key, g] : files_) {
-    if (copy_of(g->path, g->fingerprint_size, g->fingerprint)) {
-      f.order = g->order - 1;
-      return std::min(size, g->assembler->SafeOffset(g->consumed));
-    }
-  }
-  // After a restart: the copy of a file checkpointed before it was truncated.
-  for (const Checkpoint& c : loaded_) {
-    if (copy_of(c.path, c.fingerprint_size, c.fingerprint)) return std::min(size, c.offset);
-  }
-  for (const Truncation& t : truncations_) {
-    if (copy_of(t.path, t.fingerprint_size, t.fingerprint)) {
-      f.order = t.order - 1;
-      return std::min(size, t.offset);
+  for (const Origin& o : Origins()) {
+    if (o.fingerprint_size >= kMinCopyFingerprint && o.fingerprint_size <= size &&
+        CopyName(o.path, path) && Fingerprint(f.fd, o.fingerprint_size) == o.fingerprint) {
+      if (o.order) f.order = *o.order - 1;
+      return std::min(size, o.offset);
     }
   }
   if (first && config_.start_at == "end") return size;
@@ -642,20 +444,9 @@ uint64_t TailReceiver::StartOffset(File& f, const std::string& path, uint64_t si
 bool TailReceiver::CopyInProgress(const std::string& path, uint64_t size, SteadyTime now) {
   // Named like a rotated copy of a file we know, and shorter than either its
   // fingerprint or the offset reading would start at: still being written.
-  auto short_copy = [&](const std::string& original, uint64_t needed) {
-    return size < needed && DirName(original) == DirName(path) &&
-           BaseName(path) != BaseName(original) && BaseName(path).starts_with(BaseName(original));
-  };
   bool maybe = false;
-  for (const auto& [key, g] : files_) {
-    maybe |= short_copy(
-        g->path, std::max<uint64_t>(g->fingerprint_size, g->assembler->SafeOffset(g->consumed)));
-  }
-  for (const Truncation& t : truncations_) {
-    maybe |= short_copy(t.path, std::max<uint64_t>(t.fingerprint_size, t.offset));
-  }
-  for (const Checkpoint& c : loaded_) {
-    maybe |= short_copy(c.path, std::max<uint64_t>(c.fingerprint_size, c.offset));
+  for (const Origin& o : Origins()) {
+    maybe |= size < std::max<uint64_t>(o.fingerprint_size, o.offset) && CopyName(o.path, path);
   }
   if (!maybe) {
     deferred_.erase(path);
@@ -678,42 +469,15 @@ void TailReceiver::CheckTruncated(File& f, uint64_t size, SteadyTime now) {
   if (!truncated) return;
   rotations_truncated_->Increment();
   core::Log(core::LogLevel::kDebug, id_, "file truncated", absl::StrCat("path=", f.path));
-  truncations_.push_back(Truncation{f.path, f.fingerprint_size, f.fingerprint,
-                                    f.assembler->SafeOffset(f.consumed), f.order, now});
+  truncations_.push_back(Truncation{Origin{f.path, f.fingerprint_size, f.fingerprint,
+                                           f.assembler->SafeOffset(f.consumed), f.order},
+                                    now});
   if (truncations_.size() > 256) truncations_.pop_front();
-  {
-    std::lock_guard<std::mutex> lock(f.mu);
-    ++f.generation;
-    f.pending.Clear();
-    f.failed = false;
-    f.committed = 0;
-  }
-  f.read_offset = f.consumed = f.sent = f.counted = 0;
-  f.carry.clear();
-  f.skipping = false;
-  f.at_eof = false;
-  f.assembler->Reset();
-  f.size = size;
-  f.fingerprint_size = static_cast<uint32_t>(std::min<uint64_t>(size, kFingerprintSize));
-  f.fingerprint = Fingerprint(f.fd, f.fingerprint_size).value_or(0);
+  f.Restart(size);
 }
 
-void TailReceiver::Rewind(File& f, uint64_t offset, SteadyTime now) {
-  {
-    std::lock_guard<std::mutex> lock(f.mu);
-    ++f.generation;
-    f.pending.Clear();
-    f.failed = false;
-  }
-  if (f.read_offset > offset) reread_bytes_->Increment(static_cast<double>(f.read_offset - offset));
-  f.read_offset = f.consumed = f.sent = offset;
-  f.carry.clear();
-  f.skipping = false;
-  f.at_eof = false;
-  f.final_flushed = false;
-  f.assembler->Reset();
-  f.failures = std::min(f.failures + 1, 6);
-  f.retry_at = now + std::chrono::milliseconds(100 << f.failures);
+bool TailReceiver::InflightFull() const {
+  return shared_->inflight_bytes.load() >= static_cast<int64_t>(config_.max_inflight_bytes.bytes);
 }
 
 bool TailReceiver::Read(File& f, size_t budget, SteadyTime now) {
@@ -725,17 +489,18 @@ bool TailReceiver::Read(File& f, size_t budget, SteadyTime now) {
       CheckTruncated(f, static_cast<uint64_t>(st.st_size), now);
     }
   }
+  // After each line: a full batch goes on, and reading stops while
+  // downstream is behind (what was read beyond the line is read again later).
+  auto after_line = [this] {
+    if (batch_records_ < static_cast<size_t>(config_.max_batch_records)) return true;
+    Flush();
+    return !InflightFull();
+  };
   size_t total = 0;
-  char* const buf = read_buffer_.get();
-  const size_t max_record = config_.max_record_bytes.bytes;
   while (total < budget && !stop_) {
-    if (shared_->inflight_bytes.load() >= static_cast<int64_t>(config_.max_inflight_bytes.bytes)) {
-      return false;
-    }
-    const size_t carried = f.carry.size();
-    std::memcpy(buf, f.carry.data(), carried);
-    const ssize_t n =
-        pread(f.fd, buf + carried, read_buffer_size_ - carried, static_cast<off_t>(f.read_offset));
+    if (InflightFull()) return false;
+    size_t len = 0;
+    const int64_t n = f.Fill(read_buffer_.get(), read_buffer_size_, &len);
     if (n <= 0) {
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
@@ -756,10 +521,6 @@ bool TailReceiver::Read(File& f, size_t budget, SteadyTime now) {
       f.at_eof = true;
       return total > 0;
     }
-    f.at_eof = false;
-    f.carry.clear();
-    f.read_offset += static_cast<uint64_t>(n);
-    f.size = std::max(f.size, f.read_offset);
     total += static_cast<size_t>(n);
     if (f.read_offset > f.counted) {
       // Bytes read again (after a pause or a refusal) are counted once.
@@ -767,47 +528,9 @@ bool TailReceiver::Read(File& f, size_t budget, SteadyTime now) {
       f.counted = f.read_offset;
     }
     f.last_data = now;
-    const size_t len = carried + static_cast<size_t>(n);
-    const uint64_t base = f.consumed;
-    size_t pos = 0;
-    if (f.skipping) {
-      const void* nl = std::memchr(buf, '\n', len);
-      if (nl == nullptr) {
-        f.consumed = base + len;
-        continue;
-      }
-      pos = static_cast<size_t>(static_cast<const char*>(nl) - buf) + 1;
-      f.skipping = false;
-      f.consumed = base + pos;
-    }
-    while (pos < len) {
-      const void* nl = std::memchr(buf + pos, '\n', len - pos);
-      if (nl == nullptr) break;
-      const size_t line_len = static_cast<size_t>(static_cast<const char*>(nl) - buf) - pos;
-      f.assembler->AddLine(std::string_view(buf + pos, line_len), base + pos,
-                           base + pos + line_len + 1, false, now, observed_);
-      pos += line_len + 1;
-      f.consumed = base + pos;
-      if (batch_records_ >= static_cast<size_t>(config_.max_batch_records)) {
-        Flush();
-        if (shared_->inflight_bytes.load() >=
-            static_cast<int64_t>(config_.max_inflight_bytes.bytes)) {
-          // Downstream is behind: what was read beyond this line is read again later.
-          f.read_offset = f.consumed;
-          return false;
-        }
-      }
-    }
-    const size_t rest = len - pos;
-    if (rest >= max_record) {
-      // A line longer than a record may be: its beginning goes on, marked as
-      // cut; the rest is dropped up to its newline.
-      f.assembler->AddLine(std::string_view(buf + pos, max_record), base + pos, base + len, true,
-                           now, observed_);
-      f.skipping = true;
-      f.consumed = base + len;
-    } else {
-      f.carry.assign(buf + pos, rest);
+    if (!f.Frame(read_buffer_.get(), len, config_.max_record_bytes.bytes, now, observed_,
+                 after_line)) {
+      return false;
     }
   }
   return true;
@@ -858,31 +581,13 @@ void TailReceiver::Flush() {
     const uint64_t bytes = end > f.sent ? end - f.sent : 0;
     f.sent = end;
     const size_t records = static_cast<size_t>(bf.scope->log_records_size());
-    uint64_t generation;
-    uint64_t seq;
-    {
-      std::lock_guard<std::mutex> lock(f.mu);
-      generation = f.generation;
-      seq = f.next_seq++;
-      f.pending.Add(seq, end);
-    }
+    const auto [generation, seq] = f.Hand(end);
     shared_->inflight_bytes += static_cast<int64_t>(bytes);
     envelope.acks.push_back(
         std::make_shared<core::Ack>([shared = shared_, file = bf.file, generation, seq, bytes,
                                      records](const absl::Status& status) {
           shared->inflight_bytes -= static_cast<int64_t>(bytes);
-          {
-            std::lock_guard<std::mutex> lock(file->mu);
-            if (file->generation == generation && file->pending.Contains(seq)) {
-              if (status.ok()) {
-                file->pending.Acknowledge(seq, [&](uint64_t, uint64_t end) {
-                  file->committed = std::max(file->committed, end);
-                });
-              } else {
-                file->failed = true;
-              }
-            }
-          }
+          file->Settle(generation, seq, status.ok());
           if (records > 0) {
             if (status.ok()) {
               shared->accepted->Increment(static_cast<double>(records));
@@ -936,12 +641,9 @@ bool TailReceiver::CloseFinished(SteadyTime now) {
       ++it;
       continue;
     }
-    {
-      std::lock_guard<std::mutex> lock(f.mu);
-      if (!f.pending.empty() || f.failed || f.sent != f.consumed) {
-        ++it;
-        continue;
-      }
+    if (!f.Settled()) {
+      ++it;
+      continue;
     }
     core::Log(core::LogLevel::kInfo, id_, "closing file",
               absl::StrCat("path=", f.path, " offset=", f.consumed));
@@ -952,7 +654,7 @@ bool TailReceiver::CloseFinished(SteadyTime now) {
 }
 
 void TailReceiver::SaveCheckpoints(bool force) {
-  std::vector<Checkpoint> checkpoints = unclaimed_;
+  std::vector<Checkpoint> checkpoints;
   uint64_t lag = 0;
   {
     std::lock_guard<std::mutex> lock(files_mu_);
@@ -962,30 +664,20 @@ void TailReceiver::SaveCheckpoints(bool force) {
       c.inode = f->inode;
       c.fingerprint_size = f->fingerprint_size;
       c.fingerprint = f->fingerprint;
-      {
-        std::lock_guard<std::mutex> file_lock(f->mu);
-        c.offset = f->committed;
-      }
+      c.offset = f->Committed();
       c.path = f->path;
       lag += f->size > c.offset ? f->size - c.offset : 0;
       checkpoints.push_back(std::move(c));
     }
   }
   checkpoint_lag_->Set(static_cast<double>(lag));
-  if (!store_) return;
-  std::sort(checkpoints.begin(), checkpoints.end(), [](const Checkpoint& a, const Checkpoint& b) {
-    return std::tie(a.device, a.inode) < std::tie(b.device, b.inode);
-  });
-  if (!force && checkpoints == last_saved_) return;
-  if (absl::Status s = store_->Save(checkpoints); !s.ok()) {
+  if (absl::Status s = checkpoints_.Save(std::move(checkpoints), force); !s.ok()) {
     uint64_t held;
     if (log_limiter_.Allow(&held)) {
       core::Log(core::LogLevel::kError, id_, "checkpoint not saved",
                 absl::StrCat("error=\"", s.ToString(), "\" suppressed=", held));
     }
-    return;
   }
-  last_saved_ = std::move(checkpoints);
 }
 
 void TailReceiver::UpdateGauges() {

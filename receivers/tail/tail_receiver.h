@@ -7,13 +7,16 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "receivers/tail/checkpoint_store.h"
+#include "receivers/tail/checkpointer.h"
+#include "receivers/tail/path_watcher.h"
 #include "receivers/tail/record_assembler.h"
 #include "receivers/tail/tail_receiver_config.h"
+#include "receivers/tail/tailed_file.h"
 #include "tributary/core/component.h"
 #include "tributary/core/log.h"
 #include "tributary/core/registry.h"
@@ -46,27 +49,53 @@ class TailReceiver : public core::Receiver {
   size_t open_files() const { return open_files_.load(); }
 
  private:
-  struct File;
+  using File = TailedFile;
   struct Shared;
-  struct Truncation {
+  // A file named like another's rotated copy: what is known of the
+  // original, so that the copy is read on from where the original stood.
+  struct Origin {
     std::string path;
     uint32_t fingerprint_size;
     uint32_t fingerprint;
     uint64_t offset;
-    uint64_t order;
+    std::optional<uint64_t> order;  // the original's reading order, when known
+  };
+  // A file truncated under the reader, remembered for a while: a copy
+  // of it may appear (copytruncate).
+  struct Truncation {
+    Origin origin;
     SteadyTime at;
+  };
+  // A file a scan found and does not yet read.
+  struct Candidate {
+    int64_t mtime_ns;
+    std::string path;
+    std::pair<uint64_t, uint64_t> key;
+    std::optional<Checkpoint> known;
+    bool rotated;
   };
 
   void Run();
+  // Rewinds the files downstream refused; true if one waits for a timer.
+  bool RewindRefused(SteadyTime now);
+  // Reads the files in order; true if one has more to read.
+  bool ReadInOrder(SteadyTime now);
+  void CountRecords();
   void Scan(bool first);
-  void WatchDirectories();
+  // Files the scan found that are not yet read, oldest first.
+  std::vector<Candidate> NewFiles(const std::set<std::string>& paths, bool first, SteadyTime now,
+                                  std::set<std::pair<uint64_t, uint64_t>>* seen);
+  // Marks files no scan finds any more as rotated, and notices truncation.
+  void CheckOpenFiles(const std::set<std::pair<uint64_t, uint64_t>>& seen, SteadyTime now);
   std::shared_ptr<File> Open(const std::string& path, bool first, bool rotated,
                              const Checkpoint* known);
   uint64_t StartOffset(File& f, const std::string& path, uint64_t size, bool first,
                        const Checkpoint* known);
+  // The originals a new file could be the rotated copy of.
+  std::vector<Origin> Origins() const;
   // Reads up to `budget` bytes of f; false at the end of its data.
   bool Read(File& f, size_t budget, SteadyTime now);
-  void Rewind(File& f, uint64_t offset, SteadyTime now);
+  bool InflightFull() const;
   void CheckTruncated(File& f, uint64_t size, SteadyTime now);
   // A new file named like a tracked one's rotated copy, still shorter than
   // the fingerprint that would tell: it is opened a little later.
@@ -86,7 +115,8 @@ class TailReceiver : public core::Receiver {
   core::Consumer* const logs_;
   AssemblerOptions assembler_options_;
   std::unique_ptr<re2::RE2> line_start_;
-  std::unique_ptr<CheckpointStore> store_;
+  Checkpointer checkpoints_;
+  PathWatcher watcher_;
   std::shared_ptr<Shared> shared_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
@@ -95,17 +125,12 @@ class TailReceiver : public core::Receiver {
 
   // Reading thread only.
   std::map<std::pair<uint64_t, uint64_t>, std::shared_ptr<File>> files_;  // by device, inode
-  std::vector<Checkpoint> unclaimed_;  // loaded, not yet matched to a file
-  std::vector<Checkpoint> loaded_;     // everything loaded, until the first scan is done
   std::deque<Truncation> truncations_;
   std::map<std::string, SteadyTime> deferred_;
-  std::map<int, std::string> watches_;
-  int inotify_fd_ = -1;
   bool rescan_ = true;
   uint64_t next_order_ = 0;
   SteadyTime next_scan_;
   SteadyTime next_checkpoint_;
-  std::vector<Checkpoint> last_saved_;
   std::unique_ptr<char[]> read_buffer_;
   size_t read_buffer_size_ = 0;
   int64_t observed_ = 0;
