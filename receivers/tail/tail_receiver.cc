@@ -15,17 +15,12 @@
 #include "prometheus/gauge.h"
 #include "re2/re2.h"
 #include "receivers/tail/file_identity.h"
-#include "tributary/core/telemetry.h"
 
 namespace tributary::receivers::tail {
-
-using core::Signal;
 
 namespace {
 
 constexpr size_t kReadBudget = 4 << 20;
-constexpr auto kTruncationMemory = std::chrono::minutes(5);
-constexpr auto kCopyWait = std::chrono::seconds(5);
 constexpr auto kRescanSoon = std::chrono::milliseconds(100);
 
 int64_t NowUnixNano() {
@@ -34,65 +29,14 @@ int64_t NowUnixNano() {
       .count();
 }
 
-struct TailFamilies {
-  prometheus::Family<prometheus::Counter>& read_bytes;
-  prometheus::Family<prometheus::Counter>& records;
-  prometheus::Family<prometheus::Counter>& truncated;
-  prometheus::Family<prometheus::Counter>& parse_errors;
-  prometheus::Family<prometheus::Counter>& rotations;
-  prometheus::Family<prometheus::Counter>& reread;
-  prometheus::Family<prometheus::Gauge>& open_files;
-  prometheus::Family<prometheus::Gauge>& lag;
-
-  static TailFamilies& Get() {
-    static TailFamilies* f = [] {
-      auto& r = core::Telemetry::Get().registry();
-      return new TailFamilies{
-          prometheus::BuildCounter()
-              .Name("tributary_tail_read_bytes_total")
-              .Help("Bytes read from log files, each byte once")
-              .Register(r),
-          prometheus::BuildCounter()
-              .Name("tributary_tail_records_total")
-              .Help("Log records made from the lines read")
-              .Register(r),
-          prometheus::BuildCounter()
-              .Name("tributary_tail_truncated_records_total")
-              .Help("Records cut at max_record_bytes")
-              .Register(r),
-          prometheus::BuildCounter()
-              .Name("tributary_tail_parse_errors_total")
-              .Help("Lines not in the configured format, handed on as raw records")
-              .Register(r),
-          prometheus::BuildCounter()
-              .Name("tributary_tail_rotations_total")
-              .Help("Files renamed away, truncated or deleted while being read")
-              .Register(r),
-          prometheus::BuildCounter()
-              .Name("tributary_tail_reread_bytes_total")
-              .Help("Bytes read again after downstream refused them")
-              .Register(r),
-          prometheus::BuildGauge()
-              .Name("tributary_tail_open_files")
-              .Help("Files held open")
-              .Register(r),
-          prometheus::BuildGauge()
-              .Name("tributary_tail_checkpoint_lag_bytes")
-              .Help("Bytes in the files beyond their acknowledged offsets")
-              .Register(r),
-      };
-    }();
-    return *f;
-  }
-};
-
 }  // namespace
 
 struct TailReceiver::Shared {
   std::atomic<int64_t> inflight_bytes{0};
   int wake_fd = -1;
-  std::string id;
   prometheus::Counter* accepted = nullptr;
+  prometheus::Counter* refused = nullptr;
+  prometheus::Counter* failed = nullptr;
 
   ~Shared() {
     if (wake_fd >= 0) close(wake_fd);
@@ -110,7 +54,8 @@ TailReceiver::TailReceiver(std::string id, TailReceiverConfig config, core::Cons
       checkpoints_(config_.checkpoint_dir.empty()
                        ? nullptr
                        : std::make_unique<CheckpointStore>(config_.checkpoint_dir, id_)),
-      watcher_(config_.include, config_.exclude) {
+      watcher_(config_.include, config_.exclude),
+      metrics_(id_) {
   assembler_options_.format = *ParseFormat(config_.format);
   if (config_.multiline) {
     line_start_ = std::make_unique<re2::RE2>(config_.multiline->line_start_pattern);
@@ -123,20 +68,9 @@ TailReceiver::TailReceiver(std::string id, TailReceiverConfig config, core::Cons
     assembler_options_.stderr_severity = SeverityFromText(config_.stderr_severity);
   }
   shared_ = std::make_shared<Shared>();
-  shared_->id = id_;
-  shared_->accepted = &core::Telemetry::Get().ReceiverAccepted(id_, Signal::kLogs, "file");
-  TailFamilies& fam = TailFamilies::Get();
-  const prometheus::Labels labels{{"receiver", id_}};
-  read_bytes_ = &fam.read_bytes.Add(labels);
-  records_ = &fam.records.Add(labels);
-  truncated_ = &fam.truncated.Add(labels);
-  parse_errors_ = &fam.parse_errors.Add(labels);
-  rotations_renamed_ = &fam.rotations.Add({{"receiver", id_}, {"kind", "rename"}});
-  rotations_truncated_ = &fam.rotations.Add({{"receiver", id_}, {"kind", "truncate"}});
-  deleted_ = &fam.rotations.Add({{"receiver", id_}, {"kind", "delete"}});
-  reread_bytes_ = &fam.reread.Add(labels);
-  open_files_gauge_ = &fam.open_files.Add(labels);
-  checkpoint_lag_ = &fam.lag.Add(labels);
+  shared_->accepted = &metrics_.accepted;
+  shared_->refused = &metrics_.refused;
+  shared_->failed = &metrics_.failed;
   read_buffer_size_ = std::max<size_t>(1 << 20, config_.max_record_bytes.bytes + (64 << 10));
 }
 
@@ -189,11 +123,11 @@ void TailReceiver::Run() {
       rescan_ = false;
       Scan(first);
       first = false;
-      next_scan_ = now + (deferred_.empty() ? config_.poll_interval
-                                            : std::min<std::chrono::milliseconds>(
-                                                  config_.poll_interval, kRescanSoon));
+      next_scan_ = now + (!copies_.waiting() ? config_.poll_interval
+                                             : std::min<std::chrono::milliseconds>(
+                                                   config_.poll_interval, kRescanSoon));
     }
-    const bool waiting_timers = RewindRefused(now) || !deferred_.empty();
+    const bool waiting_timers = RewindRefused(now) || copies_.waiting();
     bool more = ReadInOrder(now);
     if (line_start_) {
       for (auto& [key, f] : files_) f->assembler->FlushIdle(now, observed_);
@@ -219,7 +153,7 @@ bool TailReceiver::RewindRefused(SteadyTime now) {
   for (auto& [key, f] : files_) {
     if (const std::optional<uint64_t> committed = f->Refused()) {
       const uint64_t reread = f->Rewind(*committed, now);
-      if (reread > 0) reread_bytes_->Increment(static_cast<double>(reread));
+      if (reread > 0) metrics_.reread_bytes.Increment(static_cast<double>(reread));
     }
     waiting |= f->rotated || f->retry_at > now || f->assembler->HasUnfinished();
   }
@@ -257,9 +191,9 @@ bool TailReceiver::ReadInOrder(SteadyTime now) {
 void TailReceiver::CountRecords() {
   for (auto& [key, f] : files_) {
     const AssemblerCounts& c = f->assembler->counts();
-    records_->Increment(static_cast<double>(c.records - f->reported.records));
-    truncated_->Increment(static_cast<double>(c.truncated - f->reported.truncated));
-    parse_errors_->Increment(static_cast<double>(c.parse_errors - f->reported.parse_errors));
+    metrics_.records.Increment(static_cast<double>(c.records - f->reported.records));
+    metrics_.truncated.Increment(static_cast<double>(c.truncated - f->reported.truncated));
+    metrics_.parse_errors.Increment(static_cast<double>(c.parse_errors - f->reported.parse_errors));
     f->reported = c;
   }
 }
@@ -294,9 +228,7 @@ void TailReceiver::Scan(bool first) {
   }
   if (first) checkpoints_.FirstScanDone();
   CheckOpenFiles(seen, now);
-  while (!truncations_.empty() && now - truncations_.front().at > kTruncationMemory) {
-    truncations_.pop_front();
-  }
+  copies_.Expire(now);
   // What appeared in a newly watched directory before its watch is found
   // by one more scan.
   if (watcher_.WatchDirectories()) rescan_ = true;
@@ -319,13 +251,15 @@ std::vector<TailReceiver::Candidate> TailReceiver::NewFiles(
     seen->insert(key);
     if (auto it = files_.find(key); it != files_.end()) {
       // The same file under another matching name: a rotated sibling, not a new file.
-      if (it->second->path != path && !it->second->rotated) rotations_renamed_->Increment();
+      if (it->second->path != path && !it->second->rotated) metrics_.renamed_files.Increment();
       it->second->path = path;
       it->second->rotated = false;
       continue;
     }
     std::optional<Checkpoint> known = checkpoints_.Claim(key.first, key.second);
-    if (!known && CopyInProgress(path, static_cast<uint64_t>(st.st_size), now)) continue;
+    if (!known && copies_.InProgress(path, static_cast<uint64_t>(st.st_size), Origins(), now)) {
+      continue;
+    }
     candidates.push_back(Candidate{mtime_ns(st), path, key, std::move(known), false});
   }
   if (first) {
@@ -350,7 +284,7 @@ void TailReceiver::CheckOpenFiles(const std::set<std::pair<uint64_t, uint64_t>>&
     if (!seen.count(key) && !f->rotated) {
       f->rotated = true;
       f->last_data = now;
-      (st.st_nlink == 0 ? deleted_ : rotations_renamed_)->Increment();
+      (st.st_nlink == 0 ? metrics_.deleted_files : metrics_.renamed_files).Increment();
       core::Log(core::LogLevel::kDebug, id_, st.st_nlink == 0 ? "file deleted" : "file rotated",
                 absl::StrCat("path=", f->path));
     }
@@ -403,17 +337,16 @@ std::shared_ptr<TailReceiver::File> TailReceiver::Open(const std::string& path, 
   return f;
 }
 
-std::vector<TailReceiver::Origin> TailReceiver::Origins() const {
-  std::vector<Origin> origins;
+std::vector<CopyTracker::Origin> TailReceiver::Origins() const {
+  std::vector<CopyTracker::Origin> origins;
   for (const auto& [key, g] : files_) {
-    origins.push_back(Origin{g->path, g->fingerprint_size, g->fingerprint,
-                             g->assembler->SafeOffset(g->consumed), g->order});
+    origins.push_back({g->path, g->fingerprint_size, g->fingerprint,
+                       g->assembler->SafeOffset(g->consumed), g->order});
   }
   // After a restart: a file checkpointed before it was truncated.
   for (const Checkpoint& c : checkpoints_.loaded()) {
-    origins.push_back(Origin{c.path, c.fingerprint_size, c.fingerprint, c.offset, std::nullopt});
+    origins.push_back({c.path, c.fingerprint_size, c.fingerprint, c.offset, std::nullopt});
   }
-  for (const Truncation& t : truncations_) origins.push_back(t.origin);
   return origins;
 }
 
@@ -423,42 +356,17 @@ uint64_t TailReceiver::StartOffset(File& f, const std::string& path, uint64_t si
     if (known->fingerprint_size <= size &&
         Fingerprint(f.fd, known->fingerprint_size) == known->fingerprint) {
       if (known->offset <= size) return known->offset;
-      rotations_truncated_->Increment();  // truncated while we were away
+      metrics_.truncated_files.Increment();  // truncated while we were away
     }
     return 0;  // the inode now belongs to another file
   }
-  // The copy that copytruncate makes before truncating the original: same
-  // directory, a name extending the original's, the same first bytes. Reading
-  // it from where the original stood takes what the truncation cut off.
-  for (const Origin& o : Origins()) {
-    if (o.fingerprint_size >= kMinCopyFingerprint && o.fingerprint_size <= size &&
-        CopyName(o.path, path) && Fingerprint(f.fd, o.fingerprint_size) == o.fingerprint) {
-      if (o.order) f.order = *o.order - 1;
-      return std::min(size, o.offset);
-    }
+  // The copy that copytruncate makes of a file before truncating it.
+  if (const auto original = copies_.CopyOf(f.fd, path, size, Origins())) {
+    if (original->order) f.order = *original->order - 1;
+    return std::min(size, original->offset);
   }
   if (first && config_.start_at == "end") return size;
   return 0;
-}
-
-bool TailReceiver::CopyInProgress(const std::string& path, uint64_t size, SteadyTime now) {
-  // Named like a rotated copy of a file we know, and shorter than either its
-  // fingerprint or the offset reading would start at: still being written.
-  bool maybe = false;
-  for (const Origin& o : Origins()) {
-    maybe |= size < std::max<uint64_t>(o.fingerprint_size, o.offset) && CopyName(o.path, path);
-  }
-  if (!maybe) {
-    deferred_.erase(path);
-    return false;
-  }
-  // Too short yet to tell whether it is a copy: look again shortly, for a while.
-  auto [it, inserted] = deferred_.emplace(path, now);
-  if (now - it->second > kCopyWait) {
-    deferred_.erase(it);
-    return false;
-  }
-  return true;
 }
 
 void TailReceiver::CheckTruncated(File& f, uint64_t size, SteadyTime now) {
@@ -467,12 +375,11 @@ void TailReceiver::CheckTruncated(File& f, uint64_t size, SteadyTime now) {
     truncated = Fingerprint(f.fd, f.fingerprint_size) != std::optional<uint32_t>(f.fingerprint);
   }
   if (!truncated) return;
-  rotations_truncated_->Increment();
+  metrics_.truncated_files.Increment();
   core::Log(core::LogLevel::kDebug, id_, "file truncated", absl::StrCat("path=", f.path));
-  truncations_.push_back(Truncation{Origin{f.path, f.fingerprint_size, f.fingerprint,
-                                           f.assembler->SafeOffset(f.consumed), f.order},
-                                    now});
-  if (truncations_.size() > 256) truncations_.pop_front();
+  copies_.Truncated(
+      {f.path, f.fingerprint_size, f.fingerprint, f.assembler->SafeOffset(f.consumed), f.order},
+      now);
   f.Restart(size);
 }
 
@@ -524,7 +431,7 @@ bool TailReceiver::Read(File& f, size_t budget, SteadyTime now) {
     total += static_cast<size_t>(n);
     if (f.read_offset > f.counted) {
       // Bytes read again (after a pause or a refusal) are counted once.
-      read_bytes_->Increment(static_cast<double>(f.read_offset - f.counted));
+      metrics_.read_bytes.Increment(static_cast<double>(f.read_offset - f.counted));
       f.counted = f.read_offset;
     }
     f.last_data = now;
@@ -588,16 +495,10 @@ void TailReceiver::Flush() {
                                      records](const absl::Status& status) {
           shared->inflight_bytes -= static_cast<int64_t>(bytes);
           file->Settle(generation, seq, status.ok());
-          if (records > 0) {
-            if (status.ok()) {
-              shared->accepted->Increment(static_cast<double>(records));
-            } else {
-              core::Telemetry::Get()
-                  .ReceiverRefused(shared->id, Signal::kLogs, "file",
-                                   core::IsRetryable(status) ? "refused" : "failed")
-                  .Increment(static_cast<double>(records));
-            }
-          }
+          prometheus::Counter* counter = status.ok()                 ? shared->accepted
+                                         : core::IsRetryable(status) ? shared->refused
+                                                                     : shared->failed;
+          counter->Increment(static_cast<double>(records));
           shared->Wake();
         }));
   }
@@ -670,7 +571,7 @@ void TailReceiver::SaveCheckpoints(bool force) {
       checkpoints.push_back(std::move(c));
     }
   }
-  checkpoint_lag_->Set(static_cast<double>(lag));
+  metrics_.checkpoint_lag.Set(static_cast<double>(lag));
   if (absl::Status s = checkpoints_.Save(std::move(checkpoints), force); !s.ok()) {
     uint64_t held;
     if (log_limiter_.Allow(&held)) {
@@ -682,29 +583,7 @@ void TailReceiver::SaveCheckpoints(bool force) {
 
 void TailReceiver::UpdateGauges() {
   open_files_ = files_.size();
-  open_files_gauge_->Set(static_cast<double>(files_.size()));
+  metrics_.open_files.Set(static_cast<double>(files_.size()));
 }
 
 }  // namespace tributary::receivers::tail
-
-namespace tributary {
-
-void RegisterReceiverTail(core::Registry& registry) {
-  using receivers::tail::TailReceiverConfig;
-  registry.Add(
-      core::MakeFactory<core::Receiver, TailReceiverConfig, const core::ReceiverConsumers&>(
-          "tail", {core::Signal::kLogs},
-          "Log files as they grow (container logs in cri or docker format, json, raw), with "
-          "rotation handling and acknowledged checkpoints.",
-          [](const core::CreateContext& ctx, const TailReceiverConfig& config,
-             const core::ReceiverConsumers& consumers)
-              -> absl::StatusOr<std::unique_ptr<core::Receiver>> {
-            if (consumers.logs == nullptr) {
-              return absl::InvalidArgumentError("the tail receiver serves logs pipelines only");
-            }
-            return std::make_unique<receivers::tail::TailReceiver>(ctx.id.ToString(), config,
-                                                                   consumers.logs);
-          }));
-}
-
-}  // namespace tributary

@@ -2,7 +2,6 @@
 #define TRIBUTARY_RECEIVERS_TAIL_TAIL_RECEIVER_H_
 
 #include <atomic>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -13,18 +12,15 @@
 #include <vector>
 
 #include "receivers/tail/checkpointer.h"
+#include "receivers/tail/copy_tracker.h"
 #include "receivers/tail/path_watcher.h"
 #include "receivers/tail/record_assembler.h"
+#include "receivers/tail/tail_metrics.h"
 #include "receivers/tail/tail_receiver_config.h"
 #include "receivers/tail/tailed_file.h"
 #include "tributary/core/component.h"
 #include "tributary/core/log.h"
 #include "tributary/core/registry.h"
-
-namespace prometheus {
-class Counter;
-class Gauge;
-}  // namespace prometheus
 
 namespace tributary::receivers::tail {
 
@@ -51,21 +47,6 @@ class TailReceiver : public core::Receiver {
  private:
   using File = TailedFile;
   struct Shared;
-  // A file named like another's rotated copy: what is known of the
-  // original, so that the copy is read on from where the original stood.
-  struct Origin {
-    std::string path;
-    uint32_t fingerprint_size;
-    uint32_t fingerprint;
-    uint64_t offset;
-    std::optional<uint64_t> order;  // the original's reading order, when known
-  };
-  // A file truncated under the reader, remembered for a while: a copy
-  // of it may appear (copytruncate).
-  struct Truncation {
-    Origin origin;
-    SteadyTime at;
-  };
   // A file a scan found and does not yet read.
   struct Candidate {
     int64_t mtime_ns;
@@ -91,15 +72,13 @@ class TailReceiver : public core::Receiver {
                              const Checkpoint* known);
   uint64_t StartOffset(File& f, const std::string& path, uint64_t size, bool first,
                        const Checkpoint* known);
-  // The originals a new file could be the rotated copy of.
-  std::vector<Origin> Origins() const;
+  // The files read and the checkpoints loaded, as originals a new file
+  // could be the rotated copy of.
+  std::vector<CopyTracker::Origin> Origins() const;
   // Reads up to `budget` bytes of f; false at the end of its data.
   bool Read(File& f, size_t budget, SteadyTime now);
   bool InflightFull() const;
   void CheckTruncated(File& f, uint64_t size, SteadyTime now);
-  // A new file named like a tracked one's rotated copy, still shorter than
-  // the fingerprint that would tell: it is opened a little later.
-  bool CopyInProgress(const std::string& path, uint64_t size, SteadyTime now);
   void BeginFile(File& f);
   void Flush();
   // Starts the next batch on a fresh arena.
@@ -125,8 +104,7 @@ class TailReceiver : public core::Receiver {
 
   // Reading thread only.
   std::map<std::pair<uint64_t, uint64_t>, std::shared_ptr<File>> files_;  // by device, inode
-  std::deque<Truncation> truncations_;
-  std::map<std::string, SteadyTime> deferred_;
+  CopyTracker copies_;
   bool rescan_ = true;
   uint64_t next_order_ = 0;
   SteadyTime next_scan_;
@@ -147,16 +125,7 @@ class TailReceiver : public core::Receiver {
 
   mutable std::mutex files_mu_;  // guards files_ against CommittedOffset()
 
-  prometheus::Counter* read_bytes_;
-  prometheus::Counter* records_;
-  prometheus::Counter* truncated_;
-  prometheus::Counter* parse_errors_;
-  prometheus::Counter* rotations_renamed_;
-  prometheus::Counter* rotations_truncated_;
-  prometheus::Counter* deleted_;
-  prometheus::Counter* reread_bytes_;
-  prometheus::Gauge* open_files_gauge_;
-  prometheus::Gauge* checkpoint_lag_;
+  TailMetrics metrics_;
 };
 
 }  // namespace tributary::receivers::tail
