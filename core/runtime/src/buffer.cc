@@ -16,192 +16,41 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "buffer_files.h"
 #include "tributary/core/crc32c.h"
 #include "tributary/core/durable_file.h"
 #include "tributary/core/log.h"
 
 namespace tributary::core::runtime {
 
-absl::StatusOr<FsyncPolicy> ParseFsyncPolicy(std::string_view text) {
-  if (text == "always") return FsyncPolicy::kAlways;
-  if (text == "interval") return FsyncPolicy::kInterval;
-  if (text == "never") return FsyncPolicy::kNever;
-  return absl::InvalidArgumentError("fsync must be always, interval or never");
-}
-
-absl::StatusOr<WhenFull> ParseWhenFull(std::string_view text) {
-  if (text == "block") return WhenFull::kBlock;
-  if (text == "drop_oldest") return WhenFull::kDropOldest;
-  if (text == "drop_newest") return WhenFull::kDropNewest;
-  return absl::InvalidArgumentError("when_full must be block, drop_oldest or drop_newest");
-}
-
-absl::Status BufferConfig::Validate() const {
-  if (auto s = ParseFsyncPolicy(fsync); !s.ok()) return s.status();
-  if (auto s = ParseWhenFull(when_full); !s.ok()) return s.status();
-  if (segment_size.bytes < (64u << 10)) {
-    return absl::InvalidArgumentError("segment_size must be at least 64KiB");
-  }
-  if (max_size.bytes < 4 * segment_size.bytes) {
-    return absl::InvalidArgumentError("max_size must be at least 4 segment_size");
-  }
-  if (fsync_interval.count() <= 0) {
-    return absl::InvalidArgumentError("fsync_interval must be > 0");
-  }
-  if (replay_rate < 0) return absl::InvalidArgumentError("replay_rate must be >= 0");
-  return absl::OkStatus();
-}
-
-BufferOptions BufferOptions::From(const BufferConfig& config, const std::string& pipeline,
-                                  Signal signal) {
-  BufferOptions o;
-  std::string folder = pipeline;
-  std::replace(folder.begin(), folder.end(), '/', '_');
-  o.directory = config.directory + "/" + folder;
-  o.name = pipeline;
-  o.signal = signal;
-  o.max_bytes = config.max_size.bytes;
-  o.segment_bytes = config.segment_size.bytes;
-  o.fsync = ParseFsyncPolicy(config.fsync).value_or(FsyncPolicy::kInterval);
-  o.fsync_interval = config.fsync_interval;
-  o.when_full = ParseWhenFull(config.when_full).value_or(WhenFull::kBlock);
-  o.replay_rate = static_cast<double>(config.replay_rate);
-  return o;
-}
-
-namespace detail {
 namespace {
-void Put32(char* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>(v >> (8 * i));
-}
-void Put64(char* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (8 * i));
-}
-uint32_t Get32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
-  return v;
-}
-uint64_t Get64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
-  return v;
-}
-}  // namespace
-
-uint32_t RecordCrc(const char* header, const char* payload, size_t length) {
-  uint32_t crc = Crc32c(header + 12, kRecordHeaderSize - 12);
-  return Crc32c(payload, length, crc);
-}
-
-void EncodeRecordHeader(const RecordHeader& h, const std::string& payload, char* out) {
-  Put32(out, kRecordMagic);
-  Put32(out + 4, static_cast<uint32_t>(payload.size()));
-  Put64(out + 12, h.seq);
-  Put32(out + 20, h.records);
-  out[24] = static_cast<char>(h.signal);
-  out[25] = 0;
-  out[26] = 0;
-  out[27] = 0;
-  Put32(out + 8, RecordCrc(out, payload.data(), payload.size()));
-}
-
-bool DecodeRecordHeader(const char* in, RecordHeader* h) {
-  if (Get32(in) != kRecordMagic) return false;
-  h->length = Get32(in + 4);
-  h->crc = Get32(in + 8);
-  h->seq = Get64(in + 12);
-  h->records = Get32(in + 20);
-  h->signal = static_cast<Signal>(static_cast<uint8_t>(in[24]));
-  return true;
-}
-
-namespace {
-// A record that is whole and matches its checksum.
-bool ValidAt(const std::string& data, size_t p, RecordHeader* h) {
-  if (data.size() - p < kRecordHeaderSize) return false;
-  if (!DecodeRecordHeader(data.data() + p, h)) return false;
-  if (h->length > kMaxRecordBytes || h->length > data.size() - p - kRecordHeaderSize) return false;
-  if (static_cast<uint8_t>(h->signal) > 2) return false;
-  return RecordCrc(data.data() + p, data.data() + p + kRecordHeaderSize, h->length) == h->crc;
-}
-}  // namespace
-
-ScanResult ScanSegment(const std::string& data) {
-  ScanResult r;
-  size_t p = sizeof(kSegmentMagic);
-  uint64_t last_seq = 0;
-  while (p < data.size()) {
-    RecordHeader h;
-    if (ValidAt(data, p, &h) && h.seq > last_seq) {
-      r.entries.push_back({h.seq, p, h.length, h.records});
-      last_seq = h.seq;
-      p += kRecordHeaderSize + h.length;
-      r.valid_bytes = p;
-      continue;
-    }
-    // The header may still be sound with a damaged payload: believe its
-    // length when a valid record (or the end of the file) follows it.
-    RecordHeader next;
-    if (data.size() - p >= kRecordHeaderSize && DecodeRecordHeader(data.data() + p, &h) &&
-        h.length <= data.size() - p - kRecordHeaderSize && h.seq > last_seq) {
-      size_t q = p + kRecordHeaderSize + h.length;
-      if (q < data.size() && ValidAt(data, q, &next) && next.seq > h.seq) {
-        r.corrupt_records.emplace_back(h.seq, h.records);
-        r.corrupt_bytes += q - p;
-        last_seq = h.seq;
-        p = q;
-        continue;
-      }
-      if (q == data.size()) {
-        r.corrupt_records.emplace_back(h.seq, h.records);
-        break;
-      }
-    }
-    // Resynchronise on the next valid record; none means a torn tail.
-    size_t q = p + 1;
-    bool found = false;
-    static const char kMagicBytes[4] = {'T', 'R', 'B', '1'};
-    while (q + kRecordHeaderSize <= data.size()) {
-      const void* hit = memmem(data.data() + q, data.size() - q, kMagicBytes, sizeof(kMagicBytes));
-      if (hit == nullptr) break;
-      q = static_cast<const char*>(hit) - data.data();
-      if (ValidAt(data, q, &next) && next.seq > last_seq) {
-        found = true;
-        break;
-      }
-      ++q;
-    }
-    if (!found) break;
-    r.corrupt_bytes += q - p;
-    p = q;
-  }
-  if (r.valid_bytes == 0) r.valid_bytes = std::min<size_t>(data.size(), sizeof(kSegmentMagic));
-  r.truncated_bytes = data.size() - r.valid_bytes;
-  return r;
-}
-}  // namespace detail
-
-struct WriteAheadBuffer::FileHandle {
-  int fd = -1;
-  explicit FileHandle(int f) : fd(f) {}
-  ~FileHandle() {
-    if (fd >= 0) close(fd);
-  }
-};
-
-namespace {
-std::string SegmentName(uint64_t first_seq) { return absl::StrFormat("%020u.seg", first_seq); }
-
-std::string CursorFileName(const std::string& name) {
-  std::string out = "cursor-";
-  for (char c : name) out += (isalnum(static_cast<unsigned char>(c)) || c == '-') ? c : '_';
-  return out;
-}
-
 constexpr size_t kMaxIov = 512;
 constexpr uint64_t kMaxPendingBytes = 8ull << 20;
 constexpr auto kCursorPersistInterval = std::chrono::milliseconds(200);
+
+// Writes `bytes` bytes, all of iov, at `offset` of fd; 0, or the errno of
+// the failure (ENOSPC for a write that made no progress).
+int WriteFully(int fd, std::vector<iovec>& iov, uint64_t offset, uint64_t bytes) {
+  uint64_t written = 0;
+  size_t first_iov = 0;
+  while (written < bytes) {
+    ssize_t n = pwritev(fd, iov.data() + first_iov, static_cast<int>(iov.size() - first_iov),
+                        static_cast<off_t>(offset + written));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? errno : ENOSPC;
+    written += static_cast<uint64_t>(n);
+    size_t left = static_cast<size_t>(n);
+    while (first_iov < iov.size() && left >= iov[first_iov].iov_len) {
+      left -= iov[first_iov].iov_len;
+      ++first_iov;
+    }
+    if (left > 0) {
+      iov[first_iov].iov_base = static_cast<char*>(iov[first_iov].iov_base) + left;
+      iov[first_iov].iov_len -= left;
+    }
+  }
+  return 0;
+}
 }  // namespace
 
 WriteAheadBuffer::WriteAheadBuffer(BufferOptions options)
@@ -228,140 +77,6 @@ void WriteAheadBuffer::AddCursor(const std::string& name, Consumer* next) {
   c->dropped_full = &t.Dropped(name, options_.signal, "buffer_full");
   c->dropped_corrupt = &t.Dropped(name, options_.signal, "buffer_corrupt");
   cursors_.push_back(std::move(c));
-}
-
-std::string WriteAheadBuffer::CursorPath(const std::string& name) const {
-  return options_.directory + "/" + CursorFileName(name);
-}
-
-absl::Status WriteAheadBuffer::Recover() {
-  DIR* dir = opendir(options_.directory.c_str());
-  if (dir == nullptr) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot open ", options_.directory, ": ", strerror(errno)));
-  }
-  std::vector<std::pair<uint64_t, std::string>> files;
-  std::vector<std::string> cursor_files;
-  while (dirent* e = readdir(dir)) {
-    std::string name = e->d_name;
-    uint64_t seq;
-    if (name.size() == 24 && name.substr(20) == ".seg" &&
-        absl::SimpleAtoi(name.substr(0, 20), &seq)) {
-      files.emplace_back(seq, options_.directory + "/" + name);
-    } else if (name.rfind("cursor-", 0) == 0 && name.find('.') == std::string::npos) {
-      cursor_files.push_back(name);
-    } else if (name.size() > 4 && name.substr(name.size() - 4) == ".tmp") {
-      unlink((options_.directory + "/" + name).c_str());
-    }
-  }
-  closedir(dir);
-  std::sort(files.begin(), files.end());
-
-  // Cursors: the last sequence number each had settled.
-  for (auto& c : cursors_) {
-    std::string data;
-    if (ReadWholeFile(CursorPath(c->name), &data).ok() && data.size() == 12 &&
-        Crc32c(data.data(), 8) == detail::Get32(data.data() + 8)) {
-      c->committed = detail::Get64(data.data());
-    }
-    c->persisted = c->committed;
-  }
-  // Cursor files of exporters no longer configured would hold nothing back
-  // but would be misleading; remove them.
-  for (const std::string& f : cursor_files) {
-    bool known = false;
-    for (auto& c : cursors_) known |= CursorFileName(c->name) == f;
-    if (!known) unlink((options_.directory + "/" + f).c_str());
-  }
-
-  uint64_t last_seq = 0;
-  std::vector<std::pair<uint64_t, uint32_t>> corrupt;
-  for (auto& [first_seq, path] : files) {
-    std::string data;
-    if (!ReadWholeFile(path, &data).ok()) {
-      return absl::PermissionDeniedError(absl::StrCat("cannot read ", path));
-    }
-    if (data.size() < sizeof(detail::kSegmentMagic) ||
-        std::memcmp(data.data(), detail::kSegmentMagic, sizeof(detail::kSegmentMagic)) != 0) {
-      Log(LogLevel::kError, component_, "segment without a valid header removed",
-          absl::StrCat("file=", path, " bytes=", data.size()));
-      corrupt_bytes_.Increment(static_cast<double>(data.size()));
-      unlink(path.c_str());
-      continue;
-    }
-    detail::ScanResult scan = detail::ScanSegment(data);
-    // Records must continue the sequence of earlier segments.
-    std::vector<detail::IndexEntry> entries;
-    for (const auto& e : scan.entries) {
-      if (e.seq > last_seq) entries.push_back(e);
-    }
-    for (const auto& cr : scan.corrupt_records) corrupt.push_back(cr);
-    if (scan.corrupt_bytes > 0) {
-      corrupt_bytes_.Increment(static_cast<double>(scan.corrupt_bytes));
-      Log(LogLevel::kError, component_, "corrupt records skipped",
-          absl::StrCat("file=", path, " bytes=", scan.corrupt_bytes,
-                       " records=", scan.corrupt_records.size()));
-    }
-    if (scan.truncated_bytes > 0) {
-      Log(LogLevel::kWarn, component_, "torn tail truncated",
-          absl::StrCat("file=", path, " bytes=", scan.truncated_bytes));
-      if (truncate(path.c_str(), static_cast<off_t>(scan.valid_bytes)) != 0) {
-        return absl::InternalError(absl::StrCat("cannot truncate ", path, ": ", strerror(errno)));
-      }
-    }
-    if (entries.empty()) {
-      unlink(path.c_str());
-      continue;
-    }
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot open ", path));
-    Segment seg;
-    seg.first_seq = first_seq;
-    seg.path = path;
-    seg.file = std::make_shared<FileHandle>(fd);
-    seg.bytes = scan.valid_bytes;
-    seg.index = std::move(entries);
-    last_seq = seg.index.back().seq;
-    disk_bytes_ += seg.bytes;
-    segments_.emplace(first_seq, std::move(seg));
-  }
-
-  uint64_t max_committed = 0;
-  for (auto& c : cursors_) max_committed = std::max(max_committed, c->committed);
-  head_seq_ = std::max(last_seq, max_committed);
-  next_seq_ = head_seq_ + 1;
-  uint64_t recovered = 0;
-  for (auto& c : cursors_) {
-    uint64_t corrupt_records = 0;
-    for (const auto& [first, seg] : segments_) {
-      for (const auto& e : seg.index) {
-        if (e.seq > c->committed) c->backlog += e.records;
-      }
-    }
-    for (const auto& [seq, records] : corrupt) {
-      if (seq > c->committed) {
-        c->dropped_corrupt->Increment(records);
-        corrupt_records += records;
-      }
-    }
-    // What this process holds without having received it: the backlog, and
-    // what was lost to corruption (counted as dropped above).
-    Telemetry::Get()
-        .BufferRecovered(options_.name, c->name, options_.signal)
-        .Increment(static_cast<double>(c->backlog + corrupt_records));
-    c->replay.replay = true;
-    c->replay.next = c->committed + 1;
-    c->replay.end = head_seq_ + 1;
-    c->replay.done = c->replay.next >= c->replay.end;
-    c->live.next = head_seq_ + 1;
-    recovered = std::max(recovered, c->backlog);
-  }
-  if (!segments_.empty()) {
-    Log(LogLevel::kInfo, component_, "recovered",
-        absl::StrCat("segments=", segments_.size(), " bytes=", disk_bytes_,
-                     " backlog_records=", recovered));
-  }
-  return absl::OkStatus();
 }
 
 absl::Status WriteAheadBuffer::Start() {
@@ -504,33 +219,14 @@ absl::Status WriteAheadBuffer::WriteGroup(std::vector<Pending>& group, size_t* w
       iov.push_back({group[k].payload.data(), group[k].payload.size()});
     }
     const int fd = active->file->fd;
-    uint64_t written = 0;
-    size_t first_iov = 0;
-    while (written < bytes) {
-      ssize_t n = pwritev(fd, iov.data() + first_iov, static_cast<int>(iov.size() - first_iov),
-                          static_cast<off_t>(offset + written));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        int err = errno;
-        // Leave the segment as it was before this write; if even that
-        // fails, recovery will cut the tail, and a new segment takes over.
-        if (ftruncate(fd, static_cast<off_t>(offset)) != 0) {
-          std::lock_guard<std::mutex> lock(mu_);
-          active_first_ = 0;
-        }
-        return absl::ResourceExhaustedError(
-            absl::StrCat("cannot write the buffer: ", strerror(n < 0 ? err : ENOSPC)));
+    if (int err = WriteFully(fd, iov, offset, bytes); err != 0) {
+      // Leave the segment as it was before this write; if even that
+      // fails, recovery will cut the tail, and a new segment takes over.
+      if (ftruncate(fd, static_cast<off_t>(offset)) != 0) {
+        std::lock_guard<std::mutex> lock(mu_);
+        active_first_ = 0;
       }
-      written += static_cast<uint64_t>(n);
-      size_t left = static_cast<size_t>(n);
-      while (first_iov < iov.size() && left >= iov[first_iov].iov_len) {
-        left -= iov[first_iov].iov_len;
-        ++first_iov;
-      }
-      if (left > 0) {
-        iov[first_iov].iov_base = static_cast<char*>(iov[first_iov].iov_base) + left;
-        iov[first_iov].iov_len -= left;
-      }
+      return absl::ResourceExhaustedError(absl::StrCat("cannot write the buffer: ", strerror(err)));
     }
     if (options_.fsync == FsyncPolicy::kAlways) {
       Clock::time_point begin = Clock::now();
@@ -632,173 +328,6 @@ void WriteAheadBuffer::WriterLoop() {
   }
 }
 
-bool WriteAheadBuffer::LocateLocked(Reader* r, Located* out) {
-  auto seg = segments_.upper_bound(r->next);
-  if (seg != segments_.begin()) --seg;
-  for (; seg != segments_.end(); ++seg) {
-    const auto& index = seg->second.index;
-    auto e =
-        std::lower_bound(index.begin(), index.end(), r->next,
-                         [](const detail::IndexEntry& x, uint64_t seq) { return x.seq < seq; });
-    if (e == index.end()) continue;
-    if (e->seq >= r->end) break;
-    out->seq = e->seq;
-    out->records = e->records;
-    out->file = seg->second.file;
-    out->offset = e->offset;
-    out->length = e->length;
-    out->bytes = e->length;
-    return true;
-  }
-  r->next = std::min(head_seq_ + 1, r->end);
-  return false;
-}
-
-std::shared_ptr<const Batch> WriteAheadBuffer::ReadFromDisk(const Located& where,
-                                                            std::string* error) {
-  // One read buffer per reader thread, kept between records.
-  thread_local std::string data;
-  const size_t need = detail::kRecordHeaderSize + where.length;
-  if (data.capacity() > (16u << 20) && need < data.capacity() / 4) std::string().swap(data);
-  data.resize(need);
-  ssize_t n = pread(where.file->fd, data.data(), data.size(), static_cast<off_t>(where.offset));
-  if (n != static_cast<ssize_t>(data.size())) {
-    *error = n < 0 ? strerror(errno) : "short read";
-    return nullptr;
-  }
-  detail::RecordHeader h;
-  const char* payload = data.data() + detail::kRecordHeaderSize;
-  if (!detail::DecodeRecordHeader(data.data(), &h) || h.seq != where.seq ||
-      h.length != where.length || detail::RecordCrc(data.data(), payload, h.length) != h.crc) {
-    *error = "checksum mismatch";
-    return nullptr;
-  }
-  const int size = static_cast<int>(h.length);
-  switch (h.signal) {
-    case Signal::kTraces: {
-      TracesRequest req;
-      if (req.ParseFromArray(payload, size)) return std::make_shared<const Batch>(std::move(req));
-      break;
-    }
-    case Signal::kMetrics: {
-      MetricsRequest req;
-      if (req.ParseFromArray(payload, size)) return std::make_shared<const Batch>(std::move(req));
-      break;
-    }
-    case Signal::kLogs: {
-      LogsRequest req;
-      if (req.ParseFromArray(payload, size)) return std::make_shared<const Batch>(std::move(req));
-      break;
-    }
-  }
-  *error = "payload does not parse";
-  return nullptr;
-}
-
-void WriteAheadBuffer::ReaderLoop(Cursor* cursor, Reader* r) {
-  // Records handed to the exporter and not yet settled live in memory: bound
-  // them by count and by size (at least one is always allowed).
-  constexpr size_t kMaxInFlight = 64;
-  constexpr uint64_t kMaxInFlightBytes = 8ull << 20;
-  Clock::time_point next_allowed = Clock::now();
-  std::unique_lock<std::mutex> lock(mu_);
-  for (;;) {
-    reader_cv_.wait(lock, [&] {
-      return stopping_ || r->next >= r->end ||
-             (r->next <= head_seq_ && cursor->in_flight.outstanding() < kMaxInFlight &&
-              (cursor->in_flight.outstanding() == 0 ||
-               cursor->in_flight_bytes < kMaxInFlightBytes));
-    });
-    if (stopping_ || r->next >= r->end) break;
-    Located where;
-    if (!LocateLocked(r, &where)) {
-      AdvanceCommitLocked(cursor);
-      continue;
-    }
-    cursor->in_flight.Add(where.seq, std::make_pair(where.records, where.bytes));
-    cursor->in_flight_bytes += where.bytes;
-    r->next = where.seq + 1;
-    lock.unlock();
-
-    std::string error;
-    std::shared_ptr<const Batch> batch = ReadFromDisk(where, &error);
-    if (!batch) {
-      cursor->dropped_corrupt->Increment(where.records);
-      uint64_t held;
-      if (log_limiter_.Allow(&held)) {
-        Log(LogLevel::kError, component_, "unreadable record skipped",
-            absl::StrCat("exporter=", cursor->name, " seq=", where.seq, " records=", where.records,
-                         " error=\"", error, "\" suppressed=", held));
-      }
-      Settle(cursor, where.seq, absl::OkStatus());
-      lock.lock();
-      continue;
-    }
-    if (r->replay && options_.replay_rate > 0) {
-      // Pace the backlog so live data keeps its share of the exporter.
-      std::unique_lock<std::mutex> wait_lock(mu_);
-      reader_cv_.wait_until(wait_lock, next_allowed, [&] { return stopping_; });
-      next_allowed = std::max(next_allowed, Clock::now()) +
-                     std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
-                         static_cast<double>(where.records) / options_.replay_rate));
-    }
-    Envelope envelope;
-    envelope.batch = std::move(batch);
-    envelope.durable = true;
-    const uint64_t seq = where.seq;
-    envelope.acks.push_back(std::make_shared<Ack>(
-        [this, cursor, seq](const absl::Status& s) { Settle(cursor, seq, s); }));
-    for (;;) {
-      absl::Status s = cursor->next->Consume(envelope);
-      if (s.ok()) break;
-      if (s.code() == absl::StatusCode::kResourceExhausted) {
-        std::unique_lock<std::mutex> wait_lock(mu_);
-        if (!reader_cv_.wait_for(wait_lock, std::chrono::milliseconds(5),
-                                 [&] { return stopping_; })) {
-          continue;
-        }
-        s = absl::UnavailableError("buffer is stopping");
-      }
-      envelope.Fail(s);
-      break;
-    }
-    envelope = Envelope();
-    lock.lock();
-  }
-  r->done = true;
-  AdvanceCommitLocked(cursor);
-}
-
-void WriteAheadBuffer::Settle(Cursor* cursor, uint64_t seq, const absl::Status& status) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!cursor->in_flight.Contains(seq)) return;
-  if (!status.ok() && IsRetryable(status) && stopping_) {
-    // The consumer is shutting down: the record stays for the next process.
-    cursor->abandoned.insert(seq);
-  } else {
-    const std::optional<std::pair<uint32_t, uint64_t>> settled = cursor->in_flight.Acknowledge(seq);
-    if (!settled) return;
-    cursor->backlog -= std::min<uint64_t>(cursor->backlog, settled->first);
-    cursor->in_flight_bytes -= settled->second;
-    AdvanceCommitLocked(cursor);
-    cursor->backlog_gauge->Set(static_cast<double>(cursor->backlog));
-  }
-  settle_cv_.notify_all();
-  reader_cv_.notify_all();
-}
-
-void WriteAheadBuffer::AdvanceCommitLocked(Cursor* cursor) {
-  uint64_t low = cursor->live.next;
-  if (auto first = cursor->in_flight.first()) low = std::min(low, *first);
-  if (!cursor->replay.done && cursor->replay.next < cursor->replay.end) {
-    low = std::min(low, cursor->replay.next);
-  }
-  if (low - 1 > cursor->committed) {
-    cursor->committed = low - 1;
-    ReclaimLocked();
-  }
-}
-
 void WriteAheadBuffer::ReclaimLocked() {
   if (cursors_.empty()) return;
   uint64_t settled = UINT64_MAX;
@@ -867,11 +396,8 @@ void WriteAheadBuffer::PersistCursors(bool force) {
     }
   }
   for (auto& [c, committed] : dirty) {
-    char data[12];
-    detail::Put64(data, committed);
-    detail::Put32(data + 8, Crc32c(data, 8));
     const std::string path = CursorPath(c->name);
-    if (ReplaceFile(path, std::string_view(data, sizeof(data)), Durability::kAtomic).ok()) {
+    if (ReplaceFile(path, detail::EncodeCursor(committed), Durability::kAtomic).ok()) {
       std::lock_guard<std::mutex> lock(mu_);
       c->persisted = committed;
     }

@@ -122,6 +122,20 @@ TEST(BufferRecord, HeaderRoundTripsAndChecksumCoversThePayload) {
   EXPECT_NE(back.crc, detail::RecordCrc(raw, payload.data(), payload.size()));
 }
 
+TEST(BufferRecord, CursorFilesRoundTripAndRefuseDamage) {
+  const std::string data = detail::EncodeCursor(0x0102030405060708ull);
+  ASSERT_EQ(data.size(), 12u);
+  uint64_t committed = 7;
+  ASSERT_TRUE(detail::DecodeCursor(data, &committed));
+  EXPECT_EQ(committed, 0x0102030405060708ull);
+  std::string damaged = data;
+  damaged[3] ^= 1;
+  committed = 7;
+  EXPECT_FALSE(detail::DecodeCursor(damaged, &committed));
+  EXPECT_FALSE(detail::DecodeCursor(data.substr(0, 11), &committed));
+  EXPECT_EQ(committed, 7u);
+}
+
 TEST(WriteAheadBuffer, AcknowledgesOnceWrittenAndDeliversInOrder) {
   TempDir dir;
   RecordingConsumer out;

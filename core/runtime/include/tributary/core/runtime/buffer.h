@@ -95,6 +95,9 @@ struct RecordHeader {
 void EncodeRecordHeader(const RecordHeader& h, const std::string& payload, char* out);
 bool DecodeRecordHeader(const char* in, RecordHeader* h);  // false if the magic is wrong
 uint32_t RecordCrc(const char* header, const char* payload, size_t length);
+// A cursor file: the last sequence number settled, u64, and its CRC32C, u32.
+std::string EncodeCursor(uint64_t committed);
+bool DecodeCursor(std::string_view data, uint64_t* committed);  // false if damaged
 
 struct IndexEntry {
   uint64_t seq;
@@ -213,6 +216,16 @@ class WriteAheadBuffer : public Consumer {
   };
 
   absl::Status Recover();
+  // The position of each cursor; cursor files of exporters no longer
+  // configured are removed.
+  void LoadCursors(const std::vector<std::string>& files);
+  // Indexes one segment file, cutting a torn tail and counting corrupt
+  // records; one with nothing left to read is removed.
+  absl::Status RecoverSegment(uint64_t first_seq, const std::string& path, uint64_t* last_seq,
+                              std::vector<std::pair<uint64_t, uint32_t>>* corrupt);
+  // Each cursor replays what it had not settled; records lost to corruption
+  // are counted as dropped.
+  void ResumeCursors(uint64_t last_seq, const std::vector<std::pair<uint64_t, uint32_t>>& corrupt);
   void WriterLoop();
   absl::Status WriteGroup(std::vector<Pending>& group, size_t* written_records);
   absl::Status OpenSegment(uint64_t first_seq);
