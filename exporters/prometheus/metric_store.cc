@@ -99,170 +99,181 @@ MetricStore::Family* MetricStore::FamilyFor(const std::string& name, MetricType 
   return &it->second;
 }
 
+void MetricStore::SetHistogram(Series& s, const pm::HistogramDataPoint& p, bool delta) {
+  std::vector<double> bounds(p.explicit_bounds().begin(), p.explicit_bounds().end());
+  std::vector<uint64_t> counts(p.bucket_counts().begin(), p.bucket_counts().end());
+  // No buckets at all: only count and sum, in the +Inf bucket.
+  if (counts.size() != bounds.size() + 1) {
+    bounds.clear();
+    counts.assign(1, p.count());
+  }
+  const bool add = delta && s.buckets && !s.buckets->exponential && s.buckets->bounds == bounds;
+  if (!add) {
+    s.buckets = std::make_unique<Buckets>();
+    s.buckets->bounds = std::move(bounds);
+    s.buckets->counts = std::move(counts);
+    s.buckets->sum = p.sum();
+    s.buckets->count = p.count();
+    s.start_unix_nano = p.start_time_unix_nano();
+  } else {
+    for (size_t i = 0; i < counts.size(); ++i) s.buckets->counts[i] += counts[i];
+    s.buckets->sum += p.sum();
+    s.buckets->count += p.count();
+  }
+  s.buckets->has_sum = s.buckets->has_sum || p.has_sum() || !add;
+}
+
+void MetricStore::SetExponentialHistogram(Series& s, const pm::ExponentialHistogramDataPoint& p,
+                                          bool delta) {
+  std::vector<double> bounds;
+  std::vector<uint64_t> counts;
+  ExponentialToExplicit(p, &bounds, &counts);
+  if (delta && s.buckets && s.buckets->exponential && s.buckets->scale == p.scale()) {
+    // Buckets of one scale are the same ranges: merge them by bound.
+    std::map<double, uint64_t> merged;
+    Buckets& b = *s.buckets;
+    for (size_t i = 0; i < b.bounds.size(); ++i) merged[b.bounds[i]] += b.counts[i];
+    for (size_t i = 0; i < bounds.size(); ++i) merged[bounds[i]] += counts[i];
+    const uint64_t inf = b.counts.back() + counts.back();
+    b.bounds.clear();
+    b.counts.clear();
+    for (const auto& [bound, count] : merged) {
+      b.bounds.push_back(bound);
+      b.counts.push_back(count);
+    }
+    b.counts.push_back(inf);
+    b.sum += p.sum();
+    b.count += p.count();
+    return;
+  }
+  s.buckets = std::make_unique<Buckets>();
+  s.buckets->bounds = std::move(bounds);
+  s.buckets->counts = std::move(counts);
+  s.buckets->sum = p.sum();
+  s.buckets->has_sum = true;
+  s.buckets->count = p.count();
+  s.buckets->scale = p.scale();
+  s.buckets->exponential = true;
+  s.start_unix_nano = p.start_time_unix_nano();
+}
+
+void MetricStore::SetSummary(Series& s, const pm::SummaryDataPoint& p) {
+  s.quantiles = std::make_unique<Quantiles>();
+  for (const auto& q : p.quantile_values())
+    s.quantiles->values.emplace_back(q.quantile(), q.value());
+  s.quantiles->sum = p.sum();
+  s.quantiles->count = p.count();
+  s.start_unix_nano = p.start_time_unix_nano();
+}
+
+void MetricStore::AddTargetInfo(const std::map<std::string, std::string>& base,
+                                const Labels& info_labels, Clock::time_point now,
+                                AddResult* result) {
+  std::map<std::string, std::string> info(base.begin(), base.end());
+  for (const auto& [k, v] : info_labels) info.emplace(k, v);
+  Labels sorted(info.begin(), info.end());
+  if (Family* f = FamilyFor("target_info", MetricType::kInfo, result)) {
+    if (f->help.empty()) f->help = "Target metadata";
+    Series& s = f->series[RenderLabels(sorted)];
+    s.value = 1;
+    s.updated = now;
+  }
+}
+
+void MetricStore::AddMetric(const pm::Metric& m, const std::map<std::string, std::string>& scoped,
+                            Clock::time_point now, AddResult* result) {
+  MetricType type;
+  if (!PrometheusType(m, &type)) return;
+  const std::string name = MetricName(m.name(), m.unit(), type, options_.prefix);
+  const size_t points = core::CountPoints(m);
+  result->points += points;
+  Family* family = FamilyFor(name, type, result);
+  if (family == nullptr) {
+    result->dropped += points;
+    return;
+  }
+  // promtool wants help text on every family: the OTLP name stands in.
+  if (family->help.empty()) family->help = m.description().empty() ? m.name() : m.description();
+  if (family->unit.empty()) {
+    family->unit = type == MetricType::kGauge && m.unit() == "1" ? "ratio" : UnitWords(m.unit());
+  }
+  // The series of a point, and whether it is new.
+  std::map<std::string, std::string> labels;
+  auto series_for = [&](const auto& attributes) -> std::pair<Series*, bool> {
+    labels = scoped;
+    for (auto& [k, v] : AttributeLabels(attributes)) labels.emplace(k, std::move(v));
+    auto [it, inserted] =
+        family->series.try_emplace(RenderLabels(Labels(labels.begin(), labels.end())));
+    it->second.updated = now;
+    return {&it->second, inserted};
+  };
+  switch (m.data_case()) {
+    case pm::Metric::kGauge:
+      for (const auto& p : m.gauge().data_points()) {
+        if (p.flags() & kNoRecordedValue) continue;
+        series_for(p.attributes()).first->value = PointValue(p);
+      }
+      break;
+    case pm::Metric::kSum: {
+      const bool delta = m.sum().aggregation_temporality() == pm::AGGREGATION_TEMPORALITY_DELTA;
+      for (const auto& p : m.sum().data_points()) {
+        if (p.flags() & kNoRecordedValue) continue;
+        auto [s, fresh] = series_for(p.attributes());
+        if (delta && !fresh) {
+          s->value += PointValue(p);
+        } else {
+          s->value = PointValue(p);
+          s->start_unix_nano = p.start_time_unix_nano();
+        }
+      }
+      break;
+    }
+    case pm::Metric::kHistogram: {
+      const bool delta =
+          m.histogram().aggregation_temporality() == pm::AGGREGATION_TEMPORALITY_DELTA;
+      for (const auto& p : m.histogram().data_points()) {
+        if (p.flags() & kNoRecordedValue) continue;
+        SetHistogram(*series_for(p.attributes()).first, p, delta);
+      }
+      break;
+    }
+    case pm::Metric::kExponentialHistogram: {
+      const bool delta =
+          m.exponential_histogram().aggregation_temporality() == pm::AGGREGATION_TEMPORALITY_DELTA;
+      for (const auto& p : m.exponential_histogram().data_points()) {
+        if (p.flags() & kNoRecordedValue) continue;
+        SetExponentialHistogram(*series_for(p.attributes()).first, p, delta);
+      }
+      break;
+    }
+    case pm::Metric::kSummary:
+      for (const auto& p : m.summary().data_points()) {
+        if (p.flags() & kNoRecordedValue) continue;
+        SetSummary(*series_for(p.attributes()).first, p);
+      }
+      break;
+    case pm::Metric::DATA_NOT_SET:
+      break;
+  }
+}
+
 MetricStore::AddResult MetricStore::Add(const MetricsRequest& request, Clock::time_point now) {
   AddResult result;
   std::lock_guard<std::mutex> lock(mu_);
-  std::map<std::string, std::string> labels;  // reused per point
   for (const auto& rm : request.resource_metrics()) {
     const ResourceLabels resource = TranslateResource(rm.resource());
     std::map<std::string, std::string> base;
     for (const auto& [k, v] : options_.const_labels) base[k] = v;
     if (!resource.job.empty()) base["job"] = resource.job;
     if (!resource.instance.empty()) base["instance"] = resource.instance;
-    if (!resource.info.empty()) {
-      std::map<std::string, std::string> info(base.begin(), base.end());
-      for (const auto& [k, v] : resource.info) info.emplace(k, v);
-      Labels sorted(info.begin(), info.end());
-      if (Family* f = FamilyFor("target_info", MetricType::kInfo, &result)) {
-        if (f->help.empty()) f->help = "Target metadata";
-        Series& s = f->series[RenderLabels(sorted)];
-        s.value = 1;
-        s.updated = now;
-      }
-    }
+    if (!resource.info.empty()) AddTargetInfo(base, resource.info, now, &result);
     for (const auto& sm : rm.scope_metrics()) {
       std::map<std::string, std::string> scoped = base;
       if (options_.scope_labels) {
         if (!sm.scope().name().empty()) scoped["otel_scope_name"] = sm.scope().name();
         if (!sm.scope().version().empty()) scoped["otel_scope_version"] = sm.scope().version();
       }
-      for (const pm::Metric& m : sm.metrics()) {
-        MetricType type;
-        if (!PrometheusType(m, &type)) continue;
-        const std::string name = MetricName(m.name(), m.unit(), type, options_.prefix);
-        const size_t points = core::CountPoints(m);
-        result.points += points;
-        Family* family = FamilyFor(name, type, &result);
-        if (family == nullptr) {
-          result.dropped += points;
-          continue;
-        }
-        // promtool wants help text on every family: the OTLP name stands in.
-        if (family->help.empty())
-          family->help = m.description().empty() ? m.name() : m.description();
-        if (family->unit.empty()) {
-          family->unit =
-              type == MetricType::kGauge && m.unit() == "1" ? "ratio" : UnitWords(m.unit());
-        }
-        // The series of a point, and whether it is new.
-        auto series_for = [&](const auto& attributes) -> std::pair<Series*, bool> {
-          labels = scoped;
-          for (auto& [k, v] : AttributeLabels(attributes)) labels.emplace(k, std::move(v));
-          auto [it, inserted] =
-              family->series.try_emplace(RenderLabels(Labels(labels.begin(), labels.end())));
-          it->second.updated = now;
-          return {&it->second, inserted};
-        };
-        switch (m.data_case()) {
-          case pm::Metric::kGauge:
-            for (const auto& p : m.gauge().data_points()) {
-              if (p.flags() & kNoRecordedValue) continue;
-              series_for(p.attributes()).first->value = PointValue(p);
-            }
-            break;
-          case pm::Metric::kSum: {
-            const bool delta =
-                m.sum().aggregation_temporality() == pm::AGGREGATION_TEMPORALITY_DELTA;
-            for (const auto& p : m.sum().data_points()) {
-              if (p.flags() & kNoRecordedValue) continue;
-              auto [series, fresh] = series_for(p.attributes());
-              Series& s = *series;
-              if (delta && !fresh) {
-                s.value += PointValue(p);
-              } else {
-                s.value = PointValue(p);
-                s.start_unix_nano = p.start_time_unix_nano();
-              }
-            }
-            break;
-          }
-          case pm::Metric::kHistogram: {
-            const bool delta =
-                m.histogram().aggregation_temporality() == pm::AGGREGATION_TEMPORALITY_DELTA;
-            for (const auto& p : m.histogram().data_points()) {
-              if (p.flags() & kNoRecordedValue) continue;
-              Series& s = *series_for(p.attributes()).first;
-              std::vector<double> bounds(p.explicit_bounds().begin(), p.explicit_bounds().end());
-              std::vector<uint64_t> counts(p.bucket_counts().begin(), p.bucket_counts().end());
-              // No buckets at all: only count and sum, in the +Inf bucket.
-              if (counts.size() != bounds.size() + 1) {
-                bounds.clear();
-                counts.assign(1, p.count());
-              }
-              const bool add =
-                  delta && s.buckets && !s.buckets->exponential && s.buckets->bounds == bounds;
-              if (!add) {
-                s.buckets = std::make_unique<Buckets>();
-                s.buckets->bounds = std::move(bounds);
-                s.buckets->counts = std::move(counts);
-                s.buckets->sum = p.sum();
-                s.buckets->count = p.count();
-                s.start_unix_nano = p.start_time_unix_nano();
-              } else {
-                for (size_t i = 0; i < counts.size(); ++i) s.buckets->counts[i] += counts[i];
-                s.buckets->sum += p.sum();
-                s.buckets->count += p.count();
-              }
-              s.buckets->has_sum = s.buckets->has_sum || p.has_sum() || !add;
-            }
-            break;
-          }
-          case pm::Metric::kExponentialHistogram: {
-            const bool delta = m.exponential_histogram().aggregation_temporality() ==
-                               pm::AGGREGATION_TEMPORALITY_DELTA;
-            for (const auto& p : m.exponential_histogram().data_points()) {
-              if (p.flags() & kNoRecordedValue) continue;
-              Series& s = *series_for(p.attributes()).first;
-              std::vector<double> bounds;
-              std::vector<uint64_t> counts;
-              ExponentialToExplicit(p, &bounds, &counts);
-              if (delta && s.buckets && s.buckets->exponential && s.buckets->scale == p.scale()) {
-                // Buckets of one scale are the same ranges: merge them by bound.
-                std::map<double, uint64_t> merged;
-                Buckets& b = *s.buckets;
-                for (size_t i = 0; i < b.bounds.size(); ++i) merged[b.bounds[i]] += b.counts[i];
-                for (size_t i = 0; i < bounds.size(); ++i) merged[bounds[i]] += counts[i];
-                const uint64_t inf = b.counts.back() + counts.back();
-                b.bounds.clear();
-                b.counts.clear();
-                for (const auto& [bound, count] : merged) {
-                  b.bounds.push_back(bound);
-                  b.counts.push_back(count);
-                }
-                b.counts.push_back(inf);
-                b.sum += p.sum();
-                b.count += p.count();
-              } else {
-                s.buckets = std::make_unique<Buckets>();
-                s.buckets->bounds = std::move(bounds);
-                s.buckets->counts = std::move(counts);
-                s.buckets->sum = p.sum();
-                s.buckets->has_sum = true;
-                s.buckets->count = p.count();
-                s.buckets->scale = p.scale();
-                s.buckets->exponential = true;
-                s.start_unix_nano = p.start_time_unix_nano();
-              }
-            }
-            break;
-          }
-          case pm::Metric::kSummary:
-            for (const auto& p : m.summary().data_points()) {
-              if (p.flags() & kNoRecordedValue) continue;
-              Series& s = *series_for(p.attributes()).first;
-              s.quantiles = std::make_unique<Quantiles>();
-              for (const auto& q : p.quantile_values()) {
-                s.quantiles->values.emplace_back(q.quantile(), q.value());
-              }
-              s.quantiles->sum = p.sum();
-              s.quantiles->count = p.count();
-              s.start_unix_nano = p.start_time_unix_nano();
-            }
-            break;
-          case pm::Metric::DATA_NOT_SET:
-            break;
-        }
-      }
+      for (const pm::Metric& m : sm.metrics()) AddMetric(m, scoped, now, &result);
     }
   }
   return result;

@@ -80,6 +80,23 @@ class MetricStore {
 
   Family* FamilyFor(const std::string& name, common::prometheus::MetricType type,
                     AddResult* result);
+  // The `target_info` series of a resource with its non-identifying labels.
+  void AddTargetInfo(const std::map<std::string, std::string>& base,
+                     const common::prometheus::Labels& info,
+                     std::chrono::steady_clock::time_point now, AddResult* result);
+  // The points of one metric, with the labels of its resource and scope.
+  void AddMetric(const opentelemetry::proto::metrics::v1::Metric& m,
+                 const std::map<std::string, std::string>& scoped,
+                 std::chrono::steady_clock::time_point now, AddResult* result);
+  // A series takes a point: a cumulative one replaces it, a delta one adds
+  // to it when its buckets match.
+  static void SetHistogram(Series& s,
+                           const opentelemetry::proto::metrics::v1::HistogramDataPoint& p,
+                           bool delta);
+  static void SetExponentialHistogram(
+      Series& s, const opentelemetry::proto::metrics::v1::ExponentialHistogramDataPoint& p,
+      bool delta);
+  static void SetSummary(Series& s, const opentelemetry::proto::metrics::v1::SummaryDataPoint& p);
 
   const StoreOptions options_;
   mutable std::mutex mu_;
