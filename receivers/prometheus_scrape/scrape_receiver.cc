@@ -131,150 +131,185 @@ bool Converter::Keep(const Sample& s) const {
   return true;
 }
 
+namespace {
+
+// Start times from _created samples, by point labels.
+using CreatedTimes = absl::flat_hash_map<std::string, uint64_t>;
+
+std::string PointKey(const Labels& labels) {
+  std::string k;
+  for (const auto& [a, b] : labels) absl::StrAppend(&k, a, "\x01", b, "\x02");
+  return k;
+}
+
+CreatedTimes CreatedTimesOf(const Family& f, bool honor) {
+  CreatedTimes created;
+  for (const Sample& s : f.samples) {
+    if (EndsWith(s.name, "_created") && s.name != f.name) {
+      created[PointKey(PointLabels(s.labels, "", honor))] = ToU64(s.value * 1e9);
+    }
+  }
+  return created;
+}
+
+// One point of a histogram or summary family, gathered from its samples.
+struct BucketPoint {
+  Labels labels;
+  std::vector<std::pair<double, double>> buckets;  // le or quantile, value
+  double sum = 0;
+  double count = 0;
+  bool has_count = false;
+  uint64_t time = 0;
+};
+
+// The bound of a bucket sample (`le` or `quantile`); nullopt if not a number.
+std::optional<double> Bound(const Sample& s, bool histogram) {
+  const std::string le = Find(s.labels, histogram ? "le" : "quantile");
+  if (le == "+Inf") return INFINITY;
+  double bound = 0;
+  try {
+    bound = std::stod(le);
+  } catch (...) {
+    return std::nullopt;
+  }
+  if (!std::isfinite(bound)) return std::nullopt;
+  return bound;
+}
+
+void AddHistogramPoint(const BucketPoint& p, const CreatedTimes& created, pm::Metric* m) {
+  m->mutable_histogram()->set_aggregation_temporality(pm::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  auto* dp = m->mutable_histogram()->add_data_points();
+  dp->set_time_unix_nano(p.time);
+  if (const auto c = created.find(PointKey(p.labels)); c != created.end()) {
+    dp->set_start_time_unix_nano(c->second);
+  }
+  double previous = 0;
+  for (const auto& [bound, cumulative] : p.buckets) {
+    if (std::isfinite(bound)) dp->add_explicit_bounds(bound);
+    dp->add_bucket_counts(ToU64(cumulative - previous));
+    previous = cumulative;
+  }
+  if (p.buckets.empty() || std::isfinite(p.buckets.back().first)) {
+    // No +Inf bucket: the overflow is what the count says beyond.
+    dp->add_bucket_counts(ToU64(p.count - previous));
+  }
+  dp->set_count(ToU64(p.has_count ? p.count : previous));
+  dp->set_sum(p.sum);
+  core::AddStringAttributes(dp->mutable_attributes(), p.labels);
+}
+
+void AddSummaryPoint(const BucketPoint& p, const CreatedTimes& created, pm::Metric* m) {
+  auto* dp = m->mutable_summary()->add_data_points();
+  dp->set_time_unix_nano(p.time);
+  if (const auto c = created.find(PointKey(p.labels)); c != created.end()) {
+    dp->set_start_time_unix_nano(c->second);
+  }
+  for (const auto& [q, v] : p.buckets) {
+    auto* qv = dp->add_quantile_values();
+    qv->set_quantile(q);
+    qv->set_value(v);
+  }
+  dp->set_count(ToU64(p.count));
+  dp->set_sum(p.sum);
+  core::AddStringAttributes(dp->mutable_attributes(), p.labels);
+}
+
+}  // namespace
+
 size_t Converter::Convert(const ParseResult& result, uint64_t now_ns, pm::ScopeMetrics* out) const {
   size_t kept = 0;
-  const bool honor = options_.honor_labels;
   for (const Family& f : result.families) {
-    // Start times from _created samples, by point labels.
-    absl::flat_hash_map<std::string, uint64_t> created;
-    auto key_of = [](const Labels& l) {
-      std::string k;
-      for (const auto& [a, b] : l) absl::StrAppend(&k, a, "\x01", b, "\x02");
-      return k;
-    };
-    for (const Sample& s : f.samples) {
-      if (EndsWith(s.name, "_created") && s.name != f.name) {
-        created[key_of(PointLabels(s.labels, "", honor))] = ToU64(s.value * 1e9);
-      }
-    }
+    const CreatedTimes created = CreatedTimesOf(f, options_.honor_labels);
     if (f.type == "histogram" || f.type == "gaugehistogram" || f.type == "summary") {
-      const bool histogram = f.type != "summary";
-      struct Point {
-        Labels labels;
-        std::vector<std::pair<double, double>> buckets;  // le or quantile, value
-        double sum = 0;
-        double count = 0;
-        bool has_count = false;
-        uint64_t time = 0;
-      };
-      std::vector<Point> points;
-      absl::flat_hash_map<std::string, size_t> index;
-      for (const Sample& s : f.samples) {
-        if (!Keep(s)) continue;
-        const bool bucket = histogram ? s.name == f.name + "_bucket" : s.name == f.name;
-        const bool sum = s.name == f.name + "_sum" || s.name == f.name + "_gsum";
-        const bool count = s.name == f.name + "_count" || s.name == f.name + "_gcount";
-        if (!bucket && !sum && !count) continue;
-        ++kept;
-        Labels labels = PointLabels(s.labels, histogram ? "le" : "quantile", honor);
-        const std::string key = key_of(labels);
-        auto [it, inserted] = index.try_emplace(key, points.size());
-        if (inserted) {
-          points.emplace_back();
-          points.back().labels = std::move(labels);
-        }
-        Point& p = points[it->second];
-        p.time = TimeNs(s, now_ns);
-        if (bucket) {
-          double bound = 0;
-          const std::string le = Find(s.labels, histogram ? "le" : "quantile");
-          if (le == "+Inf") {
-            bound = INFINITY;
-          } else {
-            try {
-              bound = std::stod(le);
-            } catch (...) {
-              continue;
-            }
-            if (!std::isfinite(bound)) continue;
-          }
-          p.buckets.emplace_back(bound, s.value);
-        } else if (sum) {
-          p.sum = s.value;
-        } else {
-          p.count = s.value;
-          p.has_count = true;
-        }
+      kept += ConvertBuckets(f, created, now_ns, out);
+    } else {
+      kept += ConvertSamples(f, created, now_ns, out);
+    }
+  }
+  return kept;
+}
+
+size_t Converter::ConvertBuckets(const Family& f, const CreatedTimes& created, uint64_t now_ns,
+                                 pm::ScopeMetrics* out) const {
+  const bool histogram = f.type != "summary";
+  size_t kept = 0;
+  std::vector<BucketPoint> points;
+  absl::flat_hash_map<std::string, size_t> index;
+  for (const Sample& s : f.samples) {
+    if (!Keep(s)) continue;
+    const bool bucket = histogram ? s.name == f.name + "_bucket" : s.name == f.name;
+    const bool sum = s.name == f.name + "_sum" || s.name == f.name + "_gsum";
+    const bool count = s.name == f.name + "_count" || s.name == f.name + "_gcount";
+    if (!bucket && !sum && !count) continue;
+    ++kept;
+    Labels labels = PointLabels(s.labels, histogram ? "le" : "quantile", options_.honor_labels);
+    auto [it, inserted] = index.try_emplace(PointKey(labels), points.size());
+    if (inserted) {
+      points.emplace_back();
+      points.back().labels = std::move(labels);
+    }
+    BucketPoint& p = points[it->second];
+    p.time = TimeNs(s, now_ns);
+    if (bucket) {
+      if (const std::optional<double> bound = Bound(s, histogram)) {
+        p.buckets.emplace_back(*bound, s.value);
       }
-      if (points.empty()) continue;
-      pm::Metric* m = out->add_metrics();
-      m->set_name(f.name);
+    } else if (sum) {
+      p.sum = s.value;
+    } else {
+      p.count = s.value;
+      p.has_count = true;
+    }
+  }
+  if (points.empty()) return kept;
+  pm::Metric* m = out->add_metrics();
+  m->set_name(f.name);
+  m->set_description(f.help);
+  m->set_unit(f.unit);
+  for (BucketPoint& p : points) {
+    std::sort(p.buckets.begin(), p.buckets.end());
+    // One bucket per bound, should an exposition repeat one.
+    p.buckets.erase(std::unique(p.buckets.begin(), p.buckets.end(),
+                                [](const auto& a, const auto& b) { return a.first == b.first; }),
+                    p.buckets.end());
+    histogram ? AddHistogramPoint(p, created, m) : AddSummaryPoint(p, created, m);
+  }
+  return kept;
+}
+
+size_t Converter::ConvertSamples(const Family& f, const CreatedTimes& created, uint64_t now_ns,
+                                 pm::ScopeMetrics* out) const {
+  // Counters, gauges and the rest: a metric per sample name.
+  size_t kept = 0;
+  absl::flat_hash_map<std::string, pm::Metric*> by_name;
+  const bool counter = f.type == "counter";
+  for (const Sample& s : f.samples) {
+    if (EndsWith(s.name, "_created") && s.name != f.name && counter) continue;
+    if (!Keep(s)) continue;
+    ++kept;
+    pm::Metric*& m = by_name[s.name];
+    if (m == nullptr) {
+      m = out->add_metrics();
+      m->set_name(s.name);
       m->set_description(f.help);
       m->set_unit(f.unit);
-      for (Point& p : points) {
-        std::sort(p.buckets.begin(), p.buckets.end());
-        // One bucket per bound, should an exposition repeat one.
-        p.buckets.erase(
-            std::unique(p.buckets.begin(), p.buckets.end(),
-                        [](const auto& a, const auto& b) { return a.first == b.first; }),
-            p.buckets.end());
-        const auto c = created.find(key_of(p.labels));
-        if (histogram) {
-          m->mutable_histogram()->set_aggregation_temporality(
-              pm::AGGREGATION_TEMPORALITY_CUMULATIVE);
-          auto* dp = m->mutable_histogram()->add_data_points();
-          dp->set_time_unix_nano(p.time);
-          if (c != created.end()) dp->set_start_time_unix_nano(c->second);
-          double previous = 0;
-          for (const auto& [bound, cumulative] : p.buckets) {
-            if (std::isfinite(bound)) dp->add_explicit_bounds(bound);
-            dp->add_bucket_counts(ToU64(cumulative - previous));
-            previous = cumulative;
-          }
-          if (p.buckets.empty() || std::isfinite(p.buckets.back().first)) {
-            // No +Inf bucket: the overflow is what the count says beyond.
-            dp->add_bucket_counts(ToU64(p.count - previous));
-          }
-          dp->set_count(ToU64(p.has_count ? p.count : previous));
-          dp->set_sum(p.sum);
-          core::AddStringAttributes(dp->mutable_attributes(), p.labels);
-        } else {
-          auto* dp = m->mutable_summary()->add_data_points();
-          dp->set_time_unix_nano(p.time);
-          if (c != created.end()) dp->set_start_time_unix_nano(c->second);
-          for (const auto& [q, v] : p.buckets) {
-            auto* qv = dp->add_quantile_values();
-            qv->set_quantile(q);
-            qv->set_value(v);
-          }
-          dp->set_count(ToU64(p.count));
-          dp->set_sum(p.sum);
-          core::AddStringAttributes(dp->mutable_attributes(), p.labels);
-        }
-      }
-      continue;
-    }
-    // Counters, gauges and the rest: a metric per sample name.
-    absl::flat_hash_map<std::string, pm::Metric*> by_name;
-    for (const Sample& s : f.samples) {
-      if (EndsWith(s.name, "_created") && s.name != f.name && f.type == "counter") continue;
-      if (!Keep(s)) continue;
-      ++kept;
-      pm::Metric*& m = by_name[s.name];
-      const bool counter = f.type == "counter";
-      if (m == nullptr) {
-        m = out->add_metrics();
-        m->set_name(s.name);
-        m->set_description(f.help);
-        m->set_unit(f.unit);
-        if (counter) {
-          m->mutable_sum()->set_is_monotonic(true);
-          m->mutable_sum()->set_aggregation_temporality(pm::AGGREGATION_TEMPORALITY_CUMULATIVE);
-        } else {
-          m->mutable_gauge();
-        }
-      }
-      Labels labels = PointLabels(s.labels, "", honor);
-      auto* dp =
-          counter ? m->mutable_sum()->add_data_points() : m->mutable_gauge()->add_data_points();
-      dp->set_time_unix_nano(TimeNs(s, now_ns));
       if (counter) {
-        const auto c = created.find(key_of(labels));
-        if (c != created.end()) dp->set_start_time_unix_nano(c->second);
+        m->mutable_sum()->set_is_monotonic(true);
+        m->mutable_sum()->set_aggregation_temporality(pm::AGGREGATION_TEMPORALITY_CUMULATIVE);
+      } else {
+        m->mutable_gauge();
       }
-      dp->set_as_double(s.value);
-      core::AddStringAttributes(dp->mutable_attributes(), labels);
     }
+    Labels labels = PointLabels(s.labels, "", options_.honor_labels);
+    auto* dp =
+        counter ? m->mutable_sum()->add_data_points() : m->mutable_gauge()->add_data_points();
+    dp->set_time_unix_nano(TimeNs(s, now_ns));
+    if (counter) {
+      const auto c = created.find(PointKey(labels));
+      if (c != created.end()) dp->set_start_time_unix_nano(c->second);
+    }
+    dp->set_as_double(s.value);
+    core::AddStringAttributes(dp->mutable_attributes(), labels);
   }
   return kept;
 }

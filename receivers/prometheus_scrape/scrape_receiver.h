@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "common/k8s/pod_watcher.h"
 #include "re2/re2.h"
 #include "receivers/prometheus_scrape/exposition.h"
@@ -75,7 +76,15 @@ class Converter {
                  opentelemetry::proto::metrics::v1::ScopeMetrics* out) const;
 
  private:
+  using CreatedTimes = absl::flat_hash_map<std::string, uint64_t>;
   bool Keep(const Sample& s) const;
+  // A histogram or summary family: one point per label set, from its
+  // bucket (or quantile), sum and count samples.
+  size_t ConvertBuckets(const Family& f, const CreatedTimes& created, uint64_t now_ns,
+                        opentelemetry::proto::metrics::v1::ScopeMetrics* out) const;
+  // Counters, gauges and the rest: a metric per sample name.
+  size_t ConvertSamples(const Family& f, const CreatedTimes& created, uint64_t now_ns,
+                        opentelemetry::proto::metrics::v1::ScopeMetrics* out) const;
   const Options options_;
 };
 
