@@ -226,7 +226,6 @@ void SeriesConverter::Convert(const ExportMetricsServiceRequest& request, int64_
     absl::erase_if(totals_,
                    [&](const auto& e) { return e.second.seen_ms < now_ms - expiration_ms; });
   }
-  prom::Labels labels;
   for (const auto& rm : request.resource_metrics()) {
     const prom::ResourceLabels resource = prom::TranslateResource(rm.resource());
     prom::Labels own;
@@ -250,101 +249,99 @@ void SeriesConverter::Convert(const ExportMetricsServiceRequest& request, int64_
       }
       prom::Labels scoped;
       MergeLabels(base, scope, &scoped);
-      for (const pm::Metric& m : sm.metrics()) {
-        prom::MetricType type;
-        if (!prom::PrometheusType(m, &type)) continue;
-        const std::string name = prom::MetricName(m.name(), m.unit(), type, options_.prefix);
-        const std::string bucket = name + "_bucket";
-        const std::string sum_name = name + "_sum";
-        const std::string count_name = name + "_count";
-        auto point_labels = [&](const auto& attributes) -> const prom::Labels& {
-          MergeLabels(scoped, prom::AttributeLabels(attributes), &labels);
-          return labels;
-        };
-        // Explicit buckets as _bucket{le}, _sum and _count samples.
-        auto histogram = [&](const std::vector<double>& bounds, const std::vector<uint64_t>& counts,
-                             bool has_sum, double sum, uint64_t count, int64_t ts, bool stale,
-                             bool delta) {
-          const double nan = StaleNaN();
-          uint64_t cumulative = 0;
-          for (size_t i = 0; i < counts.size(); ++i) {
-            cumulative += counts[i];
-            Emit(bucket, labels, "le", i < bounds.size() ? FormatBound(bounds[i]) : "+Inf",
-                 stale ? nan : static_cast<double>(cumulative), ts, delta && !stale, out);
-          }
-          if (has_sum)
-            Emit(sum_name, labels, nullptr, {}, stale ? nan : sum, ts, delta && !stale, out);
-          Emit(count_name, labels, nullptr, {}, stale ? nan : static_cast<double>(count), ts,
-               delta && !stale, out);
-        };
-        switch (m.data_case()) {
-          case pm::Metric::kGauge:
-            for (const auto& p : m.gauge().data_points()) {
-              const bool stale = p.flags() & kNoRecordedValue;
-              Emit(name, point_labels(p.attributes()), nullptr, {},
-                   stale ? StaleNaN() : PointValue(p), TimestampMs(p.time_unix_nano(), now_ms),
-                   false, out);
-            }
-            break;
-          case pm::Metric::kSum: {
-            const bool delta =
-                m.sum().aggregation_temporality() == pm::AGGREGATION_TEMPORALITY_DELTA;
-            for (const auto& p : m.sum().data_points()) {
-              const bool stale = p.flags() & kNoRecordedValue;
-              Emit(name, point_labels(p.attributes()), nullptr, {},
-                   stale ? StaleNaN() : PointValue(p), TimestampMs(p.time_unix_nano(), now_ms),
-                   delta && !stale, out);
-            }
-            break;
-          }
-          case pm::Metric::kHistogram: {
-            const bool delta =
-                m.histogram().aggregation_temporality() == pm::AGGREGATION_TEMPORALITY_DELTA;
-            for (const auto& p : m.histogram().data_points()) {
-              point_labels(p.attributes());
-              std::vector<double> bounds(p.explicit_bounds().begin(), p.explicit_bounds().end());
-              std::vector<uint64_t> counts(p.bucket_counts().begin(), p.bucket_counts().end());
-              if (counts.size() != bounds.size() + 1) {
-                bounds.clear();
-                counts.assign(1, p.count());
-              }
-              histogram(bounds, counts, p.has_sum(), p.sum(), p.count(),
-                        TimestampMs(p.time_unix_nano(), now_ms), p.flags() & kNoRecordedValue,
-                        delta);
-            }
-            break;
-          }
-          case pm::Metric::kExponentialHistogram: {
-            const bool delta = m.exponential_histogram().aggregation_temporality() ==
-                               pm::AGGREGATION_TEMPORALITY_DELTA;
-            for (const auto& p : m.exponential_histogram().data_points()) {
-              point_labels(p.attributes());
-              std::vector<double> bounds;
-              std::vector<uint64_t> counts;
-              prom::ExponentialToExplicit(p, &bounds, &counts);
-              histogram(bounds, counts, true, p.sum(), p.count(),
-                        TimestampMs(p.time_unix_nano(), now_ms), p.flags() & kNoRecordedValue,
-                        delta);
-            }
-            break;
-          }
-          case pm::Metric::kSummary:
-            for (const auto& p : m.summary().data_points()) {
-              point_labels(p.attributes());
-              const int64_t ts = TimestampMs(p.time_unix_nano(), now_ms);
-              for (const auto& q : p.quantile_values()) {
-                Emit(name, labels, "quantile", FormatBound(q.quantile()), q.value(), ts, false,
-                     out);
-              }
-              Emit(sum_name, labels, nullptr, {}, p.sum(), ts, false, out);
-              Emit(count_name, labels, nullptr, {}, static_cast<double>(p.count()), ts, false, out);
-            }
-            break;
-          case pm::Metric::DATA_NOT_SET:
-            break;
-        }
-      }
+      for (const pm::Metric& m : sm.metrics()) ConvertMetric(m, scoped, out);
     }
+  }
+}
+
+void SeriesConverter::EmitHistogram(const std::string& name, const prom::Labels& labels,
+                                    const std::vector<double>& bounds,
+                                    const std::vector<uint64_t>& counts, bool has_sum, double sum,
+                                    uint64_t count, int64_t ts, bool stale, bool delta,
+                                    SeriesMap* out) {
+  const double nan = StaleNaN();
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    cumulative += counts[i];
+    Emit(name + "_bucket", labels, "le", i < bounds.size() ? FormatBound(bounds[i]) : "+Inf",
+         stale ? nan : static_cast<double>(cumulative), ts, delta && !stale, out);
+  }
+  if (has_sum)
+    Emit(name + "_sum", labels, nullptr, {}, stale ? nan : sum, ts, delta && !stale, out);
+  Emit(name + "_count", labels, nullptr, {}, stale ? nan : static_cast<double>(count), ts,
+       delta && !stale, out);
+}
+
+void SeriesConverter::ConvertMetric(const pm::Metric& m, const prom::Labels& scoped,
+                                    SeriesMap* out) {
+  prom::MetricType type;
+  if (!prom::PrometheusType(m, &type)) return;
+  const std::string name = prom::MetricName(m.name(), m.unit(), type, options_.prefix);
+  prom::Labels labels;
+  auto point_labels = [&](const auto& attributes) -> const prom::Labels& {
+    MergeLabels(scoped, prom::AttributeLabels(attributes), &labels);
+    return labels;
+  };
+  switch (m.data_case()) {
+    case pm::Metric::kGauge:
+      for (const auto& p : m.gauge().data_points()) {
+        const bool stale = p.flags() & kNoRecordedValue;
+        Emit(name, point_labels(p.attributes()), nullptr, {}, stale ? StaleNaN() : PointValue(p),
+             TimestampMs(p.time_unix_nano(), now_ms_), false, out);
+      }
+      break;
+    case pm::Metric::kSum: {
+      const bool delta = m.sum().aggregation_temporality() == pm::AGGREGATION_TEMPORALITY_DELTA;
+      for (const auto& p : m.sum().data_points()) {
+        const bool stale = p.flags() & kNoRecordedValue;
+        Emit(name, point_labels(p.attributes()), nullptr, {}, stale ? StaleNaN() : PointValue(p),
+             TimestampMs(p.time_unix_nano(), now_ms_), delta && !stale, out);
+      }
+      break;
+    }
+    case pm::Metric::kHistogram: {
+      const bool delta =
+          m.histogram().aggregation_temporality() == pm::AGGREGATION_TEMPORALITY_DELTA;
+      for (const auto& p : m.histogram().data_points()) {
+        std::vector<double> bounds(p.explicit_bounds().begin(), p.explicit_bounds().end());
+        std::vector<uint64_t> counts(p.bucket_counts().begin(), p.bucket_counts().end());
+        // No buckets at all: only count and sum, in the +Inf bucket.
+        if (counts.size() != bounds.size() + 1) {
+          bounds.clear();
+          counts.assign(1, p.count());
+        }
+        EmitHistogram(name, point_labels(p.attributes()), bounds, counts, p.has_sum(), p.sum(),
+                      p.count(), TimestampMs(p.time_unix_nano(), now_ms_),
+                      p.flags() & kNoRecordedValue, delta, out);
+      }
+      break;
+    }
+    case pm::Metric::kExponentialHistogram: {
+      const bool delta =
+          m.exponential_histogram().aggregation_temporality() == pm::AGGREGATION_TEMPORALITY_DELTA;
+      for (const auto& p : m.exponential_histogram().data_points()) {
+        std::vector<double> bounds;
+        std::vector<uint64_t> counts;
+        prom::ExponentialToExplicit(p, &bounds, &counts);
+        EmitHistogram(name, point_labels(p.attributes()), bounds, counts, true, p.sum(), p.count(),
+                      TimestampMs(p.time_unix_nano(), now_ms_), p.flags() & kNoRecordedValue, delta,
+                      out);
+      }
+      break;
+    }
+    case pm::Metric::kSummary:
+      for (const auto& p : m.summary().data_points()) {
+        point_labels(p.attributes());
+        const int64_t ts = TimestampMs(p.time_unix_nano(), now_ms_);
+        for (const auto& q : p.quantile_values()) {
+          Emit(name, labels, "quantile", FormatBound(q.quantile()), q.value(), ts, false, out);
+        }
+        Emit(name + "_sum", labels, nullptr, {}, p.sum(), ts, false, out);
+        Emit(name + "_count", labels, nullptr, {}, static_cast<double>(p.count()), ts, false, out);
+      }
+      break;
+    case pm::Metric::DATA_NOT_SET:
+      break;
   }
 }
 

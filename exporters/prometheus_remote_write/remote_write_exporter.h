@@ -108,6 +108,15 @@ class SeriesConverter {
   void Convert(const ExportMetricsServiceRequest& request, int64_t now_ms, SeriesMap* out);
 
  private:
+  // The samples of one metric, with the labels of its resource and scope.
+  void ConvertMetric(const opentelemetry::proto::metrics::v1::Metric& m,
+                     const common::prometheus::Labels& scoped, SeriesMap* out);
+  // Explicit buckets as name_bucket{le}, name_sum and name_count samples;
+  // a stale point's samples are stale markers.
+  void EmitHistogram(const std::string& name, const common::prometheus::Labels& labels,
+                     const std::vector<double>& bounds, const std::vector<uint64_t>& counts,
+                     bool has_sum, double sum, uint64_t count, int64_t ts, bool stale, bool delta,
+                     SeriesMap* out);
   // One sample of the series `name` with `labels` (sorted) and, when
   // `extra_name` is set, one more label (le, quantile).
   void Emit(std::string_view name, const common::prometheus::Labels& labels, const char* extra_name,
