@@ -140,83 +140,6 @@ const char* SpanKindWord(int kind) {
   }
 }
 
-const std::string* StringAttr(const Resource& r, std::string_view key) {
-  for (const auto& kv : r.attributes()) {
-    if (kv.key() == key && kv.value().has_string_value()) return &kv.value().string_value();
-  }
-  return nullptr;
-}
-
-// Data stream name parts: lower case, without the characters index names
-// cannot hold (and without '-', which separates the parts).
-std::string StreamPart(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c == '\\' || c == '/' || c == '*' || c == '?' || c == '"' || c == '<' || c == '>' ||
-        c == '|' || c == ' ' || c == ',' || c == '#' || c == ':' || c == '-') {
-      c = '_';
-    }
-    out.push_back(c);
-  }
-  return out.empty() ? std::string("default") : out;
-}
-
-// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-void CivilFromDays(int64_t z, int* y, unsigned* m, unsigned* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t yy = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = static_cast<int>(yy + (*m <= 2));
-}
-
-std::string DatedIndex(const std::string& pattern, uint64_t unix_nano) {
-  int y;
-  unsigned m, d;
-  CivilFromDays(static_cast<int64_t>(unix_nano / 1000000000ull / 86400), &y, &m, &d);
-  std::string out;
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == '%' && i + 1 < pattern.size()) {
-      char buf[16];
-      switch (pattern[i + 1]) {
-        case 'Y':
-          snprintf(buf, sizeof buf, "%04d", y);
-          out += buf;
-          ++i;
-          continue;
-        case 'm':
-          snprintf(buf, sizeof buf, "%02u", m);
-          out += buf;
-          ++i;
-          continue;
-        case 'd':
-          snprintf(buf, sizeof buf, "%02u", d);
-          out += buf;
-          ++i;
-          continue;
-        default:
-          break;
-      }
-    }
-    out.push_back(pattern[i]);
-  }
-  return out;
-}
-
-std::string StreamIndex(const char* type, const Resource& resource, const IndexOptions& o) {
-  const std::string* dataset = StringAttr(resource, "data_stream.dataset");
-  const std::string* ns = StringAttr(resource, "data_stream.namespace");
-  return absl::StrCat(type, "-", StreamPart(dataset ? *dataset : o.dataset), "-",
-                      StreamPart(ns ? *ns : o.ns));
-}
-
 void AppendDataStream(const char* type, const std::string& index, std::string* out) {
   // index is type-dataset-namespace; its parts are already clean.
   const size_t a = index.find('-');
@@ -308,16 +231,6 @@ std::string FieldName(std::string_view key) {
     if (c == '.') c = '_';
   }
   return out;
-}
-
-std::string LogsIndex(const Resource& resource, uint64_t time_unix_nano, const IndexOptions& o) {
-  if (!o.logs_index.empty()) return DatedIndex(o.logs_index, time_unix_nano);
-  return StreamIndex("logs", resource, o);
-}
-
-std::string TracesIndex(const Resource& resource, uint64_t time_unix_nano, const IndexOptions& o) {
-  if (!o.traces_index.empty()) return DatedIndex(o.traces_index, time_unix_nano);
-  return StreamIndex("traces", resource, o);
 }
 
 void AppendTimestamp(uint64_t unix_nano, std::string* out) {
@@ -412,6 +325,130 @@ void AppendLogDocument(MappingMode mode, const Resource& resource,
   out->push_back('}');
 }
 
+namespace {
+
+void AppendSpanEvents(const Span& span, std::string* out) {
+  if (span.events_size() > 0) {
+    out->append(",\"events\":[");
+    for (int i = 0; i < span.events_size(); ++i) {
+      const auto& e = span.events(i);
+      if (i > 0) out->push_back(',');
+      out->append("{\"@timestamp\":");
+      AppendTimestamp(e.time_unix_nano(), out);
+      out->append(",\"name\":");
+      AppendString(e.name(), out);
+      if (e.attributes_size() > 0) {
+        out->append(",\"attributes\":");
+        AppendAttributes(e.attributes(), out);
+      }
+      out->push_back('}');
+    }
+    out->push_back(']');
+  }
+}
+
+void AppendSpanLinks(const Span& span, std::string* out) {
+  if (span.links_size() > 0) {
+    out->append(",\"links\":[");
+    for (int i = 0; i < span.links_size(); ++i) {
+      const auto& l = span.links(i);
+      if (i > 0) out->push_back(',');
+      out->append("{\"trace_id\":\"");
+      AppendHex(l.trace_id(), out);
+      out->append("\",\"span_id\":\"");
+      AppendHex(l.span_id(), out);
+      out->push_back('"');
+      if (l.attributes_size() > 0) {
+        out->append(",\"attributes\":");
+        AppendAttributes(l.attributes(), out);
+      }
+      out->push_back('}');
+    }
+    out->push_back(']');
+  }
+}
+
+// The span in the Elastic Common Schema's terms.
+void AppendEcsSpan(const Resource& resource, const InstrumentationScope& scope, const Span& span,
+                   uint64_t duration, int code, std::string* out) {
+  out->append(",\"trace.id\":\"");
+  AppendHex(span.trace_id(), out);
+  out->append("\",\"span.id\":\"");
+  AppendHex(span.span_id(), out);
+  out->push_back('"');
+  if (!span.parent_span_id().empty()) {
+    out->append(",\"parent.id\":\"");
+    AppendHex(span.parent_span_id(), out);
+    out->push_back('"');
+  }
+  out->append(",\"span.name\":");
+  AppendString(span.name(), out);
+  absl::StrAppend(out, ",\"span.kind\":\"", SpanKindWord(span.kind()), "\"");
+  absl::StrAppend(out, ",\"event.duration\":", duration);
+  absl::StrAppend(out, ",\"event.outcome\":\"",
+                  code == trace::Status::STATUS_CODE_ERROR ? "failure"
+                  : code == trace::Status::STATUS_CODE_OK  ? "success"
+                                                           : "unknown",
+                  "\"");
+  if (!span.status().message().empty()) {
+    out->append(",\"span.status.message\":");
+    AppendString(span.status().message(), out);
+  }
+  AppendEcsResource(resource, out);
+  if (!scope.name().empty()) {
+    out->append(",\"span.scope\":");
+    AppendString(scope.name(), out);
+  }
+  if (span.attributes_size() > 0) {
+    out->append(",\"attributes\":");
+    AppendAttributes(span.attributes(), out);
+  }
+}
+
+// The span in the OTLP shape.
+void AppendOtelSpan(const Resource& resource, const InstrumentationScope& scope, const Span& span,
+                    uint64_t duration, int code, std::string* out) {
+  out->append(",\"end_timestamp\":");
+  AppendTimestamp(span.end_time_unix_nano(), out);
+  absl::StrAppend(out, ",\"duration\":", duration);
+  out->append(",\"trace_id\":\"");
+  AppendHex(span.trace_id(), out);
+  out->append("\",\"span_id\":\"");
+  AppendHex(span.span_id(), out);
+  out->push_back('"');
+  if (!span.parent_span_id().empty()) {
+    out->append(",\"parent_span_id\":\"");
+    AppendHex(span.parent_span_id(), out);
+    out->push_back('"');
+  }
+  if (!span.trace_state().empty()) {
+    out->append(",\"trace_state\":");
+    AppendString(span.trace_state(), out);
+  }
+  out->append(",\"name\":");
+  AppendString(span.name(), out);
+  absl::StrAppend(out, ",\"kind\":\"", SpanKindWord(span.kind()), "\"");
+  absl::StrAppend(out, ",\"status\":{\"code\":\"",
+                  code == trace::Status::STATUS_CODE_ERROR ? "Error"
+                  : code == trace::Status::STATUS_CODE_OK  ? "Ok"
+                                                           : "Unset",
+                  "\"");
+  if (!span.status().message().empty()) {
+    out->append(",\"message\":");
+    AppendString(span.status().message(), out);
+  }
+  out->push_back('}');
+  if (span.attributes_size() > 0) {
+    out->append(",\"attributes\":");
+    AppendAttributes(span.attributes(), out);
+  }
+  AppendSpanEvents(span, out);
+  AppendSpanLinks(span, out);
+  AppendOtelResourceAndScope(resource, scope, out);
+}
+
+}  // namespace
+
 void AppendSpanDocument(MappingMode mode, const Resource& resource,
                         const InstrumentationScope& scope, const Span& span,
                         const std::string& index, std::string* out) {
@@ -422,109 +459,9 @@ void AppendSpanDocument(MappingMode mode, const Resource& resource,
   out->append("{\"@timestamp\":");
   AppendTimestamp(span.start_time_unix_nano(), out);
   if (mode == MappingMode::kEcs) {
-    out->append(",\"trace.id\":\"");
-    AppendHex(span.trace_id(), out);
-    out->append("\",\"span.id\":\"");
-    AppendHex(span.span_id(), out);
-    out->push_back('"');
-    if (!span.parent_span_id().empty()) {
-      out->append(",\"parent.id\":\"");
-      AppendHex(span.parent_span_id(), out);
-      out->push_back('"');
-    }
-    out->append(",\"span.name\":");
-    AppendString(span.name(), out);
-    absl::StrAppend(out, ",\"span.kind\":\"", SpanKindWord(span.kind()), "\"");
-    absl::StrAppend(out, ",\"event.duration\":", duration);
-    absl::StrAppend(out, ",\"event.outcome\":\"",
-                    code == trace::Status::STATUS_CODE_ERROR ? "failure"
-                    : code == trace::Status::STATUS_CODE_OK  ? "success"
-                                                             : "unknown",
-                    "\"");
-    if (!span.status().message().empty()) {
-      out->append(",\"span.status.message\":");
-      AppendString(span.status().message(), out);
-    }
-    AppendEcsResource(resource, out);
-    if (!scope.name().empty()) {
-      out->append(",\"span.scope\":");
-      AppendString(scope.name(), out);
-    }
-    if (span.attributes_size() > 0) {
-      out->append(",\"attributes\":");
-      AppendAttributes(span.attributes(), out);
-    }
+    AppendEcsSpan(resource, scope, span, duration, code, out);
   } else {
-    out->append(",\"end_timestamp\":");
-    AppendTimestamp(span.end_time_unix_nano(), out);
-    absl::StrAppend(out, ",\"duration\":", duration);
-    out->append(",\"trace_id\":\"");
-    AppendHex(span.trace_id(), out);
-    out->append("\",\"span_id\":\"");
-    AppendHex(span.span_id(), out);
-    out->push_back('"');
-    if (!span.parent_span_id().empty()) {
-      out->append(",\"parent_span_id\":\"");
-      AppendHex(span.parent_span_id(), out);
-      out->push_back('"');
-    }
-    if (!span.trace_state().empty()) {
-      out->append(",\"trace_state\":");
-      AppendString(span.trace_state(), out);
-    }
-    out->append(",\"name\":");
-    AppendString(span.name(), out);
-    absl::StrAppend(out, ",\"kind\":\"", SpanKindWord(span.kind()), "\"");
-    absl::StrAppend(out, ",\"status\":{\"code\":\"",
-                    code == trace::Status::STATUS_CODE_ERROR ? "Error"
-                    : code == trace::Status::STATUS_CODE_OK  ? "Ok"
-                                                             : "Unset",
-                    "\"");
-    if (!span.status().message().empty()) {
-      out->append(",\"message\":");
-      AppendString(span.status().message(), out);
-    }
-    out->push_back('}');
-    if (span.attributes_size() > 0) {
-      out->append(",\"attributes\":");
-      AppendAttributes(span.attributes(), out);
-    }
-    if (span.events_size() > 0) {
-      out->append(",\"events\":[");
-      for (int i = 0; i < span.events_size(); ++i) {
-        const auto& e = span.events(i);
-        if (i > 0) out->push_back(',');
-        out->append("{\"@timestamp\":");
-        AppendTimestamp(e.time_unix_nano(), out);
-        out->append(",\"name\":");
-        AppendString(e.name(), out);
-        if (e.attributes_size() > 0) {
-          out->append(",\"attributes\":");
-          AppendAttributes(e.attributes(), out);
-        }
-        out->push_back('}');
-      }
-      out->push_back(']');
-    }
-    if (span.links_size() > 0) {
-      out->append(",\"links\":[");
-      for (int i = 0; i < span.links_size(); ++i) {
-        const auto& l = span.links(i);
-        if (i > 0) out->push_back(',');
-        out->append("{\"trace_id\":\"");
-        AppendHex(l.trace_id(), out);
-        out->append("\",\"span_id\":\"");
-        AppendHex(l.span_id(), out);
-        out->push_back('"');
-        if (l.attributes_size() > 0) {
-          out->append(",\"attributes\":");
-          AppendAttributes(l.attributes(), out);
-        }
-        out->push_back('}');
-      }
-      out->push_back(']');
-    }
-    AppendOtelResourceAndScope(resource, scope, out);
+    AppendOtelSpan(resource, scope, span, duration, code, out);
   }
   AppendDataStream("traces", index, out);
   out->push_back('}');

@@ -57,6 +57,9 @@ void AppendSpanDocument(MappingMode mode, const Resource& resource,
                         const InstrumentationScope& scope, const Span& span,
                         const std::string& index, std::string* out);
 
+// Days since 1970-01-01 as a civil date.
+void CivilFromDays(int64_t days, int* year, unsigned* month, unsigned* day);
+
 // Deterministic document ids, the same on every retry and after a restart
 // that reads the same data again: a 128-bit hash of the record's content
 // and origin (resource and scope; not the time it was observed) for logs;
