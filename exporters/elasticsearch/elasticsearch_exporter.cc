@@ -19,48 +19,26 @@ namespace tributary::exporters::elasticsearch {
 
 namespace {
 
-struct Families {
-  ::prometheus::Family<::prometheus::Counter>& indexed;
-  ::prometheus::Family<::prometheus::Counter>& duplicates;
-  ::prometheus::Family<::prometheus::Counter>& failed;
-  ::prometheus::Family<::prometheus::Counter>& retried;
-  ::prometheus::Family<::prometheus::Counter>& sent_bytes;
-  ::prometheus::Family<::prometheus::Histogram>& duration;
-
-  static Families& Get() {
-    static Families* f = [] {
-      auto& r = core::Telemetry::Get().registry();
-      return new Families{
-          ::prometheus::BuildCounter()
-              .Name("tributary_elasticsearch_documents_indexed_total")
-              .Help("Documents Elasticsearch created")
-              .Register(r),
-          ::prometheus::BuildCounter()
-              .Name("tributary_elasticsearch_documents_duplicate_total")
-              .Help("Documents already present (409 on create: sent before), counted as delivered")
-              .Register(r),
-          ::prometheus::BuildCounter()
-              .Name("tributary_elasticsearch_documents_failed_total")
-              .Help("Documents refused, by HTTP status and error type")
-              .Register(r),
-          ::prometheus::BuildCounter()
-              .Name("tributary_elasticsearch_documents_retried_total")
-              .Help("Documents of a retry: refused with a retryable status, or not sent while the "
-                    "server was unavailable")
-              .Register(r),
-          ::prometheus::BuildCounter()
-              .Name("tributary_elasticsearch_sent_bytes_total")
-              .Help("Bytes of bulk request bodies sent (after compression)")
-              .Register(r),
-          ::prometheus::BuildHistogram()
-              .Name("tributary_elasticsearch_bulk_duration_seconds")
-              .Help("Time of one bulk request")
-              .Register(r),
-      };
-    }();
-    return *f;
-  }
-};
+// This component's self-metric families.
+const struct {
+  core::MetricFamily<::prometheus::Counter> indexed{
+      "tributary_elasticsearch_documents_indexed_total", "Documents Elasticsearch created"};
+  core::MetricFamily<::prometheus::Counter> duplicates{
+      "tributary_elasticsearch_documents_duplicate_total",
+      "Documents already present (409 on create: sent before), counted as delivered"};
+  core::MetricFamily<::prometheus::Counter> failed{
+      "tributary_elasticsearch_documents_failed_total",
+      "Documents refused, by HTTP status and error type"};
+  core::MetricFamily<::prometheus::Counter> retried{
+      "tributary_elasticsearch_documents_retried_total",
+      "Documents of a retry: refused with a retryable status, or not sent while the "
+      "server was unavailable"};
+  core::MetricFamily<::prometheus::Counter> sent_bytes{
+      "tributary_elasticsearch_sent_bytes_total",
+      "Bytes of bulk request bodies sent (after compression)"};
+  core::MetricFamily<::prometheus::Histogram> duration{
+      "tributary_elasticsearch_bulk_duration_seconds", "Time of one bulk request"};
+} kFamilies;
 
 bool Retryable(long status) { return status == 429 || status >= 500; }
 
@@ -141,7 +119,7 @@ ElasticsearchExporter::ElasticsearchExporter(std::string id, ElasticsearchConfig
   index_options_.logs_index = config_.logs_index;
   index_options_.traces_index = config_.traces_index;
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  Families& f = Families::Get();
+  const auto& f = kFamilies;
   const ::prometheus::Labels labels{{"exporter", id_}};
   indexed_ = &f.indexed.Add(labels);
   duplicates_ = &f.duplicates.Add(labels);
@@ -270,8 +248,7 @@ ElasticsearchExporter::Outcome ElasticsearchExporter::SendChunk(const Chunk& chu
   if (chunk.size() == 0) return out;
   auto keep = [&](size_t k) { sorted.retry.push_back(chunk.refs[k]); };
   auto reject = [&](size_t k, long status, const std::string& type, const std::string& reason) {
-    Families::Get()
-        .failed.Add({{"exporter", id_}, {"status", std::to_string(status)}, {"reason", type}})
+    kFamilies.failed.Add({{"exporter", id_}, {"status", std::to_string(status)}, {"reason", type}})
         .Increment();
     sorted.rejected.push_back(chunk.refs[k]);
     if (sorted.rejected_reason.empty()) sorted.rejected_reason = reason;
@@ -353,8 +330,7 @@ ElasticsearchExporter::Outcome ElasticsearchExporter::SendChunk(const Chunk& chu
   indexed_->Increment(static_cast<double>(created));
   duplicates_->Increment(static_cast<double>(duplicate));
   if (again > 0) {
-    Families::Get()
-        .failed.Add({{"exporter", id_}, {"status", "retryable"}, {"reason", "retryable"}})
+    kFamilies.failed.Add({{"exporter", id_}, {"status", "retryable"}, {"reason", "retryable"}})
         .Increment(static_cast<double>(again));
   }
   return out;

@@ -27,52 +27,28 @@ namespace {
 // The client's local queue holds this many messages at most.
 constexpr int kQueueMessages = 100000;
 
-struct Families {
-  ::prometheus::Family<::prometheus::Counter>& produced;
-  ::prometheus::Family<::prometheus::Counter>& produced_bytes;
-  ::prometheus::Family<::prometheus::Counter>& errors;
-  ::prometheus::Family<::prometheus::Counter>& oversized;
-  ::prometheus::Family<::prometheus::Gauge>& inflight;
-  ::prometheus::Family<::prometheus::Gauge>& queue_fill;
-  ::prometheus::Family<::prometheus::Histogram>& latency;
-
-  static Families& Get() {
-    static Families* f = [] {
-      auto& r = core::Telemetry::Get().registry();
-      return new Families{
-          ::prometheus::BuildCounter()
-              .Name("tributary_kafka_messages_produced_total")
-              .Help("Messages the brokers acknowledged")
-              .Register(r),
-          ::prometheus::BuildCounter()
-              .Name("tributary_kafka_produced_bytes_total")
-              .Help("Bytes of message values the brokers acknowledged (before compression)")
-              .Register(r),
-          ::prometheus::BuildCounter()
-              .Name("tributary_kafka_delivery_errors_total")
-              .Help("Messages whose delivery failed, by librdkafka error code")
-              .Register(r),
-          ::prometheus::BuildCounter()
-              .Name("tributary_kafka_oversized_records_total")
-              .Help("Records larger than max_message_bytes on their own")
-              .Register(r),
-          ::prometheus::BuildGauge()
-              .Name("tributary_kafka_inflight_messages")
-              .Help("Messages produced and waiting for their delivery report")
-              .Register(r),
-          ::prometheus::BuildGauge()
-              .Name("tributary_kafka_queue_fill_ratio")
-              .Help("Fill of the client's local queue, 0 to 1")
-              .Register(r),
-          ::prometheus::BuildHistogram()
-              .Name("tributary_kafka_produce_latency_seconds")
-              .Help("Time from produce to delivery report of one message")
-              .Register(r),
-      };
-    }();
-    return *f;
-  }
-};
+// This component's self-metric families.
+const struct {
+  core::MetricFamily<::prometheus::Counter> produced{"tributary_kafka_messages_produced_total",
+                                                     "Messages the brokers acknowledged"};
+  core::MetricFamily<::prometheus::Counter> produced_bytes{
+      "tributary_kafka_produced_bytes_total",
+      "Bytes of message values the brokers acknowledged (before compression)"};
+  core::MetricFamily<::prometheus::Counter> errors{
+      "tributary_kafka_delivery_errors_total",
+      "Messages whose delivery failed, by librdkafka error code"};
+  core::MetricFamily<::prometheus::Counter> oversized{
+      "tributary_kafka_oversized_records_total",
+      "Records larger than max_message_bytes on their own"};
+  core::MetricFamily<::prometheus::Gauge> inflight{
+      "tributary_kafka_inflight_messages",
+      "Messages produced and waiting for their delivery report"};
+  core::MetricFamily<::prometheus::Gauge> queue_fill{"tributary_kafka_queue_fill_ratio",
+                                                     "Fill of the client's local queue, 0 to 1"};
+  core::MetricFamily<::prometheus::Histogram> latency{
+      "tributary_kafka_produce_latency_seconds",
+      "Time from produce to delivery report of one message"};
+} kFamilies;
 
 const char* CompressionCodec(const std::string& name) {
   if (name == "none" || name == "gzip" || name == "snappy" || name == "lz4" || name == "zstd") {
@@ -163,9 +139,7 @@ class KafkaExporter::Producer {
       const int64_t us = rd_kafka_message_latency(m);
       if (us >= 0) e.latency_->Observe(static_cast<double>(us) / 1e6);
     } else {
-      Families::Get()
-          .errors.Add({{"exporter", e.id_}, {"code", rd_kafka_err2name(m->err)}})
-          .Increment();
+      kFamilies.errors.Add({{"exporter", e.id_}, {"code", rd_kafka_err2name(m->err)}}).Increment();
     }
     if (slot != nullptr) slot->owner->Done(*slot, m->err);
   }
@@ -219,7 +193,7 @@ KafkaExporter::KafkaExporter(std::string id, KafkaExporterConfig config)
                             : config_.partition_logs_by_resource_attributes;
     o.max_message_bytes = config_.max_message_bytes.bytes;
   }
-  Families& f = Families::Get();
+  const auto& f = kFamilies;
   const ::prometheus::Labels labels{{"exporter", id_}};
   produced_ = &f.produced.Add(labels);
   produced_bytes_ = &f.produced_bytes.Add(labels);
@@ -349,7 +323,7 @@ absl::Status KafkaExporter::Export(const core::Batch& batch, core::ExportReport&
     }
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       inflight_->Decrement();
-      Families::Get().errors.Add({{"exporter", id_}, {"code", rd_kafka_err2name(err)}}).Increment();
+      kFamilies.errors.Add({{"exporter", id_}, {"code", rd_kafka_err2name(err)}}).Increment();
       delivery.Done(slot, err);
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         queue_full = true;

@@ -54,30 +54,16 @@ bool WantsOpenMetrics(const std::string& accept) {
   return om > 0 && om >= text;
 }
 
-struct Families {
-  ::prometheus::Family<::prometheus::Gauge>& series;
-  ::prometheus::Family<::prometheus::Counter>& scrapes;
-  ::prometheus::Family<::prometheus::Counter>& expired;
-
-  static Families& Get() {
-    static Families* f = [] {
-      auto& r = core::Telemetry::Get().registry();
-      return new Families{::prometheus::BuildGauge()
-                              .Name("tributary_prometheus_series")
-                              .Help("Series the Prometheus exporter exposes")
-                              .Register(r),
-                          ::prometheus::BuildCounter()
-                              .Name("tributary_prometheus_scrapes_total")
-                              .Help("Scrapes the Prometheus exporter answered")
-                              .Register(r),
-                          ::prometheus::BuildCounter()
-                              .Name("tributary_prometheus_expired_series_total")
-                              .Help("Series no longer exposed because they were not updated")
-                              .Register(r)};
-    }();
-    return *f;
-  }
-};
+// This component's self-metric families.
+const struct {
+  core::MetricFamily<::prometheus::Gauge> series{"tributary_prometheus_series",
+                                                 "Series the Prometheus exporter exposes"};
+  core::MetricFamily<::prometheus::Counter> scrapes{"tributary_prometheus_scrapes_total",
+                                                    "Scrapes the Prometheus exporter answered"};
+  core::MetricFamily<::prometheus::Counter> expired{
+      "tributary_prometheus_expired_series_total",
+      "Series no longer exposed because they were not updated"};
+} kFamilies;
 
 }  // namespace
 
@@ -94,7 +80,7 @@ absl::Status PrometheusExporterConfig::Validate() const {
 
 PrometheusExporter::PrometheusExporter(std::string id, PrometheusExporterConfig config)
     : id_(std::move(id)), config_(std::move(config)), store_(MakeStoreOptions(config_)) {
-  Families& f = Families::Get();
+  const auto& f = kFamilies;
   series_gauge_ = &f.series.Add({{"exporter", id_}});
   scrapes_ = &f.scrapes.Add({{"exporter", id_}});
   expired_ = &f.expired.Add({{"exporter", id_}});

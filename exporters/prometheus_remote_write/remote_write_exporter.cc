@@ -48,37 +48,19 @@ int64_t TimestampMs(uint64_t unix_nano, int64_t now_ms) {
   return unix_nano == 0 ? now_ms : static_cast<int64_t>(unix_nano / 1000000);
 }
 
-struct Families {
-  ::prometheus::Family<::prometheus::Counter>& sent;
-  ::prometheus::Family<::prometheus::Counter>& failed;
-  ::prometheus::Family<::prometheus::Counter>& retried;
-  ::prometheus::Family<::prometheus::Histogram>& duration;
-
-  static Families& Get() {
-    static Families* f = [] {
-      auto& r = core::Telemetry::Get().registry();
-      return new Families{
-          ::prometheus::BuildCounter()
-              .Name("tributary_remote_write_samples_sent_total")
-              .Help("Samples the remote-write endpoint accepted")
-              .Register(r),
-          ::prometheus::BuildCounter()
-              .Name("tributary_remote_write_samples_failed_total")
-              .Help("Samples the remote-write endpoint refused for good, by reason")
-              .Register(r),
-          ::prometheus::BuildCounter()
-              .Name("tributary_remote_write_samples_retried_total")
-              .Help("Samples of requests that failed and are sent again")
-              .Register(r),
-          ::prometheus::BuildHistogram()
-              .Name("tributary_remote_write_send_duration_seconds")
-              .Help("Time of one remote-write HTTP request")
-              .Register(r),
-      };
-    }();
-    return *f;
-  }
-};
+// This component's self-metric families.
+const struct {
+  core::MetricFamily<::prometheus::Counter> sent{"tributary_remote_write_samples_sent_total",
+                                                 "Samples the remote-write endpoint accepted"};
+  core::MetricFamily<::prometheus::Counter> failed{
+      "tributary_remote_write_samples_failed_total",
+      "Samples the remote-write endpoint refused for good, by reason"};
+  core::MetricFamily<::prometheus::Counter> retried{
+      "tributary_remote_write_samples_retried_total",
+      "Samples of requests that failed and are sent again"};
+  core::MetricFamily<::prometheus::Histogram> duration{
+      "tributary_remote_write_send_duration_seconds", "Time of one remote-write HTTP request"};
+} kFamilies;
 
 }  // namespace
 
@@ -370,7 +352,7 @@ SeriesConverter::Options ConverterOptions(const RemoteWriteConfig& config) {
 
 RemoteWriteExporter::RemoteWriteExporter(std::string id, RemoteWriteConfig config)
     : id_(std::move(id)), config_(std::move(config)), converter_(ConverterOptions(config_)) {
-  Families& f = Families::Get();
+  const auto& f = kFamilies;
   sent_ = &f.sent.Add({{"exporter", id_}});
   retried_ = &f.retried.Add({{"exporter", id_}});
   duration_ = &f.duration.Add(
@@ -420,7 +402,7 @@ RemoteWriteExporter::SendResult RemoteWriteExporter::SendShard(size_t index) {
   Shard& shard = *shards_[index];
   std::vector<Body>& bodies = pending_[index];
   size_t& next = next_body_[index];
-  Families& f = Families::Get();
+  const auto& f = kFamilies;
   for (; next < bodies.size(); ++next) {
     const Body& body = bodies[next];
     common::http::LimitedBody response{.text = {}, .limit = 512};

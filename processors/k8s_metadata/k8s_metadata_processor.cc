@@ -38,13 +38,9 @@ std::string Env(const char* name) {
   return v ? v : "";
 }
 
-prometheus::Family<prometheus::Counter>& Resources() {
-  static auto& family = prometheus::BuildCounter()
-                            .Name("tributary_k8s_metadata_resources_total")
-                            .Help("Resources looked at, by whether pod metadata was found")
-                            .Register(core::Telemetry::Get().registry());
-  return family;
-}
+const core::MetricFamily<prometheus::Counter> kResources{
+    "tributary_k8s_metadata_resources_total",
+    "Resources looked at, by whether pod metadata was found"};
 
 }  // namespace
 
@@ -52,8 +48,8 @@ K8sMetadataProcessor::K8sMetadataProcessor(std::string id, K8sMetadataConfig con
                                            core::Consumer* next)
     : id_(std::move(id)), config_(std::move(config)), next_(next) {
   node_name_ = config_.node_name.empty() ? Env("K8S_NODE_NAME") : config_.node_name;
-  enriched_ = &Resources().Add({{"processor", id_}, {"result", "enriched"}});
-  unmatched_ = &Resources().Add({{"processor", id_}, {"result", "unmatched"}});
+  enriched_ = &kResources.Add({{"processor", id_}, {"result", "enriched"}});
+  unmatched_ = &kResources.Add({{"processor", id_}, {"result", "unmatched"}});
 }
 
 K8sMetadataProcessor::~K8sMetadataProcessor() = default;

@@ -22,48 +22,26 @@ using common::kafka::TopicConfig;
 
 namespace {
 
-struct Families {
-  ::prometheus::Family<::prometheus::Counter>& consumed;
-  ::prometheus::Family<::prometheus::Counter>& invalid;
-  ::prometheus::Family<::prometheus::Counter>& rewinds;
-  ::prometheus::Family<::prometheus::Counter>& rebalances;
-  ::prometheus::Family<::prometheus::Counter>& commit_errors;
-  ::prometheus::Family<::prometheus::Gauge>& lag;
-
-  static Families& Get() {
-    static Families* f = [] {
-      auto& r = core::Telemetry::Get().registry();
-      return new Families{
-          ::prometheus::BuildCounter()
-              .Name("tributary_kafka_messages_consumed_total")
-              .Help("Messages read from Kafka, by topic")
-              .Register(r),
-          ::prometheus::BuildCounter()
-              .Name("tributary_kafka_invalid_messages_total")
-              .Help("Messages that did not decode as their topic's encoding, skipped")
-              .Register(r),
-          ::prometheus::BuildCounter()
-              .Name("tributary_kafka_rewinds_total")
-              .Help("Partitions read again from an unacknowledged offset after a retryable "
-                    "failure downstream")
-              .Register(r),
-          ::prometheus::BuildCounter()
-              .Name("tributary_kafka_rebalances_total")
-              .Help("Partition assignments and revocations of the consumer group, by kind")
-              .Register(r),
-          ::prometheus::BuildCounter()
-              .Name("tributary_kafka_commit_errors_total")
-              .Help("Offset commits that failed (retried with the next commit)")
-              .Register(r),
-          ::prometheus::BuildGauge()
-              .Name("tributary_kafka_consumer_lag")
-              .Help("Messages in a partition not yet read by this consumer")
-              .Register(r),
-      };
-    }();
-    return *f;
-  }
-};
+// This component's self-metric families.
+const struct {
+  core::MetricFamily<::prometheus::Counter> consumed{"tributary_kafka_messages_consumed_total",
+                                                     "Messages read from Kafka, by topic"};
+  core::MetricFamily<::prometheus::Counter> invalid{
+      "tributary_kafka_invalid_messages_total",
+      "Messages that did not decode as their topic's encoding, skipped"};
+  core::MetricFamily<::prometheus::Counter> rewinds{
+      "tributary_kafka_rewinds_total",
+      "Partitions read again from an unacknowledged offset after a retryable "
+      "failure downstream"};
+  core::MetricFamily<::prometheus::Counter> rebalances{
+      "tributary_kafka_rebalances_total",
+      "Partition assignments and revocations of the consumer group, by kind"};
+  core::MetricFamily<::prometheus::Counter> commit_errors{
+      "tributary_kafka_commit_errors_total",
+      "Offset commits that failed (retried with the next commit)"};
+  core::MetricFamily<::prometheus::Gauge> lag{
+      "tributary_kafka_consumer_lag", "Messages in a partition not yet read by this consumer"};
+} kFamilies;
 
 // The batches of consecutive messages as one batch, resources moved, not
 // copied.
@@ -178,7 +156,7 @@ absl::Status KafkaReceiver::Start() {
       [](rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*, void* opaque) {
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
         auto* self = static_cast<KafkaReceiver*>(opaque);
-        Families::Get().commit_errors.Add({{"receiver", self->id_}}).Increment();
+        kFamilies.commit_errors.Add({{"receiver", self->id_}}).Increment();
         uint64_t held = 0;
         if (self->log_limiter_.Allow(&held)) {
           core::Log(core::LogLevel::kWarn, self->id_, "offset commit failed",
@@ -298,7 +276,7 @@ void KafkaReceiver::Handle(rd_kafka_message_t* m) {
   auto info = topics_.find(topic);
   std::shared_ptr<PartitionState> partition = FindPartition(topic, m->partition);
   if (info == topics_.end() || partition == nullptr) return;
-  Families::Get().consumed.Add({{"receiver", id_}, {"topic", topic}}).Increment();
+  kFamilies.consumed.Add({{"receiver", id_}, {"topic", topic}}).Increment();
   const core::Signal signal = info->second.signal;
   auto batch = DecodeMessage(
       signal, info->second.encoding,
@@ -306,7 +284,7 @@ void KafkaReceiver::Handle(rd_kafka_message_t* m) {
   std::lock_guard lock(shared_->mu);
   if (!batch.ok() || batch->empty()) {
     if (!batch.ok()) {
-      Families::Get().invalid.Add({{"receiver", id_}, {"topic", topic}}).Increment();
+      kFamilies.invalid.Add({{"receiver", id_}, {"topic", topic}}).Increment();
       core::Telemetry::Get().ReceiverFailedRequests(id_, "kafka", "invalid_message").Increment();
       uint64_t held = 0;
       if (log_limiter_.Allow(&held)) {
@@ -442,7 +420,7 @@ void KafkaReceiver::Rewind() {
       rd_kafka_topic_partition_list_new(static_cast<int>(from.size()));
   for (auto& [p, offset] : from) {
     rd_kafka_topic_partition_list_add(list, p->topic.c_str(), p->partition)->offset = offset;
-    Families::Get().rewinds.Add({{"receiver", id_}, {"topic", p->topic}}).Increment();
+    kFamilies.rewinds.Add({{"receiver", id_}, {"topic", p->topic}}).Increment();
   }
   rd_kafka_error_t* error = rd_kafka_seek_partitions(rk_, list, 5000);
   if (error != nullptr) {
@@ -507,7 +485,7 @@ void KafkaReceiver::UpdateLag() {
 void KafkaReceiver::OnRebalance(rd_kafka_resp_err_t err,
                                 rd_kafka_topic_partition_list_t* partitions) {
   const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk_)) == "COOPERATIVE";
-  Families& f = Families::Get();
+  const auto& f = kFamilies;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     f.rebalances.Add({{"receiver", id_}, {"kind", "assign"}}).Increment();
     for (int i = 0; i < partitions->cnt; ++i) {
@@ -558,7 +536,7 @@ void KafkaReceiver::OnRebalance(rd_kafka_resp_err_t err,
       std::lock_guard lock(shared_->mu);
       ++p->epoch;
     }
-    f.lag.Remove(p->lag);
+    f.lag.Get().Remove(p->lag);
     assigned_.erase({p->topic, p->partition});
   }
   for (auto& pending : pending_) {

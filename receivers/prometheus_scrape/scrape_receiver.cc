@@ -21,13 +21,8 @@ namespace {
 namespace pm = opentelemetry::proto::metrics::v1;
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
-::prometheus::Family<::prometheus::Counter>& Failures() {
-  static auto& f = ::prometheus::BuildCounter()
-                       .Name("tributary_scrape_failures_total")
-                       .Help("Scrapes that failed, by target and reason")
-                       .Register(core::Telemetry::Get().registry());
-  return f;
-}
+const core::MetricFamily<::prometheus::Counter> kFailures{
+    "tributary_scrape_failures_total", "Scrapes that failed, by target and reason"};
 
 // The labels of a sample without `skip` (le, quantile), sorted: the identity
 // of its data point.
@@ -459,7 +454,7 @@ void ScrapeReceiver::ScrapeTarget(const Target& t) {
   }
   if (!reason.empty()) {
     sm->clear_metrics();
-    Failures().Add({{"receiver", id_}, {"target", target}, {"reason", reason}}).Increment();
+    kFailures.Add({{"receiver", id_}, {"target", target}, {"reason", reason}}).Increment();
     uint64_t held = 0;
     if (reason != "invalid_exposition" && log_limiter_.Allow(&held)) {
       core::Log(core::LogLevel::kWarn, id_, "scrape failed",

@@ -24,31 +24,17 @@ namespace {
 
 namespace pm = opentelemetry::proto::metrics::v1;
 
-struct Families {
-  ::prometheus::Family<::prometheus::Counter>& lines;
-  ::prometheus::Family<::prometheus::Counter>& malformed;
-  ::prometheus::Family<::prometheus::Counter>& over_limit;
-  static Families& Get() {
-    static Families* f = [] {
-      auto& r = core::Telemetry::Get().registry();
-      return new Families{
-          ::prometheus::BuildCounter()
-              .Name("tributary_statsd_lines_total")
-              .Help("StatsD lines received")
-              .Register(r),
-          ::prometheus::BuildCounter()
-              .Name("tributary_statsd_malformed_lines_total")
-              .Help("StatsD lines that did not parse, skipped (the rest of their datagram is kept)")
-              .Register(r),
-          ::prometheus::BuildCounter()
-              .Name("tributary_statsd_series_limited_lines_total")
-              .Help("StatsD lines of new series beyond max_series in an interval, dropped")
-              .Register(r),
-      };
-    }();
-    return *f;
-  }
-};
+// This component's self-metric families.
+const struct {
+  core::MetricFamily<::prometheus::Counter> lines{"tributary_statsd_lines_total",
+                                                  "StatsD lines received"};
+  core::MetricFamily<::prometheus::Counter> malformed{
+      "tributary_statsd_malformed_lines_total",
+      "StatsD lines that did not parse, skipped (the rest of their datagram is kept)"};
+  core::MetricFamily<::prometheus::Counter> over_limit{
+      "tributary_statsd_series_limited_lines_total",
+      "StatsD lines of new series beyond max_series in an interval, dropped"};
+} kFamilies;
 
 uint64_t NowNanos() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -252,7 +238,7 @@ StatsdReceiver::StatsdReceiver(std::string id, StatsdConfig config, core::Consum
       metrics_(metrics),
       aggregator_(config_.timer_buckets, config_.histogram_buckets,
                   static_cast<size_t>(config_.max_series)) {
-  Families& f = Families::Get();
+  const auto& f = kFamilies;
   lines_ = &f.lines.Add({{"receiver", id_}});
   malformed_ = &f.malformed.Add({{"receiver", id_}});
   over_limit_ = &f.over_limit.Add({{"receiver", id_}});

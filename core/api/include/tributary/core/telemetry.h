@@ -1,8 +1,10 @@
 #ifndef TRIBUTARY_CORE_TELEMETRY_H_
 #define TRIBUTARY_CORE_TELEMETRY_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -94,6 +96,37 @@ class Telemetry {
 
 // Serialises the registry plus process_* metrics in the Prometheus text format.
 std::string RenderSelfMetrics();
+
+// A self-metric family that a component declares once, beside its code:
+//
+//   constexpr core::MetricFamily<prometheus::Counter> kRetries{
+//       "tributary_kafka_retries_total", "Messages produced again"};
+//   prometheus::Counter& retries = kRetries.Add({{"exporter", id}});
+//
+// It is registered with the process's registry on first use and kept;
+// components keep the metrics Add() returns instead of looking them up on
+// hot paths.
+template <class Metric>
+struct MetricFamily {
+  const char* name;
+  const char* help;
+  mutable std::atomic<prometheus::Family<Metric>*> family{nullptr};
+
+  prometheus::Family<Metric>& Get() const {
+    prometheus::Family<Metric>* f = family.load(std::memory_order_acquire);
+    if (f == nullptr) {
+      // The registry hands every caller the same family of a name.
+      f = &prometheus::detail::Builder<Metric>().Name(name).Help(help).Register(
+          Telemetry::Get().registry());
+      family.store(f, std::memory_order_release);
+    }
+    return *f;
+  }
+  template <class... Args>
+  Metric& Add(const prometheus::Labels& labels, Args&&... args) const {
+    return Get().Add(labels, std::forward<Args>(args)...);
+  }
+};
 
 }  // namespace tributary::core
 
