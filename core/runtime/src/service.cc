@@ -286,6 +286,21 @@ absl::Status Service::Start() {
         [this] { return StatusText(); });
     if (absl::Status s = admin_->Start(); !s.ok()) return s;
   }
+  if (absl::Status s = CreateExporters(); !s.ok()) return s;
+  ReceiverHeads receiver_heads;
+  for (const PipelineSpec& p : config_.pipelines) {
+    if (absl::Status s = BuildPipeline(p, &receiver_heads); !s.ok()) return s;
+  }
+  if (absl::Status s = CreateReceivers(receiver_heads); !s.ok()) return s;
+  if (absl::Status s = StartComponents(); !s.ok()) return s;
+  if (config_.settings.memory_trim_interval.count() > 0) StartTrimmer();
+  ready_ = true;
+  Log(LogLevel::kInfo, program_, "started",
+      absl::StrCat("pipelines=", config_.pipelines.size(), " version=", TRIBUTARY_VERSION));
+  return absl::OkStatus();
+}
+
+absl::Status Service::CreateExporters() {
   // Exporters, one instance each, shared by the pipelines naming them.
   for (const PipelineSpec& p : config_.pipelines) {
     for (const ComponentId& id : p.exporters) {
@@ -303,51 +318,56 @@ absl::Status Service::Start() {
           f.dead_letter(spec.config.get()));
     }
   }
-  // Each pipeline is built back to front; processors get one instance per pipeline.
-  std::map<std::string, std::map<Signal, std::vector<Consumer*>>> receiver_heads;
-  for (const PipelineSpec& p : config_.pipelines) {
-    Consumer* next = nullptr;
-    if (!config_.settings.buffer.directory.empty()) {
-      // The buffer sits between the processors and the exporters, one cursor each.
-      BufferOptions options = BufferOptions::From(config_.settings.buffer, p.id, p.signal);
-      if (!p.when_full.empty()) options.when_full = ParseWhenFull(p.when_full).value();
-      auto buffer = std::make_unique<WriteAheadBuffer>(options);
-      for (const ComponentId& id : p.exporters) {
-        buffer->AddCursor(id.ToString(), exporters_.at(id.ToString()).get());
-      }
-      next = buffer.get();
-      buffers_.push_back(std::move(buffer));
-    } else {
-      std::vector<Consumer*> outs;
-      for (const ComponentId& id : p.exporters) outs.push_back(exporters_.at(id.ToString()).get());
-      next = outs.front();
-      if (outs.size() > 1) {
-        fanouts_.push_back(std::make_unique<FanoutConsumer>(outs));
-        next = fanouts_.back().get();
-      }
+  return absl::OkStatus();
+}
+
+absl::Status Service::BuildPipeline(const PipelineSpec& p, ReceiverHeads* receiver_heads) {
+  // Built back to front; processors get one instance per pipeline.
+  Consumer* next = nullptr;
+  if (!config_.settings.buffer.directory.empty()) {
+    // The buffer sits between the processors and the exporters, one cursor each.
+    BufferOptions options = BufferOptions::From(config_.settings.buffer, p.id, p.signal);
+    if (!p.when_full.empty()) options.when_full = ParseWhenFull(p.when_full).value();
+    auto buffer = std::make_unique<WriteAheadBuffer>(options);
+    for (const ComponentId& id : p.exporters) {
+      buffer->AddCursor(id.ToString(), exporters_.at(id.ToString()).get());
     }
-    for (auto it = p.processors.rbegin(); it != p.processors.rend(); ++it) {
-      const std::string key = it->ToString();
-      const ComponentSpec& spec = config_.processors.at(key);
-      ComponentId instance_id = *it;
-      auto processor = registry_.processors().at(it->type).create(
-          CreateContext{instance_id, program_}, spec.config.get(), p.signal, next);
-      if (!processor.ok()) {
-        return absl::Status(processor.status().code(),
-                            absl::StrCat("processor ", key, " in pipeline ", p.id, ": ",
-                                         processor.status().message()));
-      }
-      next = processor->get();
-      processors_.push_back(std::move(*processor));
+    next = buffer.get();
+    buffers_.push_back(std::move(buffer));
+  } else {
+    std::vector<Consumer*> outs;
+    for (const ComponentId& id : p.exporters) outs.push_back(exporters_.at(id.ToString()).get());
+    next = outs.front();
+    if (outs.size() > 1) {
+      fanouts_.push_back(std::make_unique<FanoutConsumer>(outs));
+      next = fanouts_.back().get();
     }
-    fanouts_.push_back(std::make_unique<PipelineHead>(p.id, p.signal, next));
-    next = fanouts_.back().get();
-    for (const ComponentId& id : p.receivers)
-      receiver_heads[id.ToString()][p.signal].push_back(next);
   }
-  for (auto& [key, heads] : receiver_heads) {
+  for (auto it = p.processors.rbegin(); it != p.processors.rend(); ++it) {
+    const std::string key = it->ToString();
+    const ComponentSpec& spec = config_.processors.at(key);
+    ComponentId instance_id = *it;
+    auto processor = registry_.processors().at(it->type).create(
+        CreateContext{instance_id, program_}, spec.config.get(), p.signal, next);
+    if (!processor.ok()) {
+      return absl::Status(processor.status().code(),
+                          absl::StrCat("processor ", key, " in pipeline ", p.id, ": ",
+                                       processor.status().message()));
+    }
+    next = processor->get();
+    processors_.push_back(std::move(*processor));
+  }
+  fanouts_.push_back(std::make_unique<PipelineHead>(p.id, p.signal, next));
+  next = fanouts_.back().get();
+  for (const ComponentId& id : p.receivers)
+    (*receiver_heads)[id.ToString()][p.signal].push_back(next);
+  return absl::OkStatus();
+}
+
+absl::Status Service::CreateReceivers(const ReceiverHeads& receiver_heads) {
+  for (const auto& [key, heads] : receiver_heads) {
     ReceiverConsumers consumers;
-    for (auto& [signal, list] : heads) {
+    for (const auto& [signal, list] : heads) {
       Consumer* c = list.front();
       if (list.size() > 1) {
         fanouts_.push_back(std::make_unique<FanoutConsumer>(list));
@@ -367,6 +387,10 @@ absl::Status Service::Start() {
     }
     receivers_[key] = std::move(*receiver);
   }
+  return absl::OkStatus();
+}
+
+absl::Status Service::StartComponents() {
   for (auto& [key, runner] : exporters_) {
     if (absl::Status s = runner->Start(); !s.ok()) return s;
   }
@@ -384,29 +408,27 @@ absl::Status Service::Start() {
       return absl::Status(s.code(), absl::StrCat("receiver ", key, ": ", s.message()));
     }
   }
-  if (config_.settings.memory_trim_interval.count() > 0) {
-    // glibc keeps freed memory in its arenas; after a burst (a backlog sent,
-    // a spike of large batches) that shows as resident memory far above what
-    // is in use. It goes back once the free part outgrows three times what is
-    // in use: the ordinary churn of batches (a batch of 8192 spans read back
-    // from the buffer, exported and freed swings the heap by tens of MiB) is
-    // reused where it lies, so resident memory is flat in steady state instead
-    // of being handed back and faulted in again every interval.
-    trimmer_ = std::thread([this] {
-      std::unique_lock<std::mutex> lock(trim_mu_);
-      while (!trim_cv_.wait_for(lock, config_.settings.memory_trim_interval,
-                                [&] { return trim_stop_; })) {
-        lock.unlock();
-        const struct mallinfo2 info = mallinfo2();
-        if (info.fordblks > std::max<size_t>(32u << 20, 3 * info.uordblks)) malloc_trim(0);
-        lock.lock();
-      }
-    });
-  }
-  ready_ = true;
-  Log(LogLevel::kInfo, program_, "started",
-      absl::StrCat("pipelines=", config_.pipelines.size(), " version=", TRIBUTARY_VERSION));
   return absl::OkStatus();
+}
+
+void Service::StartTrimmer() {
+  // glibc keeps freed memory in its arenas; after a burst (a backlog sent,
+  // a spike of large batches) that shows as resident memory far above what
+  // is in use. It goes back once the free part outgrows three times what is
+  // in use: the ordinary churn of batches (a batch of 8192 spans read back
+  // from the buffer, exported and freed swings the heap by tens of MiB) is
+  // reused where it lies, so resident memory is flat in steady state instead
+  // of being handed back and faulted in again every interval.
+  trimmer_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(trim_mu_);
+    while (!trim_cv_.wait_for(lock, config_.settings.memory_trim_interval,
+                              [&] { return trim_stop_; })) {
+      lock.unlock();
+      const struct mallinfo2 info = mallinfo2();
+      if (info.fordblks > std::max<size_t>(32u << 20, 3 * info.uordblks)) malloc_trim(0);
+      lock.lock();
+    }
+  });
 }
 
 void Service::Shutdown() noexcept {

@@ -97,6 +97,18 @@ class Service {
   int admin_port() const;
 
  private:
+  // The consumers each receiver hands its data to, by receiver and signal.
+  using ReceiverHeads = std::map<std::string, std::map<Signal, std::vector<Consumer*>>>;
+  // Exporters, one instance each, shared by the pipelines naming them.
+  absl::Status CreateExporters();
+  // One pipeline from its exporters (through the buffer when configured) back
+  // to its head, which the pipeline's receivers will hand their data to.
+  absl::Status BuildPipeline(const PipelineSpec& p, ReceiverHeads* receiver_heads);
+  absl::Status CreateReceivers(const ReceiverHeads& receiver_heads);
+  // Exporters first, receivers last, so data has somewhere to go.
+  absl::Status StartComponents();
+  void StartTrimmer();
+
   const Registry& registry_;
   ServiceConfig config_;
   std::string program_;
