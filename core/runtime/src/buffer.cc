@@ -235,22 +235,7 @@ absl::Status WriteAheadBuffer::WriteGroup(std::vector<Pending>& group, size_t* w
     } else {
       unsynced_ = true;
     }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      uint64_t pos = offset;
-      for (size_t k = i; k < j; ++k) {
-        Pending& p = group[k];
-        active->index.push_back({p.seq, pos, static_cast<uint32_t>(p.payload.size()), p.records});
-        const uint64_t size = detail::kRecordHeaderSize + p.payload.size();
-        pos += size;
-        pending_bytes_ -= size;
-        disk_bytes_ += size;
-        head_seq_ = p.seq;
-        for (auto& c : cursors_) c->backlog += p.records;
-      }
-      active->bytes = pos;
-      UpdateGaugesLocked();
-    }
+    IndexWritten(active, group, i, j, offset);
     reader_cv_.notify_all();
     // The data is in the buffer: the senders may hear success.
     for (size_t k = i; k < j; ++k) group[k].acks.clear();
@@ -258,6 +243,24 @@ absl::Status WriteAheadBuffer::WriteGroup(std::vector<Pending>& group, size_t* w
     *written_records = i;
   }
   return absl::OkStatus();
+}
+
+void WriteAheadBuffer::IndexWritten(Segment* segment, const std::vector<Pending>& group,
+                                    size_t from, size_t to, uint64_t offset) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t pos = offset;
+  for (size_t k = from; k < to; ++k) {
+    const Pending& p = group[k];
+    segment->index.push_back({p.seq, pos, static_cast<uint32_t>(p.payload.size()), p.records});
+    const uint64_t size = detail::kRecordHeaderSize + p.payload.size();
+    pos += size;
+    pending_bytes_ -= size;
+    disk_bytes_ += size;
+    head_seq_ = p.seq;
+    for (auto& c : cursors_) c->backlog += p.records;
+  }
+  segment->bytes = pos;
+  UpdateGaugesLocked();
 }
 
 void WriteAheadBuffer::WriterLoop() {

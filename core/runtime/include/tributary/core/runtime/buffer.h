@@ -229,6 +229,9 @@ class WriteAheadBuffer : public Consumer {
   void WriterLoop();
   absl::Status WriteGroup(std::vector<Pending>& group, size_t* written_records);
   absl::Status OpenSegment(uint64_t first_seq);
+  // group[from, to) was written to `segment` at `offset`: readers may see it.
+  void IndexWritten(Segment* segment, const std::vector<Pending>& group, size_t from, size_t to,
+                    uint64_t offset);
   void ReaderLoop(Cursor* cursor, Reader* reader);
   bool LocateLocked(Reader* reader, Located* out);
   std::shared_ptr<const Batch> ReadFromDisk(const Located& where, std::string* error);
