@@ -283,26 +283,8 @@ void KafkaExporter::Reject(core::Batch records, const std::string& reason,
   }
 }
 
-absl::Status KafkaExporter::Export(const core::Batch& batch, core::ExportReport& report) noexcept {
-  const MessageOptions& options = options_[static_cast<size_t>(batch.signal())];
-  std::vector<Message> messages;
-  std::vector<core::Batch> oversized;
-  BuildMessages(batch, options, &messages, &oversized);
-  for (core::Batch& b : oversized) {
-    oversized_->Increment(static_cast<double>(b.record_count()));
-    Reject(std::move(b),
-           absl::StrCat("record larger than max_message_bytes (", options.max_message_bytes, ")"),
-           report);
-  }
-
-  auto producer = CurrentProducer();
-  if (!producer.ok()) return producer.status();
-  rd_kafka_t* rk = (*producer)->rk();
-
-  Delivery delivery(messages);
-  std::vector<bool> produced(messages.size(), false);
+bool KafkaExporter::ProduceAll(rd_kafka_t* rk, std::vector<Message>& messages, Delivery& delivery) {
   const core::Deadline queue_deadline = core::Clock::now() + config_.timeout;
-  bool queue_full = false;
   for (size_t i = 0; i < messages.size(); ++i) {
     Message& m = messages[i];
     Delivery::Slot& slot = delivery.slots[i];
@@ -326,17 +308,36 @@ absl::Status KafkaExporter::Export(const core::Batch& batch, core::ExportReport&
       kFamilies.errors.Add({{"exporter", id_}, {"code", rd_kafka_err2name(err)}}).Increment();
       delivery.Done(slot, err);
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        queue_full = true;
         // The rest waits for the retry too.
         for (size_t j = i + 1; j < messages.size(); ++j) {
           delivery.slots[j].err = RD_KAFKA_RESP_ERR__QUEUE_FULL;
         }
-        break;
+        return false;
       }
       continue;
     }
-    produced[i] = true;
   }
+  return true;
+}
+
+absl::Status KafkaExporter::Export(const core::Batch& batch, core::ExportReport& report) noexcept {
+  const MessageOptions& options = options_[static_cast<size_t>(batch.signal())];
+  std::vector<Message> messages;
+  std::vector<core::Batch> oversized;
+  BuildMessages(batch, options, &messages, &oversized);
+  for (core::Batch& b : oversized) {
+    oversized_->Increment(static_cast<double>(b.record_count()));
+    Reject(std::move(b),
+           absl::StrCat("record larger than max_message_bytes (", options.max_message_bytes, ")"),
+           report);
+  }
+
+  auto producer = CurrentProducer();
+  if (!producer.ok()) return producer.status();
+  rd_kafka_t* rk = (*producer)->rk();
+
+  Delivery delivery(messages);
+  const bool queue_full = !ProduceAll(rk, messages, delivery);
   {
     std::unique_lock lock(delivery.mu);
     delivery.cv.wait(lock, [&] { return delivery.outstanding == 0; });

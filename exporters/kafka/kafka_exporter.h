@@ -104,10 +104,13 @@ class KafkaExporter : public core::Exporter {
  private:
   class Producer;
   struct Delivery;
-  // A batch whose messages were not all delivered, kept for its retry.
   absl::StatusOr<std::shared_ptr<Producer>> CurrentProducer();
   // Replaces a producer that hit a fatal error with a new one.
   void Replace(const std::shared_ptr<Producer>& failed);
+  // Produces each message with its delivery slot; false if the client's
+  // queue stayed full until the timeout (the messages not produced are
+  // marked for the retry).
+  bool ProduceAll(rd_kafka_t* rk, std::vector<Message>& messages, Delivery& delivery);
   // Adds refused records to the report for the dead-letter file.
   void Reject(core::Batch records, const std::string& reason, core::ExportReport& report);
 
