@@ -242,41 +242,79 @@ ElasticsearchExporter::Response ElasticsearchExporter::Send(const std::string& m
   return r;
 }
 
+void ElasticsearchExporter::RejectDocument(const Chunk& chunk, size_t k, long status,
+                                           const std::string& type, const std::string& reason,
+                                           Sorted& sorted) {
+  kFamilies.failed.Add({{"exporter", id_}, {"status", std::to_string(status)}, {"reason", type}})
+      .Increment();
+  sorted.rejected.push_back(chunk.refs[k]);
+  if (sorted.rejected_reason.empty()) sorted.rejected_reason = reason;
+}
+
+ElasticsearchExporter::Outcome ElasticsearchExporter::SendHalves(const Chunk& chunk,
+                                                                 Sorted& sorted) {
+  for (int half = 0; half < 2; ++half) {
+    Chunk part;
+    const size_t begin = half == 0 ? 0 : chunk.size() / 2;
+    const size_t end = half == 0 ? chunk.size() / 2 : chunk.size();
+    for (size_t k = begin; k < end; ++k) part.Add(chunk.Lines(k), chunk.refs[k]);
+    Outcome o = SendChunk(part, sorted);
+    if (o.stop) {
+      if (half == 0) {
+        for (size_t k = end; k < chunk.size(); ++k) sorted.retry.push_back(chunk.refs[k]);
+      }
+      return o;
+    }
+  }
+  return Outcome();
+}
+
+ElasticsearchExporter::Outcome ElasticsearchExporter::SortItems(const Chunk& chunk,
+                                                                const std::vector<BulkItem>& items,
+                                                                Sorted& sorted) {
+  Outcome out;
+  size_t created = 0, duplicate = 0, again = 0;
+  for (size_t k = 0; k < chunk.size(); ++k) {
+    const BulkItem& item = items[k];
+    if (item.status == 200 || item.status == 201) {
+      ++created;
+    } else if (item.status == 409) {
+      ++duplicate;
+    } else if (item.status == 0 || Retryable(item.status)) {
+      ++again;
+      sorted.retry.push_back(chunk.refs[k]);
+      if (item.status == 429) out.throttled = true;
+    } else {
+      const std::string type = item.error_type.empty() ? "unknown" : item.error_type;
+      RejectDocument(chunk, k, item.status, type,
+                     absl::StrCat("HTTP ", item.status, " ", type, ": ", item.error_reason),
+                     sorted);
+    }
+  }
+  indexed_->Increment(static_cast<double>(created));
+  duplicates_->Increment(static_cast<double>(duplicate));
+  if (again > 0) {
+    kFamilies.failed.Add({{"exporter", id_}, {"status", "retryable"}, {"reason", "retryable"}})
+        .Increment(static_cast<double>(again));
+  }
+  return out;
+}
+
 ElasticsearchExporter::Outcome ElasticsearchExporter::SendChunk(const Chunk& chunk,
                                                                 Sorted& sorted) {
   Outcome out;
   if (chunk.size() == 0) return out;
-  auto keep = [&](size_t k) { sorted.retry.push_back(chunk.refs[k]); };
-  auto reject = [&](size_t k, long status, const std::string& type, const std::string& reason) {
-    kFamilies.failed.Add({{"exporter", id_}, {"status", std::to_string(status)}, {"reason", type}})
-        .Increment();
-    sorted.rejected.push_back(chunk.refs[k]);
-    if (sorted.rejected_reason.empty()) sorted.rejected_reason = reason;
+  auto keep_all = [&] {
+    for (size_t k = 0; k < chunk.size(); ++k) sorted.retry.push_back(chunk.refs[k]);
   };
   const Response r = Send("POST",
                           "/_bulk?filter_path=errors,items.*.status,items.*.error.type,"
                           "items.*.error.reason",
                           chunk.body, "application/x-ndjson");
-  if (r.status == 413 && chunk.size() > 1) {
-    // Too large for the server: each half on its own.
-    for (int half = 0; half < 2; ++half) {
-      Chunk part;
-      const size_t begin = half == 0 ? 0 : chunk.size() / 2;
-      const size_t end = half == 0 ? chunk.size() / 2 : chunk.size();
-      for (size_t k = begin; k < end; ++k) part.Add(chunk.Lines(k), chunk.refs[k]);
-      Outcome o = SendChunk(part, sorted);
-      if (o.stop) {
-        out = o;
-        if (half == 0) {
-          for (size_t k = chunk.size() / 2; k < chunk.size(); ++k) keep(k);
-        }
-        return out;
-      }
-    }
-    return out;
-  }
+  // Too large for the server: each half on its own.
+  if (r.status == 413 && chunk.size() > 1) return SendHalves(chunk, sorted);
   if (r.status == 0 || Retryable(r.status)) {
-    for (size_t k = 0; k < chunk.size(); ++k) keep(k);
+    keep_all();
     out.stop = true;
     out.retry_after = r.retry_after;
     out.throttled = r.status == 429;
@@ -293,14 +331,15 @@ ElasticsearchExporter::Outcome ElasticsearchExporter::SendChunk(const Chunk& chu
     const std::string reason =
         absl::StrCat("bulk request refused: HTTP ", r.status, " ", r.body.substr(0, 300));
     for (size_t k = 0; k < chunk.size(); ++k) {
-      reject(k, r.status, r.status == 413 ? "request_too_large" : "request_refused", reason);
+      RejectDocument(chunk, k, r.status, r.status == 413 ? "request_too_large" : "request_refused",
+                     reason, sorted);
     }
     return out;
   }
   const auto items = ParseBulkResponse(r.body, chunk.size());
   if (!items) {
     // Not a bulk response for these documents: send them again.
-    for (size_t k = 0; k < chunk.size(); ++k) keep(k);
+    keep_all();
     out.stop = true;
     core::Log(core::LogLevel::kWarn, id_, "unreadable bulk response; its documents are kept",
               absl::StrCat("body=\"", r.body.substr(0, 200), "\""));
@@ -310,30 +349,7 @@ ElasticsearchExporter::Outcome ElasticsearchExporter::SendChunk(const Chunk& chu
     indexed_->Increment(static_cast<double>(chunk.size()));
     return out;
   }
-  size_t created = 0, duplicate = 0, again = 0;
-  for (size_t k = 0; k < chunk.size(); ++k) {
-    const BulkItem& item = (*items)[k];
-    if (item.status == 200 || item.status == 201) {
-      ++created;
-    } else if (item.status == 409) {
-      ++duplicate;
-    } else if (item.status == 0 || Retryable(item.status)) {
-      ++again;
-      keep(k);
-      if (item.status == 429) out.throttled = true;
-    } else {
-      const std::string type = item.error_type.empty() ? "unknown" : item.error_type;
-      reject(k, item.status, type,
-             absl::StrCat("HTTP ", item.status, " ", type, ": ", item.error_reason));
-    }
-  }
-  indexed_->Increment(static_cast<double>(created));
-  duplicates_->Increment(static_cast<double>(duplicate));
-  if (again > 0) {
-    kFamilies.failed.Add({{"exporter", id_}, {"status", "retryable"}, {"reason", "retryable"}})
-        .Increment(static_cast<double>(again));
-  }
-  return out;
+  return SortItems(chunk, *items, sorted);
 }
 
 absl::Status ElasticsearchExporter::Export(const core::Batch& batch,

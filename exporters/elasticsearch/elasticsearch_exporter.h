@@ -11,6 +11,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "common/http/http_client.h"
+#include "exporters/elasticsearch/bulk_response.h"
 #include "exporters/elasticsearch/document.h"
 #include "tributary/core/component.h"
 #include "tributary/core/config.h"
@@ -139,6 +140,13 @@ class ElasticsearchExporter : public core::Exporter {
   // Sends the chunk and sorts its documents into indexed, to send again and
   // refused for good.
   Outcome SendChunk(const Chunk& chunk, Sorted& sorted);
+  // A chunk too large for the server, sent as two; when the first half
+  // stops, the second is kept for the retry unsent.
+  Outcome SendHalves(const Chunk& chunk, Sorted& sorted);
+  // The documents of a chunk by their bulk response items.
+  Outcome SortItems(const Chunk& chunk, const std::vector<BulkItem>& items, Sorted& sorted);
+  void RejectDocument(const Chunk& chunk, size_t k, long status, const std::string& type,
+                      const std::string& reason, Sorted& sorted);
   // Calls `each(ref, index, id, append_source)` for every record of the
   // batch, in order; `append_source(std::string*)` appends its document.
   template <class Each>
