@@ -376,6 +376,79 @@ void WriteError(httplib::Response& res, bool json, int http_status, grpc::Status
 
 }  // namespace
 
+void OtlpReceiver::HandleHttp(Signal signal, size_t max_body, size_t max_wire,
+                              const httplib::Request& req, httplib::Response& res,
+                              const httplib::ContentReader& reader) {
+  const std::string media = MediaType(req);
+  const bool json = media == "application/json";
+  if (!Authorized(req.get_header_value("Authorization"), "http")) {
+    res.set_header("WWW-Authenticate", "Bearer");
+    WriteError(res, json, 401, grpc::StatusCode::UNAUTHENTICATED, "missing or wrong bearer token");
+    return;
+  }
+  if (!json && media != "application/x-protobuf") {
+    CountFailedRequest("http", "unsupported_media_type");
+    WriteError(res, false, 415, grpc::StatusCode::INVALID_ARGUMENT,
+               "Content-Type must be application/x-protobuf or application/json");
+    return;
+  }
+  if (req.has_header("Content-Length") &&
+      std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > max_wire) {
+    CountFailedRequest("http", "too_large");
+    WriteError(res, json, 413, grpc::StatusCode::RESOURCE_EXHAUSTED,
+               absl::StrCat("request body exceeds ", max_wire, " bytes"));
+    return;
+  }
+  std::string body;
+  bool too_large = false;
+  bool read = reader([&](const char* data, size_t n) {
+    if (body.size() + n > max_body) {
+      too_large = true;
+      return false;
+    }
+    body.append(data, n);
+    return true;
+  });
+  if (too_large) {
+    CountFailedRequest("http", "too_large");
+    WriteError(res, json, 413, grpc::StatusCode::RESOURCE_EXHAUSTED,
+               absl::StrCat("request body exceeds ", max_body, " bytes after decompression"));
+    return;
+  }
+  if (!read) {
+    CountFailedRequest("http", "malformed");
+    WriteError(res, json, 400, grpc::StatusCode::INVALID_ARGUMENT,
+               "the request body could not be read or decompressed");
+    return;
+  }
+  absl::StatusOr<core::Batch> batch =
+      json ? core::DecodeOtlpJson(signal, body) : core::DecodeOtlpProto(signal, body);
+  if (!batch.ok()) {
+    CountFailedRequest("http", "malformed");
+    WriteError(res, json, 400, grpc::StatusCode::INVALID_ARGUMENT,
+               std::string(batch.status().message()));
+    return;
+  }
+  body.clear();
+  body.shrink_to_fit();
+  Outcome outcome = Submit(std::move(*batch), "http", core::Clock::now() + config_.ack_timeout);
+  if (!outcome.status.ok()) {
+    if (core::IsRetryable(outcome.status)) res.set_header("Retry-After", "1");
+    WriteError(res, json, ToHttpStatus(outcome.status), ToGrpcCode(outcome.status),
+               std::string(outcome.status.message()));
+    return;
+  }
+  auto response = MakeResponse(signal, outcome);
+  if (json) {
+    std::string text;
+    google::protobuf::util::JsonPrintOptions options;
+    (void)google::protobuf::util::MessageToJsonString(*response, &text, options);
+    res.set_content(text, "application/json");
+  } else {
+    res.set_content(response->SerializeAsString(), "application/x-protobuf");
+  }
+}
+
 absl::Status OtlpReceiver::StartHttp() {
   const HttpConfig& cfg = *config_.protocols.http;
   std::string host;
@@ -403,75 +476,7 @@ absl::Status OtlpReceiver::StartHttp() {
   auto handler = [this, max_body, max_wire](Signal signal) {
     return [this, max_body, max_wire, signal](const httplib::Request& req, httplib::Response& res,
                                               const httplib::ContentReader& reader) {
-      const std::string media = MediaType(req);
-      const bool json = media == "application/json";
-      if (!Authorized(req.get_header_value("Authorization"), "http")) {
-        res.set_header("WWW-Authenticate", "Bearer");
-        WriteError(res, json, 401, grpc::StatusCode::UNAUTHENTICATED,
-                   "missing or wrong bearer token");
-        return;
-      }
-      if (!json && media != "application/x-protobuf") {
-        CountFailedRequest("http", "unsupported_media_type");
-        WriteError(res, false, 415, grpc::StatusCode::INVALID_ARGUMENT,
-                   "Content-Type must be application/x-protobuf or application/json");
-        return;
-      }
-      if (req.has_header("Content-Length") &&
-          std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > max_wire) {
-        CountFailedRequest("http", "too_large");
-        WriteError(res, json, 413, grpc::StatusCode::RESOURCE_EXHAUSTED,
-                   absl::StrCat("request body exceeds ", max_wire, " bytes"));
-        return;
-      }
-      std::string body;
-      bool too_large = false;
-      bool read = reader([&](const char* data, size_t n) {
-        if (body.size() + n > max_body) {
-          too_large = true;
-          return false;
-        }
-        body.append(data, n);
-        return true;
-      });
-      if (too_large) {
-        CountFailedRequest("http", "too_large");
-        WriteError(res, json, 413, grpc::StatusCode::RESOURCE_EXHAUSTED,
-                   absl::StrCat("request body exceeds ", max_body, " bytes after decompression"));
-        return;
-      }
-      if (!read) {
-        CountFailedRequest("http", "malformed");
-        WriteError(res, json, 400, grpc::StatusCode::INVALID_ARGUMENT,
-                   "the request body could not be read or decompressed");
-        return;
-      }
-      absl::StatusOr<core::Batch> batch =
-          json ? core::DecodeOtlpJson(signal, body) : core::DecodeOtlpProto(signal, body);
-      if (!batch.ok()) {
-        CountFailedRequest("http", "malformed");
-        WriteError(res, json, 400, grpc::StatusCode::INVALID_ARGUMENT,
-                   std::string(batch.status().message()));
-        return;
-      }
-      body.clear();
-      body.shrink_to_fit();
-      Outcome outcome = Submit(std::move(*batch), "http", core::Clock::now() + config_.ack_timeout);
-      if (!outcome.status.ok()) {
-        if (core::IsRetryable(outcome.status)) res.set_header("Retry-After", "1");
-        WriteError(res, json, ToHttpStatus(outcome.status), ToGrpcCode(outcome.status),
-                   std::string(outcome.status.message()));
-        return;
-      }
-      auto response = MakeResponse(signal, outcome);
-      if (json) {
-        std::string text;
-        google::protobuf::util::JsonPrintOptions options;
-        (void)google::protobuf::util::MessageToJsonString(*response, &text, options);
-        res.set_content(text, "application/json");
-      } else {
-        res.set_content(response->SerializeAsString(), "application/x-protobuf");
-      }
+      HandleHttp(signal, max_body, max_wire, req, res, reader);
     };
   };
   http_server_->Post(cfg.traces_url_path, handler(Signal::kTraces));

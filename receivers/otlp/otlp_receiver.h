@@ -16,8 +16,11 @@ namespace grpc {
 class Server;
 }
 namespace httplib {
+class ContentReader;
+struct Request;
+struct Response;
 class Server;
-}
+}  // namespace httplib
 
 namespace tributary::receivers::otlp {
 
@@ -54,6 +57,11 @@ class OtlpReceiver : public core::Receiver {
   class GrpcService;
   absl::Status StartGrpc();
   absl::Status StartHttp();
+  // One OTLP/HTTP export request: checks, reads (at most max_wire bytes on
+  // the wire, max_body decompressed), decodes, submits and answers it.
+  void HandleHttp(core::Signal signal, size_t max_body, size_t max_wire,
+                  const httplib::Request& req, httplib::Response& res,
+                  const httplib::ContentReader& reader);
 
   const std::string id_;
   const OtlpReceiverConfig config_;
