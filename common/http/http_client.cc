@@ -67,4 +67,114 @@ void ApplyTls(CURL* curl, const tls::TlsClientConfig& tls) {
                    tls.min_version == "1.3" ? CURL_SSLVERSION_TLSv1_3 : CURL_SSLVERSION_TLSv1_2);
 }
 
+namespace {
+
+struct Collected {
+  const Request* request;
+  Response* response;
+};
+
+size_t CollectBody(char* data, size_t size, size_t n, void* user) {
+  auto* c = static_cast<Collected*>(user);
+  const size_t bytes = size * n;
+  std::string& body = c->response->body;
+  const size_t limit = c->request->max_response_bytes;
+  if (body.size() + bytes > limit) {
+    c->response->too_large = true;
+    if (c->request->fail_over_limit) return 0;  // abandons the transfer
+    if (body.size() < limit) body.append(data, limit - body.size());
+    return bytes;
+  }
+  body.append(data, bytes);
+  return bytes;
+}
+
+size_t CollectHeader(char* data, size_t size, size_t n, void* user) {
+  auto* response = static_cast<Response*>(user);
+  const std::string_view line(data, size * n);
+  if (auto wait = ParseRetryAfter(line)) response->retry_after = *wait;
+  constexpr std::string_view kContentType = "content-type:";
+  if (line.size() > kContentType.size()) {
+    bool match = true;
+    for (size_t i = 0; i < kContentType.size() && match; ++i) {
+      match = std::tolower(static_cast<unsigned char>(line[i])) == kContentType[i];
+    }
+    if (match) {
+      std::string_view value = line.substr(kContentType.size());
+      while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front()))) {
+        value.remove_prefix(1);
+      }
+      while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) {
+        value.remove_suffix(1);
+      }
+      response->content_type = std::string(value);
+    }
+  }
+  return size * n;
+}
+
+}  // namespace
+
+Client::Client(ClientOptions options) : options_(std::move(options)) {
+  static const bool initialised = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+  static_cast<void>(initialised);
+}
+
+Client::~Client() {
+  for (CURL* c : idle_) curl_easy_cleanup(c);
+}
+
+Response Client::Send(const Request& request) {
+  CURL* c = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      c = idle_.back();
+      idle_.pop_back();
+    }
+  }
+  Response response;
+  if (c == nullptr) c = curl_easy_init();
+  if (c == nullptr) {
+    response.error = "curl_easy_init failed";
+    return response;
+  }
+  curl_easy_reset(c);
+  curl_slist* headers = nullptr;
+  for (const std::string& h : options_.headers) headers = curl_slist_append(headers, h.c_str());
+  for (const std::string& h : request.headers) headers = curl_slist_append(headers, h.c_str());
+  headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
+  Collected collected{&request, &response};
+  curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
+  if (request.method == "GET") {
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+  } else {
+    if (request.method != "POST")
+      curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  }
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
+  if (request.accept_compressed) curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, CollectBody);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &collected);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, CollectHeader);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &response);
+  if (options_.basic_auth) ApplyBasicAuth(c, *options_.basic_auth);
+  ApplyTls(c, options_.tls);
+  const CURLcode rc = curl_easy_perform(c);
+  if (rc == CURLE_OK) {
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
+  } else {
+    response.error = curl_easy_strerror(rc);
+    response.timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+  }
+  curl_slist_free_all(headers);
+  std::lock_guard lock(mu_);
+  idle_.push_back(c);
+  return response;
+}
+
 }  // namespace tributary::common::http

@@ -2,9 +2,13 @@
 #define TRIBUTARY_COMMON_HTTP_HTTP_CLIENT_H_
 
 #include <chrono>
+#include <cstddef>
+#include <limits>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/tls/client_config.h"
 
@@ -45,6 +49,57 @@ void ApplyBasicAuth(CURL* curl, const BasicAuthConfig& auth);
 // Sets the `tls` block on a handle (CA, client certificate, verification,
 // version floor); the strings must outlive the handle's use.
 void ApplyTls(CURL* curl, const tls::TlsClientConfig& tls);
+// What every request of a Client carries.
+struct ClientOptions {
+  tls::TlsClientConfig tls;
+  std::optional<BasicAuthConfig> basic_auth;
+  std::vector<std::string> headers;  // "Name: value"
+  std::chrono::milliseconds timeout{std::chrono::seconds(10)};
+};
+
+struct Request {
+  std::string method = "POST";  // GET sends no body
+  std::string url;
+  std::string_view body;             // must outlive Send()
+  std::vector<std::string> headers;  // "Name: value", besides the client's
+  // Asks for a gzip or deflate response and decodes it; the limit below
+  // counts decoded bytes.
+  bool accept_compressed = false;
+  // Response bytes kept at most. Past it the response is cut there, or the
+  // request is abandoned when `fail_over_limit`.
+  size_t max_response_bytes = std::numeric_limits<size_t>::max();
+  bool fail_over_limit = false;
+};
+
+struct Response {
+  long status = 0;  // 0: no HTTP response; `error` says why
+  std::string body;
+  std::string content_type;
+  std::chrono::nanoseconds retry_after{0};  // from a Retry-After header
+  std::string error;
+  bool timed_out = false;
+  bool too_large = false;  // the body passed max_response_bytes
+};
+
+// One configured libcurl client for everything that speaks HTTP as a
+// client: the `tls` block, basic auth, headers and timeout on every request,
+// Retry-After and Content-Type read from the response. Thread-safe; idle
+// handles (and their connections) are kept for the next request.
+class Client {
+ public:
+  explicit Client(ClientOptions options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  Response Send(const Request& request);
+
+ private:
+  const ClientOptions options_;
+  std::mutex mu_;
+  std::vector<CURL*> idle_;
+};
+
 // What an HTTP client honours of the `tls` block, for ValidateFor.
 inline constexpr tls::TlsSupport kHttpTlsSupport{
     .client = "HTTP clients", .insecure_skip_verify = true, .min_version_1_3 = true};

@@ -1,7 +1,5 @@
 #include "exporters/elasticsearch/elasticsearch_exporter.h"
 
-#include <curl/curl.h>
-
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
@@ -110,15 +108,33 @@ absl::Status ElasticsearchConfig::Validate() const {
   return common::tls::ValidateFor(tls, common::http::kHttpTlsSupport);
 }
 
+namespace {
+
+common::http::ClientOptions ClientOptions(const ElasticsearchConfig& config) {
+  common::http::ClientOptions o;
+  o.tls = config.tls;
+  o.basic_auth = config.basic_auth;
+  o.timeout = config.timeout;
+  if (!config.api_key.empty()) {
+    o.headers.push_back(absl::StrCat("Authorization: ApiKey ", config.api_key));
+  } else if (!config.bearer_token.empty()) {
+    o.headers.push_back(absl::StrCat("Authorization: Bearer ", config.bearer_token));
+  }
+  for (const auto& [k, v] : config.headers) o.headers.push_back(absl::StrCat(k, ": ", v));
+  return o;
+}
+
+}  // namespace
+
 ElasticsearchExporter::ElasticsearchExporter(std::string id, ElasticsearchConfig config)
     : id_(std::move(id)),
       config_(std::move(config)),
-      mode_(config_.mapping == "otel" ? MappingMode::kOtel : MappingMode::kEcs) {
+      mode_(config_.mapping == "otel" ? MappingMode::kOtel : MappingMode::kEcs),
+      client_(ClientOptions(config_)) {
   index_options_.dataset = config_.dataset;
   index_options_.ns = config_.ns;
   index_options_.logs_index = config_.logs_index;
   index_options_.traces_index = config_.traces_index;
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   const auto& f = kFamilies;
   const ::prometheus::Labels labels{{"exporter", id_}};
   indexed_ = &f.indexed.Add(labels);
@@ -130,9 +146,7 @@ ElasticsearchExporter::ElasticsearchExporter(std::string id, ElasticsearchConfig
                                   0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
 }
 
-ElasticsearchExporter::~ElasticsearchExporter() {
-  for (void* c : curl_free_) curl_easy_cleanup(static_cast<CURL*>(c));
-}
+ElasticsearchExporter::~ElasticsearchExporter() = default;
 
 absl::Status ElasticsearchExporter::Start() {
   if (config_.install_templates) {
@@ -160,8 +174,8 @@ absl::Status ElasticsearchExporter::InstallTemplates() {
        config_.traces_index.empty()},
   };
   for (const auto& t : templates) {
-    Response r = Send("PUT", absl::StrCat("/_index_template/", t.name),
-                      TemplateBody(t.pattern, t.stream), "application/json");
+    common::http::Response r = Send("PUT", absl::StrCat("/_index_template/", t.name),
+                                    TemplateBody(t.pattern, t.stream), "application/json");
     if (r.status != 200) {
       return absl::UnavailableError(absl::StrCat(
           "index template ", t.name, ": ",
@@ -174,71 +188,26 @@ absl::Status ElasticsearchExporter::InstallTemplates() {
   return absl::OkStatus();
 }
 
-ElasticsearchExporter::Response ElasticsearchExporter::Send(const std::string& method,
-                                                            const std::string& path,
-                                                            const std::string& body,
-                                                            const char* content_type) {
-  CURL* c = nullptr;
-  {
-    std::lock_guard lock(curl_mu_);
-    if (!curl_free_.empty()) {
-      c = static_cast<CURL*>(curl_free_.back());
-      curl_free_.pop_back();
-    }
-  }
-  if (c == nullptr) c = curl_easy_init();
-  curl_easy_reset(c);
+common::http::Response ElasticsearchExporter::Send(const std::string& method,
+                                                   const std::string& path, const std::string& body,
+                                                   const char* content_type) {
   const std::string& endpoint =
       config_.endpoints[next_endpoint_.fetch_add(1) % config_.endpoints.size()];
-  std::string url = endpoint;
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  url += path;
+  common::http::Request request;
+  request.method = method;
+  request.url = endpoint;
+  while (!request.url.empty() && request.url.back() == '/') request.url.pop_back();
+  request.url += path;
   const bool gzip = config_.compression == "gzip" && body.size() > 0;
   const std::string compressed = gzip ? common::compress::Gzip(body) : std::string();
-  const std::string& payload = gzip ? compressed : body;
-  curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, absl::StrCat("Content-Type: ", content_type).c_str());
-  if (gzip) headers = curl_slist_append(headers, "Content-Encoding: gzip");
-  if (!config_.api_key.empty()) {
-    headers =
-        curl_slist_append(headers, absl::StrCat("Authorization: ApiKey ", config_.api_key).c_str());
-  } else if (!config_.bearer_token.empty()) {
-    headers = curl_slist_append(
-        headers, absl::StrCat("Authorization: Bearer ", config_.bearer_token).c_str());
-  }
-  for (const auto& [k, v] : config_.headers) {
-    headers = curl_slist_append(headers, absl::StrCat(k, ": ", v).c_str());
-  }
-  headers = curl_slist_append(headers, "Expect:");
-  Response r;
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload.data());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(config_.timeout.count()));
-  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, common::http::AppendBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, common::http::ReadRetryAfter);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.retry_after);
-  if (config_.basic_auth) common::http::ApplyBasicAuth(c, *config_.basic_auth);
-  common::http::ApplyTls(c, config_.tls);
+  request.body = gzip ? compressed : body;
+  request.headers.push_back(absl::StrCat("Content-Type: ", content_type));
+  if (gzip) request.headers.push_back("Content-Encoding: gzip");
+  request.accept_compressed = true;
   const auto start = core::Clock::now();
-  const CURLcode rc = curl_easy_perform(c);
+  common::http::Response r = client_.Send(request);
   duration_->Observe(std::chrono::duration<double>(core::Clock::now() - start).count());
-  if (rc == CURLE_OK) {
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    sent_bytes_->Increment(static_cast<double>(payload.size()));
-  } else {
-    r.error = curl_easy_strerror(rc);
-  }
-  curl_slist_free_all(headers);
-  {
-    std::lock_guard lock(curl_mu_);
-    curl_free_.push_back(c);
-  }
+  if (r.status != 0) sent_bytes_->Increment(static_cast<double>(request.body.size()));
   return r;
 }
 
@@ -307,10 +276,11 @@ ElasticsearchExporter::Outcome ElasticsearchExporter::SendChunk(const Chunk& chu
   auto keep_all = [&] {
     for (size_t k = 0; k < chunk.size(); ++k) sorted.retry.push_back(chunk.refs[k]);
   };
-  const Response r = Send("POST",
-                          "/_bulk?filter_path=errors,items.*.status,items.*.error.type,"
-                          "items.*.error.reason",
-                          chunk.body, "application/x-ndjson");
+  const common::http::Response r =
+      Send("POST",
+           "/_bulk?filter_path=errors,items.*.status,items.*.error.type,"
+           "items.*.error.reason",
+           chunk.body, "application/x-ndjson");
   // Too large for the server: each half on its own.
   if (r.status == 413 && chunk.size() > 1) return SendHalves(chunk, sorted);
   if (r.status == 0 || Retryable(r.status)) {

@@ -121,12 +121,6 @@ class ElasticsearchExporter : public core::Exporter {
     std::vector<Ref> rejected;  // refused for good
     std::string rejected_reason;
   };
-  struct Response {
-    long status = 0;  // 0: no HTTP response
-    std::string body;
-    std::string error;
-    std::chrono::nanoseconds retry_after{0};
-  };
   // The outcome of sending some documents.
   struct Outcome {
     bool stop = false;  // the server is unavailable: send no more now
@@ -134,8 +128,9 @@ class ElasticsearchExporter : public core::Exporter {
     bool throttled = false;
   };
 
-  Response Send(const std::string& method, const std::string& path, const std::string& body,
-                const char* content_type);
+  // A request to the next endpoint in turn, compressed as configured.
+  common::http::Response Send(const std::string& method, const std::string& path,
+                              const std::string& body, const char* content_type);
   absl::Status InstallTemplates();
   // Sends the chunk and sorts its documents into indexed, to send again and
   // refused for good.
@@ -157,8 +152,7 @@ class ElasticsearchExporter : public core::Exporter {
   const MappingMode mode_;
   IndexOptions index_options_;
   std::atomic<size_t> next_endpoint_{0};
-  std::mutex curl_mu_;
-  std::vector<void*> curl_free_;  // idle CURL handles, kept for keep-alive
+  common::http::Client client_;
   std::mutex templates_mu_;
   bool templates_installed_ = false;
   core::LogLimiter log_limiter_;

@@ -1,6 +1,5 @@
 #include "exporters/prometheus_remote_write/remote_write_exporter.h"
 
-#include <curl/curl.h>
 #include <snappy.h>
 
 #include <algorithm>
@@ -327,15 +326,6 @@ void SeriesConverter::ConvertMetric(const pm::Metric& m, const prom::Labels& sco
   }
 }
 
-struct RemoteWriteExporter::Shard {
-  CURL* curl = nullptr;
-  curl_slist* headers = nullptr;
-  ~Shard() {
-    if (headers) curl_slist_free_all(headers);
-    if (curl) curl_easy_cleanup(curl);
-  }
-};
-
 namespace {
 
 SeriesConverter::Options ConverterOptions(const RemoteWriteConfig& config) {
@@ -363,34 +353,18 @@ RemoteWriteExporter::RemoteWriteExporter(std::string id, RemoteWriteConfig confi
 RemoteWriteExporter::~RemoteWriteExporter() = default;
 
 absl::Status RemoteWriteExporter::Start() {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  for (int64_t i = 0; i < config_.shards; ++i) {
-    auto shard = std::make_unique<Shard>();
-    shard->curl = curl_easy_init();
-    if (shard->curl == nullptr) return absl::InternalError("curl_easy_init failed");
-    CURL* c = shard->curl;
-    curl_slist* h = nullptr;
-    h = curl_slist_append(h, "Content-Type: application/x-protobuf");
-    h = curl_slist_append(h, "Content-Encoding: snappy");
-    h = curl_slist_append(h, "X-Prometheus-Remote-Write-Version: 0.1.0");
-    h = curl_slist_append(h, "User-Agent: tributary");
-    h = curl_slist_append(h, "Expect:");
-    if (!config_.bearer_token.empty()) {
-      h = curl_slist_append(h, ("Authorization: Bearer " + config_.bearer_token).c_str());
-    }
-    for (const auto& [k, v] : config_.headers) h = curl_slist_append(h, (k + ": " + v).c_str());
-    shard->headers = h;
-    curl_easy_setopt(c, CURLOPT_URL, config_.endpoint.c_str());
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(config_.timeout.count()));
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, common::http::AppendLimitedBody);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, common::http::ReadRetryAfter);
-    if (config_.basic_auth) common::http::ApplyBasicAuth(c, *config_.basic_auth);
-    common::http::ApplyTls(c, config_.tls);
-    shards_.push_back(std::move(shard));
+  common::http::ClientOptions options;
+  options.tls = config_.tls;
+  options.basic_auth = config_.basic_auth;
+  options.timeout = config_.timeout;
+  options.headers = {"Content-Type: application/x-protobuf", "Content-Encoding: snappy",
+                     "X-Prometheus-Remote-Write-Version: 0.1.0", "User-Agent: tributary"};
+  if (!config_.bearer_token.empty()) {
+    options.headers.push_back("Authorization: Bearer " + config_.bearer_token);
   }
+  for (const auto& [k, v] : config_.headers) options.headers.push_back(k + ": " + v);
+  client_ = std::make_unique<common::http::Client>(std::move(options));
+  shards_ = static_cast<size_t>(config_.shards);
   core::Log(core::LogLevel::kInfo, id_, "remote write",
             absl::StrCat("endpoint=", config_.endpoint, " shards=", config_.shards));
   return absl::OkStatus();
@@ -399,40 +373,36 @@ absl::Status RemoteWriteExporter::Start() {
 void RemoteWriteExporter::Shutdown(core::Deadline) noexcept {}
 
 RemoteWriteExporter::SendResult RemoteWriteExporter::SendShard(size_t index) {
-  Shard& shard = *shards_[index];
   std::vector<Body>& bodies = pending_[index];
   size_t& next = next_body_[index];
   const auto& f = kFamilies;
   for (; next < bodies.size(); ++next) {
     const Body& body = bodies[next];
-    common::http::LimitedBody response{.text = {}, .limit = 512};
-    std::chrono::nanoseconds retry_after{0};
-    curl_easy_setopt(shard.curl, CURLOPT_POSTFIELDS, body.bytes.data());
-    curl_easy_setopt(shard.curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.bytes.size()));
-    curl_easy_setopt(shard.curl, CURLOPT_WRITEDATA, &response);
-    curl_easy_setopt(shard.curl, CURLOPT_HEADERDATA, &retry_after);
+    common::http::Request request;
+    request.url = config_.endpoint;
+    request.body = body.bytes;
+    request.max_response_bytes = 512;  // enough for the error message
     const auto begin = std::chrono::steady_clock::now();
-    const CURLcode rc = curl_easy_perform(shard.curl);
+    const common::http::Response response = client_->Send(request);
     duration_->Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count());
     const double samples = static_cast<double>(body.samples);
-    if (rc != CURLE_OK) {
+    if (response.status == 0) {
       retried_->Increment(samples);
       return {absl::UnavailableError(
-                  absl::StrCat("remote write to ", config_.endpoint, ": ", curl_easy_strerror(rc))),
-              retry_after};
+                  absl::StrCat("remote write to ", config_.endpoint, ": ", response.error)),
+              response.retry_after};
     }
-    long code = 0;
-    curl_easy_getinfo(shard.curl, CURLINFO_RESPONSE_CODE, &code);
+    const long code = response.status;
     if (code >= 200 && code < 300) {
       sent_->Increment(samples);
       continue;
     }
     const std::string message = absl::StrCat("remote write to ", config_.endpoint, ": HTTP ", code,
-                                             ": ", absl::StripAsciiWhitespace(response.text));
+                                             ": ", absl::StripAsciiWhitespace(response.body));
     if (code == 429 || code >= 500) {
       retried_->Increment(samples);
-      return {absl::UnavailableError(message), retry_after};
+      return {absl::UnavailableError(message), response.retry_after};
     }
     f.failed.Add({{"exporter", id_}, {"reason", absl::StrCat("http_", code)}}).Increment(samples);
     return {absl::InvalidArgumentError(message), {}};
@@ -442,7 +412,7 @@ RemoteWriteExporter::SendResult RemoteWriteExporter::SendShard(size_t index) {
 
 absl::Status RemoteWriteExporter::Export(const core::Batch& batch,
                                          core::ExportReport& report) noexcept {
-  if (batch.signal() != core::Signal::kMetrics || shards_.empty()) return absl::OkStatus();
+  if (batch.signal() != core::Signal::kMetrics || shards_ == 0) return absl::OkStatus();
   if (report.attempt == 0 || pending_.empty()) {
     // A new batch: translate it once (delta totals move once), cut it into
     // compressed requests per shard.
@@ -451,7 +421,7 @@ absl::Status RemoteWriteExporter::Export(const core::Batch& batch,
                                .count();
     SeriesMap series;
     converter_.Convert(batch.metrics(), now_ms, &series);
-    const size_t n = shards_.size();
+    const size_t n = shards_;
     std::vector<std::string> building(n);
     std::vector<size_t> building_samples(n, 0);
     pending_.assign(n, {});
@@ -476,7 +446,7 @@ absl::Status RemoteWriteExporter::Export(const core::Batch& batch,
     }
   }
   std::vector<std::future<SendResult>> results;
-  for (size_t s = 0; s < shards_.size(); ++s) {
+  for (size_t s = 0; s < shards_; ++s) {
     if (next_body_[s] < pending_[s].size()) {
       results.push_back(std::async(std::launch::async, [this, s] { return SendShard(s); }));
     }

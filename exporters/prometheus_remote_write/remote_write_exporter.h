@@ -148,7 +148,6 @@ class RemoteWriteExporter : public core::Exporter {
   absl::Status Export(const core::Batch& batch, core::ExportReport& report) noexcept override;
 
  private:
-  struct Shard;
   // The result of sending one shard's requests.
   struct SendResult {
     absl::Status status;
@@ -164,7 +163,8 @@ class RemoteWriteExporter : public core::Exporter {
   ::prometheus::Counter* sent_;
   ::prometheus::Counter* retried_;
   ::prometheus::Histogram* duration_;
-  std::vector<std::unique_ptr<Shard>> shards_;
+  std::unique_ptr<common::http::Client> client_;  // from Start
+  size_t shards_ = 0;                             // 0 before Start
   // The batch being sent: compressed requests per shard, and which shards
   // are done, so that a retry sends only the rest (and totals of delta series
   // are counted once).

@@ -1,7 +1,5 @@
 #include "receivers/prometheus_scrape/scrape_receiver.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <cmath>
 
@@ -61,26 +59,6 @@ uint64_t ToU64(double v) {
 
 uint64_t TimeNs(const Sample& s, uint64_t now_ns) {
   return s.timestamp_ms ? ToU64(static_cast<double>(*s.timestamp_ms) * 1e6) : now_ns;
-}
-
-size_t CollectBody(char* data, size_t size, size_t n, void* user) {
-  auto* ctx = static_cast<std::pair<std::string*, uint64_t>*>(user);
-  if (ctx->second > 0 && ctx->first->size() + size * n > ctx->second) return 0;  // over the limit
-  ctx->first->append(data, size * n);
-  return size * n;
-}
-
-size_t CollectContentType(char* data, size_t size, size_t n, void* user) {
-  std::string_view line(data, size * n);
-  constexpr std::string_view kName = "content-type:";
-  if (line.size() > kName.size()) {
-    bool match = true;
-    for (size_t i = 0; i < kName.size(); ++i) {
-      match = match && std::tolower(static_cast<unsigned char>(line[i])) == kName[i];
-    }
-    if (match) *static_cast<std::string*>(user) = std::string(line.substr(kName.size()));
-  }
-  return size * n;
 }
 
 }  // namespace
@@ -318,7 +296,14 @@ ScrapeReceiver::ScrapeReceiver(std::string id, ScrapeConfig config, core::Consum
   for (const auto& [label, re] : config_.drop)
     o.drop.emplace_back(label, std::make_unique<re2::RE2>(re));
   converter_ = std::make_unique<Converter>(std::move(o));
-  curl_global_init(CURL_GLOBAL_DEFAULT);
+  common::http::ClientOptions client;
+  client.timeout = config_.scrape_timeout;
+  client.headers = {
+      "Accept: application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5,"
+      "*/*;q=0.1",
+      absl::StrCat("X-Prometheus-Scrape-Timeout-Seconds: ",
+                   std::chrono::duration<double>(config_.scrape_timeout).count())};
+  client_ = std::make_unique<common::http::Client>(std::move(client));
 }
 
 ScrapeReceiver::~ScrapeReceiver() { Shutdown(core::Clock::now()); }
@@ -392,32 +377,15 @@ void ScrapeReceiver::ScrapeTarget(const Target& t) {
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count());
   const auto start = core::Clock::now();
-  std::string body, content_type, reason;
-  std::pair<std::string*, uint64_t> sink{&body, config_.body_size_limit.bytes};
-  CURL* c = curl_easy_init();
-  const std::string url = absl::StrCat(t.scheme, "://", target, t.path);
-  curl_slist* headers = curl_slist_append(
-      nullptr,
-      "Accept: "
-      "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5,*/*;q=0.1");
-  const std::string timeout_header =
-      absl::StrCat("X-Prometheus-Scrape-Timeout-Seconds: ",
-                   std::chrono::duration<double>(config_.scrape_timeout).count());
-  headers = curl_slist_append(headers, timeout_header.c_str());
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(config_.scrape_timeout.count()));
-  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // gzip, decompressed before the limit
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, CollectBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, CollectContentType);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &content_type);
-  const CURLcode rc = curl_easy_perform(c);
-  long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(c);
+  common::http::Request request;
+  request.method = "GET";
+  request.url = absl::StrCat(t.scheme, "://", target, t.path);
+  request.accept_compressed = true;  // gzip, decompressed before the limit
+  if (config_.body_size_limit.bytes > 0) request.max_response_bytes = config_.body_size_limit.bytes;
+  request.fail_over_limit = true;
+  const common::http::Response response = client_->Send(request);
+  const long status = response.status;
+  std::string reason;
 
   core::MetricsRequest req;
   auto* rm = req.add_resource_metrics();
@@ -428,17 +396,17 @@ void ScrapeReceiver::ScrapeTarget(const Target& t) {
   auto* sm = rm->add_scope_metrics();
   sm->mutable_scope()->set_name("tributary.prometheus_scrape");
   ParseResult parsed;
-  if (rc == CURLE_WRITE_ERROR) {
+  if (response.too_large) {
     reason = "body_size_limit";
-  } else if (rc != CURLE_OK) {
-    reason = rc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "connection";
+  } else if (status == 0) {
+    reason = response.timed_out ? "timeout" : "connection";
   } else if (status != 200) {
     reason = "http_status";
   } else {
-    const Format format = content_type.find("openmetrics") != std::string::npos
+    const Format format = response.content_type.find("openmetrics") != std::string::npos
                               ? Format::kOpenMetrics
                               : Format::kText;
-    if (auto error = Parse(body, format, &parsed)) {
+    if (auto error = Parse(response.body, format, &parsed)) {
       reason = "invalid_exposition";
       uint64_t held = 0;
       if (log_limiter_.Allow(&held)) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/http/http_client.h"
 #include "common/k8s/pod_watcher.h"
 #include "re2/re2.h"
 #include "receivers/prometheus_scrape/exposition.h"
@@ -113,6 +114,7 @@ class ScrapeReceiver : public core::Receiver {
   const ScrapeConfig config_;
   core::Consumer* const metrics_;
   std::unique_ptr<Converter> converter_;
+  std::unique_ptr<common::http::Client> client_;
   std::unique_ptr<common::k8s::PodWatcher> pods_;
   std::thread thread_;
   std::mutex mu_;
