@@ -77,6 +77,11 @@ struct Collected {
 size_t CollectBody(char* data, size_t size, size_t n, void* user) {
   auto* c = static_cast<Collected*>(user);
   const size_t bytes = size * n;
+  if (c->request->on_body) {
+    if (c->request->on_body(std::string_view(data, bytes))) return bytes;
+    c->response->stopped = true;
+    return 0;
+  }
   std::string& body = c->response->body;
   const size_t limit = c->request->max_response_bytes;
   if (body.size() + bytes > limit) {
@@ -111,6 +116,10 @@ size_t CollectHeader(char* data, size_t size, size_t n, void* user) {
     }
   }
   return size * n;
+}
+
+int CheckCancel(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(user)->load() ? 1 : 0;
 }
 
 }  // namespace
@@ -156,7 +165,17 @@ Response Client::Send(const Request& request) {
   }
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
+  const auto timeout = request.timeout.count() > 0 ? request.timeout : options_.timeout;
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  if (request.connect_timeout.count() > 0) {
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(request.connect_timeout.count()));
+  }
+  if (request.cancel != nullptr) {
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, CheckCancel);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, request.cancel);
+  }
   if (request.accept_compressed) curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, CollectBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &collected);

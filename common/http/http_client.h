@@ -1,8 +1,10 @@
 #ifndef TRIBUTARY_COMMON_HTTP_HTTP_CLIENT_H_
 #define TRIBUTARY_COMMON_HTTP_HTTP_CLIENT_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -69,6 +71,15 @@ struct Request {
   // request is abandoned when `fail_over_limit`.
   size_t max_response_bytes = std::numeric_limits<size_t>::max();
   bool fail_over_limit = false;
+  // When set, the body goes here as it arrives instead of into
+  // Response::body; false ends the transfer (Response::stopped).
+  std::function<bool(std::string_view)> on_body;
+  // Checked while the transfer runs; when it turns true the transfer is
+  // abandoned (a long watch at shutdown).
+  const std::atomic<bool>* cancel = nullptr;
+  // Instead of the client's timeout when set; connecting is bounded apart.
+  std::chrono::milliseconds timeout{0};
+  std::chrono::milliseconds connect_timeout{0};
 };
 
 struct Response {
@@ -79,6 +90,7 @@ struct Response {
   std::string error;
   bool timed_out = false;
   bool too_large = false;  // the body passed max_response_bytes
+  bool stopped = false;    // on_body ended the transfer
 };
 
 // One configured libcurl client for everything that speaks HTTP as a

@@ -111,5 +111,40 @@ TEST(HttpClient, NoResponseSaysWhy) {
   EXPECT_FALSE(refused.error.empty());
 }
 
+TEST(HttpClient, StreamsTheBodyUntilToldToStopOrCancelled) {
+  Server server;
+  (*server).Get("/stream", [](const httplib::Request&, httplib::Response& res) {
+    res.set_chunked_content_provider("application/json", [](size_t, httplib::DataSink& sink) {
+      for (int i = 0; i < 50; ++i) {
+        if (!sink.write("line\n", 5)) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      sink.done();
+      return true;
+    });
+  });
+  Client client(ClientOptions{});
+  Request request;
+  request.method = "GET";
+  request.url = server.Url("/stream");
+  std::string seen;
+  request.on_body = [&](std::string_view data) {
+    seen.append(data);
+    return seen.size() < 15;
+  };
+  const Response stopped = client.Send(request);
+  EXPECT_TRUE(stopped.stopped);
+  EXPECT_GE(seen.size(), 15u);
+  EXPECT_LT(seen.size(), 250u);
+  EXPECT_TRUE(stopped.body.empty());
+
+  std::atomic<bool> cancel{true};
+  request.on_body = [](std::string_view) { return true; };
+  request.cancel = &cancel;
+  const Response cancelled = client.Send(request);
+  EXPECT_EQ(cancelled.status, 0);
+  EXPECT_FALSE(cancelled.error.empty());
+}
+
 }  // namespace
 }  // namespace tributary::common::http

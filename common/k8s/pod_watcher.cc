@@ -1,7 +1,5 @@
 #include "common/k8s/pod_watcher.h"
 
-#include <curl/curl.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -81,10 +79,19 @@ std::string ResourceVersionOf(const Json& object) {
 
 }  // namespace
 
-PodWatcher::PodWatcher(PodWatcherOptions options) : options_(std::move(options)) {
-  static const bool initialised = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-  (void)initialised;
+namespace {
+
+common::http::ClientOptions ApiServerClient(const PodWatcherOptions& options) {
+  common::http::ClientOptions o;
+  o.tls.ca_file = options.ca_file;
+  o.headers = {"Accept: application/json"};
+  return o;
 }
+
+}  // namespace
+
+PodWatcher::PodWatcher(PodWatcherOptions options)
+    : options_(std::move(options)), client_(ApiServerClient(options_)) {}
 
 PodWatcher::~PodWatcher() { Stop(); }
 
@@ -254,83 +261,45 @@ absl::Status PodWatcher::ApplyEvent(std::string_view line) {
   return absl::OkStatus();
 }
 
-namespace {
-
-struct Transfer {
-  PodWatcher* watcher;
-  std::string* body;   // whole responses
-  std::string* lines;  // streamed watch responses: the incomplete last line
-  bool stream;
-  absl::Status stream_status;
-  const std::atomic<bool>* stop;
-};
-
-size_t OnData(char* data, size_t size, size_t n, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  const size_t bytes = size * n;
-  if (!t->stream) {
-    t->body->append(data, bytes);
-    return bytes;
-  }
-  t->lines->append(data, bytes);
-  size_t start = 0;
-  while (true) {
-    const size_t nl = t->lines->find('\n', start);
-    if (nl == std::string::npos) break;
-    const std::string_view line(t->lines->data() + start, nl - start);
-    start = nl + 1;
-    if (line.empty()) continue;
-    absl::Status s = t->watcher->ApplyEvent(line);
-    if (absl::IsFailedPrecondition(s) || absl::IsUnavailable(s)) {
-      t->stream_status = s;
-      return 0;  // ends the transfer
-    }
-  }
-  t->lines->erase(0, start);
-  if (t->lines->size() > (16 << 20)) {
-    t->stream_status = absl::ResourceExhaustedError("watch event larger than 16 MiB");
-    return 0;
-  }
-  return bytes;
-}
-
-int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  return static_cast<Transfer*>(user)->stop->load() ? 1 : 0;
-}
-
-}  // namespace
-
 absl::Status PodWatcher::Get(const std::string& url, bool stream, std::string* body, long* code) {
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
-  std::string lines;
-  Transfer t{this, body, &lines, stream, absl::OkStatus(), &stop_};
-  curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Accept: application/json");
+  common::http::Request request;
+  request.method = "GET";
+  request.url = url;
   const std::string token = ReadToken(options_.token_file);
-  if (!token.empty()) {
-    headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
+  if (!token.empty()) request.headers.push_back("Authorization: Bearer " + token);
+  request.connect_timeout = std::chrono::seconds(10);
+  request.timeout = std::chrono::seconds(stream ? options_.watch_timeout.count() + 60 : 60);
+  request.cancel = &stop_;
+  std::string lines;  // a watch's incomplete last line
+  absl::Status stream_status;
+  if (stream) {
+    request.on_body = [&](std::string_view data) {
+      lines.append(data);
+      size_t start = 0;
+      for (size_t nl; (nl = lines.find('\n', start)) != std::string::npos; start = nl + 1) {
+        const std::string_view line(lines.data() + start, nl - start);
+        if (line.empty()) continue;
+        absl::Status s = ApplyEvent(line);
+        if (absl::IsFailedPrecondition(s) || absl::IsUnavailable(s)) {
+          stream_status = s;
+          return false;
+        }
+      }
+      lines.erase(0, start);
+      if (lines.size() > (16 << 20)) {
+        stream_status = absl::ResourceExhaustedError("watch event larger than 16 MiB");
+        return false;
+      }
+      return true;
+    };
   }
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnData);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);
-  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &t);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT,
-                   static_cast<long>(stream ? options_.watch_timeout.count() + 60 : 60));
-  if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
-  const CURLcode rc = curl_easy_perform(curl);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, code);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  if (!t.stream_status.ok()) return t.stream_status;
-  if (rc != CURLE_OK) {
-    return absl::UnavailableError(absl::StrCat("GET ", url, ": ", curl_easy_strerror(rc)));
+  common::http::Response response = client_.Send(request);
+  *code = response.status;
+  if (!stream_status.ok()) return stream_status;
+  if (response.status == 0) {
+    return absl::UnavailableError(absl::StrCat("GET ", url, ": ", response.error));
   }
+  if (!stream) *body = std::move(response.body);
   return absl::OkStatus();
 }
 

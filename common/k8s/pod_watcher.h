@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/http/http_client.h"
 
 namespace tributary::common::k8s {
 
@@ -108,6 +109,7 @@ class PodWatcher {
   void Sleep(std::chrono::milliseconds d);
 
   const PodWatcherOptions options_;
+  common::http::Client client_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const PodMeta>> by_uid_;
   std::map<std::pair<std::string, std::string>, std::string> uid_by_name_;
