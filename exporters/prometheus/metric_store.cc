@@ -303,6 +303,50 @@ size_t MetricStore::series() const {
   return n;
 }
 
+void MetricStore::RenderBuckets(const std::string& name, const std::string& labels,
+                                const Buckets& b, std::string* extra, std::string* out) {
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < b.counts.size(); ++i) {
+    cumulative += b.counts[i];
+    *extra = "le=\"";
+    if (i < b.bounds.size()) {
+      AppendNumber(b.bounds[i], extra);
+    } else {
+      extra->append("+Inf");
+    }
+    extra->push_back('"');
+    AppendSampleStart(name, "_bucket", labels, *extra, out);
+    AppendNumber(cumulative, out);
+    out->push_back('\n');
+  }
+  if (b.has_sum) {
+    AppendSampleStart(name, "_sum", labels, "", out);
+    AppendNumber(b.sum, out);
+    out->push_back('\n');
+  }
+  AppendSampleStart(name, "_count", labels, "", out);
+  AppendNumber(b.count, out);
+  out->push_back('\n');
+}
+
+void MetricStore::RenderQuantiles(const std::string& name, const std::string& labels,
+                                  const Quantiles& q, std::string* extra, std::string* out) {
+  for (const auto& [quantile, value] : q.values) {
+    *extra = "quantile=\"";
+    AppendNumber(quantile, extra);
+    extra->push_back('"');
+    AppendSampleStart(name, "", labels, *extra, out);
+    AppendNumber(value, out);
+    out->push_back('\n');
+  }
+  AppendSampleStart(name, "_sum", labels, "", out);
+  AppendNumber(q.sum, out);
+  out->push_back('\n');
+  AppendSampleStart(name, "_count", labels, "", out);
+  AppendNumber(q.count, out);
+  out->push_back('\n');
+}
+
 void MetricStore::Render(Format format, std::string* out) const {
   const bool om = format == Format::kOpenMetrics;
   std::lock_guard<std::mutex> lock(mu_);
@@ -337,51 +381,12 @@ void MetricStore::Render(Format format, std::string* out) const {
           AppendNumber(s.value, out);
           out->push_back('\n');
           break;
-        case MetricType::kHistogram: {
-          if (!s.buckets) break;
-          const Buckets& b = *s.buckets;
-          uint64_t cumulative = 0;
-          for (size_t i = 0; i < b.counts.size(); ++i) {
-            cumulative += b.counts[i];
-            extra = "le=\"";
-            if (i < b.bounds.size()) {
-              AppendNumber(b.bounds[i], &extra);
-            } else {
-              extra.append("+Inf");
-            }
-            extra.push_back('"');
-            AppendSampleStart(name, "_bucket", labels, extra, out);
-            AppendNumber(cumulative, out);
-            out->push_back('\n');
-          }
-          if (b.has_sum) {
-            AppendSampleStart(name, "_sum", labels, "", out);
-            AppendNumber(b.sum, out);
-            out->push_back('\n');
-          }
-          AppendSampleStart(name, "_count", labels, "", out);
-          AppendNumber(b.count, out);
-          out->push_back('\n');
+        case MetricType::kHistogram:
+          if (s.buckets) RenderBuckets(name, labels, *s.buckets, &extra, out);
           break;
-        }
-        case MetricType::kSummary: {
-          if (!s.quantiles) break;
-          for (const auto& [q, v] : s.quantiles->values) {
-            extra = "quantile=\"";
-            AppendNumber(q, &extra);
-            extra.push_back('"');
-            AppendSampleStart(name, "", labels, extra, out);
-            AppendNumber(v, out);
-            out->push_back('\n');
-          }
-          AppendSampleStart(name, "_sum", labels, "", out);
-          AppendNumber(s.quantiles->sum, out);
-          out->push_back('\n');
-          AppendSampleStart(name, "_count", labels, "", out);
-          AppendNumber(s.quantiles->count, out);
-          out->push_back('\n');
+        case MetricType::kSummary:
+          if (s.quantiles) RenderQuantiles(name, labels, *s.quantiles, &extra, out);
           break;
-        }
       }
     }
   }

@@ -96,6 +96,11 @@ class MetricStore {
   static void SetExponentialHistogram(
       Series& s, const opentelemetry::proto::metrics::v1::ExponentialHistogramDataPoint& p,
       bool delta);
+  // The samples of a histogram or summary series; `extra` is scratch.
+  static void RenderBuckets(const std::string& name, const std::string& labels, const Buckets& b,
+                            std::string* extra, std::string* out);
+  static void RenderQuantiles(const std::string& name, const std::string& labels,
+                              const Quantiles& q, std::string* extra, std::string* out);
   static void SetSummary(Series& s, const opentelemetry::proto::metrics::v1::SummaryDataPoint& p);
 
   const StoreOptions options_;
