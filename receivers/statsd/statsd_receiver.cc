@@ -147,6 +147,27 @@ bool Aggregator::Add(const Line& line) {
   return true;
 }
 
+namespace {
+
+// The metric of a StatsD name and type: counters as delta sums, timers and
+// histograms as delta histograms, gauges and sets as gauges.
+pm::Metric* AddMetric(pm::ScopeMetrics* sm, const std::string& name, MetricType type) {
+  pm::Metric* m = sm->add_metrics();
+  m->set_name(name);
+  if (type == MetricType::kTimer) m->set_unit("ms");
+  if (type == MetricType::kCounter) {
+    m->mutable_sum()->set_aggregation_temporality(pm::AGGREGATION_TEMPORALITY_DELTA);
+    m->mutable_sum()->set_is_monotonic(true);
+  } else if (IsHistogram(type)) {
+    m->mutable_histogram()->set_aggregation_temporality(pm::AGGREGATION_TEMPORALITY_DELTA);
+  } else {
+    m->mutable_gauge();
+  }
+  return m;
+}
+
+}  // namespace
+
 core::MetricsRequest Aggregator::Flush(uint64_t start_ns, uint64_t now_ns,
                                        const std::map<std::string, std::string>& resource) {
   core::MetricsRequest req;
@@ -166,19 +187,7 @@ core::MetricsRequest Aggregator::Flush(uint64_t start_ns, uint64_t now_ns,
     Series& s = series_.at(*key);
     const std::string metric_key = absl::StrCat(s.name, "|", TypeKey(s.type));
     pm::Metric*& m = metrics[metric_key];
-    if (m == nullptr) {
-      m = sm->add_metrics();
-      m->set_name(s.name);
-      if (s.type == MetricType::kTimer) m->set_unit("ms");
-      if (s.type == MetricType::kCounter) {
-        m->mutable_sum()->set_aggregation_temporality(pm::AGGREGATION_TEMPORALITY_DELTA);
-        m->mutable_sum()->set_is_monotonic(true);
-      } else if (IsHistogram(s.type)) {
-        m->mutable_histogram()->set_aggregation_temporality(pm::AGGREGATION_TEMPORALITY_DELTA);
-      } else {
-        m->mutable_gauge();
-      }
-    }
+    if (m == nullptr) m = AddMetric(sm, s.name, s.type);
     switch (s.type) {
       case MetricType::kCounter: {
         auto* p = m->mutable_sum()->add_data_points();
