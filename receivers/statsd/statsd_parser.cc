@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <optional>
 
 namespace tributary::receivers::statsd {
 
@@ -12,6 +13,37 @@ bool ParseNumber(std::string_view s, double* out) {
   if (s.front() == '+') s.remove_prefix(1);
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
   return ec == std::errc() && end == s.data() + s.size() && std::isfinite(*out);
+}
+
+}  // namespace
+
+namespace {
+
+std::optional<MetricType> TypeOf(std::string_view type) {
+  if (type == "c") return MetricType::kCounter;
+  if (type == "g") return MetricType::kGauge;
+  if (type == "ms") return MetricType::kTimer;
+  if (type == "h") return MetricType::kHistogram;
+  if (type == "d") return MetricType::kDistribution;
+  if (type == "s") return MetricType::kSet;
+  return std::nullopt;
+}
+
+// DogStatsD tags, `name:value` or `name`, comma-separated; false for a tag
+// without a name.
+template <class Tags>
+bool ParseTags(std::string_view tags, Tags* out) {
+  while (!tags.empty()) {
+    const size_t comma = tags.find(',');
+    const std::string_view tag = tags.substr(0, comma);
+    tags = comma == std::string_view::npos ? std::string_view() : tags.substr(comma + 1);
+    if (tag.empty()) continue;
+    const size_t sep = tag.find(':');
+    if (sep == 0) return false;
+    out->emplace_back(tag.substr(0, sep),
+                      sep == std::string_view::npos ? std::string_view() : tag.substr(sep + 1));
+  }
+  return true;
 }
 
 }  // namespace
@@ -35,22 +67,12 @@ bool ParseLine(std::string_view text, Line* out, std::string* error) {
   const size_t next = rest.find('|');
   const std::string_view type = rest.substr(0, next);
   rest = next == std::string_view::npos ? std::string_view() : rest.substr(next + 1);
-  if (type == "c") {
-    out->type = MetricType::kCounter;
-  } else if (type == "g") {
-    out->type = MetricType::kGauge;
-  } else if (type == "ms") {
-    out->type = MetricType::kTimer;
-  } else if (type == "h") {
-    out->type = MetricType::kHistogram;
-  } else if (type == "d") {
-    out->type = MetricType::kDistribution;
-  } else if (type == "s") {
-    out->type = MetricType::kSet;
-  } else {
+  const std::optional<MetricType> parsed = TypeOf(type);
+  if (!parsed) {
     *error = "unknown metric type \"" + std::string(type) + "\"";
     return false;
   }
+  out->type = *parsed;
   if (out->value.empty()) {
     *error = "empty value";
     return false;
@@ -77,22 +99,9 @@ bool ParseLine(std::string_view text, Line* out, std::string* error) {
         *error = "sample rate must be a number in (0, 1]";
         return false;
       }
-    } else if (section.front() == '#') {
-      std::string_view tags = section.substr(1);
-      while (!tags.empty()) {
-        const size_t comma = tags.find(',');
-        const std::string_view tag = tags.substr(0, comma);
-        tags = comma == std::string_view::npos ? std::string_view() : tags.substr(comma + 1);
-        if (tag.empty()) continue;
-        const size_t sep = tag.find(':');
-        if (sep == 0) {
-          *error = "tag without a name";
-          return false;
-        }
-        out->tags.emplace_back(tag.substr(0, sep), sep == std::string_view::npos
-                                                       ? std::string_view()
-                                                       : tag.substr(sep + 1));
-      }
+    } else if (section.front() == '#' && !ParseTags(section.substr(1), &out->tags)) {
+      *error = "tag without a name";
+      return false;
     }
     // Other sections (c: container id, T timestamp, e: external data) are
     // accepted and ignored.
