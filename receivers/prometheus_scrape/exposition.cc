@@ -174,6 +174,41 @@ class LineParser {
 
 }  // namespace
 
+namespace {
+
+// What a # TYPE, # HELP or # UNIT line says of its family; an error for an
+// unknown type.
+std::optional<std::string> ApplyMetadata(std::string_view keyword, std::string_view arg,
+                                         Family* f) {
+  if (keyword == "TYPE") {
+    while (!arg.empty() && arg.back() == ' ') arg.remove_suffix(1);
+    static constexpr std::string_view kTypes[] = {"counter",        "gauge",    "histogram",
+                                                  "summary",        "untyped",  "unknown",
+                                                  "gaugehistogram", "stateset", "info"};
+    bool known = false;
+    for (std::string_view t : kTypes) known = known || t == arg;
+    if (!known) return "unknown type \"" + std::string(arg) + "\"";
+    f->type = arg == "untyped" ? "unknown" : std::string(arg);
+  } else if (keyword == "HELP") {
+    std::string help;
+    for (size_t i = 0; i < arg.size(); ++i) {
+      if (arg[i] == '\\' && i + 1 < arg.size() &&
+          (arg[i + 1] == 'n' || arg[i + 1] == '\\' || arg[i + 1] == '"')) {
+        help.push_back(arg[i + 1] == 'n' ? '\n' : arg[i + 1]);
+        ++i;
+      } else {
+        help.push_back(arg[i]);
+      }
+    }
+    f->help = std::move(help);
+  } else {
+    f->unit = std::string(arg);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<std::string> Parse(std::string_view text, Format format, ParseResult* out) {
   *out = ParseResult();
   absl::flat_hash_map<std::string, size_t> declared;
@@ -220,31 +255,8 @@ std::optional<std::string> Parse(std::string_view text, Format format, ParseResu
         return "line " + std::to_string(line_no) + ": expected a metric name after # " +
                std::string(keyword);
       }
-      Family& f = family(name);
-      if (keyword == "TYPE") {
-        while (!arg.empty() && arg.back() == ' ') arg.remove_suffix(1);
-        static constexpr std::string_view kTypes[] = {"counter",        "gauge",    "histogram",
-                                                      "summary",        "untyped",  "unknown",
-                                                      "gaugehistogram", "stateset", "info"};
-        bool known = false;
-        for (std::string_view t : kTypes) known = known || t == arg;
-        if (!known)
-          return "line " + std::to_string(line_no) + ": unknown type \"" + std::string(arg) + "\"";
-        f.type = arg == "untyped" ? "unknown" : std::string(arg);
-      } else if (keyword == "HELP") {
-        std::string help;
-        for (size_t i = 0; i < arg.size(); ++i) {
-          if (arg[i] == '\\' && i + 1 < arg.size() &&
-              (arg[i + 1] == 'n' || arg[i + 1] == '\\' || arg[i + 1] == '"')) {
-            help.push_back(arg[i + 1] == 'n' ? '\n' : arg[i + 1]);
-            ++i;
-          } else {
-            help.push_back(arg[i]);
-          }
-        }
-        f.help = std::move(help);
-      } else {
-        f.unit = std::string(arg);
+      if (auto e = ApplyMetadata(keyword, arg, &family(name))) {
+        return "line " + std::to_string(line_no) + ": " + *e;
       }
       continue;
     }
