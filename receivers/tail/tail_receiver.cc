@@ -488,7 +488,10 @@ void TailReceiver::Flush() {
     const uint64_t bytes = end > f.sent ? end - f.sent : 0;
     f.sent = end;
     const size_t records = static_cast<size_t>(bf.scope->log_records_size());
-    const auto [generation, seq] = f.Hand(end);
+    // Plain names, not a structured binding, for the callback to capture.
+    const std::pair<uint64_t, uint64_t> handed = f.Hand(end);
+    const uint64_t generation = handed.first;
+    const uint64_t seq = handed.second;
     shared_->inflight_bytes += static_cast<int64_t>(bytes);
     envelope.acks.push_back(
         std::make_shared<core::Ack>([shared = shared_, file = bf.file, generation, seq, bytes,
