@@ -8,44 +8,37 @@
 
 namespace tributary::common::http {
 
-std::optional<std::chrono::seconds> ParseRetryAfter(std::string_view line) {
-  constexpr std::string_view kName = "retry-after:";
-  if (line.size() <= kName.size()) return std::nullopt;
-  for (size_t i = 0; i < kName.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(line[i])) != kName[i]) return std::nullopt;
+namespace {
+
+// The trimmed value of a header line `Name: value` whose name is `name`
+// (lower case, without the colon), in any case; nullopt for another header.
+std::optional<std::string_view> HeaderValue(std::string_view line, std::string_view name) {
+  if (line.size() <= name.size() || line[name.size()] != ':') return std::nullopt;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(line[i])) != name[i]) return std::nullopt;
   }
-  std::string_view value = line.substr(kName.size());
+  std::string_view value = line.substr(name.size() + 1);
   while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front()))) {
     value.remove_prefix(1);
   }
   while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) {
     value.remove_suffix(1);
   }
+  return value;
+}
+
+}  // namespace
+
+std::optional<std::chrono::seconds> ParseRetryAfter(std::string_view line) {
+  const std::optional<std::string_view> value = HeaderValue(line, "retry-after");
+  if (!value) return std::nullopt;
   int seconds = -1;
-  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-  if (ec != std::errc() || end != value.data() + value.size() || seconds < 0) return std::nullopt;
+  const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), seconds);
+  if (ec != std::errc() || end != value->data() + value->size() || seconds < 0) return std::nullopt;
   return std::chrono::seconds(seconds);
 }
 
-size_t AppendBody(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
-}
-
-size_t AppendLimitedBody(char* data, size_t size, size_t n, void* user) {
-  auto* body = static_cast<LimitedBody*>(user);
-  if (body->text.size() < body->limit) {
-    body->text.append(data, std::min(size * n, body->limit - body->text.size()));
-  }
-  return size * n;
-}
-
-size_t ReadRetryAfter(char* data, size_t size, size_t n, void* user) {
-  if (auto wait = ParseRetryAfter(std::string_view(data, size * n))) {
-    *static_cast<std::chrono::nanoseconds*>(user) = *wait;
-  }
-  return size * n;
-}
+namespace {
 
 void ApplyBasicAuth(CURL* curl, const BasicAuthConfig& auth) {
   curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
@@ -66,8 +59,6 @@ void ApplyTls(CURL* curl, const tls::TlsClientConfig& tls) {
   curl_easy_setopt(curl, CURLOPT_SSLVERSION,
                    tls.min_version == "1.3" ? CURL_SSLVERSION_TLSv1_3 : CURL_SSLVERSION_TLSv1_2);
 }
-
-namespace {
 
 struct Collected {
   const Request* request;
@@ -98,23 +89,7 @@ size_t CollectHeader(char* data, size_t size, size_t n, void* user) {
   auto* response = static_cast<Response*>(user);
   const std::string_view line(data, size * n);
   if (auto wait = ParseRetryAfter(line)) response->retry_after = *wait;
-  constexpr std::string_view kContentType = "content-type:";
-  if (line.size() > kContentType.size()) {
-    bool match = true;
-    for (size_t i = 0; i < kContentType.size() && match; ++i) {
-      match = std::tolower(static_cast<unsigned char>(line[i])) == kContentType[i];
-    }
-    if (match) {
-      std::string_view value = line.substr(kContentType.size());
-      while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front()))) {
-        value.remove_prefix(1);
-      }
-      while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) {
-        value.remove_suffix(1);
-      }
-      response->content_type = std::string(value);
-    }
-  }
+  if (auto type = HeaderValue(line, "content-type")) response->content_type = std::string(*type);
   return size * n;
 }
 

@@ -33,24 +33,6 @@ struct BasicAuthConfig {
 // for other lines (and for the HTTP-date form).
 std::optional<std::chrono::seconds> ParseRetryAfter(std::string_view header_line);
 
-// libcurl callbacks. CURLOPT_WRITEFUNCTION: appends the body to the
-// std::string at `user`, keeping at most its first `limit` bytes when the
-// handle's write data is a LimitedBody.
-size_t AppendBody(char* data, size_t size, size_t n, void* user);
-struct LimitedBody {
-  std::string text;
-  size_t limit;
-};
-size_t AppendLimitedBody(char* data, size_t size, size_t n, void* user);
-// CURLOPT_HEADERFUNCTION: sets the std::chrono::nanoseconds at `user` from a
-// `Retry-After` header.
-size_t ReadRetryAfter(char* data, size_t size, size_t n, void* user);
-
-// Sets basic auth on a handle; the strings must outlive the handle's use.
-void ApplyBasicAuth(CURL* curl, const BasicAuthConfig& auth);
-// Sets the `tls` block on a handle (CA, client certificate, verification,
-// version floor); the strings must outlive the handle's use.
-void ApplyTls(CURL* curl, const tls::TlsClientConfig& tls);
 // What every request of a Client carries.
 struct ClientOptions {
   tls::TlsClientConfig tls;

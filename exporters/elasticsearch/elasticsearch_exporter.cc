@@ -110,7 +110,7 @@ absl::Status ElasticsearchConfig::Validate() const {
 
 namespace {
 
-common::http::ClientOptions ClientOptions(const ElasticsearchConfig& config) {
+common::http::ClientOptions HttpOptions(const ElasticsearchConfig& config) {
   common::http::ClientOptions o;
   o.tls = config.tls;
   o.basic_auth = config.basic_auth;
@@ -130,7 +130,7 @@ ElasticsearchExporter::ElasticsearchExporter(std::string id, ElasticsearchConfig
     : id_(std::move(id)),
       config_(std::move(config)),
       mode_(config_.mapping == "otel" ? MappingMode::kOtel : MappingMode::kEcs),
-      client_(ClientOptions(config_)) {
+      client_(HttpOptions(config_)) {
   index_options_.dataset = config_.dataset;
   index_options_.ns = config_.ns;
   index_options_.logs_index = config_.logs_index;
