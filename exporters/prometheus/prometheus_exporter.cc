@@ -5,7 +5,6 @@
 #include "absl/strings/str_cat.h"
 #include "common/compress/gzip.h"
 #include "common/http/endpoint.h"
-#include "httplib.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -75,7 +74,7 @@ absl::Status PrometheusExporterConfig::Validate() const {
   if (metric_expiration.count() <= 0) {
     return absl::InvalidArgumentError("metric_expiration must be > 0");
   }
-  return absl::OkStatus();
+  return limits.Validate();
 }
 
 PrometheusExporter::PrometheusExporter(std::string id, PrometheusExporterConfig config)
@@ -89,48 +88,42 @@ PrometheusExporter::PrometheusExporter(std::string id, PrometheusExporterConfig 
 PrometheusExporter::~PrometheusExporter() { Shutdown(core::Clock::now()); }
 
 absl::Status PrometheusExporter::Start() {
-  std::string host;
-  int port;
-  if (absl::Status s = common::http::SplitHostPort(config_.endpoint, &host, &port); !s.ok())
-    return s;
-  server_ = std::make_unique<httplib::Server>();
-  server_->new_task_queue = [] { return new httplib::ThreadPool(2); };
-  server_->Get(config_.path, [this](const httplib::Request& req, httplib::Response& res) {
-    const bool om = WantsOpenMetrics(req.get_header_value("Accept"));
-    const bool gzip = req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos;
-    auto body = std::make_shared<std::string>();
-    Scrape(om, body.get());
-    if (gzip) {
-      body = std::make_shared<std::string>(common::compress::Gzip(*body));
-      res.set_header("Content-Encoding", "gzip");
-    }
-    // A provider with a known length: httplib sends the bytes as they are,
-    // without copying them or compressing them again.
-    res.set_content_provider(body->size(), om ? kOpenMetricsType : kTextType,
-                             [body](size_t offset, size_t length, httplib::DataSink& sink) {
-                               return sink.write(body->data() + offset,
-                                                 std::min<size_t>(length, 1 << 20));
-                             });
-  });
-  if (port == 0) {
-    port_ = server_->bind_to_any_port(host);
-    if (port_ < 0)
-      return absl::UnavailableError(absl::StrCat(id_, ": cannot bind ", config_.endpoint));
-  } else {
-    if (!server_->bind_to_port(host, port)) {
-      return absl::UnavailableError(absl::StrCat(id_, ": cannot bind ", config_.endpoint));
-    }
-    port_ = port;
-  }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  common::http::ServerOptions options;
+  options.name = id_;
+  options.endpoint = config_.endpoint;
+  options.limits = config_.limits;
+  options.handle = [this](common::http::ServerRequest&& req, common::http::Responder responder) {
+    responder.Send(Handle(req));
+  };
+  server_ = std::make_unique<common::http::Server>(std::move(options));
+  if (absl::Status s = server_->Start(); !s.ok()) return s;
+  port_ = server_->port();
   core::Log(core::LogLevel::kInfo, id_, "serving metrics",
-            absl::StrCat("endpoint=", host, ":", port_, " path=", config_.path));
+            absl::StrCat("endpoint=", config_.endpoint, " port=", port_, " path=", config_.path));
   return absl::OkStatus();
 }
 
+common::http::ServerResponse PrometheusExporter::Handle(const common::http::ServerRequest& req) {
+  using common::http::ServerResponse;
+  if (req.path() != config_.path) return ServerResponse::Text(404, "not found\n");
+  if (req.method != "GET" && req.method != "HEAD") {
+    ServerResponse r = ServerResponse::Text(405, "only GET\n");
+    r.headers.emplace_back("Allow", "GET, HEAD");
+    return r;
+  }
+  const bool om = WantsOpenMetrics(std::string(req.Header("Accept")));
+  ServerResponse r;
+  r.content_type = om ? kOpenMetricsType : kTextType;
+  Scrape(om, &r.body);
+  if (req.Header("Accept-Encoding").find("gzip") != std::string_view::npos) {
+    r.body = common::compress::Gzip(r.body);
+    r.headers.emplace_back("Content-Encoding", "gzip");
+  }
+  return r;
+}
+
 void PrometheusExporter::Shutdown(core::Deadline) noexcept {
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (server_) server_->Stop();
 }
 
 void PrometheusExporter::Scrape(bool open_metrics, std::string* body) {

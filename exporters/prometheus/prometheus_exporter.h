@@ -5,16 +5,13 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <thread>
 
+#include "common/http/server.h"
 #include "exporters/prometheus/metric_store.h"
 #include "tributary/core/component.h"
 #include "tributary/core/config.h"
 #include "tributary/core/exporter_config.h"
 
-namespace httplib {
-class Server;
-}
 namespace prometheus {
 class Gauge;
 class Counter;
@@ -23,16 +20,19 @@ class Counter;
 namespace tributary::exporters::prometheus {
 
 struct PrometheusExporterConfig {
-  std::string endpoint = "0.0.0.0:8889";
+  std::string endpoint = "localhost:8889";
   std::string path = "/metrics";
   std::chrono::milliseconds metric_expiration = std::chrono::minutes(5);
   std::string metric_namespace;
   std::map<std::string, std::string> const_labels;
   bool scope_labels = true;
   core::QueueConfig sending_queue;
+  common::http::ServerLimits limits;
   template <class V>
   void VisitFields(V&& v) {
-    v.Optional("endpoint", endpoint, "address the scrape endpoint listens on");
+    v.Optional("endpoint", endpoint,
+               "host:port the scrape endpoint listens on; loopback by default, "
+               "`0.0.0.0:8889` for every interface");
     v.Optional("path", path, "HTTP path of the exposition");
     v.Optional("metric_expiration", metric_expiration,
                "series not updated for this long are no longer exposed");
@@ -41,6 +41,7 @@ struct PrometheusExporterConfig {
     v.Optional("scope_labels", scope_labels,
                "add otel_scope_name and otel_scope_version labels from the instrumentation scope");
     v.Optional("sending_queue", sending_queue, "in-memory queue in front of the exporter");
+    limits.VisitFields(v);
   }
   absl::Status Validate() const;
 };
@@ -62,12 +63,12 @@ class PrometheusExporter : public core::Exporter {
 
  private:
   void Scrape(bool open_metrics, std::string* body);
+  common::http::ServerResponse Handle(const common::http::ServerRequest& req);
 
   const std::string id_;
   const PrometheusExporterConfig config_;
   MetricStore store_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  std::unique_ptr<common::http::Server> server_;
   int port_ = 0;
   std::chrono::steady_clock::time_point last_expire_;  // Export's thread only
   ::prometheus::Gauge* series_gauge_;

@@ -279,5 +279,46 @@ TEST(PrometheusExporterTest, ServesTextOrOpenMetricsByNegotiation) {
   exporter.Shutdown(core::Clock::now());
 }
 
+// An empty store renders an empty body; plain and gzip scrapes of it are
+// answered, and so is every scrape after data arrives.
+TEST(PrometheusExporterTest, AnswersScrapesOfAnEmptyStoreAndAfterIt) {
+  PrometheusExporterConfig config;
+  config.endpoint = "127.0.0.1:0";
+  PrometheusExporter exporter("prometheus/empty", config);
+  ASSERT_TRUE(exporter.Start().ok());
+  httplib::Client client("127.0.0.1", exporter.port());
+  client.set_decompress(false);
+  client.set_read_timeout(10, 0);
+  for (int i = 0; i < 2; ++i) {
+    auto plain = client.Get("/metrics");
+    ASSERT_TRUE(plain) << "plain scrape " << i << " of the empty store";
+    EXPECT_EQ(plain->status, 200);
+    EXPECT_EQ(plain->body, "");
+  }
+  auto gzip = client.Get("/metrics", {{"Accept-Encoding", "gzip"}});
+  ASSERT_TRUE(gzip);
+  EXPECT_EQ(gzip->status, 200);
+  EXPECT_EQ(common::compress::Gunzip(gzip->body, 1 << 20).value(), "");
+
+  MetricsRequest r;
+  auto* g = NewScope(r)->add_metrics();
+  g->set_name("queue.depth");
+  g->mutable_gauge()->add_data_points()->set_as_int(3);
+  core::ExportReport report;
+  ASSERT_TRUE(exporter.Export(core::Batch(r), report).ok());
+  httplib::Client fresh("127.0.0.1", exporter.port());
+  fresh.set_read_timeout(10, 0);
+  auto after = fresh.Get("/metrics");
+  ASSERT_TRUE(after);
+  EXPECT_THAT(after->body, HasSubstr("queue_depth{"));
+  auto again = client.Get("/metrics");
+  ASSERT_TRUE(again);
+  EXPECT_THAT(again->body, HasSubstr("queue_depth{"));
+  auto missing = client.Get("/other");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  exporter.Shutdown(core::Clock::now());
+}
+
 }  // namespace
 }  // namespace tributary::exporters::prometheus

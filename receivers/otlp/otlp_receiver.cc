@@ -8,13 +8,16 @@
 #include <grpcpp/support/proto_buffer_reader.h>
 
 #include <future>
+#include <mutex>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/compress/gzip.h"
 #include "common/http/endpoint.h"
+#include "common/http/server.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/rpc/status.pb.h"
-#include "httplib.h"
 #include "tributary/core/otlp_codec.h"
 #include "tributary/core/telemetry.h"
 
@@ -22,6 +25,8 @@ namespace tributary::receivers::otlp {
 namespace {
 
 using core::Signal;
+
+constexpr char kAckTimeout[] = "the pipeline did not acknowledge the data in time";
 
 const char* RefusalReason(const absl::Status& s) {
   switch (s.code()) {
@@ -231,20 +236,19 @@ void OtlpReceiver::CountFailedRequest(const std::string& transport, const std::s
   core::Telemetry::Get().ReceiverFailedRequests(id_, transport, reason).Increment();
 }
 
-Outcome OtlpReceiver::Submit(core::Batch batch, const std::string& transport,
-                             core::Deadline deadline) noexcept {
-  Outcome outcome;
+OtlpReceiver::Prepared OtlpReceiver::Prepare(core::Batch& batch, const std::string& transport) {
+  Prepared p;
   const Signal signal = batch.signal();
   core::Telemetry& t = core::Telemetry::Get();
   core::ValidationResult invalid = core::RemoveInvalidRecords(batch);
   if (invalid.rejected > 0) {
-    outcome.rejected = invalid.rejected;
-    outcome.rejected_message = invalid.message;
+    p.outcome.rejected = invalid.rejected;
+    p.outcome.rejected_message = invalid.message;
     t.ReceiverRefused(id_, signal, transport, "invalid")
         .Increment(static_cast<double>(invalid.rejected));
   }
   const size_t records = batch.record_count();
-  if (records == 0) return outcome;
+  if (records == 0) return p;
   LimitsApplied limited = ApplyRecordLimits(batch, config_.limits);
   if (limited.dropped_attributes > 0) {
     t.ReceiverLimited(id_, signal, "dropped")
@@ -254,43 +258,86 @@ Outcome OtlpReceiver::Submit(core::Batch batch, const std::string& transport,
     t.ReceiverLimited(id_, signal, "truncated")
         .Increment(static_cast<double>(limited.truncated_values));
   }
-  core::Consumer* consumer = consumers_.For(signal);
-  if (consumer == nullptr) {
-    outcome.status = absl::UnimplementedError(absl::StrCat(
+  p.consumer = consumers_.For(signal);
+  if (p.consumer == nullptr) {
+    p.outcome.status = absl::UnimplementedError(absl::StrCat(
         "no ", std::string(core::SignalName(signal)), " pipeline uses receiver ", id_));
     t.ReceiverRefused(id_, signal, transport, "no_pipeline")
         .Increment(static_cast<double>(records));
-    return outcome;
+    return p;
   }
-  auto done = std::make_shared<std::promise<absl::Status>>();
-  std::future<absl::Status> acknowledged = done->get_future();
+  p.records = records;
+  return p;
+}
+
+namespace {
+
+// Between handing a batch to the pipeline and its acknowledgement: the
+// acknowledgement may come before Consume returns, or (dropped with the
+// envelope) after Consume refused it; `finish` hears one verdict, once.
+struct AckWait {
+  std::mutex mu;
+  bool handed = false;
+  std::optional<absl::Status> acked;
+  std::function<void(absl::Status)> finish;
+};
+
+void Hand(core::Consumer& consumer, core::Batch batch, std::function<void(absl::Status)> finish) {
+  auto wait = std::make_shared<AckWait>();
+  wait->finish = std::move(finish);
   core::Envelope envelope;
   envelope.batch = std::make_shared<const core::Batch>(std::move(batch));
-  envelope.acks.push_back(
-      std::make_shared<core::Ack>([done](const absl::Status& status) { done->set_value(status); }));
-  absl::Status status = consumer->Consume(std::move(envelope));
-  if (status.ok()) {
-    if (acknowledged.wait_until(deadline) == std::future_status::ready) {
-      status = acknowledged.get();
-    } else {
-      status = absl::UnavailableError("the pipeline did not acknowledge the data in time");
-    }
-  }
+  envelope.acks.push_back(std::make_shared<core::Ack>([wait](const absl::Status& status) {
+    std::unique_lock<std::mutex> lock(wait->mu);
+    wait->acked = status;
+    if (!wait->handed) return;
+    lock.unlock();
+    wait->finish(status);
+  }));
+  absl::Status status = consumer.Consume(std::move(envelope));
+  if (!status.ok()) return wait->finish(status);
+  std::unique_lock<std::mutex> lock(wait->mu);
+  wait->handed = true;
+  if (!wait->acked) return;
+  absl::Status acked = *wait->acked;
+  lock.unlock();
+  wait->finish(acked);
+}
+
+}  // namespace
+
+void OtlpReceiver::Settle(Signal signal, const std::string& transport, size_t records,
+                          const absl::Status& status) {
   if (status.ok()) {
     accepted_[static_cast<size_t>(signal)][transport == "http"]->Increment(
         static_cast<double>(records));
-  } else {
-    t.ReceiverRefused(id_, signal, transport, RefusalReason(status))
-        .Increment(static_cast<double>(records));
-    uint64_t held;
-    if (log_limiter_.Allow(&held)) {
-      core::Log(core::LogLevel::kWarn, id_, "request refused",
-                absl::StrCat("transport=", transport, " records=", records, " error=\"",
-                             status.ToString(), "\" suppressed=", held));
-    }
+    return;
   }
-  outcome.status = status;
-  return outcome;
+  core::Telemetry::Get()
+      .ReceiverRefused(id_, signal, transport, RefusalReason(status))
+      .Increment(static_cast<double>(records));
+  uint64_t held;
+  if (log_limiter_.Allow(&held)) {
+    core::Log(core::LogLevel::kWarn, id_, "request refused",
+              absl::StrCat("transport=", transport, " records=", records, " error=\"",
+                           status.ToString(), "\" suppressed=", held));
+  }
+}
+
+Outcome OtlpReceiver::Submit(core::Batch batch, const std::string& transport,
+                             core::Deadline deadline) noexcept {
+  const Signal signal = batch.signal();
+  Prepared p = Prepare(batch, transport);
+  if (p.records == 0) return p.outcome;
+  auto done = std::make_shared<std::promise<absl::Status>>();
+  std::future<absl::Status> verdict = done->get_future();
+  Hand(*p.consumer, std::move(batch), [done](absl::Status s) { done->set_value(std::move(s)); });
+  absl::Status status = verdict.wait_until(deadline) == std::future_status::ready
+                            ? verdict.get()
+                            : absl::UnavailableError(kAckTimeout);
+  Settle(signal, transport, p.records, status);
+  p.outcome.status = status;
+  return p.outcome;
 }
 
 absl::Status OtlpReceiver::Start() {
@@ -353,146 +400,182 @@ absl::Status OtlpReceiver::StartGrpc() {
 
 namespace {
 
-std::string MediaType(const httplib::Request& req) {
-  std::string ct = req.get_header_value("Content-Type");
+std::string MediaType(const common::http::ServerRequest& req) {
+  std::string_view ct = req.Header("Content-Type");
   ct = ct.substr(0, ct.find(';'));
-  return absl::AsciiStrToLower(absl::StripAsciiWhitespace(ct));
+  return absl::AsciiStrToLower(absl::StripAsciiWhitespace(std::string(ct)));
 }
 
-void WriteError(httplib::Response& res, bool json, int http_status, grpc::StatusCode code,
-                const std::string& message) {
+common::http::ServerResponse ErrorResponse(bool json, int http_status, grpc::StatusCode code,
+                                           const std::string& message) {
   google::rpc::Status body;
   body.set_code(static_cast<int>(code));
   body.set_message(message);
+  common::http::ServerResponse res;
   res.status = http_status;
   if (json) {
-    std::string text;
-    (void)google::protobuf::util::MessageToJsonString(body, &text);
-    res.set_content(text, "application/json");
+    (void)google::protobuf::util::MessageToJsonString(body, &res.body);
+    res.content_type = "application/json";
   } else {
-    res.set_content(body.SerializeAsString(), "application/x-protobuf");
+    res.body = body.SerializeAsString();
+    res.content_type = "application/x-protobuf";
   }
+  return res;
+}
+
+// The answer to an export request, from what became of it.
+common::http::ServerResponse OutcomeResponse(bool json, Signal signal, const Outcome& outcome) {
+  if (!outcome.status.ok()) {
+    common::http::ServerResponse res =
+        ErrorResponse(json, ToHttpStatus(outcome.status), ToGrpcCode(outcome.status),
+                      std::string(outcome.status.message()));
+    if (core::IsRetryable(outcome.status)) res.headers.emplace_back("Retry-After", "1");
+    return res;
+  }
+  auto response = MakeResponse(signal, outcome);
+  common::http::ServerResponse res;
+  if (json) {
+    google::protobuf::util::JsonPrintOptions options;
+    (void)google::protobuf::util::MessageToJsonString(*response, &res.body, options);
+    res.content_type = "application/json";
+  } else {
+    res.body = response->SerializeAsString();
+    res.content_type = "application/x-protobuf";
+  }
+  return res;
 }
 
 }  // namespace
 
-void OtlpReceiver::HandleHttp(Signal signal, size_t max_body, size_t max_wire,
-                              const httplib::Request& req, httplib::Response& res,
-                              const httplib::ContentReader& reader) {
+std::optional<common::http::ServerResponse> OtlpReceiver::AdmitHttp(
+    const common::http::ServerRequest& req) {
+  const HttpConfig& cfg = *config_.protocols.http;
   const std::string media = MediaType(req);
   const bool json = media == "application/json";
-  if (!Authorized(req.get_header_value("Authorization"), "http")) {
-    res.set_header("WWW-Authenticate", "Bearer");
-    WriteError(res, json, 401, grpc::StatusCode::UNAUTHENTICATED, "missing or wrong bearer token");
-    return;
+  const std::string_view path = req.path();
+  if (path != cfg.traces_url_path && path != cfg.metrics_url_path && path != cfg.logs_url_path) {
+    return ErrorResponse(json, 404, grpc::StatusCode::UNIMPLEMENTED,
+                         absl::StrCat("no OTLP signal is served at ", std::string(path)));
+  }
+  if (req.method != "POST") {
+    common::http::ServerResponse r =
+        ErrorResponse(json, 405, grpc::StatusCode::UNIMPLEMENTED, "OTLP/HTTP takes POST");
+    r.headers.emplace_back("Allow", "POST");
+    return r;
+  }
+  if (!Authorized(req.Header("Authorization"), "http")) {
+    common::http::ServerResponse r = ErrorResponse(json, 401, grpc::StatusCode::UNAUTHENTICATED,
+                                                   "missing or wrong bearer token");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
   }
   if (!json && media != "application/x-protobuf") {
     CountFailedRequest("http", "unsupported_media_type");
-    WriteError(res, false, 415, grpc::StatusCode::INVALID_ARGUMENT,
-               "Content-Type must be application/x-protobuf or application/json");
-    return;
+    return ErrorResponse(false, 415, grpc::StatusCode::INVALID_ARGUMENT,
+                         "Content-Type must be application/x-protobuf or application/json");
   }
-  if (req.has_header("Content-Length") &&
-      std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > max_wire) {
+  const std::string encoding = absl::AsciiStrToLower(std::string(req.Header("Content-Encoding")));
+  if (!encoding.empty() && encoding != "gzip" && encoding != "identity") {
+    CountFailedRequest("http", "unsupported_encoding");
+    return ErrorResponse(json, 415, grpc::StatusCode::INVALID_ARGUMENT,
+                         "Content-Encoding must be gzip or identity");
+  }
+  if (req.content_length > cfg.max_request_body_size.bytes) {
     CountFailedRequest("http", "too_large");
-    WriteError(res, json, 413, grpc::StatusCode::RESOURCE_EXHAUSTED,
-               absl::StrCat("request body exceeds ", max_wire, " bytes"));
-    return;
+    return ErrorResponse(
+        json, 413, grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("request body exceeds ", cfg.max_request_body_size.bytes, " bytes"));
   }
-  std::string body;
-  bool too_large = false;
-  bool read = reader([&](const char* data, size_t n) {
-    if (body.size() + n > max_body) {
-      too_large = true;
-      return false;
+  if (http_in_flight_.load() >= cfg.max_concurrent_requests) {
+    CountFailedRequest("http", "too_many_requests");
+    common::http::ServerResponse r = ErrorResponse(
+        json, 503, grpc::StatusCode::UNAVAILABLE,
+        absl::StrCat("more than ", cfg.max_concurrent_requests, " requests in progress"));
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+  return std::nullopt;
+}
+
+void OtlpReceiver::HandleHttp(common::http::ServerRequest&& req,
+                              common::http::Responder responder) {
+  const HttpConfig& cfg = *config_.protocols.http;
+  const bool json = MediaType(req) == "application/json";
+  const std::string_view path = req.path();
+  const Signal signal = path == cfg.traces_url_path    ? Signal::kTraces
+                        : path == cfg.metrics_url_path ? Signal::kMetrics
+                                                       : Signal::kLogs;
+  if (absl::AsciiStrToLower(std::string(req.Header("Content-Encoding"))) == "gzip") {
+    absl::StatusOr<std::string> plain =
+        common::compress::Gunzip(req.body, cfg.max_decompressed_body_size.bytes);
+    if (!plain.ok()) {
+      const bool too_large = plain.status().code() == absl::StatusCode::kResourceExhausted;
+      CountFailedRequest("http", too_large ? "too_large" : "malformed");
+      responder.Send(too_large ? ErrorResponse(json, 413, grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                               absl::StrCat("request body exceeds ",
+                                                            cfg.max_decompressed_body_size.bytes,
+                                                            " bytes after decompression"))
+                               : ErrorResponse(json, 400, grpc::StatusCode::INVALID_ARGUMENT,
+                                               "the request body could not be decompressed"));
+      return;
     }
-    body.append(data, n);
-    return true;
-  });
-  if (too_large) {
-    CountFailedRequest("http", "too_large");
-    WriteError(res, json, 413, grpc::StatusCode::RESOURCE_EXHAUSTED,
-               absl::StrCat("request body exceeds ", max_body, " bytes after decompression"));
-    return;
-  }
-  if (!read) {
-    CountFailedRequest("http", "malformed");
-    WriteError(res, json, 400, grpc::StatusCode::INVALID_ARGUMENT,
-               "the request body could not be read or decompressed");
-    return;
+    req.body = std::move(*plain);
   }
   absl::StatusOr<core::Batch> batch =
-      json ? core::DecodeOtlpJson(signal, body) : core::DecodeOtlpProto(signal, body);
+      json ? core::DecodeOtlpJson(signal, req.body) : core::DecodeOtlpProto(signal, req.body);
+  req.body = std::string();
   if (!batch.ok()) {
     CountFailedRequest("http", "malformed");
-    WriteError(res, json, 400, grpc::StatusCode::INVALID_ARGUMENT,
-               std::string(batch.status().message()));
+    responder.Send(ErrorResponse(json, 400, grpc::StatusCode::INVALID_ARGUMENT,
+                                 std::string(batch.status().message())));
     return;
   }
-  body.clear();
-  body.shrink_to_fit();
-  Outcome outcome = Submit(std::move(*batch), "http", core::Clock::now() + config_.ack_timeout);
-  if (!outcome.status.ok()) {
-    if (core::IsRetryable(outcome.status)) res.set_header("Retry-After", "1");
-    WriteError(res, json, ToHttpStatus(outcome.status), ToGrpcCode(outcome.status),
-               std::string(outcome.status.message()));
+  Prepared p = Prepare(*batch, "http");
+  if (p.records == 0) {
+    responder.Send(OutcomeResponse(json, signal, p.outcome));
     return;
   }
-  auto response = MakeResponse(signal, outcome);
-  if (json) {
-    std::string text;
-    google::protobuf::util::JsonPrintOptions options;
-    (void)google::protobuf::util::MessageToJsonString(*response, &text, options);
-    res.set_content(text, "application/json");
-  } else {
-    res.set_content(response->SerializeAsString(), "application/x-protobuf");
-  }
+  http_in_flight_.fetch_add(1);
+  const size_t records = p.records;
+  responder.ExpireAt(core::Clock::now() + config_.ack_timeout, [this, json, signal, records] {
+    http_in_flight_.fetch_sub(1);
+    Outcome timeout;
+    timeout.status = absl::UnavailableError(kAckTimeout);
+    Settle(signal, "http", records, timeout.status);
+    return OutcomeResponse(json, signal, timeout);
+  });
+  Hand(*p.consumer, std::move(*batch),
+       [this, json, signal, records, responder, outcome = p.outcome](absl::Status status) mutable {
+         outcome.status = std::move(status);
+         if (!responder.Send(OutcomeResponse(json, signal, outcome))) return;
+         http_in_flight_.fetch_sub(1);
+         Settle(signal, "http", records, outcome.status);
+       });
 }
 
 absl::Status OtlpReceiver::StartHttp() {
   const HttpConfig& cfg = *config_.protocols.http;
-  std::string host;
-  int port;
-  if (absl::Status s = common::http::SplitHostPort(cfg.endpoint, &host, &port); !s.ok()) return s;
+  common::http::ServerOptions options;
+  options.name = id_ + "/http";
+  options.endpoint = cfg.endpoint;
+  options.limits = cfg.limits;
+  options.max_body_bytes = cfg.max_request_body_size.bytes;
+  options.threads = 2;
   if (cfg.tls) {
     auto certificates = common::tls::ServerCertificates::Load(*cfg.tls);
     if (!certificates.ok()) return certificates.status();
-    http_certificates_ = *certificates;
-    auto server = std::make_unique<httplib::SSLServer>(
-        [certs = http_certificates_](SSL_CTX& ctx) { return certs->Configure(ctx); });
-    if (!server->is_valid()) return absl::InternalError("cannot set up TLS for OTLP/HTTP");
-    http_server_ = std::move(server);
-  } else {
-    http_server_ = std::make_unique<httplib::Server>();
+    options.tls = *certificates;
   }
-  const size_t threads = static_cast<size_t>(cfg.max_concurrent_requests);
-  http_server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  http_server_->set_payload_max_length(cfg.max_request_body_size.bytes);
-  http_server_->set_keep_alive_max_count(100000);
-  http_server_->set_read_timeout(30, 0);
-  const size_t max_body = cfg.max_decompressed_body_size.bytes;
-  const size_t max_wire = cfg.max_request_body_size.bytes;
-
-  auto handler = [this, max_body, max_wire](Signal signal) {
-    return [this, max_body, max_wire, signal](const httplib::Request& req, httplib::Response& res,
-                                              const httplib::ContentReader& reader) {
-      HandleHttp(signal, max_body, max_wire, req, res, reader);
-    };
+  options.admit = [this](const common::http::ServerRequest& req) { return AdmitHttp(req); };
+  options.handle = [this](common::http::ServerRequest&& req, common::http::Responder responder) {
+    HandleHttp(std::move(req), std::move(responder));
   };
-  http_server_->Post(cfg.traces_url_path, handler(Signal::kTraces));
-  http_server_->Post(cfg.metrics_url_path, handler(Signal::kMetrics));
-  http_server_->Post(cfg.logs_url_path, handler(Signal::kLogs));
-  if (port == 0) {
-    http_port_ = http_server_->bind_to_any_port(host);
-  } else if (http_server_->bind_to_port(host, port)) {
-    http_port_ = port;
-  } else {
-    http_port_ = -1;
+  http_server_ = std::make_unique<common::http::Server>(std::move(options));
+  if (absl::Status s = http_server_->Start(); !s.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen for OTLP/HTTP on ", cfg.endpoint, ": ", s.message()));
   }
-  if (http_port_ <= 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen for OTLP/HTTP on ", cfg.endpoint));
-  }
-  http_thread_ = std::thread([this] { http_server_->listen_after_bind(); });
+  http_port_ = http_server_->port();
   core::Log(core::LogLevel::kInfo, id_, "listening",
             absl::StrCat("transport=http endpoint=", cfg.endpoint, " port=", http_port_));
   return absl::OkStatus();
@@ -508,8 +591,7 @@ void OtlpReceiver::Shutdown(core::Deadline deadline) noexcept {
         std::chrono::duration_cast<std::chrono::system_clock::duration>(remaining));
     grpc_server_->Wait();
   }
-  if (http_server_) http_server_->stop();
-  if (http_thread_.joinable()) http_thread_.join();
+  if (http_server_) http_server_->Stop();
 }
 
 }  // namespace tributary::receivers::otlp

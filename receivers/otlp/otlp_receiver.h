@@ -2,10 +2,12 @@
 #define TRIBUTARY_RECEIVERS_OTLP_OTLP_RECEIVER_H_
 
 #include <array>
+#include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
-#include <thread>
 
+#include "common/http/server.h"
 #include "receivers/otlp/otlp_receiver_config.h"
 #include "tributary/core/component.h"
 #include "tributary/core/log.h"
@@ -15,12 +17,6 @@
 namespace grpc {
 class Server;
 }
-namespace httplib {
-class ContentReader;
-struct Request;
-struct Response;
-class Server;
-}  // namespace httplib
 
 namespace tributary::receivers::otlp {
 
@@ -31,10 +27,11 @@ struct Outcome {
   std::string rejected_message;
 };
 
-// OTLP over gRPC and HTTP for traces, metrics and logs. Handler threads
-// (gRPC's and the HTTP pool's) decode, hand the batch to the pipeline and wait
-// for its acknowledgement before answering, so success means the data is
-// delivered downstream (or buffered, once a buffer stands in between).
+// OTLP over gRPC and HTTP for traces, metrics and logs. Requests are decoded,
+// handed to the pipeline and answered once it acknowledges them, so success
+// means the data is delivered downstream (or buffered, once a buffer stands
+// in between). An OTLP/HTTP request waiting for its acknowledgement holds no
+// thread; a gRPC call holds one of gRPC's.
 class OtlpReceiver : public core::Receiver {
  public:
   OtlpReceiver(std::string id, OtlpReceiverConfig config, core::ReceiverConsumers consumers);
@@ -46,7 +43,7 @@ class OtlpReceiver : public core::Receiver {
   int grpc_port() const { return grpc_port_; }
   int http_port() const { return http_port_; }
 
-  // Validates, forwards and waits; shared by both transports.
+  // Validates, forwards and waits (gRPC).
   Outcome Submit(core::Batch batch, const std::string& transport, core::Deadline deadline) noexcept;
   void CountFailedRequest(const std::string& transport, const std::string& reason);
   // False (and counted) when the receiver requires a token and this one is wrong.
@@ -55,23 +52,34 @@ class OtlpReceiver : public core::Receiver {
 
  private:
   class GrpcService;
+  // A batch checked and bounded, ready for the pipeline (records > 0), or
+  // answered already (outcome).
+  struct Prepared {
+    Outcome outcome;
+    core::Consumer* consumer = nullptr;
+    size_t records = 0;
+  };
+  Prepared Prepare(core::Batch& batch, const std::string& transport);
+  // Counts the records of a request the pipeline accepted or refused.
+  void Settle(core::Signal signal, const std::string& transport, size_t records,
+              const absl::Status& status);
   absl::Status StartGrpc();
   absl::Status StartHttp();
-  // One OTLP/HTTP export request: checks, reads (at most max_wire bytes on
-  // the wire, max_body decompressed), decodes, submits and answers it.
-  void HandleHttp(core::Signal signal, size_t max_body, size_t max_wire,
-                  const httplib::Request& req, httplib::Response& res,
-                  const httplib::ContentReader& reader);
+  // OTLP/HTTP: what can be refused from the headers alone (path, method,
+  // token, content type and encoding, announced size, requests in progress),
+  // then the whole request: decompressed, decoded, handed on, answered on
+  // acknowledgement or at ack_timeout.
+  std::optional<common::http::ServerResponse> AdmitHttp(const common::http::ServerRequest& req);
+  void HandleHttp(common::http::ServerRequest&& req, common::http::Responder responder);
 
   const std::string id_;
   const OtlpReceiverConfig config_;
   const core::ReceiverConsumers consumers_;
   std::unique_ptr<common::tls::BearerAuthenticator> auth_;
-  std::shared_ptr<common::tls::ServerCertificates> http_certificates_;
   std::unique_ptr<GrpcService> grpc_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
-  std::unique_ptr<httplib::Server> http_server_;
-  std::thread http_thread_;
+  std::unique_ptr<common::http::Server> http_server_;
+  std::atomic<int64_t> http_in_flight_{0};
   int grpc_port_ = 0;
   int http_port_ = 0;
   bool stopped_ = false;

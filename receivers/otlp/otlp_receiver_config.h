@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "common/http/server.h"
 #include "common/tls/tls.h"
 #include "receivers/otlp/limits.h"
 #include "tributary/core/config.h"
@@ -13,14 +14,16 @@
 namespace tributary::receivers::otlp {
 
 struct GrpcConfig {
-  std::string endpoint = "0.0.0.0:4317";
+  std::string endpoint = "localhost:4317";
   int64_t max_recv_msg_size_mib = 4;
   int64_t max_concurrent_streams = 0;
   int64_t max_concurrent_requests = 256;
   std::optional<common::tls::TlsServerConfig> tls;
   template <class V>
   void VisitFields(V&& v) {
-    v.Optional("endpoint", endpoint, "host:port to listen on (port 0 picks a free port)");
+    v.Optional("endpoint", endpoint,
+               "host:port to listen on (port 0 picks a free port); loopback by default, "
+               "`0.0.0.0:PORT` for every interface");
     v.Optional("tls", tls, "serve TLS (and require client certificates with client_ca_file)");
     v.Optional("max_recv_msg_size_mib", max_recv_msg_size_mib,
                "largest request accepted, after decompression, in MiB");
@@ -41,24 +44,29 @@ struct GrpcConfig {
 };
 
 struct HttpConfig {
-  std::string endpoint = "0.0.0.0:4318";
+  std::string endpoint = "localhost:4318";
   core::ByteSize max_request_body_size{20 << 20};
   core::ByteSize max_decompressed_body_size{64 << 20};
-  int64_t max_concurrent_requests = 32;
+  int64_t max_concurrent_requests = 1024;
+  common::http::ServerLimits limits;
   std::string traces_url_path = "/v1/traces";
   std::string metrics_url_path = "/v1/metrics";
   std::string logs_url_path = "/v1/logs";
   std::optional<common::tls::TlsServerConfig> tls;
   template <class V>
   void VisitFields(V&& v) {
-    v.Optional("endpoint", endpoint, "host:port to listen on (port 0 picks a free port)");
+    v.Optional("endpoint", endpoint,
+               "host:port to listen on (port 0 picks a free port); loopback by default, "
+               "`0.0.0.0:PORT` for every interface");
     v.Optional("tls", tls, "serve HTTPS (and require client certificates with client_ca_file)");
     v.Optional("max_request_body_size", max_request_body_size,
                "largest request body on the wire; larger ones get 413");
     v.Optional("max_decompressed_body_size", max_decompressed_body_size,
                "largest body after gzip decompression; larger ones get 413");
     v.Optional("max_concurrent_requests", max_concurrent_requests,
-               "requests served at once (worker threads)");
+               "requests decoded or waiting for their acknowledgement at once; beyond it 503 "
+               "with Retry-After");
+    limits.VisitFields(v);
     v.Optional("traces_url_path", traces_url_path, "path for traces");
     v.Optional("metrics_url_path", metrics_url_path, "path for metrics");
     v.Optional("logs_url_path", logs_url_path, "path for logs");
@@ -70,7 +78,7 @@ struct HttpConfig {
     if (max_request_body_size.bytes == 0 || max_decompressed_body_size.bytes == 0) {
       return absl::InvalidArgumentError("body size limits must be > 0");
     }
-    return absl::OkStatus();
+    return limits.Validate();
   }
 };
 

@@ -33,7 +33,7 @@ TEST(OtlpReceiverConfigTest, ListedProtocolsAreOnAndTheOthersOff) {
 
   OtlpReceiverConfig grpc_only = ParseConfig("protocols:\n  grpc:\n", &errors);
   ASSERT_TRUE(grpc_only.protocols.grpc.has_value());
-  EXPECT_EQ(grpc_only.protocols.grpc->endpoint, "0.0.0.0:4317");
+  EXPECT_EQ(grpc_only.protocols.grpc->endpoint, "localhost:4317");
   EXPECT_FALSE(grpc_only.protocols.http.has_value());
 
   OtlpReceiverConfig http_only =
@@ -254,6 +254,131 @@ TEST_F(OtlpReceiverTest, GrpcAcceptsValidAndRejectsMalformed) {
             grpc::StatusCode::RESOURCE_EXHAUSTED);
   traces_.refuse_status = absl::OkStatus();
   ExpectStillServing();
+}
+
+// Keeps every envelope, unacknowledged, until Release().
+class HoldingConsumer : public core::Consumer {
+ public:
+  absl::Status Consume(core::Envelope envelope) noexcept override {
+    std::lock_guard<std::mutex> lock(mu_);
+    held_.push_back(std::move(envelope));
+    cv_.notify_all();
+    return absl::OkStatus();
+  }
+  bool WaitForHeld(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(30), [&] { return held_.size() >= n; });
+  }
+  void Release() {
+    std::vector<core::Envelope> held;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      held.swap(held_);
+    }
+    held.clear();  // the acknowledgements fire here, successful
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<core::Envelope> held_;
+};
+
+class OtlpReceiverWaitTest : public ::testing::Test {
+ protected:
+  void Start(int64_t max_concurrent, std::chrono::milliseconds ack_timeout) {
+    OtlpReceiverConfig config;
+    config.protocols.grpc.reset();
+    config.protocols.http->endpoint = "127.0.0.1:0";
+    config.protocols.http->max_concurrent_requests = max_concurrent;
+    config.ack_timeout = ack_timeout;
+    core::ReceiverConsumers consumers;
+    consumers.traces = &traces_;
+    consumers.logs = &logs_;
+    receiver_ = std::make_unique<OtlpReceiver>("otlp/wait", config, consumers);
+    ASSERT_TRUE(receiver_->Start().ok());
+  }
+  void TearDown() override {
+    traces_.Release();
+    if (receiver_) receiver_->Shutdown(core::Clock::now() + std::chrono::seconds(2));
+  }
+  httplib::Result Post(const std::string& path, const std::string& body) {
+    httplib::Client client("127.0.0.1", receiver_->http_port());
+    client.set_read_timeout(30, 0);
+    return client.Post(path, body, "application/x-protobuf");
+  }
+
+  HoldingConsumer traces_;
+  RecordingConsumer logs_;
+  std::unique_ptr<OtlpReceiver> receiver_;
+};
+
+// Requests waiting for their acknowledgement hold no thread: with twenty
+// of them waiting, another is answered at once.
+TEST_F(OtlpReceiverWaitTest, WaitingRequestsHoldNoThread) {
+  Start(1024, std::chrono::seconds(30));
+  std::vector<std::thread> waiting;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 20; ++i) {
+    waiting.emplace_back([&] {
+      auto res = Post("/v1/traces", MakeSpans(1).SerializeAsString());
+      if (res && res->status == 200) ok.fetch_add(1);
+    });
+  }
+  ASSERT_TRUE(traces_.WaitForHeld(20));
+  core::LogsRequest two_logs;
+  auto* scope = two_logs.add_resource_logs()->add_scope_logs();
+  scope->add_log_records()->mutable_body()->set_string_value("one");
+  scope->add_log_records()->mutable_body()->set_string_value("two");
+  auto logs = Post("/v1/logs", two_logs.SerializeAsString());
+  ASSERT_TRUE(logs);
+  EXPECT_EQ(logs->status, 200);
+  EXPECT_EQ(ok.load(), 0);
+  traces_.Release();
+  for (auto& t : waiting) t.join();
+  EXPECT_EQ(ok.load(), 20);
+  EXPECT_EQ(MetricValue("tributary_receiver_accepted_records_total",
+                        {{"receiver", "otlp/wait"}, {"transport", "http"}}),
+            22);
+}
+
+TEST_F(OtlpReceiverWaitTest, RequestsBeyondMaxConcurrentRequestsGet503) {
+  Start(1, std::chrono::seconds(30));
+  std::thread first([&] {
+    auto res = Post("/v1/traces", MakeSpans(1).SerializeAsString());
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+  });
+  ASSERT_TRUE(traces_.WaitForHeld(1));
+  auto second = Post("/v1/traces", MakeSpans(1).SerializeAsString());
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->status, 503);
+  EXPECT_EQ(second->get_header_value("Retry-After"), "1");
+  EXPECT_EQ(MetricValue("tributary_receiver_failed_requests_total",
+                        {{"receiver", "otlp/wait"}, {"reason", "too_many_requests"}}),
+            1);
+  traces_.Release();
+  first.join();
+}
+
+// At ack_timeout the request is answered with a retryable error and counted
+// once; the acknowledgement that comes later changes nothing.
+TEST_F(OtlpReceiverWaitTest, UnacknowledgedRequestsAreAnsweredAtAckTimeout) {
+  Start(1024, std::chrono::milliseconds(300));
+  auto res = Post("/v1/traces", MakeSpans(3).SerializeAsString());
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(res->get_header_value("Retry-After"), "1");
+  google::rpc::Status status;
+  ASSERT_TRUE(status.ParseFromString(res->body));
+  EXPECT_THAT(status.message(), ::testing::HasSubstr("did not acknowledge"));
+  traces_.Release();
+  EXPECT_EQ(MetricValue("tributary_receiver_refused_records_total",
+                        {{"receiver", "otlp/wait"}, {"reason", "unavailable"}}),
+            3);
+  EXPECT_EQ(MetricValue("tributary_receiver_accepted_records_total",
+                        {{"receiver", "otlp/wait"}, {"transport", "http"}}),
+            0);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The programs' main: flags, configuration, signals, drain.
 #include <malloc.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -74,6 +75,17 @@ void TuneAllocator() {
   if (getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 256 << 10);
 }
 
+// Listeners hold thousands of connections (max_connections), tail and
+// Kafka clients more files: the soft descriptor limit (often 1024) is raised
+// to the hard one, as Go programs do.
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 }  // namespace
 
 int RunProgram(int argc, char** argv, const ProgramInfo& info) {
@@ -128,6 +140,7 @@ int RunProgram(int argc, char** argv, const ProgramInfo& info) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  RaiseFileLimit();
 
   Service service(registry, std::move(*config), info.name);
   if (absl::Status s = service.Start(); !s.ok()) {

@@ -74,7 +74,8 @@ absl::Status Service::Start() {
   Telemetry::Get().SetBuildInfo(program_, TRIBUTARY_VERSION);
   if (!config_.settings.admin.endpoint.empty()) {
     admin_ = std::make_unique<AdminServer>(
-        config_.settings.admin.endpoint, [this] { return ready_.load(); },
+        config_.settings.admin.endpoint, config_.settings.admin.limits,
+        [this] { return ready_.load(); },
         [this] { return StatusText(); });
     if (absl::Status s = admin_->Start(); !s.ok()) return s;
   }

@@ -4,13 +4,9 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/status.h"
-
-namespace httplib {
-class Server;
-}
+#include "common/http/server.h"
 
 namespace tributary::core::runtime {
 
@@ -18,7 +14,7 @@ namespace tributary::core::runtime {
 // page on its own thread.
 class AdminServer {
  public:
-  AdminServer(std::string endpoint, std::function<bool()> ready,
+  AdminServer(std::string endpoint, common::http::ServerLimits limits, std::function<bool()> ready,
               std::function<std::string()> status);
   ~AdminServer();
   absl::Status Start();
@@ -26,11 +22,13 @@ class AdminServer {
   int port() const { return port_; }
 
  private:
+  common::http::ServerResponse Handle(const common::http::ServerRequest& req);
+
   std::string endpoint_;
+  common::http::ServerLimits limits_;
   std::function<bool()> ready_;
   std::function<std::string()> status_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  std::unique_ptr<common::http::Server> server_;
   int port_ = 0;
 };
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/http/server.h"
 #include "tributary/core/component.h"
 #include "tributary/core/config.h"
 #include "tributary/core/registry.h"
@@ -20,13 +21,17 @@ namespace tributary::core::runtime {
 
 // `service.admin`: the self-metrics and health endpoint.
 struct AdminConfig {
-  std::string endpoint = "0.0.0.0:8888";
+  std::string endpoint = "localhost:8888";
+  common::http::ServerLimits limits;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("endpoint", endpoint,
                "host:port of /metrics, /healthz, /readyz and the status page; "
-               "`localhost:8888` keeps it off the network, an empty value turns it off");
+               "loopback by default (`0.0.0.0:8888` serves every interface), an empty value "
+               "turns it off");
+    limits.VisitFields(v);
   }
+  absl::Status Validate() const { return limits.Validate(); }
 };
 
 // `service`, less `pipelines` (read separately to check references).
