@@ -33,7 +33,10 @@ const struct {
       "StatsD lines that did not parse, skipped (the rest of their datagram is kept)"};
   core::MetricFamily<::prometheus::Counter> over_limit{
       "tributary_statsd_series_limited_lines_total",
-      "StatsD lines of new series beyond max_series in an interval, dropped"};
+      "StatsD lines of series beyond max_series in an interval, dropped"};
+  core::MetricFamily<::prometheus::Counter> set_limited{
+      "tributary_statsd_set_members_limited_total",
+      "StatsD set members beyond max_set_members of their set in an interval, dropped"};
 } kFamilies;
 
 uint64_t NowNanos() {
@@ -80,16 +83,26 @@ absl::Status StatsdConfig::Validate() const {
     }
   }
   if (max_series < 1) return absl::InvalidArgumentError("max_series must be >= 1");
+  if (gauge_expiration.count() < 0) {
+    return absl::InvalidArgumentError("gauge_expiration must be >= 0");
+  }
+  if (max_set_members < 1) return absl::InvalidArgumentError("max_set_members must be >= 1");
   return absl::OkStatus();
 }
 
+int64_t StatsdConfig::GaugeExpirationIntervals() const {
+  if (gauge_expiration.count() == 0) return 5;
+  return std::max<int64_t>(
+      1, (gauge_expiration.count() + flush_interval.count() - 1) / flush_interval.count());
+}
+
 Aggregator::Aggregator(std::vector<double> timer_buckets, std::vector<double> histogram_buckets,
-                       size_t max_series)
+                       Limits limits)
     : timer_buckets_(std::move(timer_buckets)),
       histogram_buckets_(std::move(histogram_buckets)),
-      max_series_(max_series) {}
+      limits_(limits) {}
 
-bool Aggregator::Add(const Line& line) {
+Aggregator::Added Aggregator::Add(const Line& line) {
   // The series' identity: name, type and the tags in a stable order.
   std::vector<std::pair<std::string_view, std::string_view>> tags = line.tags;
   std::sort(tags.begin(), tags.end());
@@ -103,8 +116,9 @@ bool Aggregator::Add(const Line& line) {
     key_.append(v);
   }
   auto it = series_.find(key_);
+  const bool counted = it != series_.end() && it->second.touched;
+  if (!counted && touched_ >= limits_.max_series) return Added::kSeriesLimited;
   if (it == series_.end()) {
-    if (series_.size() >= max_series_) return false;
     Series s;
     s.name = std::string(line.name);
     s.type = line.type;
@@ -140,11 +154,22 @@ bool Aggregator::Add(const Line& line) {
       break;
     }
     case MetricType::kSet:
+      if (s.members.size() >= limits_.max_set_members && !s.members.contains(absl::string_view(line.value.data(), line.value.size()))) {
+        if (!s.touched) {
+          s.touched = true;
+          ++touched_;
+        }
+        return Added::kSetMemberLimited;
+      }
       s.members.emplace(line.value);
       break;
   }
-  s.touched = true;
-  return true;
+  if (!s.touched) {
+    s.touched = true;
+    ++touched_;
+  }
+  s.updated_interval = interval_;
+  return Added::kOk;
 }
 
 namespace {
@@ -233,10 +258,15 @@ core::MetricsRequest Aggregator::Flush(uint64_t start_ns, uint64_t now_ns,
       }
     }
   }
-  // Gauges keep their value for the signed updates of later intervals; the
-  // rest start again from nothing.
-  absl::erase_if(series_, [](const auto& kv) { return kv.second.type != MetricType::kGauge; });
+  // Gauges keep their value for the signed updates of later intervals, until
+  // they go gauge_expiration without one; the rest start again from nothing.
+  ++interval_;
+  absl::erase_if(series_, [this](const auto& kv) {
+    return kv.second.type != MetricType::kGauge ||
+           interval_ - kv.second.updated_interval >= limits_.gauge_expiration_intervals;
+  });
   for (auto& [key, s] : series_) s.touched = false;
+  touched_ = 0;
   if (sm->metrics_size() == 0) req.clear_resource_metrics();
   return req;
 }
@@ -245,12 +275,16 @@ StatsdReceiver::StatsdReceiver(std::string id, StatsdConfig config, core::Consum
     : id_(std::move(id)),
       config_(std::move(config)),
       metrics_(metrics),
-      aggregator_(config_.timer_buckets, config_.histogram_buckets,
-                  static_cast<size_t>(config_.max_series)) {
+      aggregator_(
+          config_.timer_buckets, config_.histogram_buckets,
+          Aggregator::Limits{.max_series = static_cast<size_t>(config_.max_series),
+                             .gauge_expiration_intervals = config_.GaugeExpirationIntervals(),
+                             .max_set_members = static_cast<size_t>(config_.max_set_members)}) {
   const auto& f = kFamilies;
   lines_ = &f.lines.Add({{"receiver", id_}});
   malformed_ = &f.malformed.Add({{"receiver", id_}});
   over_limit_ = &f.over_limit.Add({{"receiver", id_}});
+  set_limited_ = &f.set_limited.Add({{"receiver", id_}});
 }
 
 StatsdReceiver::~StatsdReceiver() { Shutdown(core::Clock::now()); }
@@ -274,10 +308,18 @@ absl::Status StatsdReceiver::Start() {
       return absl::InvalidArgumentError(
           absl::StrCat("endpoint ", config_.endpoint, ": ", gai_strerror(rc)));
     }
-    udp_fd_ = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    // A name with both (localhost): its IPv4 address, where clients send.
+    const addrinfo* where = res;
+    for (const addrinfo* a = res; a != nullptr; a = a->ai_next) {
+      if (a->ai_family == AF_INET) {
+        where = a;
+        break;
+      }
+    }
+    udp_fd_ = socket(where->ai_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     const int buffer = 8 << 20;
     setsockopt(udp_fd_, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
-    if (udp_fd_ < 0 || bind(udp_fd_, res->ai_addr, res->ai_addrlen) != 0) {
+    if (udp_fd_ < 0 || bind(udp_fd_, where->ai_addr, where->ai_addrlen) != 0) {
       const std::string err = strerror(errno);
       freeaddrinfo(res);
       return absl::UnavailableError(absl::StrCat("statsd: bind ", config_.endpoint, ": ", err));
@@ -356,7 +398,7 @@ void StatsdReceiver::Run() {
 void StatsdReceiver::HandleDatagram(std::string_view datagram) {
   Line line;
   std::string error;
-  size_t lines = 0, bad = 0, limited = 0;
+  size_t lines = 0, bad = 0, limited = 0, set_limited = 0;
   while (!datagram.empty()) {
     const size_t nl = datagram.find('\n');
     const std::string_view text = datagram.substr(0, nl);
@@ -373,11 +415,21 @@ void StatsdReceiver::HandleDatagram(std::string_view datagram) {
       }
       continue;
     }
-    if (!aggregator_.Add(line)) ++limited;
+    switch (aggregator_.Add(line)) {
+      case Aggregator::Added::kOk:
+        break;
+      case Aggregator::Added::kSeriesLimited:
+        ++limited;
+        break;
+      case Aggregator::Added::kSetMemberLimited:
+        ++set_limited;
+        break;
+    }
   }
   lines_->Increment(static_cast<double>(lines));
   if (bad > 0) malformed_->Increment(static_cast<double>(bad));
   if (limited > 0) over_limit_->Increment(static_cast<double>(limited));
+  if (set_limited > 0) set_limited_->Increment(static_cast<double>(set_limited));
 }
 
 void StatsdReceiver::Flush() {

@@ -198,6 +198,96 @@ TEST_F(StatsdTest, UnixDatagramSocketAndSeriesLimit) {
   receiver_->Shutdown(core::Clock::now());
 }
 
+// After a burst of gauge names fills max_series, the next interval takes
+// new series of every type again: the limit is per interval.
+TEST_F(StatsdTest, AGaugeBurstDoesNotLockOutLaterIntervals) {
+  config_.max_series = 100;
+  StartReceiver();
+  lines_seen_ =
+      core::testing::MetricValue("tributary_statsd_lines_total", {{"receiver", "statsd/test"}});
+  const double limited_before = core::testing::MetricValue(
+      "tributary_statsd_series_limited_lines_total", {{"receiver", "statsd/test"}});
+  for (int d = 0; d < 10; ++d) {
+    std::string datagram;
+    for (int i = 0; i < 50; ++i) datagram += "burst." + std::to_string(d * 50 + i) + ":1|g\n";
+    Send(datagram);
+  }
+  const auto burst = Flush(500);
+  size_t gauges = 0;
+  for (const auto& [name, metric] : burst) gauges += name.rfind("burst.", 0) == 0;
+  EXPECT_EQ(gauges, 100u);
+  EXPECT_EQ(core::testing::MetricValue("tributary_statsd_series_limited_lines_total",
+                                       {{"receiver", "statsd/test"}}) -
+                limited_before,
+            400);
+  Send("orders:1|c\norders:2|c\nload:0.5|g\nlatency:12|ms\nvisitors:ann|s");
+  const auto normal = Flush(5);
+  ASSERT_TRUE(normal.count("orders"));
+  EXPECT_EQ(normal.at("orders").sum().data_points(0).as_double(), 3);
+  ASSERT_TRUE(normal.count("load"));
+  EXPECT_EQ(normal.at("load").gauge().data_points(0).as_double(), 0.5);
+  ASSERT_TRUE(normal.count("latency"));
+  EXPECT_EQ(normal.at("latency").histogram().data_points(0).count(), 1u);
+  ASSERT_TRUE(normal.count("visitors"));
+  EXPECT_EQ(core::testing::MetricValue("tributary_statsd_series_limited_lines_total",
+                                       {{"receiver", "statsd/test"}}) -
+                limited_before,
+            400);
+  receiver_->Shutdown(core::Clock::now());
+}
+
+Aggregator::Added AddText(Aggregator& aggregator, const std::string& text) {
+  Line line;
+  std::string error;
+  EXPECT_TRUE(ParseLine(text, &line, &error)) << error;
+  return aggregator.Add(line);
+}
+
+TEST(StatsdAggregator, GaugesAreForgottenAfterTheirExpiration) {
+  Aggregator aggregator({10}, {1}, {.max_series = 10, .gauge_expiration_intervals = 2});
+  EXPECT_EQ(AddText(aggregator, "temp:20|g"), Aggregator::Added::kOk);
+  aggregator.Flush(0, 1, {});
+  EXPECT_EQ(aggregator.series(), 1u);  // kept for signed updates
+  aggregator.Flush(1, 2, {});
+  EXPECT_EQ(aggregator.series(), 0u);  // two intervals without an update
+  EXPECT_EQ(AddText(aggregator, "temp:+5|g"), Aggregator::Added::kOk);
+  core::MetricsRequest r = aggregator.Flush(2, 3, {});
+  EXPECT_EQ(r.resource_metrics(0).scope_metrics(0).metrics(0).gauge().data_points(0).as_double(),
+            5);
+}
+
+TEST(StatsdAggregator, KeptGaugesDoNotCountTowardTheNextIntervalsLimit) {
+  Aggregator aggregator({10}, {1}, {.max_series = 2, .gauge_expiration_intervals = 100});
+  EXPECT_EQ(AddText(aggregator, "a:1|g"), Aggregator::Added::kOk);
+  EXPECT_EQ(AddText(aggregator, "b:1|g"), Aggregator::Added::kOk);
+  EXPECT_EQ(AddText(aggregator, "c:1|c"), Aggregator::Added::kSeriesLimited);
+  aggregator.Flush(0, 1, {});
+  EXPECT_EQ(AddText(aggregator, "c:1|c"), Aggregator::Added::kOk);
+  EXPECT_EQ(AddText(aggregator, "a:+1|g"), Aggregator::Added::kOk);
+  EXPECT_EQ(AddText(aggregator, "b:+1|g"), Aggregator::Added::kSeriesLimited);
+  core::MetricsRequest r = aggregator.Flush(1, 2, {});
+  std::map<std::string, double> values;
+  for (const auto& m : r.resource_metrics(0).scope_metrics(0).metrics()) {
+    values[m.name()] =
+        m.has_gauge() ? m.gauge().data_points(0).as_double() : m.sum().data_points(0).as_double();
+  }
+  EXPECT_EQ(values, (std::map<std::string, double>{{"a", 2}, {"c", 1}}));
+}
+
+TEST(StatsdAggregator, SetsAreBoundedByMaxSetMembers) {
+  Aggregator aggregator({10}, {1}, {.max_series = 10, .max_set_members = 3});
+  for (const char* member : {"u1", "u2", "u3"}) {
+    EXPECT_EQ(AddText(aggregator, std::string("users:") + member + "|s"), Aggregator::Added::kOk);
+  }
+  EXPECT_EQ(AddText(aggregator, "users:u4|s"), Aggregator::Added::kSetMemberLimited);
+  EXPECT_EQ(AddText(aggregator, "users:u5|s"), Aggregator::Added::kSetMemberLimited);
+  EXPECT_EQ(AddText(aggregator, "users:u2|s"), Aggregator::Added::kOk);  // already counted
+  core::MetricsRequest r = aggregator.Flush(0, 1, {});
+  EXPECT_EQ(r.resource_metrics(0).scope_metrics(0).metrics(0).gauge().data_points(0).as_int(), 3);
+  // A new interval starts the set again.
+  EXPECT_EQ(AddText(aggregator, "users:u4|s"), Aggregator::Added::kOk);
+}
+
 TEST(StatsdConfigTest, Validation) {
   StatsdConfig c;
   EXPECT_TRUE(c.Validate().ok());
