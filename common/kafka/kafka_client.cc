@@ -1,5 +1,6 @@
 #include "common/kafka/kafka_client.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -26,6 +27,14 @@ absl::Status ClientConfig::Validate() const {
       sasl->mechanism != "SCRAM-SHA-512") {
     return absl::InvalidArgumentError(
         "sasl.mechanism must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512");
+  }
+  const bool encrypted = (tls && tls->enabled && !tls->insecure) ||
+                         (properties.count("security.protocol") > 0 &&
+                          absl::AsciiStrToLower(properties.at("security.protocol")) == "sasl_ssl");
+  if (sasl && !encrypted && !sasl->allow_plaintext) {
+    return absl::InvalidArgumentError(
+        "sasl without tls sends the credentials unencrypted: add a tls block, or set "
+        "sasl.allow_plaintext: true to accept that");
   }
   if (tls) {
     // librdkafka has no TLS version floor of its own; OpenSSL's is 1.2.

@@ -23,11 +23,15 @@ struct SaslConfig {
   std::string mechanism = "PLAIN";
   std::string username;
   std::string password;
+  bool allow_plaintext = false;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("mechanism", mechanism, "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512");
     v.Required("username", username, "SASL user name");
     v.Optional("password", password, "SASL password (use ${env:NAME}); never logged");
+    v.Optional("allow_plaintext", allow_plaintext,
+               "allow SASL over a connection without TLS (PLAIN then sends the password in "
+               "clear); without it, `sasl` needs a `tls` block");
   }
 };
 

@@ -57,5 +57,20 @@ TEST(KafkaClientConfig, RefusesTlsSettingsLibrdkafkaCannotHonour) {
   EXPECT_THAT(errors.ToString(), ::testing::HasSubstr("not supported by the Kafka client"));
 }
 
+TEST(KafkaClientConfig, SaslWithoutTlsIsRefusedUnlessAllowed) {
+  ClientConfig c;
+  core::ConfigErrors errors;
+  core::FieldReader::ReadStruct(YAML::Load("sasl: {username: u, password: secret}\n"), "test.yaml",
+                                "kafka", &errors, c);
+  EXPECT_THAT(errors.ToString(), ::testing::HasSubstr("sasl.allow_plaintext"));
+  EXPECT_THAT(errors.ToString(), ::testing::Not(::testing::HasSubstr("secret")));
+  core::ConfigErrors insecure;
+  core::FieldReader::ReadStruct(YAML::Load("sasl: {username: u}\ntls: {insecure: true}\n"),
+                                "test.yaml", "kafka", &insecure, c);
+  EXPECT_THAT(insecure.ToString(), ::testing::HasSubstr("unencrypted"));
+  EXPECT_EQ(SecurityProtocol("brokers: [b:9092]\nsasl: {username: u, allow_plaintext: true}\n"),
+            "sasl_plaintext");
+}
+
 }  // namespace
 }  // namespace tributary::common::kafka
