@@ -12,9 +12,20 @@ function arg(name) {
 
 // Protobuf's JSON mapping leaves out default values and writes 64-bit
 // integers as strings; the SDK's serialiser may write zeros, empty lists and
-// numbers. Both sides are brought to one form before comparing.
+// numbers. Both sides are brought to one form before comparing: a field
+// without presence at its default is the same as no field, but a field with
+// presence (a oneof member such as AnyValue's intValue or a point's asInt, an
+// optional sum, min or max) keeps its default, so that a value lost in
+// transit shows as a difference.
 const INT64_KEYS = new Set(['startTimeUnixNano', 'endTimeUnixNano', 'timeUnixNano',
   'observedTimeUnixNano', 'count', 'asInt', 'intValue', 'zeroCount']);
+const PRESENCE_KEYS = new Set(['stringValue', 'boolValue', 'intValue', 'doubleValue', 'bytesValue',
+  'arrayValue', 'kvlistValue', 'asInt', 'asDouble', 'sum', 'min', 'max']);
+function presentDefault(value, key) {
+  if (INT64_KEYS.has(key)) return '0';
+  if (value !== null && typeof value === 'object') return {};
+  return value;
+}
 function normalise(value, key) {
   if (Array.isArray(value)) {
     const items = value.map((v) => normalise(v, key === 'bucketCounts' ? 'count' : undefined));
@@ -24,7 +35,11 @@ function normalise(value, key) {
     const out = {};
     for (const k of Object.keys(value).sort()) {
       const v = normalise(value[k], k);
-      if (v !== undefined) out[k] = v;
+      if (v !== undefined) {
+        out[k] = v;
+      } else if (PRESENCE_KEYS.has(k) && value[k] !== null) {
+        out[k] = presentDefault(value[k], k);
+      }
     }
     return Object.keys(out).length === 0 ? undefined : out;
   }
@@ -181,7 +196,10 @@ async function main() {
   console.log('all records arrived intact and are accounted for');
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
+module.exports = { normalise, flatten, compare };

@@ -83,7 +83,7 @@ async function main() {
   for (let i = 0; i < n; i++) {
     const parent = tracer.startSpan(`parent-${i}`, {
       kind: api.SpanKind.SERVER,
-      attributes: { 'seq': i, 'http.route': '/items/:id', 'ok': i % 2 === 0, 'ratio': i / 7, 'tags': ['a', 'b'] },
+      attributes: { 'seq': i, 'http.route': '/items/:id', 'ok': i % 2 === 0, 'ratio': i / 7, 'tags': ['a', 'b'], 'note': '' },
       links: previous ? [{ context: previous.spanContext(), attributes: { 'link.seq': i - 1 } }] : [],
     });
     const ctx = api.trace.setSpan(api.context.active(), parent);
