@@ -2,9 +2,10 @@
 # The agent's hostmetrics receiver against the real Prometheus node exporter
 # (Debian's prometheus-node-exporter) on the same machine: the agent serves
 # its host metrics on a prometheus exporter; the node exporter is scraped
-# before and after ours, and hostmetrics_check.py compares at least 25
-# metric names: the same label sets, counters between the two readings,
-# gauges within the tolerances it states.
+# before and after ours, and hostmetrics_check.py compares 38 metric names
+# (the three node_pressure_* ones only where the kernel has PSI): the same
+# label sets, counters between the two readings, gauges within the
+# tolerances it states.
 #   hostmetrics_e2e.sh AGENT
 set -euo pipefail
 AGENT=$1
