@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A 1 GiB CRI log read from the beginning: every line becomes a record, the
-# checkpoint reaches the end of the file, memory stays bounded.
+# checkpoint reaches the end of the file, and the agent's peak RSS stays under
+# MAX_RSS_MIB (128: about three times what it takes, an eighth of the file).
 set -euo pipefail
 AGENT=$1
 source "$(dirname "$0")/../lib.sh"
@@ -43,6 +44,8 @@ read_bytes=$(metric "http://127.0.0.1:$admin" tributary_tail_read_bytes_total)
 rss=$(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$apid/status")
 echo "tail big file: lines=$lines records=$sent bytes=$bytes read=$read_bytes peak_rss=${rss}MiB"
 ((sent == lines && read_bytes == bytes)) || { echo "records or bytes do not match" >&2; exit 1; }
+MAX_RSS_MIB=128
+((rss <= MAX_RSS_MIB)) || { echo "peak RSS ${rss}MiB is over the ${MAX_RSS_MIB}MiB bound" >&2; exit 1; }
 kill -TERM "$apid"
 wait "$apid"
 PIDS=()
