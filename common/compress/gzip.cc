@@ -3,6 +3,8 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <memory>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -29,17 +31,26 @@ std::string Gzip(std::string_view in, int level) {
   return out;
 }
 
+// The content is inflated into pieces, each written once and never moved,
+// and joined at the end piece by piece: memory stays near the content's size
+// (a string grown in place would hold an old and a new copy while it moves).
 absl::StatusOr<std::string> Gunzip(std::string_view in, size_t max_size) {
   z_stream z{};
   if (inflateInit2(&z, kGzipWindow) != Z_OK) {
     return absl::InternalError("cannot start a gzip decoder");
   }
-  std::string out;
+  struct Piece {
+    std::unique_ptr<char[]> data;
+    size_t size;
+  };
+  std::vector<Piece> pieces;
+  size_t total = 0;
+  size_t next = std::max<size_t>(in.size() * 4, 16384);
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   z.avail_in = static_cast<uInt>(in.size());
   int rc = Z_OK;
   while (rc != Z_STREAM_END) {
-    if (out.size() >= max_size) {
+    if (total >= max_size) {
       // Full: the stream may still end here without another byte of content.
       Bytef probe;
       z.next_out = &probe;
@@ -49,13 +60,15 @@ absl::StatusOr<std::string> Gunzip(std::string_view in, size_t max_size) {
       return absl::ResourceExhaustedError(
           absl::StrCat("gzip content exceeds ", max_size, " bytes"));
     }
-    const size_t have = out.size();
-    const size_t grow = std::min(max_size - have, std::max<size_t>(in.size() * 4, 16384));
-    out.resize(have + grow);
-    z.next_out = reinterpret_cast<Bytef*>(out.data() + have);
-    z.avail_out = static_cast<uInt>(grow);
+    const size_t room = std::min(max_size - total, next);
+    next = std::min<size_t>(next * 2, 4 << 20);
+    Piece piece{std::make_unique_for_overwrite<char[]>(room), 0};
+    z.next_out = reinterpret_cast<Bytef*>(piece.data.get());
+    z.avail_out = static_cast<uInt>(room);
     rc = inflate(&z, Z_NO_FLUSH);
-    out.resize(have + grow - z.avail_out);
+    piece.size = room - z.avail_out;
+    total += piece.size;
+    if (piece.size > 0) pieces.push_back(std::move(piece));
     if (rc == Z_BUF_ERROR && z.avail_in == 0) rc = Z_DATA_ERROR;  // input ended early
     if (rc != Z_OK && rc != Z_STREAM_END) {
       inflateEnd(&z);
@@ -63,6 +76,12 @@ absl::StatusOr<std::string> Gunzip(std::string_view in, size_t max_size) {
     }
   }
   inflateEnd(&z);
+  std::string out;
+  out.reserve(total);
+  for (Piece& piece : pieces) {
+    out.append(piece.data.get(), piece.size);
+    piece.data.reset();
+  }
   return out;
 }
 
