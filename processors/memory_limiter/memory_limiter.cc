@@ -3,8 +3,13 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <fstream>
+#include <optional>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "tributary/core/log.h"
 #include "tributary/core/registry.h"
@@ -21,21 +26,92 @@ uint64_t MemoryLimiter::ResidentBytes() {
   return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
+Limits ResolveLimits(const MemoryLimiterConfig& config, uint64_t available) {
+  Limits l;
+  if (config.limit_mib > 0) {
+    l.limit = static_cast<uint64_t>(config.limit_mib) << 20;
+    const uint64_t spike = config.spike_limit_mib > 0
+                               ? static_cast<uint64_t>(config.spike_limit_mib) << 20
+                               : l.limit / 5;
+    l.resume = l.limit - spike;
+    return l;
+  }
+  l.limit = available / 100 * static_cast<uint64_t>(config.limit_percentage);
+  const uint64_t spike =
+      config.spike_limit_percentage > 0
+          ? available / 100 * static_cast<uint64_t>(config.spike_limit_percentage)
+          : l.limit / 5;
+  l.resume = l.limit - std::min(spike, l.limit);
+  return l;
+}
+
+namespace {
+
+// The first number in a file; nullopt when it is absent, unreadable or "max".
+std::optional<uint64_t> ReadLimit(const std::string& path) {
+  std::ifstream in(path);
+  std::string word;
+  if (!(in >> word) || word == "max") return std::nullopt;
+  uint64_t value = 0;
+  if (!absl::SimpleAtoi(word, &value)) return std::nullopt;
+  return value;
+}
+
+// The lowest limit in `file` from `dir` up to `top`.
+std::optional<uint64_t> LowestOnPath(std::string top, std::string dir, const std::string& file) {
+  std::optional<uint64_t> lowest;
+  while (true) {
+    if (auto v = ReadLimit(dir + "/" + file); v && (!lowest || *v < *lowest)) lowest = v;
+    if (dir.size() <= top.size()) break;
+    dir = dir.substr(0, dir.rfind('/'));
+  }
+  return lowest;
+}
+
+}  // namespace
+
+uint64_t AvailableMemory(const std::string& root) {
+  const uint64_t physical =
+      static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  std::optional<uint64_t> limit;
+  std::ifstream cgroups(root + "/proc/self/cgroup");
+  std::string line;
+  while (std::getline(cgroups, line)) {
+    // "0::/path" (v2), or "N:memory:/path" (v1).
+    const size_t first = line.find(':');
+    const size_t second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) continue;
+    const std::string controllers = line.substr(first + 1, second - first - 1);
+    std::string path = line.substr(second + 1);
+    if (path == "/") path.clear();
+    std::optional<uint64_t> found;
+    if (controllers.empty()) {
+      const std::string top = root + "/sys/fs/cgroup";
+      found = LowestOnPath(top, top + path, "memory.max");
+    } else if (absl::StrContains(controllers, "memory")) {
+      const std::string top = root + "/sys/fs/cgroup/memory";
+      found = LowestOnPath(top, top + path, "memory.limit_in_bytes");
+    }
+    if (found && (!limit || *found < *limit)) limit = found;
+  }
+  // cgroup v1 writes "no limit" as a number near 2^63.
+  if (limit && *limit > 0 && *limit < physical) return *limit;
+  return physical;
+}
+
 MemoryLimiter::MemoryLimiter(std::string id, MemoryLimiterConfig config, core::Signal,
-                             core::Consumer* next, MemoryReader reader)
+                             core::Consumer* next, MemoryReader reader, uint64_t available)
     : id_(std::move(id)),
       config_(config),
       next_(next),
       reader_(std::move(reader)),
-      limit_(static_cast<uint64_t>(config.limit_mib) << 20),
-      resume_(static_cast<uint64_t>(config.limit_mib - (config.spike_limit_mib > 0
-                                                            ? config.spike_limit_mib
-                                                            : config.limit_mib / 5))
-              << 20) {}
+      limits_(ResolveLimits(config, available)) {}
 
 MemoryLimiter::~MemoryLimiter() { Shutdown(core::Clock::now()); }
 
 absl::Status MemoryLimiter::Start() {
+  core::Log(core::LogLevel::kInfo, id_, "memory limit",
+            absl::StrCat("limit_mib=", limits_.limit >> 20, " resume_mib=", limits_.resume >> 20));
   Check();
   checker_ = std::thread([this] { Run(); });
   return absl::OkStatus();
@@ -44,16 +120,16 @@ absl::Status MemoryLimiter::Start() {
 void MemoryLimiter::Check() {
   const uint64_t resident = reader_();
   const bool was = refusing_.load();
-  if (!was && resident > limit_) {
+  if (!was && resident > limits_.limit) {
     // Give freed heap back first: fragmentation alone can cross the line.
     malloc_trim(0);
     const uint64_t after = reader_();
-    if (after > limit_) {
+    if (after > limits_.limit) {
       refusing_ = true;
       core::Log(core::LogLevel::kWarn, id_, "memory above the limit, refusing data",
-                absl::StrCat("resident_mib=", after >> 20, " limit_mib=", limit_ >> 20));
+                absl::StrCat("resident_mib=", after >> 20, " limit_mib=", limits_.limit >> 20));
     }
-  } else if (was && resident < resume_) {
+  } else if (was && resident < limits_.resume) {
     refusing_ = false;
     core::Log(core::LogLevel::kInfo, id_, "memory back under the limit, accepting data",
               absl::StrCat("resident_mib=", resident >> 20));

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "tributary/core/component.h"
@@ -20,19 +21,41 @@ struct MemoryLimiterConfig {
   std::chrono::milliseconds check_interval{1000};
   int64_t limit_mib = 0;
   int64_t spike_limit_mib = 0;
+  int64_t limit_percentage = 0;
+  int64_t spike_limit_percentage = 0;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("check_interval", check_interval, "how often resident memory is measured");
-    v.Required("limit_mib", limit_mib,
-               "resident memory (MiB) above which data is refused with a retryable error");
+    v.Optional("limit_mib", limit_mib,
+               "resident memory (MiB) above which data is refused with a retryable error; "
+               "this or limit_percentage");
     v.Optional("spike_limit_mib", spike_limit_mib,
                "data is accepted again once memory is below limit_mib - spike_limit_mib; "
                "default 20% of limit_mib");
+    v.Optional("limit_percentage", limit_percentage,
+               "the limit as a percentage of the memory the process may use: its cgroup's "
+               "memory limit when one is set (a container's), else the machine's memory");
+    v.Optional("spike_limit_percentage", spike_limit_percentage,
+               "the spike margin as a percentage of the same; default 20% of the limit");
   }
   absl::Status Validate() const {
-    if (limit_mib <= 0) return absl::InvalidArgumentError("limit_mib must be > 0");
-    if (spike_limit_mib < 0 || spike_limit_mib >= limit_mib) {
+    if ((limit_mib > 0) == (limit_percentage > 0)) {
+      return absl::InvalidArgumentError("set one of limit_mib and limit_percentage (> 0)");
+    }
+    if (limit_mib < 0 || limit_percentage < 0 || limit_percentage > 100) {
+      return absl::InvalidArgumentError("limit_mib must be > 0, limit_percentage in (0, 100]");
+    }
+    if (spike_limit_mib < 0 || (limit_mib > 0 && spike_limit_mib >= limit_mib)) {
       return absl::InvalidArgumentError("spike_limit_mib must be in [0, limit_mib)");
+    }
+    if (spike_limit_percentage < 0 ||
+        (limit_percentage > 0 && spike_limit_percentage >= limit_percentage)) {
+      return absl::InvalidArgumentError("spike_limit_percentage must be in [0, limit_percentage)");
+    }
+    if ((limit_mib > 0 && spike_limit_percentage > 0) ||
+        (limit_percentage > 0 && spike_limit_mib > 0)) {
+      return absl::InvalidArgumentError(
+          "spike_limit_mib goes with limit_mib, spike_limit_percentage with limit_percentage");
     }
     if (check_interval.count() <= 0) {
       return absl::InvalidArgumentError("check_interval must be > 0");
@@ -40,6 +63,19 @@ struct MemoryLimiterConfig {
     return absl::OkStatus();
   }
 };
+
+// Where memory starts to be refused and where it is accepted again, in bytes.
+struct Limits {
+  uint64_t limit = 0;
+  uint64_t resume = 0;
+};
+// From limit_mib, or from the percentages of `available` bytes.
+Limits ResolveLimits(const MemoryLimiterConfig& config, uint64_t available);
+
+// The memory this process may use: the lowest cgroup memory limit on its
+// path (cgroup v2 memory.max, or v1 memory.limit_in_bytes) read under
+// `root`, else the machine's physical memory.
+uint64_t AvailableMemory(const std::string& root = "/");
 
 // Refuses data (kResourceExhausted: receivers answer 429 / RESOURCE_EXHAUSTED,
 // tail pauses) while the process holds more memory than its limit, and hands
@@ -49,8 +85,10 @@ struct MemoryLimiterConfig {
 class MemoryLimiter : public core::Processor {
  public:
   using MemoryReader = std::function<uint64_t()>;  // resident bytes
+  // `available` is what limit_percentage is a percentage of.
   MemoryLimiter(std::string id, MemoryLimiterConfig config, core::Signal signal,
-                core::Consumer* next, MemoryReader reader = ResidentBytes);
+                core::Consumer* next, MemoryReader reader = ResidentBytes,
+                uint64_t available = AvailableMemory());
   ~MemoryLimiter() override;
 
   absl::Status Start() override;
@@ -69,8 +107,7 @@ class MemoryLimiter : public core::Processor {
   const MemoryLimiterConfig config_;
   core::Consumer* const next_;
   const MemoryReader reader_;
-  const uint64_t limit_;
-  const uint64_t resume_;
+  const Limits limits_;
   std::atomic<bool> refusing_{false};
   std::mutex mu_;
   std::condition_variable cv_;
