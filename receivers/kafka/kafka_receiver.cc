@@ -152,10 +152,12 @@ absl::Status KafkaReceiver::Start() {
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_rebalance_cb(conf->get(), &KafkaReceiver::RebalanceCallback);
   rd_kafka_conf_set_offset_commit_cb(
-      conf->get(),
-      [](rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*, void* opaque) {
+      conf->get(), [](rd_kafka_t*, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t* offsets, void* opaque) {
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
         auto* self = static_cast<KafkaReceiver*>(opaque);
+        // Called from the consumer's poll, on the thread that owns assigned_.
+        if (offsets != nullptr) self->Uncommitted(err, offsets);
         kFamilies.commit_errors.Add({{"receiver", self->id_}}).Increment();
         uint64_t held = 0;
         if (self->log_limiter_.Allow(&held)) {
@@ -455,8 +457,26 @@ void KafkaReceiver::Commit(bool sync, const std::vector<std::shared_ptr<Partitio
       for (auto& [key, p] : assigned_) add(*p);
     }
   }
-  if (list->cnt > 0) rd_kafka_commit(rk_, list, sync ? 0 : 1);
+  if (list->cnt > 0) {
+    const rd_kafka_resp_err_t err = rd_kafka_commit(rk_, list, sync ? 0 : 1);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) Uncommitted(err, list);
+  }
   rd_kafka_topic_partition_list_destroy(list);
+}
+
+void KafkaReceiver::Uncommitted(rd_kafka_resp_err_t err,
+                                const rd_kafka_topic_partition_list_t* offsets) {
+  // The next commit sends these offsets again (for the partitions still
+  // assigned).
+  std::lock_guard lock(shared_->mu);
+  for (int i = 0; i < offsets->cnt; ++i) {
+    const rd_kafka_topic_partition_t& o = offsets->elems[i];
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && o.err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    auto it = assigned_.find({o.topic, o.partition});
+    if (it != assigned_.end() && it->second->committed >= o.offset) {
+      it->second->committed = o.offset - 1;
+    }
+  }
 }
 
 void KafkaReceiver::UpdateLag() {

@@ -84,6 +84,8 @@ class KafkaReceiver : public core::Receiver {
   void FlushAll();
   void Rewind();
   void Commit(bool sync, const std::vector<std::shared_ptr<PartitionState>>* only = nullptr);
+  // A commit of `offsets` failed: they are not taken as committed.
+  void Uncommitted(rd_kafka_resp_err_t err, const rd_kafka_topic_partition_list_t* offsets);
   void UpdateLag();
   void OnRebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
   static void RebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,

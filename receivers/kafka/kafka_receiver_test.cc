@@ -35,6 +35,7 @@ class MockCluster {
     rd_kafka_destroy(rk_);
   }
   const std::string& bootstraps() const { return bootstraps_; }
+  rd_kafka_mock_cluster_t* get() { return mc_; }
 
   void Produce(const std::string& value, int32_t partition = RD_KAFKA_PARTITION_UA) {
     rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC("otlp_logs"), RD_KAFKA_V_PARTITION(partition),
@@ -183,6 +184,66 @@ TEST(KafkaReceiver, UnacknowledgedOffsetsAreNotCommitted) {
   EXPECT_EQ(cluster.Committed("g2", 1), 0);
   sink.Release();  // acknowledged now
   EXPECT_TRUE(WaitFor([&] { return cluster.Committed("g2", 1) == 20; }, std::chrono::seconds(10)));
+  receiver.Shutdown(core::Clock::now() + std::chrono::seconds(5));
+}
+
+// While max_inflight_bytes are unacknowledged, consumption pauses; each
+// acknowledgement lets it go on, until everything has arrived.
+TEST(KafkaReceiver, PausesWhileMaxInflightBytesAreUnacknowledged) {
+  MockCluster cluster(1);
+  const std::string padding(200, '.');
+  for (int i = 0; i < 200; ++i) {
+    LogsRequest req;
+    req.add_resource_logs()->add_scope_logs()->add_log_records()->mutable_body()->set_string_value(
+        "r" + std::to_string(i) + padding);
+    cluster.Produce(req.SerializeAsString());
+  }
+  cluster.Flush();
+  HoldingConsumer sink;
+  core::ReceiverConsumers consumers;
+  consumers.logs = &sink;
+  KafkaReceiverConfig config = ConfigFor(cluster, "g-pause");
+  config.max_inflight_bytes = core::ByteSize{4096};
+  config.max_batch_records = 4;
+  KafkaReceiver receiver("kafka/pause", config, consumers);
+  ASSERT_TRUE(receiver.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return sink.records() > 0; }, std::chrono::seconds(20)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  // About 4 KiB of 220-byte messages are held, not the 44 KiB there are.
+  const size_t held = sink.records();
+  EXPECT_LT(held, 40u);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        sink.Release();
+        return sink.records() == 200;
+      },
+      std::chrono::seconds(30)));
+  sink.Release();
+  EXPECT_TRUE(
+      WaitFor([&] { return cluster.Committed("g-pause", 1) == 200; }, std::chrono::seconds(10)));
+  receiver.Shutdown(core::Clock::now() + std::chrono::seconds(5));
+}
+
+// A commit the broker refuses is not taken as done: the next one sends the
+// offsets again.
+TEST(KafkaReceiver, ARefusedCommitIsSentAgain) {
+  MockCluster cluster(1);
+  for (int i = 0; i < 20; ++i) cluster.Produce(LogsMessage(i, 1));
+  cluster.Flush();
+  rd_kafka_mock_push_request_errors(cluster.get(), 8 /* OffsetCommit */, 2,
+                                    RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE,
+                                    RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE);
+  core::testing::RecordingConsumer sink;
+  core::ReceiverConsumers consumers;
+  consumers.logs = &sink;
+  KafkaReceiver receiver("kafka/recommit", ConfigFor(cluster, "g-recommit"), consumers);
+  ASSERT_TRUE(receiver.Start().ok());
+  ASSERT_TRUE(sink.WaitForRecords(20, std::chrono::seconds(20)));
+  EXPECT_TRUE(
+      WaitFor([&] { return cluster.Committed("g-recommit", 1) == 20; }, std::chrono::seconds(10)));
+  EXPECT_GE(core::testing::MetricValue("tributary_kafka_commit_errors_total",
+                                       {{"receiver", "kafka/recommit"}}),
+            1);
   receiver.Shutdown(core::Clock::now() + std::chrono::seconds(5));
 }
 
