@@ -217,6 +217,37 @@ TEST(KafkaExporter, PermanentErrorsComeBackAsRejectedRecords) {
             1);
 }
 
+// A fatal error (an idempotence guarantee the producer can no longer keep)
+// ends that producer: what was produced on it comes back for a retry, and a
+// new producer takes over and delivers it, without duplicates.
+TEST(KafkaExporter, AFatalIdempotenceErrorReplacesTheProducer) {
+  MockCluster cluster(1);
+  rd_kafka_mock_topic_create(cluster.get(), "otlp_logs", 1, 1);
+  KafkaExporter exporter("kafka/fatal", ConfigFor(cluster));
+  ASSERT_TRUE(exporter.Start().ok());
+  core::ExportReport first;
+  ASSERT_TRUE(exporter.Export(Batch(MakeLogs(1, 5)), first).ok());
+  const std::string failed_name = rd_kafka_name(exporter.handle());
+  ASSERT_EQ(rd_kafka_test_fatal_error(exporter.handle(),
+                                      RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "test"),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  LogsRequest more = MakeLogs(1, 5);
+  for (auto& r : *more.mutable_resource_logs(0)->mutable_scope_logs(0)->mutable_log_records()) {
+    r.mutable_body()->set_string_value("after " + r.body().string_value());
+  }
+  core::ExportReport refused;
+  EXPECT_FALSE(exporter.Export(Batch(more), refused).ok());
+  ASSERT_TRUE(refused.retry.has_value());
+  EXPECT_EQ(refused.retry->record_count(), 5u);
+  EXPECT_EQ(refused.rejected_records, 0u);
+  core::ExportReport retried;
+  ASSERT_TRUE(exporter.Export(*refused.retry, retried).ok());
+  EXPECT_NE(std::string(rd_kafka_name(exporter.handle())), failed_name);
+  const auto bodies = Bodies(cluster.ReadAll("otlp_logs", 1));
+  EXPECT_EQ(bodies.size(), 10u);
+  EXPECT_EQ(std::set<std::string>(bodies.begin(), bodies.end()).size(), 10u);
+}
+
 TEST(KafkaExporter, OversizedRecordIsRejectedAndTheRestDelivered) {
   MockCluster cluster(1);
   rd_kafka_mock_topic_create(cluster.get(), "otlp_logs", 1, 1);
