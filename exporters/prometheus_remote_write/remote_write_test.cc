@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include "exporters/prometheus_remote_write/remote_write_exporter.h"
@@ -85,6 +86,33 @@ TEST(SeriesConverterTest, SortedLabelsDeltaTotalsAndTimeOrder) {
   out.clear();
   converter.Convert(Counter("jobs", 4, 4'000'000'000, true), 42 + 6 * 60 * 1000, &out);
   EXPECT_EQ(Encode(out).timeseries(0).samples(0).value(), 4);
+}
+
+// A point flagged "no recorded value" becomes Prometheus's staleness
+// marker (the NaN with bit pattern 0x7ff0000000000002), not a value.
+TEST(SeriesConverterTest, NoRecordedValueBecomesTheStalenessMarker) {
+  SeriesConverter converter({"", {}, false});
+  SeriesMap out;
+  ExportMetricsServiceRequest r = Counter("jobs", 5, 1'000'000'000, false);
+  auto* stale = r.mutable_resource_metrics(0)
+                    ->mutable_scope_metrics(0)
+                    ->mutable_metrics(0)
+                    ->mutable_sum()
+                    ->add_data_points();
+  *stale = r.resource_metrics(0).scope_metrics(0).metrics(0).sum().data_points(0);
+  stale->set_time_unix_nano(2'000'000'000);
+  stale->set_as_int(0);
+  stale->set_flags(pm::DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK);
+  converter.Convert(r, 42, &out);
+  WriteRequest w = Encode(out);
+  ASSERT_EQ(w.timeseries_size(), 1);
+  ASSERT_EQ(w.timeseries(0).samples_size(), 2);
+  EXPECT_EQ(w.timeseries(0).samples(0).value(), 5);
+  const double marker = w.timeseries(0).samples(1).value();
+  uint64_t bits;
+  std::memcpy(&bits, &marker, sizeof bits);
+  EXPECT_EQ(bits, 0x7ff0000000000002ull);
+  EXPECT_EQ(w.timeseries(0).samples(1).timestamp(), 2000);
 }
 
 TEST(SeriesConverterTest, HistogramBucketsWithLeInNameOrder) {

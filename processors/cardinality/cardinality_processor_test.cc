@@ -48,6 +48,8 @@ TEST(CardinalityProcessor, PointsOfSeriesBeyondTheLimitGoToTheOverflowSeries) {
   CardinalityConfig config;
   config.max_series_per_metric = 3;
   CardinalityProcessor p("cardinality", config, &out);
+  const double overflow_before = core::testing::MetricValue(
+      "tributary_processor_overflow_points_total", {{"processor", "cardinality"}});
   ASSERT_TRUE(p.Consume(Gauge("active", 0, 2)).ok());
   ASSERT_TRUE(p.Consume(Gauge("active", 0, 5)).ok());  // u0, u1 known; u2 new; u3, u4 over
   std::vector<core::Batch> got = out.batches();
@@ -56,6 +58,14 @@ TEST(CardinalityProcessor, PointsOfSeriesBeyondTheLimitGoToTheOverflowSeries) {
   EXPECT_EQ(Users(got[1]), (std::vector<std::string>{"u0", "u1", "u2", "overflow", "overflow"}));
   EXPECT_EQ(got[1].record_count(), 5u);  // no point is lost
   EXPECT_EQ(p.series("active"), 3u);
+  EXPECT_EQ(core::testing::MetricValue("tributary_processor_overflow_points_total",
+                                       {{"processor", "cardinality"}}) -
+                overflow_before,
+            2);
+  // The overflow points keep their resource.
+  EXPECT_EQ(got[1].metrics().resource_metrics_size(), 1);
+  EXPECT_EQ(got[1].metrics().resource_metrics(0).resource().attributes_size(),
+            got[0].metrics().resource_metrics(0).resource().attributes_size());
   // Another metric has its own budget.
   ASSERT_TRUE(p.Consume(Gauge("other", 10, 3)).ok());
   EXPECT_EQ(Users(out.batches()[2]), (std::vector<std::string>{"u10", "u11", "u12"}));

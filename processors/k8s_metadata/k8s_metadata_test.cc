@@ -135,6 +135,29 @@ TEST(PodWatcher, AppliesEventsAndRefusesGarbage) {
   EXPECT_FALSE(w.ApplyList("not json").ok());
 }
 
+// The cache holds at most max_pods: a pod beyond it is skipped until a
+// deleted pod makes room.
+TEST(PodWatcher, KeepsAtMostMaxPods) {
+  PodWatcherOptions options;
+  options.max_pods = 1;
+  PodWatcher w(options);
+  ASSERT_TRUE(w.ApplyList(TestData("pods-list-1.json")).ok());  // web-7d9f8, cart-0
+  EXPECT_EQ(w.size(), 1u);
+  EXPECT_TRUE(w.ByName("shop", "web-7d9f8"));
+  EXPECT_FALSE(w.ByName("shop", "cart-0"));
+  const std::string added_worker =
+      R"({"type":"ADDED","object":{"metadata":{"name":"worker-1","namespace":"jobs",)"
+      R"("uid":"11111111-aaaa-4bbb-8ccc-000000000003","labels":{"app":"worker"}}}})";
+  ASSERT_TRUE(w.ApplyEvent(added_worker).ok());
+  EXPECT_FALSE(w.ByName("jobs", "worker-1"));  // full
+  ASSERT_TRUE(w.ApplyEvent(R"({"type":"DELETED","object":{"metadata":{"name":"web-7d9f8",)"
+                           R"("namespace":"shop","uid":"11111111-aaaa-4bbb-8ccc-000000000001"}}})")
+                  .ok());
+  ASSERT_TRUE(w.ApplyEvent(added_worker).ok());
+  EXPECT_TRUE(w.ByName("jobs", "worker-1"));  // in the deleted pod's place
+  EXPECT_EQ(w.size(), 1u);
+}
+
 // Replays recorded API server responses: a list, a watch that ends, a watch
 // refused with 410 Gone, a list, a watch whose stream says 410, a list, then
 // a watch that stays open.

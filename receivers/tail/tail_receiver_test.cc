@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -223,6 +224,31 @@ TEST_F(TailReceiverTest, AFileDeletedWhileOpenIsReadToItsEnd) {
   EXPECT_EQ(sink_.lines(), Expected(0, 12));
   writer.close();
   EXPECT_TRUE(WaitUntil([&] { return r->open_files() == 0; }));
+}
+
+TEST_F(TailReceiverTest, FilesBeyondMaxOpenFilesWaitForAPlace) {
+  config_.max_open_files = 2;
+  for (const char* name : {"a", "b", "c"}) {
+    Append(Path(std::string(name) + ".log"), Lines(0, 2, std::string(name) + " "));
+  }
+  auto r = Start();
+  ASSERT_TRUE(sink_.WaitForLines(4));
+  std::this_thread::sleep_for(500ms);  // scans enough to open a third file, were it allowed
+  EXPECT_EQ(sink_.lines().size(), 4u);
+  EXPECT_EQ(r->open_files(), 2u);
+  const std::vector<std::string> paths = sink_.paths();
+  const std::set<std::string> read(paths.begin(), paths.end());
+  ASSERT_EQ(read.size(), 2u);
+  std::string waiting;
+  for (const char* name : {"a", "b", "c"}) {
+    if (!read.count(Path(std::string(name) + ".log"))) waiting = Path(std::string(name) + ".log");
+  }
+  // A file read to its end and deleted is closed; the waiting one takes its place.
+  std::filesystem::remove(*read.begin());
+  ASSERT_TRUE(sink_.WaitForLines(6));
+  EXPECT_EQ(sink_.paths()[4], waiting);
+  EXPECT_EQ(sink_.paths()[5], waiting);
+  EXPECT_TRUE(WaitUntil([&] { return r->open_files() == 2u; }));
 }
 
 TEST_F(TailReceiverTest, AReusedInodeIsANewFile) {
