@@ -26,18 +26,24 @@ const run = arg('run');
 const n = Number(arg('n', '100'));
 const out = arg('out');
 
+// A loaded machine, or a backend that creates its indices first, may keep a
+// request waiting: each export has a minute, within which the exporter
+// retries what OTLP calls retryable (429, 502, 503, 504, UNAVAILABLE).
+const EXPORT_TIMEOUT_MS = 60000;
+
 function exporters() {
+  const options = (url) => ({ url, timeoutMillis: EXPORT_TIMEOUT_MS });
   if (transport === 'grpc') {
     return {
-      traces: new (require('@opentelemetry/exporter-trace-otlp-grpc').OTLPTraceExporter)({ url: endpoint }),
-      logs: new (require('@opentelemetry/exporter-logs-otlp-grpc').OTLPLogExporter)({ url: endpoint }),
-      metrics: new (require('@opentelemetry/exporter-metrics-otlp-grpc').OTLPMetricExporter)({ url: endpoint }),
+      traces: new (require('@opentelemetry/exporter-trace-otlp-grpc').OTLPTraceExporter)(options(endpoint)),
+      logs: new (require('@opentelemetry/exporter-logs-otlp-grpc').OTLPLogExporter)(options(endpoint)),
+      metrics: new (require('@opentelemetry/exporter-metrics-otlp-grpc').OTLPMetricExporter)(options(endpoint)),
     };
   }
   return {
-    traces: new (require('@opentelemetry/exporter-trace-otlp-proto').OTLPTraceExporter)({ url: endpoint + '/v1/traces' }),
-    logs: new (require('@opentelemetry/exporter-logs-otlp-proto').OTLPLogExporter)({ url: endpoint + '/v1/logs' }),
-    metrics: new (require('@opentelemetry/exporter-metrics-otlp-proto').OTLPMetricExporter)({ url: endpoint + '/v1/metrics' }),
+    traces: new (require('@opentelemetry/exporter-trace-otlp-proto').OTLPTraceExporter)(options(endpoint + '/v1/traces')),
+    logs: new (require('@opentelemetry/exporter-logs-otlp-proto').OTLPLogExporter)(options(endpoint + '/v1/logs')),
+    metrics: new (require('@opentelemetry/exporter-metrics-otlp-proto').OTLPMetricExporter)(options(endpoint + '/v1/metrics')),
   };
 }
 
@@ -76,7 +82,7 @@ async function main() {
 
   const tracerProvider = new BasicTracerProvider({
     resource,
-    spanProcessors: [new BatchSpanProcessor(traces, { maxExportBatchSize: 50, scheduledDelayMillis: 100 })],
+    spanProcessors: [new BatchSpanProcessor(traces, { maxExportBatchSize: 50, scheduledDelayMillis: 100, exportTimeoutMillis: EXPORT_TIMEOUT_MS + 5000 })],
   });
   const tracer = tracerProvider.getTracer('interop-tracer', '1.2.3');
   let previous;
@@ -98,7 +104,7 @@ async function main() {
 
   const loggerProvider = new LoggerProvider({
     resource,
-    processors: [new BatchLogRecordProcessor(logs, { maxExportBatchSize: 50, scheduledDelayMillis: 100 })],
+    processors: [new BatchLogRecordProcessor(logs, { maxExportBatchSize: 50, scheduledDelayMillis: 100, exportTimeoutMillis: EXPORT_TIMEOUT_MS + 5000 })],
   });
   const logger = loggerProvider.getLogger('interop-logger', '0.1.0');
   for (let i = 0; i < n; i++) {
@@ -115,7 +121,7 @@ async function main() {
 
   const meterProvider = new MeterProvider({
     resource,
-    readers: [new PeriodicExportingMetricReader({ exporter: metrics, exportIntervalMillis: 600000 })],
+    readers: [new PeriodicExportingMetricReader({ exporter: metrics, exportIntervalMillis: 600000, exportTimeoutMillis: EXPORT_TIMEOUT_MS + 5000 })],
   });
   const meter = meterProvider.getMeter('interop-meter', '2.0.0');
   const counter = meter.createCounter('interop.requests', { description: 'requests served', unit: '{request}' });
