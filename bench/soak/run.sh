@@ -4,8 +4,10 @@
 # capacity. Samples both processes' resident memory every 10 s; after the
 # warm-up (the first fifth of the run) it must stay within 10% of its value
 # at the end of the warm-up: the highest sample of the warm-up's last minute,
-# since a batch in flight moves it by several MiB from one sample to the next. With --asan the sanitizer builds run instead
-# (default 5 minutes) and the check is LeakSanitizer's report at exit.
+# since a batch in flight moves it by several MiB from one sample to the next;
+# and every request of the load generator must succeed. With --asan the
+# sanitizer builds run instead (default 5 minutes) and the check is
+# LeakSanitizer's report at exit.
 #
 #   bench/soak/run.sh [--asan]
 #
@@ -70,9 +72,13 @@ while kill -0 "$lpid" 2>/dev/null; do
   echo "$elapsed $(rss_mib "$apid") $(rss_mib "$cpid")" | tee -a "$WORK/rss"
 done
 # Under the sanitizers the pipeline is slower than the load: refusals and
-# timeouts are backpressure there, not a failure of the soak.
-wait "$lpid" || echo "the load generator saw failed requests"
+# timeouts are backpressure there, not a failure of the soak. In a release
+# run every request must succeed.
+loadgen_ok=1
+wait "$lpid" || loadgen_ok=0
 cat "$WORK/loadgen.out"
+failed=$(sed -n 's/.* \([0-9][0-9]*\) failed$/\1/p' "$WORK/loadgen.out")
+[[ -n "$failed" ]] || { echo "the load generator printed no summary" >&2; exit 1; }
 for pid in "${PIDS[@]}"; do kill -TERM "$pid"; done
 for pid in "${PIDS[@]}"; do wait "$pid" || true; done
 PIDS=()
@@ -104,4 +110,10 @@ awk -v w="$warmup" '
     ok = (max_a <= base_a * 1.1) && (max_c <= base_c * 1.1)
     printf "SOAK rss_within_10_percent %d bool\n", ok
     exit ok ? 0 : 1
-  }' "$WORK/rss"
+  }' "$WORK/rss" || rss_ok=0
+echo "SOAK failed_requests $failed requests"
+if ((failed > 0 || !loadgen_ok)); then
+  echo "the load generator saw $failed failed requests" >&2
+  exit 1
+fi
+((${rss_ok:-1})) || exit 1
