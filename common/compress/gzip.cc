@@ -34,7 +34,8 @@ std::string Gzip(std::string_view in, int level) {
 // The content is inflated into pieces, each written once and never moved,
 // and joined at the end piece by piece: memory stays near the content's size
 // (a string grown in place would hold an old and a new copy while it moves).
-absl::StatusOr<std::string> Gunzip(std::string_view in, size_t max_size) {
+absl::StatusOr<std::string> Gunzip(std::string_view in, size_t max_size,
+                                   const std::function<bool(size_t)>& reserve) {
   z_stream z{};
   if (inflateInit2(&z, kGzipWindow) != Z_OK) {
     return absl::InternalError("cannot start a gzip decoder");
@@ -62,6 +63,10 @@ absl::StatusOr<std::string> Gunzip(std::string_view in, size_t max_size) {
     }
     const size_t room = std::min(max_size - total, next);
     next = std::min<size_t>(next * 2, 4 << 20);
+    if (reserve && !reserve(room)) {
+      inflateEnd(&z);
+      return absl::UnavailableError("the memory budget for requests in flight is spent");
+    }
     Piece piece{std::make_unique_for_overwrite<char[]>(room), 0};
     z.next_out = reinterpret_cast<Bytef*>(piece.data.get());
     z.avail_out = static_cast<uInt>(room);

@@ -2,6 +2,7 @@
 #define TRIBUTARY_COMMON_COMPRESS_GZIP_H_
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -19,8 +20,11 @@ std::string Gzip(std::string_view in, int level = kGzipFastest);
 
 // The content of a gzip stream, refused with kResourceExhausted as soon as
 // it would grow past `max_size` (a decompression bomb costs no more than
-// that), and with kInvalidArgument when it is not gzip or ends early.
-absl::StatusOr<std::string> Gunzip(std::string_view in, size_t max_size);
+// that), and with kInvalidArgument when it is not gzip or ends early. When
+// given, `reserve` is asked for each piece of memory before it is taken; a
+// refusal ends the decompression with kUnavailable.
+absl::StatusOr<std::string> Gunzip(std::string_view in, size_t max_size,
+                                   const std::function<bool(size_t)>& reserve = {});
 
 }  // namespace tributary::common::compress
 

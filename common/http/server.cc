@@ -38,7 +38,7 @@ const struct {
       "tributary_http_refused_connections_total",
       "Connections an HTTP listener closed or requests it refused before its handler, by reason "
       "(max_connections, read_header_timeout, read_body_timeout, write_timeout, "
-      "header_too_large, too_many_headers, body_too_large, malformed)"};
+      "header_too_large, too_many_headers, body_too_large, malformed, memory_budget)"};
 } kFamilies;
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
@@ -171,6 +171,35 @@ namespace {
 
 bool IsTimeout(const beast::error_code& ec) { return ec == beast::error::timeout; }
 
+// A request body kept in a string that grows as the bytes arrive: unlike
+// Beast's string_body it sets nothing aside for the announced length, so a
+// body that never comes costs nothing, and what does come is reserved on
+// the memory budget as it grows.
+struct GrowingBody {
+  using value_type = std::string;
+  static std::uint64_t size(const value_type& v) { return v.size(); }
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(bhttp::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+    void init(const boost::optional<std::uint64_t>&, beast::error_code& ec) { ec = {}; }
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, beast::error_code& ec) {
+      std::size_t n = 0;
+      for (const auto b : beast::buffers_range_ref(buffers)) {
+        body_.append(static_cast<const char*>(b.data()), b.size());
+        n += b.size();
+      }
+      ec = {};
+      return n;
+    }
+    void finish(beast::error_code& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+  };
+};
+
 // The phases of a connection: waiting for a request (idle), reading its
 // headers, reading its body, handing it to the handler, writing the answer.
 template <class Stream>
@@ -237,7 +266,8 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
   void ReadHeader() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(limits().max_header_bytes.bytes));
-    parser_->body_limit(state_->options.max_body_bytes);
+    // The body limit applies once the listener has seen the headers.
+    parser_->body_limit(boost::none);
     Lowest().expires_at(header_deadline_);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
@@ -270,15 +300,21 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     keep_alive_ = parser_->keep_alive();
     body_announced_ = request_.chunked || request_.content_length > 0;
     body_unread_ = body_announced_;
+    // The listener's own checks first, so that it answers in its own form.
+    if (state_->options.admit) {
+      if (std::optional<ServerResponse> refusal = state_->options.admit(request_)) {
+        return Write(std::move(*refusal), keep_alive_ && !body_announced_);
+      }
+    }
     if (request_.content_length > state_->options.max_body_bytes) {
       return Refuse(
           "body_too_large", 413,
           absl::StrCat("request body exceeds ", state_->options.max_body_bytes, " bytes"));
     }
-    if (state_->options.admit) {
-      if (std::optional<ServerResponse> refusal = state_->options.admit(request_)) {
-        return Write(std::move(*refusal), keep_alive_ && !body_announced_);
-      }
+    parser_->body_limit(state_->options.max_body_bytes);
+    if (state_->options.over_budget) {
+      request_.reservation = std::make_shared<core::MemoryBudget::Reservation>();
+      // Body bytes that came with the headers are parsed on the first read.
     }
     if (body_announced_ && EqualsIgnoreCase(request_.Header("Expect"), "100-continue")) {
       return Continue();
@@ -299,7 +335,10 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
   // The body must arrive at min_body_rate, after an allowance of
   // read_body_timeout: a sender of a byte a second is cut when that runs out.
   void ReadBody() {
-    if (parser_->is_done()) return Dispatch();
+    if (parser_->is_done()) {
+      if (!ReserveBody()) return;
+      return Dispatch();
+    }
     if (body_received_ == 0) body_start_ = std::chrono::steady_clock::now();
     const auto allowance = std::chrono::milliseconds(
         static_cast<int64_t>(1000.0 * static_cast<double>(body_received_) /
@@ -315,8 +354,23 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
                                                 self->state_->options.max_body_bytes, " bytes"));
                              }
                              if (ec) return self->Fail(ec, "read_body_timeout");
+                             if (!self->ReserveBody()) return;
                              self->ReadBody();
                            });
+  }
+
+  // What the body holds so far, on the memory budget; false (and the
+  // request refused) when the budget is spent.
+  bool ReserveBody() {
+    if (!state_->options.over_budget) return true;
+    const uint64_t held = parser_->get().body().size();
+    if (held <= request_.reservation->bytes()) return true;
+    if (request_.reservation->Grow(held - request_.reservation->bytes())) return true;
+    ServerResponse refusal = state_->options.over_budget(request_);
+    state_->Refused("memory_budget");
+    keep_alive_ = false;
+    Write(std::move(refusal), false);
+    return false;
   }
 
   void Dispatch() {
@@ -326,7 +380,11 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     body_received_ = 0;
     auto exchange = std::make_shared<Exchange>(state_, this->shared_from_this());
     exchange_ = exchange;
-    state_->options.handle(std::move(request_), Responder(std::move(exchange)));
+    // The handler owns the request now: what it does not keep goes when it
+    // returns, not when the connection's next request comes.
+    ServerRequest request = std::move(request_);
+    request_ = ServerRequest{};
+    state_->options.handle(std::move(request), Responder(std::move(exchange)));
   }
 
   void Write(ServerResponse r, bool keep_alive) {
@@ -402,7 +460,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
   std::shared_ptr<Server::State> state_;
   Stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::request_parser<GrowingBody>> parser_;
   ServerRequest request_;
   std::weak_ptr<Exchange> exchange_;
   SteadyTime header_deadline_;

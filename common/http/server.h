@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "tributary/core/config.h"
+#include "tributary/core/memory_budget.h"
 
 namespace tributary::common::tls {
 class ServerCertificates;
@@ -61,6 +62,10 @@ struct ServerRequest {
   std::string body;
   uint64_t content_length = 0;  // as announced; 0 for chunked or no body
   bool chunked = false;
+  // What the body (and what the handler adds, decompressing it) holds on
+  // the process's memory budget, where the server keeps one; released with
+  // the last copy.
+  std::shared_ptr<core::MemoryBudget::Reservation> reservation;
 
   std::string_view path() const;
   // The first header of that name (any case); empty when absent.
@@ -106,6 +111,10 @@ struct ServerOptions {
   // memory is set aside for it. A response refuses the request; the
   // connection is then closed if a body was announced.
   std::function<std::optional<ServerResponse>(const ServerRequest&)> admit;
+  // When set, the body is reserved on the process's memory budget as it
+  // arrives; a body that does not fit gets this answer (a 429) and its
+  // connection is closed.
+  std::function<ServerResponse(const ServerRequest&)> over_budget;
   // Called with the whole request on one of the server's threads; it must
   // not block (long work answers later through the Responder).
   std::function<void(ServerRequest&&, Responder)> handle;

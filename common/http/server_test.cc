@@ -288,6 +288,40 @@ TEST(HttpServer, AdmissionRefusesBeforeTheBodyAndTheClientReadsTheAnswer) {
   EXPECT_TRUE(handled);
 }
 
+// Bodies hold the memory budget as they arrive, not as they are announced:
+// a slow body announcing a megabyte holds what it sent; a body that outgrows
+// the budget gets the listener's 429.
+TEST(HttpServer, BodiesAreReservedOnTheMemoryBudgetAsTheyArrive) {
+  core::MemoryBudget& budget = core::MemoryBudget::Process();
+  budget.SetLimit(20000);
+  ServerOptions o = EchoOptions("test/budget");
+  const std::string name = o.name;
+  o.max_body_bytes = 1 << 20;
+  o.over_budget = [](const ServerRequest&) { return ServerResponse::Text(429, "over budget"); };
+  o.handle = [](ServerRequest&& req, Responder responder) {
+    responder.Send(ServerResponse::Text(200, std::to_string(req.reservation->bytes())));
+  };
+  Server server(std::move(o));
+  ASSERT_TRUE(server.Start().ok());
+  Conn slow(server.port());
+  ASSERT_TRUE(slow.Send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000\r\n\r\n" +
+                        std::string(100, 'x')));
+  Conn fits(server.port());
+  ASSERT_TRUE(fits.Send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n" +
+                        std::string(5000, 'y')));
+  std::string answer = fits.ReadResponse();
+  EXPECT_THAT(answer, StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(answer, ::testing::EndsWith("\r\n\r\n5000"));  // its body, reserved
+  ASSERT_TRUE(slow.Send(std::string(30000, 'x')));
+  EXPECT_THAT(slow.ReadUntilClosed(), StartsWith("HTTP/1.1 429"));
+  EXPECT_EQ(Refused(name, "memory_budget"), 1);
+  for (int i = 0; i < 500 && budget.used() != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(budget.used(), 0u);
+  budget.SetLimit(0);
+}
+
 TEST(HttpServer, StopsWithRequestsStillWaitingForTheirAnswer) {
   ServerOptions o = EchoOptions("test/stop");
   std::optional<Responder> held;

@@ -18,6 +18,7 @@
 #include "common/http/server.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/rpc/status.pb.h"
+#include "tributary/core/memory_budget.h"
 #include "tributary/core/otlp_codec.h"
 #include "tributary/core/telemetry.h"
 
@@ -180,6 +181,15 @@ class OtlpReceiver::GrpcService : public grpc::Service {
       if (!receiver_->Authorized(value, "grpc")) {
         return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing or wrong bearer token");
       }
+    }
+    // The request and its decoded records, held until it is answered.
+    core::MemoryBudget::Reservation reservation;
+    if (!core::MemoryBudget::Process().Reserve(2 * static_cast<uint64_t>(request.Length()),
+                                               &reservation)) {
+      receiver_->CountFailedRequest("grpc", "memory_budget");
+      core::MemoryBudget::Process().CountRefused(receiver_->id());
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          "the memory budget for requests in flight is spent; retry later");
     }
     absl::StatusOr<core::Batch> batch = ParseGrpc(signal, request);
     if (!batch.ok()) {
@@ -447,6 +457,16 @@ common::http::ServerResponse OutcomeResponse(bool json, Signal signal, const Out
 
 }  // namespace
 
+common::http::ServerResponse OtlpReceiver::MemoryBudgetRefusal(bool json) {
+  CountFailedRequest("http", "memory_budget");
+  core::MemoryBudget::Process().CountRefused(id_);
+  common::http::ServerResponse r =
+      ErrorResponse(json, 429, grpc::StatusCode::RESOURCE_EXHAUSTED,
+                    "the memory budget for requests in flight is spent; retry later");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
 std::optional<common::http::ServerResponse> OtlpReceiver::AdmitHttp(
     const common::http::ServerRequest& req) {
   const HttpConfig& cfg = *config_.protocols.http;
@@ -505,9 +525,18 @@ void OtlpReceiver::HandleHttp(common::http::ServerRequest&& req,
   const Signal signal = path == cfg.traces_url_path    ? Signal::kTraces
                         : path == cfg.metrics_url_path ? Signal::kMetrics
                                                        : Signal::kLogs;
+  // Held until the request is answered: the body (reserved by the server as
+  // it arrived), what it decompresses to, and so about what its decoded
+  // records take.
+  std::shared_ptr<core::MemoryBudget::Reservation> reservation = req.reservation;
   if (absl::AsciiStrToLower(std::string(req.Header("Content-Encoding"))) == "gzip") {
     absl::StatusOr<std::string> plain =
-        common::compress::Gunzip(req.body, cfg.max_decompressed_body_size.bytes);
+        common::compress::Gunzip(req.body, cfg.max_decompressed_body_size.bytes,
+                                 [&reservation](size_t bytes) { return reservation->Grow(bytes); });
+    if (plain.status().code() == absl::StatusCode::kUnavailable) {
+      responder.Send(MemoryBudgetRefusal(json));
+      return;
+    }
     if (!plain.ok()) {
       const bool too_large = plain.status().code() == absl::StatusCode::kResourceExhausted;
       CountFailedRequest("http", too_large ? "too_large" : "malformed");
@@ -537,15 +566,17 @@ void OtlpReceiver::HandleHttp(common::http::ServerRequest&& req,
   }
   http_in_flight_.fetch_add(1);
   const size_t records = p.records;
-  responder.ExpireAt(core::Clock::now() + config_.ack_timeout, [this, json, signal, records] {
-    http_in_flight_.fetch_sub(1);
-    Outcome timeout;
-    timeout.status = absl::UnavailableError(kAckTimeout);
-    Settle(signal, "http", records, timeout.status);
-    return OutcomeResponse(json, signal, timeout);
-  });
+  responder.ExpireAt(core::Clock::now() + config_.ack_timeout,
+                     [this, json, signal, records, reservation] {
+                       http_in_flight_.fetch_sub(1);
+                       Outcome timeout;
+                       timeout.status = absl::UnavailableError(kAckTimeout);
+                       Settle(signal, "http", records, timeout.status);
+                       return OutcomeResponse(json, signal, timeout);
+                     });
   Hand(*p.consumer, std::move(*batch),
-       [this, json, signal, records, responder, outcome = p.outcome](absl::Status status) mutable {
+       [this, json, signal, records, responder, reservation,
+        outcome = p.outcome](absl::Status status) mutable {
          outcome.status = std::move(status);
          if (!responder.Send(OutcomeResponse(json, signal, outcome))) return;
          http_in_flight_.fetch_sub(1);
@@ -567,6 +598,9 @@ absl::Status OtlpReceiver::StartHttp() {
     options.tls = *certificates;
   }
   options.admit = [this](const common::http::ServerRequest& req) { return AdmitHttp(req); };
+  options.over_budget = [this](const common::http::ServerRequest& req) {
+    return MemoryBudgetRefusal(MediaType(req) == "application/json");
+  };
   options.handle = [this](common::http::ServerRequest&& req, common::http::Responder responder) {
     HandleHttp(std::move(req), std::move(responder));
   };

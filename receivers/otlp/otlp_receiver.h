@@ -70,6 +70,8 @@ class OtlpReceiver : public core::Receiver {
   // then the whole request: decompressed, decoded, handed on, answered on
   // acknowledgement or at ack_timeout.
   std::optional<common::http::ServerResponse> AdmitHttp(const common::http::ServerRequest& req);
+  // 429 with Retry-After, counted: the process's memory budget is spent.
+  common::http::ServerResponse MemoryBudgetRefusal(bool json);
   void HandleHttp(common::http::ServerRequest&& req, common::http::Responder responder);
 
   const std::string id_;

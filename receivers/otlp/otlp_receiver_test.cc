@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "tributary/core/memory_budget.h"
 #include "tributary/core/testing/test_consumer.h"
 
 namespace tributary::receivers::otlp {
@@ -254,6 +255,43 @@ TEST_F(OtlpReceiverTest, GrpcAcceptsValidAndRejectsMalformed) {
             grpc::StatusCode::RESOURCE_EXHAUSTED);
   traces_.refuse_status = absl::OkStatus();
   ExpectStillServing();
+}
+
+// Over the process's memory budget a request is refused with 429 and
+// Retry-After before its body is read, or while it is decompressed; under it
+// the same requests pass.
+TEST_F(OtlpReceiverTest, RequestsBeyondTheMemoryBudgetGet429) {
+  core::MemoryBudget& budget = core::MemoryBudget::Process();
+  const std::map<std::string, std::string> labels = {{"receiver", "otlp/test"},
+                                                     {"reason", "memory_budget"}};
+  const double before = MetricValue("tributary_receiver_failed_requests_total", labels);
+  const std::string body = MakeSpans(20).SerializeAsString();
+  budget.SetLimit(body.size() / 2);
+  auto res = PostProto(body);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 429);
+  EXPECT_EQ(res->get_header_value("Retry-After"), "1");
+  EXPECT_EQ(ErrorBody(res).code(), static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  // A small gzip body is admitted; what it decompresses to is not.
+  const std::string big = MakeSpans(2000).SerializeAsString();
+  const std::string compressed = common::compress::Gzip(big);
+  budget.SetLimit(compressed.size() + 32768);
+  res = http_->Post("/v1/traces", {{"Content-Encoding", "gzip"}}, compressed,
+                    "application/x-protobuf");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 429);
+  EXPECT_EQ(MetricValue("tributary_receiver_failed_requests_total", labels) - before, 2);
+  // Nothing is held once the refused requests are gone.
+  for (int i = 0; i < 500 && budget.used() != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(budget.used(), 0u);
+  budget.SetLimit(0);
+  ExpectStillServing();
+  res = http_->Post("/v1/traces", {{"Content-Encoding", "gzip"}}, compressed,
+                    "application/x-protobuf");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
 }
 
 // Keeps every envelope, unacknowledged, until Release().

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "tributary/core/log.h"
+#include "tributary/core/memory_budget.h"
 #include "tributary/core/runtime/admin_server.h"
 #include "tributary/core/runtime/exporter_runner.h"
 #include "tributary/core/telemetry.h"
@@ -72,11 +73,11 @@ absl::Status Service::Start() {
   ParseLogLevel(config_.settings.log_level, &level);
   SetLogLevel(level);
   Telemetry::Get().SetBuildInfo(program_, TRIBUTARY_VERSION);
+  MemoryBudget::Process().SetLimit(config_.settings.memory_budget.bytes);
   if (!config_.settings.admin.endpoint.empty()) {
     admin_ = std::make_unique<AdminServer>(
         config_.settings.admin.endpoint, config_.settings.admin.limits,
-        [this] { return ready_.load(); },
-        [this] { return StatusText(); });
+        [this] { return ready_.load(); }, [this] { return StatusText(); });
     if (absl::Status s = admin_->Start(); !s.ok()) return s;
   }
   if (absl::Status s = CreateExporters(); !s.ok()) return s;

@@ -41,12 +41,17 @@ struct ServiceSettings {
   std::string log_level = "info";
   std::chrono::milliseconds shutdown_timeout{10000};
   std::chrono::milliseconds memory_trim_interval{5000};
+  ByteSize memory_budget{256ull << 20};
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("admin", admin, "admin HTTP server");
     v.Optional("buffer", buffer,
                "write-ahead buffer between each pipeline's processors and its exporters");
     v.Optional("log_level", log_level, "debug, info, warn or error");
+    v.Optional("memory_budget", memory_budget,
+               "request data held at once across receivers (bodies read, decompressed and "
+               "decoded, not yet answered); a request beyond it gets 429 / RESOURCE_EXHAUSTED "
+               "with Retry-After before its body is read or decompressed; 0: no limit");
     v.Optional("shutdown_timeout", shutdown_timeout,
                "on SIGTERM/SIGINT, how long in-flight data may take to drain");
     v.Optional("memory_trim_interval", memory_trim_interval,
