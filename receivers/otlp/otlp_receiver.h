@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/http/server.h"
+#include "receivers/otlp/deadline_queue.h"
 #include "receivers/otlp/otlp_receiver_config.h"
 #include "tributary/core/component.h"
 #include "tributary/core/log.h"
@@ -43,8 +44,6 @@ class OtlpReceiver : public core::Receiver {
   int grpc_port() const { return grpc_port_; }
   int http_port() const { return http_port_; }
 
-  // Validates, forwards and waits (gRPC).
-  Outcome Submit(core::Batch batch, const std::string& transport, core::Deadline deadline) noexcept;
   void CountFailedRequest(const std::string& transport, const std::string& reason);
   // False (and counted) when the receiver requires a token and this one is wrong.
   bool Authorized(std::string_view authorization, const std::string& transport);
@@ -52,6 +51,7 @@ class OtlpReceiver : public core::Receiver {
 
  private:
   class GrpcService;
+  struct GrpcCall;
   // A batch checked and bounded, ready for the pipeline (records > 0), or
   // answered already (outcome).
   struct Prepared {
@@ -82,6 +82,9 @@ class OtlpReceiver : public core::Receiver {
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<common::http::Server> http_server_;
   std::atomic<int64_t> http_in_flight_{0};
+  std::atomic<int64_t> grpc_in_flight_{0};
+  // The deadlines of gRPC calls waiting for their acknowledgement.
+  DeadlineQueue deadlines_;
   int grpc_port_ = 0;
   int http_port_ = 0;
   bool stopped_ = false;

@@ -17,7 +17,7 @@ struct GrpcConfig {
   std::string endpoint = "localhost:4317";
   int64_t max_recv_msg_size_mib = 4;
   int64_t max_concurrent_streams = 0;
-  int64_t max_concurrent_requests = 256;
+  int64_t max_concurrent_requests = 1024;
   std::optional<common::tls::TlsServerConfig> tls;
   template <class V>
   void VisitFields(V&& v) {
@@ -30,7 +30,8 @@ struct GrpcConfig {
     v.Optional("max_concurrent_streams", max_concurrent_streams,
                "streams per HTTP/2 connection; 0 leaves gRPC's default");
     v.Optional("max_concurrent_requests", max_concurrent_requests,
-               "requests served at once (threads); beyond it callers get RESOURCE_EXHAUSTED");
+               "calls decoded or waiting for their acknowledgement at once (none holds a "
+               "thread); beyond it callers get RESOURCE_EXHAUSTED");
   }
   absl::Status Validate() const {
     if (max_recv_msg_size_mib < 1 || max_recv_msg_size_mib > 2047) {

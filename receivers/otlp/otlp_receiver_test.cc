@@ -4,6 +4,8 @@
 #include <grpcpp/grpcpp.h>
 #include <zlib.h>
 
+#include <fstream>
+
 #include "common/compress/gzip.h"
 #include "gmock/gmock.h"
 #include "google/rpc/status.pb.h"
@@ -326,14 +328,17 @@ class OtlpReceiverWaitTest : public ::testing::Test {
  protected:
   void Start(int64_t max_concurrent, std::chrono::milliseconds ack_timeout) {
     OtlpReceiverConfig config;
-    config.protocols.grpc.reset();
+    config.protocols.grpc->endpoint = "127.0.0.1:0";
+    config.protocols.grpc->max_concurrent_requests = max_concurrent;
     config.protocols.http->endpoint = "127.0.0.1:0";
     config.protocols.http->max_concurrent_requests = max_concurrent;
     config.ack_timeout = ack_timeout;
     core::ReceiverConsumers consumers;
     consumers.traces = &traces_;
     consumers.logs = &logs_;
-    receiver_ = std::make_unique<OtlpReceiver>("otlp/wait", config, consumers);
+    // One id a test, so that its counts are its own.
+    id_ = std::string("otlp/") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    receiver_ = std::make_unique<OtlpReceiver>(id_, config, consumers);
     ASSERT_TRUE(receiver_->Start().ok());
   }
   void TearDown() override {
@@ -348,6 +353,7 @@ class OtlpReceiverWaitTest : public ::testing::Test {
 
   HoldingConsumer traces_;
   RecordingConsumer logs_;
+  std::string id_;
   std::unique_ptr<OtlpReceiver> receiver_;
 };
 
@@ -376,8 +382,89 @@ TEST_F(OtlpReceiverWaitTest, WaitingRequestsHoldNoThread) {
   for (auto& t : waiting) t.join();
   EXPECT_EQ(ok.load(), 20);
   EXPECT_EQ(MetricValue("tributary_receiver_accepted_records_total",
-                        {{"receiver", "otlp/wait"}, {"transport", "http"}}),
+                        {{"receiver", id_}, {"transport", "http"}}),
             22);
+}
+
+// gRPC calls waiting for their acknowledgement hold no thread either: 64 of
+// them add (almost) none to the process, and each is answered once its data
+// is acknowledged, the last one at its ack_timeout.
+TEST_F(OtlpReceiverWaitTest, WaitingGrpcCallsHoldNoThread) {
+  Start(64, std::chrono::seconds(30));
+  auto threads = [] {
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+    }
+    return -1;
+  };
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", receiver_->grpc_port()),
+                                     grpc::InsecureChannelCredentials());
+  grpc::GenericStub generic(channel);
+  const std::string bytes = MakeSpans(1).SerializeAsString();
+  struct Call {
+    grpc::ClientContext ctx;
+    grpc::ByteBuffer request, response;
+    grpc::Status status;
+  };
+  std::vector<std::unique_ptr<Call>> calls;
+  std::mutex mu;
+  std::condition_variable cv;
+  int answered = 0;
+  auto send = [&] {
+    auto call = std::make_unique<Call>();
+    grpc::Slice slice(bytes);
+    call->request = grpc::ByteBuffer(&slice, 1);
+    Call* c = call.get();
+    generic.UnaryCall(&c->ctx, "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+                      grpc::StubOptions(), &c->request, &c->response, [&, c](grpc::Status s) {
+                        std::lock_guard<std::mutex> lock(mu);
+                        c->status = s;
+                        ++answered;
+                        cv.notify_all();
+                      });
+    calls.push_back(std::move(call));
+  };
+  send();  // warms gRPC's threads up
+  ASSERT_TRUE(traces_.WaitForHeld(1));
+  const int before = threads();
+  for (int i = 1; i < 64; ++i) send();
+  ASSERT_TRUE(traces_.WaitForHeld(64));
+  const int during = threads();
+  EXPECT_LE(during - before, 4) << "threads before " << before << ", with 64 calls waiting "
+                                << during;
+  // One more is over max_concurrent_requests.
+  send();
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return answered == 1; }));
+  }
+  EXPECT_EQ(calls.back()->status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  traces_.Release();
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return answered == 65; }));
+  for (int i = 0; i < 64; ++i)
+    EXPECT_TRUE(calls[i]->status.ok()) << calls[i]->status.error_message();
+  EXPECT_EQ(MetricValue("tributary_receiver_accepted_records_total",
+                        {{"receiver", id_}, {"transport", "grpc"}}),
+            64);
+}
+
+TEST_F(OtlpReceiverWaitTest, UnacknowledgedGrpcCallsAreAnsweredAtAckTimeout) {
+  Start(1024, std::chrono::milliseconds(300));
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", receiver_->grpc_port()),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = opentelemetry::proto::collector::trace::v1::TraceService::NewStub(channel);
+  grpc::ClientContext ctx;
+  opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse response;
+  grpc::Status s = stub->Export(&ctx, MakeSpans(2), &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(s.error_message(), ::testing::HasSubstr("did not acknowledge"));
+  traces_.Release();
+  EXPECT_EQ(
+      MetricValue("tributary_receiver_refused_records_total",
+                  {{"receiver", id_}, {"transport", "grpc"}, {"reason", "unavailable"}}),
+      2);
 }
 
 TEST_F(OtlpReceiverWaitTest, RequestsBeyondMaxConcurrentRequestsGet503) {
@@ -393,7 +480,7 @@ TEST_F(OtlpReceiverWaitTest, RequestsBeyondMaxConcurrentRequestsGet503) {
   EXPECT_EQ(second->status, 503);
   EXPECT_EQ(second->get_header_value("Retry-After"), "1");
   EXPECT_EQ(MetricValue("tributary_receiver_failed_requests_total",
-                        {{"receiver", "otlp/wait"}, {"reason", "too_many_requests"}}),
+                        {{"receiver", id_}, {"reason", "too_many_requests"}}),
             1);
   traces_.Release();
   first.join();
@@ -412,10 +499,10 @@ TEST_F(OtlpReceiverWaitTest, UnacknowledgedRequestsAreAnsweredAtAckTimeout) {
   EXPECT_THAT(status.message(), ::testing::HasSubstr("did not acknowledge"));
   traces_.Release();
   EXPECT_EQ(MetricValue("tributary_receiver_refused_records_total",
-                        {{"receiver", "otlp/wait"}, {"reason", "unavailable"}}),
+                        {{"receiver", id_}, {"reason", "unavailable"}}),
             3);
   EXPECT_EQ(MetricValue("tributary_receiver_accepted_records_total",
-                        {{"receiver", "otlp/wait"}, {"transport", "http"}}),
+                        {{"receiver", id_}, {"transport", "http"}}),
             0);
 }
 
