@@ -11,7 +11,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace tributary::receivers::statsd;
-  Aggregator aggregator({1, 10, 100}, {0.5, 5}, 1000);
+  Aggregator aggregator({1, 10, 100}, {0.5, 5},
+                        Aggregator::Limits{.max_series = 1000, .max_set_members = 100});
   std::string_view datagram(reinterpret_cast<const char*>(data), size);
   Line line;
   std::string error;
