@@ -96,6 +96,8 @@ class Connection {
  public:
   virtual ~Connection() = default;
   virtual void Close() = 0;
+  // Close() on the calling thread, once the server's threads are gone.
+  virtual void CloseNow() = 0;
   // Runs on the connection's strand: answers the request in hand.
   virtual void Answer(ServerResponse response) = 0;
   virtual asio::any_io_executor executor() = 0;
@@ -232,6 +234,8 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
   void Close() override {
     asio::post(executor(), [self = this->shared_from_this()] { self->Shutdown(); });
   }
+
+  void CloseNow() override { Shutdown(); }
 
   asio::any_io_executor executor() override { return stream_.get_executor(); }
 
@@ -582,6 +586,19 @@ void Server::Stop() {
   // The threads run until every connection has closed and no timer waits.
   for (std::thread& t : threads_) t.join();
   threads_.clear();
+  // What is left (a connection accepted as the server stopped) is closed on
+  // this thread, and the handlers that closing completes run once, so that
+  // nothing still holds the server's state.
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    for (auto& [raw, weak] : state_->live) {
+      if (auto c = weak.lock()) open.push_back(std::move(c));
+    }
+  }
+  for (const auto& c : open) c->CloseNow();
+  open.clear();
+  state_->io.restart();
+  state_->io.poll();
 }
 
 }  // namespace tributary::common::http

@@ -53,8 +53,10 @@ void DeadlineQueue::Run() {
       continue;
     }
     auto first = pending_.begin();
-    if (!stop_ && first->first.first > core::Clock::now()) {
-      cv_.wait_until(lock, first->first.first);
+    // A copy: the entry may be cancelled (and freed) while this waits.
+    const core::Deadline due = first->first.first;
+    if (!stop_ && due > core::Clock::now()) {
+      cv_.wait_until(lock, due);
       continue;
     }
     std::function<void()> fn = std::move(first->second);
