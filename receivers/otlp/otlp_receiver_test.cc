@@ -461,10 +461,9 @@ TEST_F(OtlpReceiverWaitTest, UnacknowledgedGrpcCallsAreAnsweredAtAckTimeout) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(s.error_message(), ::testing::HasSubstr("did not acknowledge"));
   traces_.Release();
-  EXPECT_EQ(
-      MetricValue("tributary_receiver_refused_records_total",
-                  {{"receiver", id_}, {"transport", "grpc"}, {"reason", "unavailable"}}),
-      2);
+  EXPECT_EQ(MetricValue("tributary_receiver_refused_records_total",
+                        {{"receiver", id_}, {"transport", "grpc"}, {"reason", "unavailable"}}),
+            2);
 }
 
 TEST_F(OtlpReceiverWaitTest, RequestsBeyondMaxConcurrentRequestsGet503) {

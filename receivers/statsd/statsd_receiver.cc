@@ -154,7 +154,8 @@ Aggregator::Added Aggregator::Add(const Line& line) {
       break;
     }
     case MetricType::kSet:
-      if (s.members.size() >= limits_.max_set_members && !s.members.contains(absl::string_view(line.value.data(), line.value.size()))) {
+      if (s.members.size() >= limits_.max_set_members &&
+          !s.members.contains(absl::string_view(line.value.data(), line.value.size()))) {
         if (!s.touched) {
           s.touched = true;
           ++touched_;
