@@ -77,11 +77,6 @@ std::string_view ServerRequest::Header(std::string_view name) const {
   return {};
 }
 
-bool ServerRequest::HasHeader(std::string_view name) const {
-  return std::any_of(headers.begin(), headers.end(),
-                     [&](const auto& h) { return EqualsIgnoreCase(h.first, name); });
-}
-
 ServerResponse ServerResponse::Text(int status, std::string body) {
   ServerResponse r;
   r.status = status;
@@ -115,6 +110,17 @@ struct Server::State {
   ::prometheus::Gauge* connections = nullptr;
   std::mutex mu;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> live;
+
+  // The connections still open (taken under the lock, used outside it: a
+  // connection's destructor takes the lock too).
+  std::vector<std::shared_ptr<Connection>> Open() {
+    std::vector<std::shared_ptr<Connection>> out;
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto& [raw, weak] : live) {
+      if (auto c = weak.lock()) out.push_back(std::move(c));
+    }
+    return out;
+  }
 
   void Refused(std::string_view reason) {
     kFamilies.refused.Add({{"server", options.name}, {"reason", std::string(reason)}}).Increment();
@@ -574,29 +580,14 @@ void Server::Stop() {
     beast::error_code ignored;
     state->acceptor.close(ignored);
   });
-  std::vector<std::shared_ptr<Connection>> open;
-  {
-    std::lock_guard<std::mutex> lock(state_->mu);
-    for (auto& [raw, weak] : state_->live) {
-      if (auto c = weak.lock()) open.push_back(std::move(c));
-    }
-  }
-  for (const auto& c : open) c->Close();
-  open.clear();
+  for (const auto& c : state_->Open()) c->Close();
   // The threads run until every connection has closed and no timer waits.
   for (std::thread& t : threads_) t.join();
   threads_.clear();
   // What is left (a connection accepted as the server stopped) is closed on
   // this thread, and the handlers that closing completes run once, so that
   // nothing still holds the server's state.
-  {
-    std::lock_guard<std::mutex> lock(state_->mu);
-    for (auto& [raw, weak] : state_->live) {
-      if (auto c = weak.lock()) open.push_back(std::move(c));
-    }
-  }
-  for (const auto& c : open) c->CloseNow();
-  open.clear();
+  for (const auto& c : state_->Open()) c->CloseNow();
   state_->io.restart();
   state_->io.poll();
 }

@@ -70,7 +70,6 @@ struct ServerRequest {
   std::string_view path() const;
   // The first header of that name (any case); empty when absent.
   std::string_view Header(std::string_view name) const;
-  bool HasHeader(std::string_view name) const;
 };
 
 struct ServerResponse {
