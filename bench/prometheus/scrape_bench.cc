@@ -1,15 +1,18 @@
 // Scrape of the prometheus exporter holding N series: time and bytes per
 // scrape (text format, and gzip as Prometheus asks for it), ingest rate and
-// peak RSS of this process (store, exposition and HTTP). As a baseline from
-// the same run, prometheus-cpp's text serialiser over a registry of the same
-// N series, measured after the peak RSS is read.
+// peak RSS of this process (store, exposition and HTTP), and the longest an
+// export of 1,000 points takes while a scrape runs and while none does. As a
+// baseline from the same run, prometheus-cpp's text serialiser over a
+// registry of the same N series, measured after the peak RSS is read.
 //   tributary_prometheus_scrape_bench SERIES RUNS
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "exporters/prometheus/prometheus_exporter.h"
@@ -114,6 +117,39 @@ int main(int argc, char** argv) {
     exporter.store().Render(tp::MetricStore::Format::kText, &body);
     render.push_back(Seconds(Clock::now() - s));
   }
+  // Exports while a scrape is in progress: they wait for the store lock only
+  // as long as a scrape copies its references, not while it renders. The
+  // same exports without a scrape are the baseline.
+  const tributary::core::Batch update(Request(0, 1000));
+  auto export_max = [&](auto&& during) {
+    std::atomic<bool> stop{false};
+    double longest = 0;
+    size_t exports = 0;
+    std::thread exporting([&] {
+      while (!stop.load()) {
+        tributary::core::ExportReport report;
+        const auto t0 = Clock::now();
+        (void)exporter.Export(update, report);
+        longest = std::max(longest, Seconds(Clock::now() - t0));
+        ++exports;
+      }
+    });
+    during();
+    stop = true;
+    exporting.join();
+    return std::make_pair(longest, exports);
+  };
+  std::vector<double> busy_max;
+  std::vector<double> idle_max;
+  for (int r = 0; r < runs; ++r) {
+    auto [longest, exports] = export_max([&] {
+      if (auto res = client.Get("/metrics"); !res || res->status != 200) std::exit(1);
+    });
+    if (exports == 0) return 1;
+    busy_max.push_back(longest);
+    idle_max.push_back(
+        export_max([&] { std::this_thread::sleep_for(std::chrono::milliseconds(500)); }).first);
+  }
   const long rss = PeakRssMiB();
   exporter.Shutdown(tributary::core::Clock::now());
 
@@ -148,6 +184,10 @@ int main(int argc, char** argv) {
               zipped_bytes / 1048576.0);
   std::printf("BENCH prometheus_ingest_%s_series_points_per_s %.0f points/s\n", n.c_str(),
               static_cast<double>(series) / ingest);
+  std::printf("BENCH prometheus_export_during_scrape_%s_series_max_ms %.1f ms\n", n.c_str(),
+              Median(busy_max) * 1000);
+  std::printf("BENCH prometheus_export_without_scrape_%s_series_max_ms %.1f ms\n", n.c_str(),
+              Median(idle_max) * 1000);
   std::printf("BENCH prometheus_scrape_%s_series_peak_rss %ld MiB\n", n.c_str(), rss);
   std::printf("BENCH prometheus_cpp_serialize_%s_series_seconds %.3f s\n", n.c_str(),
               Median(baseline));

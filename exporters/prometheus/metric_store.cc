@@ -34,7 +34,7 @@ void AppendNumber(uint64_t v, std::string* out) {
 }
 
 // `name{labels,extra} ` for one sample line.
-void AppendSampleStart(const std::string& name, std::string_view suffix, const std::string& labels,
+void AppendSampleStart(const std::string& name, std::string_view suffix, std::string_view labels,
                        std::string_view extra, std::string* out) {
   out->append(name);
   out->append(suffix);
@@ -99,6 +99,19 @@ MetricStore::Family* MetricStore::FamilyFor(const std::string& name, MetricType 
   return &it->second;
 }
 
+std::pair<MetricStore::Series&, bool> MetricStore::SeriesFor(Family* family,
+                                                             std::string_view labels) {
+  if (auto it = family->series.find(labels); it != family->series.end()) return {it->second, false};
+  return {family->series.try_emplace(SharedText(labels)).first->second, true};
+}
+
+MetricStore::Buckets& MetricStore::OwnBuckets(Series& s) {
+  // Only a snapshot can hold another reference, and none is taken while the
+  // store is locked: a count of 1 stays 1 until the change is made.
+  if (s.buckets.use_count() > 1) s.buckets = std::make_shared<Buckets>(*s.buckets);
+  return *s.buckets;
+}
+
 void MetricStore::SetHistogram(Series& s, const pm::HistogramDataPoint& p, bool delta) {
   std::vector<double> bounds(p.explicit_bounds().begin(), p.explicit_bounds().end());
   std::vector<uint64_t> counts(p.bucket_counts().begin(), p.bucket_counts().end());
@@ -109,18 +122,21 @@ void MetricStore::SetHistogram(Series& s, const pm::HistogramDataPoint& p, bool 
   }
   const bool add = delta && s.buckets && !s.buckets->exponential && s.buckets->bounds == bounds;
   if (!add) {
-    s.buckets = std::make_unique<Buckets>();
-    s.buckets->bounds = std::move(bounds);
-    s.buckets->counts = std::move(counts);
-    s.buckets->sum = p.sum();
-    s.buckets->count = p.count();
+    auto b = std::make_shared<Buckets>();
+    b->bounds = std::move(bounds);
+    b->counts = std::move(counts);
+    b->sum = p.sum();
+    b->has_sum = true;
+    b->count = p.count();
+    s.buckets = std::move(b);
     s.start_unix_nano = p.start_time_unix_nano();
-  } else {
-    for (size_t i = 0; i < counts.size(); ++i) s.buckets->counts[i] += counts[i];
-    s.buckets->sum += p.sum();
-    s.buckets->count += p.count();
+    return;
   }
-  s.buckets->has_sum = s.buckets->has_sum || p.has_sum() || !add;
+  Buckets& b = OwnBuckets(s);
+  for (size_t i = 0; i < counts.size(); ++i) b.counts[i] += counts[i];
+  b.sum += p.sum();
+  b.count += p.count();
+  b.has_sum = b.has_sum || p.has_sum();
 }
 
 void MetricStore::SetExponentialHistogram(Series& s, const pm::ExponentialHistogramDataPoint& p,
@@ -131,7 +147,7 @@ void MetricStore::SetExponentialHistogram(Series& s, const pm::ExponentialHistog
   if (delta && s.buckets && s.buckets->exponential && s.buckets->scale == p.scale()) {
     // Buckets of one scale are the same ranges: merge them by bound.
     std::map<double, uint64_t> merged;
-    Buckets& b = *s.buckets;
+    Buckets& b = OwnBuckets(s);
     for (size_t i = 0; i < b.bounds.size(); ++i) merged[b.bounds[i]] += b.counts[i];
     for (size_t i = 0; i < bounds.size(); ++i) merged[bounds[i]] += counts[i];
     const uint64_t inf = b.counts.back() + counts.back();
@@ -146,23 +162,24 @@ void MetricStore::SetExponentialHistogram(Series& s, const pm::ExponentialHistog
     b.count += p.count();
     return;
   }
-  s.buckets = std::make_unique<Buckets>();
-  s.buckets->bounds = std::move(bounds);
-  s.buckets->counts = std::move(counts);
-  s.buckets->sum = p.sum();
-  s.buckets->has_sum = true;
-  s.buckets->count = p.count();
-  s.buckets->scale = p.scale();
-  s.buckets->exponential = true;
+  auto b = std::make_shared<Buckets>();
+  b->bounds = std::move(bounds);
+  b->counts = std::move(counts);
+  b->sum = p.sum();
+  b->has_sum = true;
+  b->count = p.count();
+  b->scale = p.scale();
+  b->exponential = true;
+  s.buckets = std::move(b);
   s.start_unix_nano = p.start_time_unix_nano();
 }
 
 void MetricStore::SetSummary(Series& s, const pm::SummaryDataPoint& p) {
-  s.quantiles = std::make_unique<Quantiles>();
-  for (const auto& q : p.quantile_values())
-    s.quantiles->values.emplace_back(q.quantile(), q.value());
-  s.quantiles->sum = p.sum();
-  s.quantiles->count = p.count();
+  auto q = std::make_shared<Quantiles>();
+  for (const auto& v : p.quantile_values()) q->values.emplace_back(v.quantile(), v.value());
+  q->sum = p.sum();
+  q->count = p.count();
+  s.quantiles = std::move(q);
   s.start_unix_nano = p.start_time_unix_nano();
 }
 
@@ -174,7 +191,7 @@ void MetricStore::AddTargetInfo(const std::map<std::string, std::string>& base,
   Labels sorted(info.begin(), info.end());
   if (Family* f = FamilyFor("target_info", MetricType::kInfo, result)) {
     if (f->help.empty()) f->help = "Target metadata";
-    Series& s = f->series[RenderLabels(sorted)];
+    Series& s = SeriesFor(f, RenderLabels(sorted)).first;
     s.value = 1;
     s.updated = now;
   }
@@ -202,10 +219,9 @@ void MetricStore::AddMetric(const pm::Metric& m, const std::map<std::string, std
   auto series_for = [&](const auto& attributes) -> std::pair<Series*, bool> {
     labels = scoped;
     for (auto& [k, v] : AttributeLabels(attributes)) labels.emplace(k, std::move(v));
-    auto [it, inserted] =
-        family->series.try_emplace(RenderLabels(Labels(labels.begin(), labels.end())));
-    it->second.updated = now;
-    return {&it->second, inserted};
+    auto [s, inserted] = SeriesFor(family, RenderLabels(Labels(labels.begin(), labels.end())));
+    s.updated = now;
+    return {&s, inserted};
   };
   switch (m.data_case()) {
     case pm::Metric::kGauge:
@@ -303,8 +319,8 @@ size_t MetricStore::series() const {
   return n;
 }
 
-void MetricStore::RenderBuckets(const std::string& name, const std::string& labels,
-                                const Buckets& b, std::string* extra, std::string* out) {
+void MetricStore::RenderBuckets(const std::string& name, std::string_view labels, const Buckets& b,
+                                std::string* extra, std::string* out) {
   uint64_t cumulative = 0;
   for (size_t i = 0; i < b.counts.size(); ++i) {
     cumulative += b.counts[i];
@@ -329,7 +345,7 @@ void MetricStore::RenderBuckets(const std::string& name, const std::string& labe
   out->push_back('\n');
 }
 
-void MetricStore::RenderQuantiles(const std::string& name, const std::string& labels,
+void MetricStore::RenderQuantiles(const std::string& name, std::string_view labels,
                                   const Quantiles& q, std::string* extra, std::string* out) {
   for (const auto& [quantile, value] : q.values) {
     *extra = "quantile=\"";
@@ -347,14 +363,53 @@ void MetricStore::RenderQuantiles(const std::string& name, const std::string& la
   out->push_back('\n');
 }
 
+std::vector<MetricStore::FamilySnapshot> MetricStore::Snapshot() const {
+  std::vector<FamilySnapshot> snapshot;
+  snapshot.reserve(families_.size());
+  for (const auto& [name, family] : families_) {
+    FamilySnapshot& f = snapshot.emplace_back();
+    f.name = name;
+    f.type = family.type;
+    f.help = family.help;
+    f.unit = family.unit;
+    switch (family.type) {
+      case MetricType::kCounter:
+      case MetricType::kGauge:
+      case MetricType::kInfo:
+        f.values.reserve(family.series.size());
+        for (const auto& [labels, s] : family.series) f.values.emplace_back(labels, s.value);
+        break;
+      case MetricType::kHistogram:
+        f.buckets.reserve(family.series.size());
+        for (const auto& [labels, s] : family.series) {
+          if (s.buckets) f.buckets.emplace_back(labels, s.buckets);
+        }
+        break;
+      case MetricType::kSummary:
+        f.quantiles.reserve(family.series.size());
+        for (const auto& [labels, s] : family.series) {
+          if (s.quantiles) f.quantiles.emplace_back(labels, s.quantiles);
+        }
+        break;
+    }
+  }
+  return snapshot;
+}
+
 void MetricStore::Render(Format format, std::string* out) const {
   const bool om = format == Format::kOpenMetrics;
-  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<FamilySnapshot> snapshot;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    snapshot = Snapshot();
+  }
   // About the size of the last exposition: no copying as the text grows.
-  out->reserve(out->size() + last_size_ + last_size_ / 8);
+  const size_t last = last_size_.load(std::memory_order_relaxed);
+  out->reserve(out->size() + last + last / 8);
   const size_t start = out->size();
   std::string extra;
-  for (const auto& [name, family] : families_) {
+  for (const FamilySnapshot& family : snapshot) {
+    const std::string& name = family.name;
     // OpenMetrics names a counter family without its _total, an info family
     // without its _info.
     std::string base = name;
@@ -372,26 +427,20 @@ void MetricStore::Render(Format format, std::string* out) const {
     if (om && !family.unit.empty() && EndsWith(base, "_" + family.unit)) {
       absl::StrAppend(out, "# UNIT ", base, " ", family.unit, "\n");
     }
-    for (const auto& [labels, s] : family.series) {
-      switch (family.type) {
-        case MetricType::kCounter:
-        case MetricType::kGauge:
-        case MetricType::kInfo:
-          AppendSampleStart(name, "", labels, "", out);
-          AppendNumber(s.value, out);
-          out->push_back('\n');
-          break;
-        case MetricType::kHistogram:
-          if (s.buckets) RenderBuckets(name, labels, *s.buckets, &extra, out);
-          break;
-        case MetricType::kSummary:
-          if (s.quantiles) RenderQuantiles(name, labels, *s.quantiles, &extra, out);
-          break;
-      }
+    for (const auto& [labels, value] : family.values) {
+      AppendSampleStart(name, "", labels.view(), "", out);
+      AppendNumber(value, out);
+      out->push_back('\n');
+    }
+    for (const auto& [labels, b] : family.buckets) {
+      RenderBuckets(name, labels.view(), *b, &extra, out);
+    }
+    for (const auto& [labels, q] : family.quantiles) {
+      RenderQuantiles(name, labels.view(), *q, &extra, out);
     }
   }
   if (om) out->append("# EOF\n");
-  last_size_ = out->size() - start;
+  last_size_.store(out->size() - start, std::memory_order_relaxed);
 }
 
 }  // namespace tributary::exporters::prometheus

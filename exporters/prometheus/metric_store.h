@@ -1,6 +1,7 @@
 #ifndef TRIBUTARY_EXPORTERS_PROMETHEUS_METRIC_STORE_H_
 #define TRIBUTARY_EXPORTERS_PROMETHEUS_METRIC_STORE_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -11,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "common/prometheus/translate.h"
+#include "exporters/prometheus/shared_text.h"
 #include "tributary/core/batch.h"
 
 namespace tributary::exporters::prometheus {
@@ -28,7 +30,9 @@ struct StoreOptions {
 // exposes it: cumulative values (delta sums and histograms are added up from
 // their first point, which becomes the start time), exponential histograms as
 // explicit buckets, one `target_info` series per resource. Series not updated
-// for `expiration` are removed. Thread-safe.
+// for `expiration` are removed. Thread-safe: a scrape copies references to
+// the series under the lock and renders outside it, so `Add` waits for the
+// copy (tens of milliseconds at a million series), not for the rendering.
 class MetricStore {
  public:
   explicit MetricStore(StoreOptions options) : options_(std::move(options)) {}
@@ -44,7 +48,7 @@ class MetricStore {
   size_t Expire(std::chrono::steady_clock::time_point now);
 
   enum class Format { kText, kOpenMetrics };
-  // Appends the exposition of every series.
+  // Appends the exposition of every series, as of one instant.
   void Render(Format format, std::string* out) const;
 
   size_t series() const;
@@ -64,18 +68,33 @@ class MetricStore {
     double sum = 0;
     uint64_t count = 0;
   };
+  // Buckets and quantiles are shared with the snapshots of scrapes in
+  // progress: a series changes them in place only when it holds the sole
+  // reference, and replaces them otherwise.
   struct Series {
     double value = 0;
-    std::unique_ptr<Buckets> buckets;
-    std::unique_ptr<Quantiles> quantiles;
+    std::shared_ptr<Buckets> buckets;
+    std::shared_ptr<const Quantiles> quantiles;
     uint64_t start_unix_nano = 0;
     std::chrono::steady_clock::time_point updated;
   };
   struct Family {
     common::prometheus::MetricType type = common::prometheus::MetricType::kGauge;
     std::string help;
-    std::string unit;                                 // as words, for the OpenMetrics UNIT line
-    absl::flat_hash_map<std::string, Series> series;  // by rendered labels
+    std::string unit;  // as words, for the OpenMetrics UNIT line
+    // By rendered labels.
+    absl::flat_hash_map<SharedText, Series, SharedTextHash, SharedTextEq> series;
+  };
+  // What a scrape renders, copied under the lock: the family's text and
+  // references to its series' labels and values.
+  struct FamilySnapshot {
+    std::string name;
+    common::prometheus::MetricType type = common::prometheus::MetricType::kGauge;
+    std::string help;
+    std::string unit;
+    std::vector<std::pair<SharedText, double>> values;  // counters, gauges, info
+    std::vector<std::pair<SharedText, std::shared_ptr<const Buckets>>> buckets;
+    std::vector<std::pair<SharedText, std::shared_ptr<const Quantiles>>> quantiles;
   };
 
   Family* FamilyFor(const std::string& name, common::prometheus::MetricType type,
@@ -97,16 +116,23 @@ class MetricStore {
       Series& s, const opentelemetry::proto::metrics::v1::ExponentialHistogramDataPoint& p,
       bool delta);
   // The samples of a histogram or summary series; `extra` is scratch.
-  static void RenderBuckets(const std::string& name, const std::string& labels, const Buckets& b,
+  static void RenderBuckets(const std::string& name, std::string_view labels, const Buckets& b,
                             std::string* extra, std::string* out);
-  static void RenderQuantiles(const std::string& name, const std::string& labels,
-                              const Quantiles& q, std::string* extra, std::string* out);
+  static void RenderQuantiles(const std::string& name, std::string_view labels, const Quantiles& q,
+                              std::string* extra, std::string* out);
+  // The series in `families_`, by reference (called with mu_ held).
+  std::vector<FamilySnapshot> Snapshot() const;
+  // The series of a family by its rendered labels, and whether it is new.
+  static std::pair<Series&, bool> SeriesFor(Family* family, std::string_view labels);
+  // The buckets of `s` to change in place, copied first when a snapshot
+  // shares them.
+  static Buckets& OwnBuckets(Series& s);
   static void SetSummary(Series& s, const opentelemetry::proto::metrics::v1::SummaryDataPoint& p);
 
   const StoreOptions options_;
   mutable std::mutex mu_;
   std::map<std::string, Family> families_;
-  mutable size_t last_size_ = 0;  // of the last exposition
+  mutable std::atomic<size_t> last_size_{0};  // of the last exposition
 };
 
 }  // namespace tributary::exporters::prometheus

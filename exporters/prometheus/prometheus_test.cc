@@ -1,4 +1,8 @@
 
+#include <atomic>
+#include <map>
+#include <thread>
+
 #include "common/compress/gzip.h"
 #include "common/prometheus/translate.h"
 #include "exporters/prometheus/metric_store.h"
@@ -243,6 +247,78 @@ TEST(MetricStoreTest, SeriesExpireAndTypeConflictsAreCounted) {
   EXPECT_EQ(store.Expire(t0 + std::chrono::seconds(61)), 2u);
   EXPECT_EQ(store.series(), 0u);
   EXPECT_THAT(Render(store), Not(HasSubstr("temp")));
+}
+
+// Scrapes render outside the store lock from references to the series:
+// while another thread adds delta histogram points and expires every series
+// now and then, each exposition still shows every histogram as of one
+// instant (its +Inf bucket equals its count) and labels outlive expiry.
+TEST(MetricStoreTest, ScrapesSeeOneInstantWhileExportsContinue) {
+  StoreOptions options;
+  options.expiration = std::chrono::minutes(1);
+  MetricStore store(options);
+  std::atomic<bool> done{false};
+  std::atomic<int> adds{0};
+  std::thread writer([&] {
+    for (int round = 0; !done.load(); ++round) {
+      MetricsRequest r;
+      auto* h = NewScope(r)->add_metrics();
+      h->set_name("latency");
+      h->mutable_histogram()->set_aggregation_temporality(pm::AGGREGATION_TEMPORALITY_DELTA);
+      for (int i = 0; i < 64; ++i) {
+        auto* p = h->mutable_histogram()->add_data_points();
+        p->add_explicit_bounds(5);
+        p->add_bucket_counts(1);
+        p->add_bucket_counts(1);
+        p->set_count(2);
+        p->set_sum(7);
+        auto* kv = p->add_attributes();
+        kv->set_key("route");
+        kv->mutable_value()->set_string_value("/r/" + std::to_string(i));
+      }
+      store.Add(r, Clock::now());
+      if (round % 50 == 49) store.Expire(Clock::now() + std::chrono::minutes(2));
+      adds.fetch_add(1);
+    }
+  });
+  // Stops the writer however the test ends.
+  struct Join {
+    std::atomic<bool>& done;
+    std::thread& writer;
+    ~Join() {
+      done = true;
+      writer.join();
+    }
+  } join{done, writer};
+  int checked = 0;
+  for (int scrape = 0; scrape < 1000 || adds.load() < 200; ++scrape) {
+    const std::string text = Render(store);
+    // Each series' +Inf bucket, then its count, in the order rendered.
+    std::map<std::string, std::pair<long, long>> series;
+    size_t pos = 0;
+    while ((pos = text.find("latency_", pos)) != std::string::npos) {
+      const size_t open = text.find('{', pos);
+      const size_t close = text.find('}', open);
+      const size_t eol = text.find('\n', close);
+      ASSERT_NE(eol, std::string::npos);
+      const std::string metric = text.substr(pos, open - pos);
+      std::string labels = text.substr(open + 1, close - open - 1);
+      const long value = std::stol(text.substr(close + 2, eol - close - 2));
+      if (metric == "latency_bucket" && labels.find("le=\"+Inf\"") != std::string::npos) {
+        labels.resize(labels.find(",le="));
+        series[labels].first = value;
+      } else if (metric == "latency_count") {
+        series[labels].second = value;
+      }
+      pos = eol;
+    }
+    for (const auto& [labels, counts] : series) {
+      ASSERT_EQ(counts.first, counts.second) << labels;
+      ASSERT_GT(counts.second, 0) << labels;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 0);
 }
 
 TEST(PrometheusExporterTest, ServesTextOrOpenMetricsByNegotiation) {
