@@ -3,6 +3,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -326,6 +327,22 @@ void HostReader::CollectFilesystems(Builder& b, std::vector<std::string>* errors
   }
 }
 
+std::string HostReader::NodeName(const std::string& root, const char* k8s_node_name) {
+  if (k8s_node_name != nullptr && *k8s_node_name != '\0') return k8s_node_name;
+  std::string text;
+  if (ReadFile(absl::StrCat(root, root.empty() || root.back() == '/' ? "" : "/", "etc/hostname"),
+               &text)) {
+    text.resize(std::min(text.size(), text.find('\n')));
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {
+      text.pop_back();
+    }
+    if (!text.empty()) return text;
+  }
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) == 0) return name;
+  return "";
+}
+
 void HostReader::Collect(uint64_t now_ns, pm::ScopeMetrics* out, std::vector<std::string>* errors) {
   Builder b(out, now_ns, boot_ns_);
   std::string text;
@@ -339,7 +356,12 @@ void HostReader::Collect(uint64_t now_ns, pm::ScopeMetrics* out, std::vector<std
   if (Enabled("memory") && read("memory", "proc/meminfo")) ParseMeminfo(text, b);
   if (Enabled("load") && read("load", "proc/loadavg")) ParseLoadavg(text, b);
   if (Enabled("disk") && read("disk", "proc/diskstats")) ParseDiskstats(text, b);
-  if (Enabled("network") && read("network", "proc/net/dev")) ParseNetDev(text, b);
+  // proc/net/dev is the reader's network namespace (a pod's, in a container);
+  // the host's is that of its pid 1.
+  if (Enabled("network") &&
+      (ReadFile(Path("proc/1/net/dev"), &text) || read("network", "proc/net/dev"))) {
+    ParseNetDev(text, b);
+  }
   if (Enabled("filesystem")) CollectFilesystems(b, errors);
   if (Enabled("pressure")) {
     for (const char* r : {"cpu", "io", "memory"}) {

@@ -39,6 +39,11 @@ class HostReader {
   void Collect(uint64_t now_ns, opentelemetry::proto::metrics::v1::ScopeMetrics* out,
                std::vector<std::string>* errors);
 
+  // The node's name: `k8s_node_name` (the downward API's spec.nodeName) when
+  // not empty, else the first line of <root>/etc/hostname, else this
+  // machine's hostname (in a container, the pod's).
+  static std::string NodeName(const std::string& root, const char* k8s_node_name);
+
   // The parsers, on file contents (for tests).
   class Builder;
   static void ParseStat(std::string_view text, double clock_ticks, Builder& b);

@@ -1,5 +1,7 @@
 #include "receivers/hostmetrics/host_reader.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -49,12 +51,16 @@ TEST(HostReader, ReadsProcAsTheNodeExporterNamesIt) {
         "   8       0 sda 100 5 2000 300 50 6 800 400 1 500 700 0 0 0 0\n"
         "   8       1 sda1 90 5 1900 290 40 6 700 390 0 480 680 0 0 0 0\n"
         "   7       0 loop0 1 0 8 0 0 0 0 0 0 0 0 0 0 0 0\n");
-  Write(root.path() + "/proc/net/dev",
-        "Inter-|   Receive                                                |  Transmit\n"
-        " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs "
-        "drop fifo colls carrier compressed\n"
-        "    lo: 1000 10 0 0 0 0 0 0 1000 10 0 0 0 0 0 0\n"
-        "  eth0: 5000 50 1 2 0 0 0 3 7000 70 4 5 0 0 0 0\n");
+  const std::string net_dev_head =
+      "Inter-|   Receive                                                |  Transmit\n"
+      " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs "
+      "drop fifo colls carrier compressed\n"
+      "    lo: 1000 10 0 0 0 0 0 0 1000 10 0 0 0 0 0 0\n";
+  // The host's network namespace is pid 1's; proc/net/dev is the reader's
+  // own (a pod's veth, in a container).
+  Write(root.path() + "/proc/1/net/dev",
+        net_dev_head + "  eth0: 5000 50 1 2 0 0 0 3 7000 70 4 5 0 0 0 0\n");
+  Write(root.path() + "/proc/net/dev", net_dev_head + "  veth0: 9 9 9 9 0 0 0 9 9 9 9 9 0 0 0 0\n");
   Write(root.path() + "/proc/pressure/io",
         "some avg10=0.00 avg60=0.00 avg300=0.00 total=2500000\n"
         "full avg10=0.00 avg60=0.00 avg300=0.00 total=1000000\n");
@@ -90,6 +96,7 @@ TEST(HostReader, ReadsProcAsTheNodeExporterNamesIt) {
   EXPECT_EQ(p.count("node_disk_read_bytes_total{device=loop0}"), 0u);
   EXPECT_EQ(p.at("node_network_receive_bytes_total{device=eth0}"), 5000);
   EXPECT_EQ(p.count("node_network_receive_bytes_total{device=lo}"), 0u);
+  EXPECT_EQ(p.count("node_network_receive_bytes_total{device=veth0}"), 0u);
   EXPECT_EQ(p.at("node_network_receive_multicast_total{device=eth0}"), 3);
   EXPECT_EQ(p.at("node_network_transmit_drop_total{device=eth0}"), 5);
   EXPECT_EQ(p.at("node_pressure_io_waiting_seconds_total{}"), 2.5);
@@ -104,6 +111,18 @@ TEST(HostReader, ReadsProcAsTheNodeExporterNamesIt) {
       EXPECT_EQ(m.sum().data_points(0).start_time_unix_nano(), 1700000000000000000ull) << m.name();
     }
   }
+}
+
+TEST(HostReader, NodeNameFromTheDownwardApiThenTheHostsHostname) {
+  core::testing::TempDir root;
+  Write(root.path() + "/etc/hostname", "node-7 \nignored\n");
+  EXPECT_EQ(HostReader::NodeName(root.path(), "node-a"), "node-a");
+  EXPECT_EQ(HostReader::NodeName(root.path(), ""), "node-7");
+  EXPECT_EQ(HostReader::NodeName(root.path() + "/", nullptr), "node-7");
+  char own[256] = {};
+  ASSERT_EQ(gethostname(own, sizeof own - 1), 0);
+  core::testing::TempDir empty;
+  EXPECT_EQ(HostReader::NodeName(empty.path(), nullptr), own);
 }
 
 TEST(HostReader, MissingFilesAreReportedNotFatal) {

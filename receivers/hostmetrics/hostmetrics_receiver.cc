@@ -1,6 +1,6 @@
 #include "receivers/hostmetrics/hostmetrics_receiver.h"
 
-#include <unistd.h>
+#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -40,8 +40,15 @@ HostmetricsReceiver::HostmetricsReceiver(std::string id, HostmetricsConfig confi
                                   config_.disk_device_exclude, config_.filesystem_fstype_exclude,
                                   config_.filesystem_mount_exclude,
                                   config_.network_device_exclude}) {
-  char name[256] = {};
-  if (gethostname(name, sizeof name - 1) == 0) host_name_ = name;
+  node_ = HostReader::NodeName(config_.root_path, std::getenv("K8S_NODE_NAME"));
+  // The node exporter's identity in Prometheus: job="node", instance=<node>.
+  std::map<std::string, std::string> resource = {
+      {"host.name", node_}, {"service.name", "node"}, {"service.instance.id", node_}};
+  if (node_.empty()) resource.erase("service.instance.id");
+  for (const auto& [k, v] : config_.resource_attributes) resource[k] = v;
+  for (auto& [k, v] : resource) {
+    if (!v.empty()) resource_.emplace_back(k, std::move(v));
+  }
 }
 
 HostmetricsReceiver::~HostmetricsReceiver() { Shutdown(core::Clock::now()); }
@@ -78,8 +85,7 @@ void HostmetricsReceiver::CollectOnce() {
   core::MetricsRequest req;
   auto* rm = req.add_resource_metrics();
   auto* attrs = rm->mutable_resource()->mutable_attributes();
-  if (!host_name_.empty()) core::AddStringAttribute(attrs, "host.name", host_name_);
-  core::AddStringAttributes(attrs, config_.resource_attributes);
+  core::AddStringAttributes(attrs, resource_);
   auto* sm = rm->add_scope_metrics();
   sm->mutable_scope()->set_name("tributary.hostmetrics");
   std::vector<std::string> errors;

@@ -47,8 +47,11 @@ struct HostmetricsConfig {
                "RE2 of mount points left out");
     v.Optional("network_device_exclude", network_device_exclude,
                "RE2 of network devices left out (empty: none)");
-    v.Optional("resource_attributes", resource_attributes,
-               "attributes of the metrics' resource besides host.name");
+    v.Optional(
+        "resource_attributes", resource_attributes,
+        "attributes of the metrics' resource; they replace the defaults host.name and "
+        "service.instance.id (the node's name: K8S_NODE_NAME, else <root_path>/etc/hostname, "
+        "else the hostname) and service.name (`node`)");
   }
   absl::Status Validate() const;
 };
@@ -69,7 +72,8 @@ class HostmetricsReceiver : public core::Receiver {
   const HostmetricsConfig config_;
   core::Consumer* const metrics_;
   HostReader reader_;
-  std::string host_name_;
+  std::string node_;
+  std::vector<std::pair<std::string, std::string>> resource_;  // of every collection
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
