@@ -151,6 +151,24 @@ SdkOptions SdkOptions::FromEnvironment() {
 
 namespace detail {
 
+std::string RandomUuid() {
+  uint8_t b[16];
+  for (int half = 0; half < 2; ++half) {
+    const uint64_t v = RandomU64();
+    for (int i = 0; i < 8; ++i) b[half * 8 + i] = static_cast<uint8_t>(v >> (56 - 8 * i));
+  }
+  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kHex[b[i] >> 4]);
+    out.push_back(kHex[b[i] & 0xf]);
+  }
+  return out;
+}
+
 // The detected resource: SDK, service, host, process, and the Kubernetes
 // pod, namespace and node the deploy manifests pass through the downward API
 // (K8S_POD_NAME, K8S_NAMESPACE_NAME, K8S_NODE_NAME, K8S_POD_UID; the
@@ -201,6 +219,15 @@ std::vector<OwnedAttribute> DetectResource(const SdkOptions& o) {
     set("k8s.node.name", v);
   if (auto v = env_first({"K8S_POD_UID", "OTEL_RESOURCE_ATTRIBUTES_POD_UID"}); !v.empty())
     set("k8s.pod.uid", v);
+  // Replicas of a service are distinct series: the pod's name or uid, else
+  // a random UUID for this process (the specification's recommendation).
+  if (auto v = env_first({"K8S_POD_NAME", "OTEL_RESOURCE_ATTRIBUTES_POD_NAME", "K8S_POD_UID",
+                          "OTEL_RESOURCE_ATTRIBUTES_POD_UID"});
+      !v.empty()) {
+    set("service.instance.id", v);
+  } else {
+    set("service.instance.id", RandomUuid());
+  }
   for (const auto& [k, v] : o.resource_attributes) set(k, v);
   if (!o.service_name.empty()) set("service.name", o.service_name);
   return r;

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <regex>
+
 #include "test_support.h"
 
 namespace tributary::sdk {
@@ -84,6 +86,7 @@ TEST(Options, ResourceDetectsKubernetesFromTheDownwardApi) {
   EXPECT_EQ(r["k8s.namespace.name"], "shop");
   EXPECT_EQ(r["k8s.node.name"], "override");
   EXPECT_EQ(r["k8s.pod.uid"], "0c1e2f");
+  EXPECT_EQ(r["service.instance.id"], "checkout-7d9f");
   EXPECT_EQ(r["service.name"], "from-attrs");
   EXPECT_EQ(r["telemetry.sdk.name"], "tributary");
   EXPECT_EQ(r["process.pid"], std::to_string(getpid()));
@@ -92,6 +95,25 @@ TEST(Options, ResourceDetectsKubernetesFromTheDownwardApi) {
   o.service_name = "explicit";
   detail::SdkState sdk2(o);
   EXPECT_EQ(AsMap(sdk2.resource_strings)["service.name"], "explicit");
+}
+
+TEST(Options, ServiceInstanceIdIsThePodElseARandomUuidPerProcess) {
+  {
+    EnvGuard env({{"K8S_POD_UID", "0c1e2f"}});
+    detail::SdkState sdk(SdkOptions::FromEnvironment());
+    EXPECT_EQ(AsMap(sdk.resource_strings)["service.instance.id"], "0c1e2f");
+  }
+  detail::SdkState a(SdkOptions{});
+  detail::SdkState b(SdkOptions{});
+  const std::string id = AsMap(a.resource_strings)["service.instance.id"];
+  EXPECT_TRUE(std::regex_match(
+      id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
+      << id;
+  EXPECT_NE(AsMap(b.resource_strings)["service.instance.id"], id);
+  // OTEL_RESOURCE_ATTRIBUTES sets it like any other attribute.
+  EnvGuard env({{"OTEL_RESOURCE_ATTRIBUTES", "service.instance.id=replica-2"}});
+  detail::SdkState c(SdkOptions::FromEnvironment());
+  EXPECT_EQ(AsMap(c.resource_strings)["service.instance.id"], "replica-2");
 }
 
 TEST(Options, DefaultServiceNameNamesTheExecutable) {
