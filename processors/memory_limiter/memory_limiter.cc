@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "tributary/core/log.h"
 #include "tributary/core/registry.h"
+#include "tributary/core/telemetry.h"
 
 namespace tributary::processors::memory_limiter {
 
@@ -99,13 +100,39 @@ uint64_t AvailableMemory(const std::string& root) {
   return physical;
 }
 
-MemoryLimiter::MemoryLimiter(std::string id, MemoryLimiterConfig config, core::Signal,
+namespace {
+
+// This component's self-metric families.
+const struct {
+  core::MetricFamily<prometheus::Gauge> refusing{
+      "tributary_memory_limiter_refusing",
+      "1 while the memory limiter refuses data because memory is above its limit"};
+  core::MetricFamily<prometheus::Gauge> limit{"tributary_memory_limiter_limit_bytes",
+                                              "Resident memory above which data is refused"};
+  core::MetricFamily<prometheus::Counter> refused_records{
+      "tributary_memory_limiter_refused_records_total",
+      "Records refused with a retryable error while memory was above the limit"};
+  core::MetricFamily<prometheus::Counter> refused_batches{
+      "tributary_memory_limiter_refused_batches_total",
+      "Batches refused with a retryable error while memory was above the limit"};
+} kFamilies;
+
+}  // namespace
+
+MemoryLimiter::MemoryLimiter(std::string id, MemoryLimiterConfig config, core::Signal signal,
                              core::Consumer* next, MemoryReader reader, uint64_t available)
     : id_(std::move(id)),
       config_(config),
       next_(next),
       reader_(std::move(reader)),
-      limits_(ResolveLimits(config, available)) {}
+      limits_(ResolveLimits(config, available)) {
+  const prometheus::Labels labels = {{"processor", id_},
+                                     {"signal", std::string(core::SignalName(signal))}};
+  refusing_gauge_ = &kFamilies.refusing.Add(labels);
+  refused_records_ = &kFamilies.refused_records.Add(labels);
+  refused_batches_ = &kFamilies.refused_batches.Add(labels);
+  kFamilies.limit.Add({{"processor", id_}}).Set(static_cast<double>(limits_.limit));
+}
 
 MemoryLimiter::~MemoryLimiter() { Shutdown(core::Clock::now()); }
 
@@ -126,11 +153,13 @@ void MemoryLimiter::Check() {
     const uint64_t after = reader_();
     if (after > limits_.limit) {
       refusing_ = true;
+      refusing_gauge_->Set(1);
       core::Log(core::LogLevel::kWarn, id_, "memory above the limit, refusing data",
                 absl::StrCat("resident_mib=", after >> 20, " limit_mib=", limits_.limit >> 20));
     }
   } else if (was && resident < limits_.resume) {
     refusing_ = false;
+    refusing_gauge_->Set(0);
     core::Log(core::LogLevel::kInfo, id_, "memory back under the limit, accepting data",
               absl::StrCat("resident_mib=", resident >> 20));
   } else if (was) {
@@ -149,6 +178,9 @@ void MemoryLimiter::Run() {
 
 absl::Status MemoryLimiter::Consume(core::Envelope envelope) noexcept {
   if (refusing_.load(std::memory_order_relaxed)) {
+    refused_batches_->Increment();
+    if (envelope.batch)
+      refused_records_->Increment(static_cast<double>(envelope.batch->record_count()));
     return absl::ResourceExhaustedError("memory limit reached; retry later");
   }
   return next_->Consume(std::move(envelope));

@@ -10,6 +10,8 @@
 #include <string>
 #include <thread>
 
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
 #include "tributary/core/component.h"
 #include "tributary/core/config.h"
 
@@ -109,6 +111,9 @@ class MemoryLimiter : public core::Processor {
   const MemoryReader reader_;
   const Limits limits_;
   std::atomic<bool> refusing_{false};
+  prometheus::Gauge* refusing_gauge_;
+  prometheus::Counter* refused_records_;
+  prometheus::Counter* refused_batches_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -3,6 +3,8 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <string>
 
 #include "gtest/gtest.h"
 #include "tributary/core/testing/test_consumer.h"
@@ -42,6 +44,35 @@ TEST(MemoryLimiter, RefusesAboveTheLimitAndResumesBelowTheSpikeMargin) {
   EXPECT_FALSE(limiter.refusing());
   EXPECT_TRUE(limiter.Consume(Spans(4)).ok());
   EXPECT_EQ(out.records(), 6u);
+}
+
+TEST(MemoryLimiter, ExportsItsStateAndWhatItRefused) {
+  using core::testing::MetricValue;
+  std::atomic<uint64_t> resident{100ull << 20};
+  core::testing::RecordingConsumer out;
+  MemoryLimiterConfig config;
+  config.limit_mib = 200;
+  config.spike_limit_mib = 50;
+  MemoryLimiter limiter("memory_limiter/metrics", config, core::Signal::kLogs, &out,
+                        [&] { return resident.load(); });
+  const std::map<std::string, std::string> labels = {{"processor", "memory_limiter/metrics"},
+                                                     {"signal", "logs"}};
+  EXPECT_EQ(MetricValue("tributary_memory_limiter_limit_bytes",
+                        {{"processor", "memory_limiter/metrics"}}),
+            200.0 * (1 << 20));
+  resident = 250ull << 20;
+  limiter.Check();
+  EXPECT_EQ(MetricValue("tributary_memory_limiter_refusing", labels), 1);
+  EXPECT_FALSE(limiter.Consume(Spans(3)).ok());
+  EXPECT_FALSE(limiter.Consume(Spans(5)).ok());
+  EXPECT_EQ(MetricValue("tributary_memory_limiter_refused_records_total", labels), 8);
+  EXPECT_EQ(MetricValue("tributary_memory_limiter_refused_batches_total", labels), 2);
+  resident = 100ull << 20;
+  limiter.Check();
+  // Present and 0: the gauge was 1 above under the same labels.
+  EXPECT_EQ(MetricValue("tributary_memory_limiter_refusing", labels), 0);
+  EXPECT_TRUE(limiter.Consume(Spans(1)).ok());
+  EXPECT_EQ(MetricValue("tributary_memory_limiter_refused_records_total", labels), 8);
 }
 
 TEST(MemoryLimiter, ReadsThisProcesssResidentMemory) {
