@@ -245,11 +245,12 @@ start() {
   PIDS+=($!)
 }
 
-# interop_modules: installs tests/interop's locked npm packages into a cache
-# outside the repository (once per lock file) and prints the directory.
-interop_modules() {
-  local src="$TESTS_DIR/interop"
-  local cache="${XDG_CACHE_HOME:-$HOME/.cache}/tributary/interop"
+# npm_modules DIR NAME: installs the locked npm packages of DIR (its
+# package.json and package-lock.json) into a cache outside the repository
+# named NAME (once per lock file) and prints the node_modules directory.
+npm_modules() {
+  local src=$1
+  local cache="${XDG_CACHE_HOME:-$HOME/.cache}/tributary/$2"
   local stamp
   stamp=$(sha256sum "$src/package-lock.json" | cut -c1-16)
   if [[ ! -f "$cache/.installed-$stamp" ]]; then
@@ -261,3 +262,6 @@ interop_modules() {
   fi
   echo "$cache/node_modules"
 }
+
+# interop_modules: the OpenTelemetry JS clients of tests/interop.
+interop_modules() { npm_modules "$TESTS_DIR/interop" interop; }

@@ -112,6 +112,20 @@ MetricStore::Buckets& MetricStore::OwnBuckets(Series& s) {
   return *s.buckets;
 }
 
+template <class Point>
+MetricStore::Buckets& MetricStore::NewBuckets(Series& s, std::vector<double> bounds,
+                                              std::vector<uint64_t> counts, const Point& p) {
+  auto b = std::make_shared<Buckets>();
+  b->bounds = std::move(bounds);
+  b->counts = std::move(counts);
+  b->sum = p.sum();
+  b->has_sum = true;
+  b->count = p.count();
+  s.buckets = std::move(b);
+  s.start_unix_nano = p.start_time_unix_nano();
+  return *s.buckets;
+}
+
 void MetricStore::SetHistogram(Series& s, const pm::HistogramDataPoint& p, bool delta) {
   std::vector<double> bounds(p.explicit_bounds().begin(), p.explicit_bounds().end());
   std::vector<uint64_t> counts(p.bucket_counts().begin(), p.bucket_counts().end());
@@ -122,14 +136,7 @@ void MetricStore::SetHistogram(Series& s, const pm::HistogramDataPoint& p, bool 
   }
   const bool add = delta && s.buckets && !s.buckets->exponential && s.buckets->bounds == bounds;
   if (!add) {
-    auto b = std::make_shared<Buckets>();
-    b->bounds = std::move(bounds);
-    b->counts = std::move(counts);
-    b->sum = p.sum();
-    b->has_sum = true;
-    b->count = p.count();
-    s.buckets = std::move(b);
-    s.start_unix_nano = p.start_time_unix_nano();
+    NewBuckets(s, std::move(bounds), std::move(counts), p);
     return;
   }
   Buckets& b = OwnBuckets(s);
@@ -162,16 +169,9 @@ void MetricStore::SetExponentialHistogram(Series& s, const pm::ExponentialHistog
     b.count += p.count();
     return;
   }
-  auto b = std::make_shared<Buckets>();
-  b->bounds = std::move(bounds);
-  b->counts = std::move(counts);
-  b->sum = p.sum();
-  b->has_sum = true;
-  b->count = p.count();
-  b->scale = p.scale();
-  b->exponential = true;
-  s.buckets = std::move(b);
-  s.start_unix_nano = p.start_time_unix_nano();
+  Buckets& b = NewBuckets(s, std::move(bounds), std::move(counts), p);
+  b.scale = p.scale();
+  b.exponential = true;
 }
 
 void MetricStore::SetSummary(Series& s, const pm::SummaryDataPoint& p) {

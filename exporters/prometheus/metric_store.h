@@ -124,6 +124,11 @@ class MetricStore {
   std::vector<FamilySnapshot> Snapshot() const;
   // The series of a family by its rendered labels, and whether it is new.
   static std::pair<Series&, bool> SeriesFor(Family* family, std::string_view labels);
+  // Replaces the buckets of `s` (no snapshot sees the new ones) with those
+  // of a cumulative or first point `p`, and returns them.
+  template <class Point>
+  static Buckets& NewBuckets(Series& s, std::vector<double> bounds, std::vector<uint64_t> counts,
+                             const Point& p);
   // The buckets of `s` to change in place, copied first when a snapshot
   // shares them.
   static Buckets& OwnBuckets(Series& s);
