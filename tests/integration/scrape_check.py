@@ -94,10 +94,18 @@ def same(a, b):
     return a == b or abs(a - b) <= 1e-9 * max(abs(a), abs(b))
 
 
+def exported(labels):
+    """The labels as the receiver keeps them without honor_labels: an
+    exposition's own job and instance become exported_job and
+    exported_instance."""
+    return {('exported_' + k if k in ('job', 'instance') else k): v for k, v in labels.items()}
+
+
 def check(job, path, sink):
     types, samples = parse_exposition(path)
     missing = 0
     for name, labels, v in samples:
+        labels = exported(labels)
         fam, suffix = family_of(name, types)
         kind = types.get(fam, 'untyped')
         if suffix == '_created':
