@@ -209,7 +209,14 @@ absl::Status PodWatcher::ApplyList(std::string_view body) {
   }
   resource_version_ = ResourceVersionOf(doc);
   ++lists_;
+  listed_cv_.notify_all();
   return absl::OkStatus();
+}
+
+bool PodWatcher::WaitForList(std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return listed_cv_.wait_for(lock, timeout, [this] { return lists_.load() > 0 || stop_.load(); }) &&
+         lists_.load() > 0;
 }
 
 absl::Status PodWatcher::ApplyEvent(std::string_view line) {

@@ -87,6 +87,9 @@ class PodWatcher {
   std::shared_ptr<const PodMeta> ByName(const std::string& namespace_name,
                                         const std::string& name) const;
   size_t size() const;
+  // Waits until the first list has been applied, at most `timeout`; whether
+  // it was.
+  bool WaitForList(std::chrono::milliseconds timeout) const;
   // The pods known now, deleted ones in their grace period left out.
   std::vector<std::shared_ptr<const PodMeta>> Pods() const;
   // Counters for self-metrics and tests.
@@ -111,6 +114,7 @@ class PodWatcher {
   const PodWatcherOptions options_;
   common::http::Client client_;
   mutable std::mutex mu_;
+  mutable std::condition_variable listed_cv_;  // a list was applied (with mu_)
   std::map<std::string, std::shared_ptr<const PodMeta>> by_uid_;
   std::map<std::pair<std::string, std::string>, std::string> uid_by_name_;
   std::map<std::string, std::chrono::steady_clock::time_point> deleted_;

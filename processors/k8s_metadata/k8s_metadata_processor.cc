@@ -60,6 +60,10 @@ absl::Status K8sMetadataProcessor::Start() {
   if (!o.ok()) return o.status();
   watcher_ = std::make_unique<PodWatcher>(*o);
   watcher_->Start();
+  if (config_.wait_for_metadata.count() > 0 && !watcher_->WaitForList(config_.wait_for_metadata)) {
+    core::Log(core::LogLevel::kWarn, id_, "no pod list yet; starting without pod metadata",
+              absl::StrCat("waited_ms=", config_.wait_for_metadata.count()));
+  }
   return absl::OkStatus();
 }
 

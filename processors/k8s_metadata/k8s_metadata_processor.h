@@ -19,6 +19,7 @@ namespace tributary::processors::k8s_metadata {
 struct K8sMetadataConfig {
   std::string node_name;
   std::optional<common::k8s::ApiConfig> api;
+  std::chrono::milliseconds wait_for_metadata{std::chrono::seconds(10)};
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("node_name", node_name,
@@ -27,6 +28,9 @@ struct K8sMetadataConfig {
     v.Optional("api", api,
                "enrich with pod labels and annotations from the Kubernetes API (watches this "
                "node's pods only)");
+    v.Optional("wait_for_metadata", wait_for_metadata,
+               "with api: how long the start waits for the first list of pods, so that records "
+               "read at once are not passed on without their pod's labels (0: no wait)");
   }
 };
 

@@ -265,7 +265,9 @@ TEST(K8sMetadataProcessor, AddsLabelsFromTheApi) {
   config.api->annotations = true;
   K8sMetadataProcessor p("k8s_metadata/api", config, &sink);
   ASSERT_TRUE(p.Start().ok());
-  ASSERT_TRUE(WaitUntil([&] { return p.watcher()->lists() >= 1; }));
+  // Start waited for the first list (wait_for_metadata): the first record
+  // read gets its pod's labels.
+  EXPECT_GE(p.watcher()->lists(), 1u);
   core::Envelope e;
   e.batch = std::make_shared<const core::Batch>(
       LogsFrom("/var/log/pods/shop_web-7d9f8_11111111-aaaa-4bbb-8ccc-000000000001/web/0.log"));
@@ -273,6 +275,23 @@ TEST(K8sMetadataProcessor, AddsLabelsFromTheApi) {
   auto attrs = ResourceOf(sink.batches().at(0));
   EXPECT_EQ(attrs["k8s.pod.label.app"], "web");
   EXPECT_EQ(attrs["k8s.node.name"], "node-1");
+  p.Shutdown(core::Clock::now());
+}
+
+TEST(K8sMetadataProcessor, StartsWithoutMetadataWhenTheApiDoesNotAnswerInTime) {
+  core::testing::RecordingConsumer sink;
+  K8sMetadataConfig config;
+  config.node_name = "node-1";
+  config.wait_for_metadata = 200ms;
+  config.api.emplace();
+  config.api->endpoint = "http://127.0.0.1:1";  // nothing listens there
+  config.api->token_file = "";
+  config.api->ca_file = "";
+  K8sMetadataProcessor p("k8s_metadata/unreachable", config, &sink);
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(p.Start().ok());
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 200ms);
+  EXPECT_EQ(p.watcher()->lists(), 0u);
   p.Shutdown(core::Clock::now());
 }
 

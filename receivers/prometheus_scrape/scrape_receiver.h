@@ -55,6 +55,13 @@ struct ScrapeConfig {
                "label (or __name__) to RE2: only samples matching all of them are kept");
     v.Optional("drop", drop,
                "label (or __name__) to RE2: samples matching any of them are dropped");
+    v.Optional("kubernetes_pods", kubernetes_pods,
+               "also scrape this node's pods annotated prometheus.io/scrape: \"true\" (at "
+               "prometheus.io/port, prometheus.io/path, prometheus.io/scheme), found by a "
+               "list/watch of the Kubernetes API");
+    v.Optional("node_name", node_name,
+               "the node whose pods kubernetes_pods finds; empty takes the K8S_NODE_NAME "
+               "environment variable (set it from spec.nodeName with the downward API)");
   }
   absl::Status Validate() const;
 };
