@@ -29,6 +29,9 @@ for topology in direct kafka; do
   "$COLLECTOR" --check-config --config "$WORK/collector-$topology.yaml"
 done
 
+echo "== deploy/kubernetes is what the chart renders"
+"$TESTS_DIR/../deploy/kubernetes/generate.sh" --check
+
 echo "== values merged over the shipped configuration"
 cat >"$WORK/values.yaml" <<'YAML'
 agent:

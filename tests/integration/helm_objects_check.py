@@ -11,8 +11,25 @@ import sys
 
 import yaml
 
+class StrictLoader(yaml.SafeLoader):
+    """Refuses a mapping that repeats a key (kubectl kustomize does)."""
+
+
+def _mapping(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}",
+                                                    key_node.start_mark)
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+
+StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
 rendered, topology, out = sys.argv[1:4]
-docs = [d for d in yaml.safe_load_all(open(rendered)) if d]
+docs = [d for d in yaml.load_all(open(rendered), Loader=StrictLoader) if d]
 by = {}
 for d in docs:
     by.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
@@ -122,7 +139,8 @@ check(binding.get("subjects") == [{"kind": "ServiceAccount", "name": "tributary-
 one("ServiceAccount", "tributary-agent")
 check(one("ServiceAccount", "tributary-collector").get("automountServiceAccountToken") is False,
       "collector: mounts a token it does not need")
-one("PriorityClass", "tributary-agent")
+check(one("PriorityClass", "tributary-agent").get("value") == 1000000,
+      "PriorityClass: value is not the integer 1000000")
 
 # Monitoring and dashboards.
 one("PodMonitor", "tributary")

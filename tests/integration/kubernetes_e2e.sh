@@ -4,6 +4,9 @@
 # pods never run, and no controllers):
 # - what `helm template` renders for each topology is accepted by
 #   `kubectl apply --dry-run=server` and then applied for real;
+# - `kubectl kustomize deploy/kubernetes/direct` renders the chart's default
+#   objects, and the plain manifests (both topologies and the examples) are
+#   accepted by a server-side dry run;
 # - the agent runs on this host as node "node-a" with a token of the chart's
 #   ServiceAccount (so with the chart's RBAC): its k8s_metadata processor and
 #   the prometheus_scrape receiver's pod discovery list and watch the pods
@@ -41,12 +44,39 @@ kubectl get daemonset,statefulset,service,configmap,serviceaccount,poddisruption
 kubectl get clusterrole tributary-agent tributary-kafka-agent
 kubectl get priorityclass tributary-agent
 
-echo "== the agent with the chart's ServiceAccount"
-TOKEN=$WORK/agent.token
-kubectl create token tributary-agent -n observability --duration 1h >"$TOKEN"
+echo "== the plain manifests: the chart's objects, accepted by the API server"
+DEPLOY=$(cd "$TESTS_DIR/../deploy/kubernetes" && pwd)
+"$HELM" template tributary "$CHART" --namespace tributary >"$WORK/chart-defaults.yaml"
+kubectl kustomize "$DEPLOY/direct" >"$WORK/kustomized.yaml"
+python3 - "$WORK/chart-defaults.yaml" "$WORK/kustomized.yaml" <<'PY'
+import sys, yaml
+def objects(path, drop_namespace_object):
+    out = {}
+    for d in yaml.safe_load_all(open(path)):
+        if not d or (drop_namespace_object and d["kind"] == "Namespace"):
+            continue
+        d["metadata"].pop("namespace", None)
+        out[(d["kind"], d["metadata"]["name"])] = d
+    return out
+chart, kustomized = objects(sys.argv[1], False), objects(sys.argv[2], True)
+if chart != kustomized:
+    print("deploy/kubernetes/direct differs from the chart's defaults:",
+          sorted(set(chart) ^ set(kustomized)) or
+          [k for k in chart if chart[k] != kustomized.get(k)], file=sys.stderr)
+    sys.exit(1)
+print(f"kustomize renders the chart's {len(chart)} objects")
+PY
+kubectl create namespace tributary
+kubectl apply --server-side --dry-run=server -k "$DEPLOY/direct"
+kubectl apply --server-side --dry-run=server -k "$DEPLOY/kafka"
 kubectl create namespace shop
 # Without controllers nothing creates a namespace's default ServiceAccount.
 kubectl create serviceaccount default -n shop
+kubectl apply --server-side --dry-run=server -k "$DEPLOY/examples"
+
+echo "== the agent with the chart's ServiceAccount"
+TOKEN=$WORK/agent.token
+kubectl create token tributary-agent -n observability --duration 1h >"$TOKEN"
 
 # Two expositions to scrape: one for the pod on node-a, one for node-b's.
 port_a=$(free_port) port_b=$(free_port)

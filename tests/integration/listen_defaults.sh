@@ -54,13 +54,16 @@ check() {
 check "$AGENT" agent tcp/4317 tcp/4318 tcp/8888 udp/8125
 check "$COLLECTOR" collector tcp/4317 tcp/4318 tcp/8888 tcp/8889
 
-for key in TRIBUTARY_OTLP_GRPC_ENDPOINT TRIBUTARY_OTLP_HTTP_ENDPOINT TRIBUTARY_STATSD_ENDPOINT \
-  TRIBUTARY_ADMIN_ENDPOINT; do
-  grep -q "$key:-0.0.0.0:" "$SOURCE_DIR/deploy/kafka/agent.yaml" ||
-    { echo "FAIL: deploy/kafka/agent.yaml does not set $key to 0.0.0.0" >&2; exit 1; }
+# The Kubernetes configurations name the pod's addresses explicitly.
+chart=$SOURCE_DIR/deploy/helm/tributary
+for endpoint in 4317 4318 8125 8888; do
+  grep -q "endpoint: 0.0.0.0:$endpoint" "$chart/files/agent.yaml" ||
+    { echo "FAIL: the chart's agent configuration does not listen on 0.0.0.0:$endpoint" >&2; exit 1; }
 done
-for key in TRIBUTARY_PROMETHEUS_ENDPOINT TRIBUTARY_ADMIN_ENDPOINT; do
-  grep -q "$key:-0.0.0.0:" "$SOURCE_DIR/deploy/kafka/collector.yaml" ||
-    { echo "FAIL: deploy/kafka/collector.yaml does not set $key to 0.0.0.0" >&2; exit 1; }
+for endpoint in 8889 8888; do
+  grep -q "endpoint: 0.0.0.0:$endpoint" "$chart/files/collector.yaml" ||
+    { echo "FAIL: the chart's collector configuration does not listen on 0.0.0.0:$endpoint" >&2; exit 1; }
 done
+grep -q '"endpoint" "0.0.0.0:4317"' "$chart/templates/_helpers.tpl" ||
+  { echo "FAIL: the chart's collector OTLP receiver does not listen on 0.0.0.0:4317" >&2; exit 1; }
 echo "PASS: built-in configurations listen on loopback only"
