@@ -65,7 +65,10 @@ kubernetes_start() {
     --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
     --initial-cluster "default=http://127.0.0.1:$peer_port" --name default --log-level warn
   wait_ready "http://127.0.0.1:$etcd_port/health" 60 || return 1
-  start kube-apiserver "$KUBE_BIN/kube-apiserver" \
+  # On TERM it is killed at once: its graceful shutdown waits for etcd,
+  # which the same cleanup stops, and would hang there.
+  start kube-apiserver bash -c 'trap "kill -KILL \$child" TERM; "$@" & child=$!; wait $child' _ \
+    "$KUBE_BIN/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:$etcd_port" \
     --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
     --tls-cert-file "$dir/server.crt" --tls-private-key-file "$dir/server.key" \
