@@ -18,6 +18,14 @@ namespace {
 
 namespace pm = opentelemetry::proto::metrics::v1;
 
+// `rel` under the folder `root`.
+std::string UnderRoot(const std::string& root, std::string_view rel) {
+  std::string path = root;
+  if (path.empty() || path.back() != '/') path.push_back('/');
+  path.append(rel);
+  return path;
+}
+
 bool ReadFile(const std::string& path, std::string* out) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;
@@ -130,11 +138,7 @@ HostReader::HostReader(Options options) : options_(std::move(options)) {
 
 HostReader::~HostReader() = default;
 
-std::string HostReader::Path(std::string_view rel) const {
-  std::string root = options_.root;
-  if (root.empty() || root.back() != '/') root.push_back('/');
-  return root + std::string(rel);
-}
+std::string HostReader::Path(std::string_view rel) const { return UnderRoot(options_.root, rel); }
 
 bool HostReader::Enabled(std::string_view collector) const {
   if (options_.collectors.empty()) return true;
@@ -330,8 +334,7 @@ void HostReader::CollectFilesystems(Builder& b, std::vector<std::string>* errors
 std::string HostReader::NodeName(const std::string& root, const char* k8s_node_name) {
   if (k8s_node_name != nullptr && *k8s_node_name != '\0') return k8s_node_name;
   std::string text;
-  if (ReadFile(absl::StrCat(root, root.empty() || root.back() == '/' ? "" : "/", "etc/hostname"),
-               &text)) {
+  if (ReadFile(UnderRoot(root, "etc/hostname"), &text)) {
     text.resize(std::min(text.size(), text.find('\n')));
     while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {
       text.pop_back();

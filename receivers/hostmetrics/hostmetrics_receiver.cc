@@ -40,11 +40,10 @@ HostmetricsReceiver::HostmetricsReceiver(std::string id, HostmetricsConfig confi
                                   config_.disk_device_exclude, config_.filesystem_fstype_exclude,
                                   config_.filesystem_mount_exclude,
                                   config_.network_device_exclude}) {
-  node_ = HostReader::NodeName(config_.root_path, std::getenv("K8S_NODE_NAME"));
+  const std::string node = HostReader::NodeName(config_.root_path, std::getenv("K8S_NODE_NAME"));
   // The node exporter's identity in Prometheus: job="node", instance=<node>.
   std::map<std::string, std::string> resource = {
-      {"host.name", node_}, {"service.name", "node"}, {"service.instance.id", node_}};
-  if (node_.empty()) resource.erase("service.instance.id");
+      {"host.name", node}, {"service.name", "node"}, {"service.instance.id", node}};
   for (const auto& [k, v] : config_.resource_attributes) resource[k] = v;
   for (auto& [k, v] : resource) {
     if (!v.empty()) resource_.emplace_back(k, std::move(v));

@@ -72,7 +72,6 @@ class HostmetricsReceiver : public core::Receiver {
   const HostmetricsConfig config_;
   core::Consumer* const metrics_;
   HostReader reader_;
-  std::string node_;
   std::vector<std::pair<std::string, std::string>> resource_;  // of every collection
   std::thread thread_;
   std::mutex mu_;
