@@ -13,24 +13,20 @@
 #                            KUBECONFIG (admin) and waits until it is ready.
 #   kubectl ARGS...          kubectl with that KUBECONFIG
 
+source "$(dirname "${BASH_SOURCE[0]}")/go.sh"
 KUBERNETES_VERSION=v1.37.2
 ETCD_VERSION=v3.7.3
-TRIBUTARY_GO_CACHE=${TRIBUTARY_GO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tributary/go}
 
 kubernetes_install() {
   KUBE_BIN=$TRIBUTARY_GO_CACHE/kubernetes-$KUBERNETES_VERSION-etcd-$ETCD_VERSION
   [[ -x "$KUBE_BIN/kube-apiserver" && -x "$KUBE_BIN/kubectl" && -x "$KUBE_BIN/etcd" ]] && return
-  command -v go >/dev/null 2>&1 ||
-    { echo "kubernetes_install: the go command is needed to build Kubernetes" >&2; return 1; }
   local src tmp
   src=$(cd "$TESTS_DIR/services" && pwd)
   tmp=$(mktemp -d)
   echo "building etcd $ETCD_VERSION, kube-apiserver and kubectl $KUBERNETES_VERSION from the Go module proxy" >&2
   (
-    export GOPATH=$TRIBUTARY_GO_CACHE GOMODCACHE=$TRIBUTARY_GO_CACHE/mod
-    export GOCACHE=$TRIBUTARY_GO_CACHE/build GOFLAGS=-mod=mod
-    cd "$src/etcd" && go build -o "$tmp/etcd" -ldflags "-s -w" . &&
-      cd "$src/kubernetes" && go build -o "$tmp/" -ldflags "-s -w
+    cd "$src/etcd" && cached_go build -o "$tmp/etcd" -ldflags "-s -w" . &&
+      cd "$src/kubernetes" && cached_go build -o "$tmp/" -ldflags "-s -w
         -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION
         -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION" \
         k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
