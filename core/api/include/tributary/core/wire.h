@@ -1,0 +1,71 @@
+#ifndef TRIBUTARY_CORE_WIRE_H_
+#define TRIBUTARY_CORE_WIRE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "tributary/core/batch.h"
+
+// The protobuf wire form read without building message objects: the fields of
+// one message in the order they were written, each with its number, type and
+// value. Nested messages are length-delimited fields whose bytes a new Reader
+// reads.
+namespace tributary::core::wire {
+
+enum class Type : uint8_t {
+  kVarint = 0,
+  kFixed64 = 1,
+  kLen = 2,
+  kStartGroup = 3,
+  kEndGroup = 4,
+  kFixed32 = 5,
+};
+
+struct Field {
+  uint32_t number = 0;
+  Type type = Type::kVarint;
+  // kVarint, kFixed64 and kFixed32: the value.
+  uint64_t value = 0;
+  // kLen: the payload; kStartGroup: the group's fields, without its end tag.
+  std::string_view bytes;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view data) : p_(data.data()), end_(data.data() + data.size()) {}
+
+  // The next field. False at the end of the data and when the data is
+  // malformed where a protobuf parser would fail (a truncated value, a length
+  // past the end, field number 0, wire types 6 and 7, an unmatched group):
+  // then ok() is false.
+  bool Next(Field* field);
+  bool ok() const { return ok_; }
+
+ private:
+  bool Fail() {
+    ok_ = false;
+    return false;
+  }
+  bool SkipGroup(uint32_t number, const char** group_end);
+
+  const char* p_;
+  const char* end_;
+  bool ok_ = true;
+};
+
+// Reads a base-128 varint at *p (at most 10 bytes) and advances *p.
+bool ReadVarint(const char** p, const char* end, uint64_t* value);
+
+// The records of a serialized OTLP export request of `signal` (spans,
+// metric data points, log records), counted on the wire form as a parser
+// would count them (a repeated oneof member, a field of an unexpected wire
+// type). Walks the request, its resources, scopes and metrics, not the
+// records themselves. nullopt when that structure is malformed. A request
+// that parses is counted exactly as CountRecords counts it once parsed.
+std::optional<size_t> CountOtlpRecords(Signal signal, std::string_view request);
+
+}  // namespace tributary::core::wire
+
+#endif  // TRIBUTARY_CORE_WIRE_H_
