@@ -49,6 +49,29 @@ TEST(OtlpExporterTest, DeliversEverySignalIntact) {
   ASSERT_TRUE(exporter.Export(core::Batch(r), report).ok());
   EXPECT_EQ(report.rejected_records, 1u);
 
+  // A batch in wire form goes out as its bytes, never parsed here, and the
+  // peer's partial success comes back the same way.
+  const std::string wire = spans.traces().SerializeAsString() + r.SerializeAsString();
+  core::Batch bytes(core::Signal::kTraces, wire, 14);
+  core::ExportReport wire_report;
+  ASSERT_TRUE(exporter.Export(bytes, wire_report).ok());
+  ASSERT_EQ(traces.batches().size(), 3u);
+  EXPECT_EQ(traces.batches()[2].record_count(), 13u);  // the receiver dropped the bad span
+  EXPECT_EQ(wire_report.rejected_records, 1u);
+  EXPECT_NE(wire_report.rejected_reason, "");
+  EXPECT_NE(bytes.wire(), nullptr);
+  core::LogsRequest one_log;
+  one_log.add_resource_logs()
+      ->add_scope_logs()
+      ->add_log_records()
+      ->mutable_body()
+      ->set_string_value("wire");
+  ASSERT_TRUE(
+      exporter.Export(core::Batch(core::Signal::kLogs, one_log.SerializeAsString(), 1), report)
+          .ok());
+  ASSERT_EQ(logs.batches().size(), 1u);
+  EXPECT_EQ(logs.batches()[0].logs().SerializeAsString(), one_log.SerializeAsString());
+
   // A refusing pipeline is a retryable error for the exporter.
   traces.refuse_status = absl::ResourceExhaustedError("full");
   absl::Status s = exporter.Export(spans, report);

@@ -1,7 +1,10 @@
 #include "tributary/core/batch.h"
 
 #include <algorithm>
+#include <atomic>
+#include <string>
 
+#include "absl/strings/str_cat.h"
 #include "tributary/core/component.h"
 
 namespace tributary::core {
@@ -82,6 +85,16 @@ size_t CountRecords(const LogsRequest& request) {
   return n;
 }
 
+struct Batch::Wire {
+  std::string bytes;
+  std::once_flag once;
+  std::atomic<bool> parsed{false};
+  // Written once under `once`, read after it.
+  bool ok = true;
+  std::unique_ptr<google::protobuf::Arena> arena;
+  Data data;
+};
+
 Batch::Batch(TracesRequest request) : data_(new TracesRequest(std::move(request))) {
   records_ = CountRecords(traces());
 }
@@ -96,13 +109,35 @@ Batch::Batch(std::unique_ptr<google::protobuf::Arena> arena, LogsRequest* reques
   records_ = CountRecords(logs());
 }
 
-Batch::Batch(const Batch& other)
-    : data_(std::visit(
-          [](const auto* m) -> Data {
-            return new std::remove_const_t<std::remove_pointer_t<decltype(m)>>(*m);
-          },
-          other.data_)),
-      records_(other.records_) {}
+Batch::Batch(Signal signal, std::string wire, size_t records)
+    : data_(static_cast<TracesRequest*>(nullptr)), records_(records), wire_(new Wire) {
+  switch (signal) {
+    case Signal::kTraces:
+      break;
+    case Signal::kMetrics:
+      data_ = static_cast<MetricsRequest*>(nullptr);
+      break;
+    case Signal::kLogs:
+      data_ = static_cast<LogsRequest*>(nullptr);
+      break;
+  }
+  wire_->bytes = std::move(wire);
+}
+
+Batch::Batch(const Batch& other) : records_(other.records_) {
+  if (other.Unparsed()) {
+    // Still bytes: the copy is bytes too, parsed when someone asks.
+    data_ = other.data_;
+    wire_ = std::make_unique<Wire>();
+    wire_->bytes = other.wire_->bytes;
+    return;
+  }
+  data_ = std::visit(
+      [](const auto* m) -> Data {
+        return new std::remove_const_t<std::remove_pointer_t<decltype(m)>>(*m);
+      },
+      other.Parsed());
+}
 
 Batch& Batch::operator=(const Batch& other) {
   if (this != &other) *this = Batch(other);
@@ -110,7 +145,10 @@ Batch& Batch::operator=(const Batch& other) {
 }
 
 Batch::Batch(Batch&& other) noexcept
-    : arena_(std::move(other.arena_)), data_(other.data_), records_(other.records_) {
+    : arena_(std::move(other.arena_)),
+      data_(other.data_),
+      records_(other.records_),
+      wire_(std::move(other.wire_)) {
   other.data_ =
       std::visit([](auto* m) -> Data { return new std::remove_pointer_t<decltype(m)>(); }, data_);
   other.records_ = 0;
@@ -122,6 +160,7 @@ Batch& Batch::operator=(Batch&& other) noexcept {
     arena_ = std::move(other.arena_);
     data_ = other.data_;
     records_ = other.records_;
+    wire_ = std::move(other.wire_);
     other.data_ =
         std::visit([](auto* m) -> Data { return new std::remove_pointer_t<decltype(m)>(); }, data_);
     other.records_ = 0;
@@ -139,17 +178,71 @@ void Batch::Free() noexcept {
   }
 }
 
+const Batch::Data& Batch::ParseWire() const {
+  Wire& w = *wire_;
+  std::call_once(w.once, [&] {
+    // One arena for the whole request: a few large allocations instead of
+    // several per record, freed in one pass.
+    google::protobuf::ArenaOptions options;
+    options.start_block_size = std::max<size_t>(4096, w.bytes.size() * 2);
+    options.max_block_size = 1 << 20;
+    w.arena = std::make_unique<google::protobuf::Arena>(options);
+    w.data = std::visit(
+        [&](auto* null) -> Data {
+          using Request = std::remove_pointer_t<decltype(null)>;
+          Request* m = google::protobuf::Arena::CreateMessage<Request>(w.arena.get());
+          w.ok = m->ParseFromString(w.bytes);
+          if (!w.ok) m->Clear();
+          return m;
+        },
+        data_);
+    w.parsed.store(true, std::memory_order_release);
+  });
+  return w.data;
+}
+
+absl::Status Batch::Parse() const {
+  if (!wire_) return absl::OkStatus();
+  ParseWire();
+  if (wire_->ok) return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat("a serialized ", std::string(SignalName(signal())),
+                                          " request of ", wire_->bytes.size(),
+                                          " bytes does not parse"));
+}
+
+const std::string* Batch::wire() const { return wire_ ? &wire_->bytes : nullptr; }
+
+bool Batch::Unparsed() const { return wire_ && !wire_->parsed.load(std::memory_order_acquire); }
+
+const Batch::Data& Batch::Mutable() {
+  if (wire_) {
+    // The parsed request becomes the batch's own, with its arena.
+    ParseWire();
+    arena_ = std::move(wire_->arena);
+    data_ = wire_->data;
+    wire_.reset();
+  }
+  return data_;
+}
+
+size_t Batch::ByteSize() const { return wire_ ? wire_->bytes.size() : message().ByteSizeLong(); }
+
 const google::protobuf::Message& Batch::message() const {
-  return std::visit([](const auto* m) -> const google::protobuf::Message& { return *m; }, data_);
+  return std::visit([](const auto* m) -> const google::protobuf::Message& { return *m; }, Parsed());
 }
 
 void Batch::Append(const Batch& other) {
+  if (Unparsed() && other.wire_) {
+    wire_->bytes += other.wire_->bytes;
+    records_ += other.records_;
+    return;
+  }
   std::visit(
       [&](auto* mine) {
         using T = std::decay_t<decltype(mine)>;
-        mine->MergeFrom(*std::get<T>(other.data_));
+        mine->MergeFrom(*std::get<T>(other.Parsed()));
       },
-      data_);
+      Mutable());
   records_ += other.records_;
 }
 
@@ -175,14 +268,28 @@ void MoveResources(LogsRequest* to, LogsRequest* from) {
 }  // namespace
 
 void Batch::Append(Batch&& other) {
-  std::visit(
-      [&](auto* mine) {
-        using T = std::decay_t<decltype(mine)>;
-        MoveResources(mine, std::get<T>(other.data_));
-      },
-      data_);
+  if (Unparsed() && other.wire_) {
+    wire_->bytes += other.wire_->bytes;
+  } else {
+    std::visit(
+        [&](auto* mine) {
+          using T = std::decay_t<decltype(mine)>;
+          MoveResources(mine, std::get<T>(other.Mutable()));
+        },
+        Mutable());
+  }
   records_ += other.records_;
-  other.records_ = 0;
+  switch (other.signal()) {
+    case Signal::kTraces:
+      other = Batch(TracesRequest());
+      break;
+    case Signal::kMetrics:
+      other = Batch(MetricsRequest());
+      break;
+    case Signal::kLogs:
+      other = Batch(LogsRequest());
+      break;
+  }
 }
 
 Batch TakeBatch(std::shared_ptr<const Batch>&& batch) {

@@ -176,5 +176,81 @@ TEST(BatchSplitTest, LogsSplit) {
   EXPECT_EQ(parts[3].record_count(), 1u);
 }
 
+TEST(BatchTest, AWireFormBatchParsesOnlyWhenAsked) {
+  const TracesRequest request = testing::MakeSpans(4, "w");
+  const std::string bytes = request.SerializeAsString();
+  Batch batch(Signal::kTraces, bytes, 4);
+  EXPECT_EQ(batch.signal(), Signal::kTraces);
+  EXPECT_EQ(batch.record_count(), 4u);
+  EXPECT_EQ(batch.ByteSize(), bytes.size());
+  ASSERT_NE(batch.wire(), nullptr);
+  EXPECT_EQ(*batch.wire(), bytes);
+  Batch copy = batch;  // still bytes
+  ASSERT_NE(copy.wire(), nullptr);
+  EXPECT_EQ(*copy.wire(), bytes);
+  EXPECT_TRUE(batch.Parse().ok());
+  EXPECT_EQ(batch.traces().SerializeAsString(), bytes);
+  EXPECT_EQ(copy.traces().SerializeAsString(), bytes);
+  // Read-only access keeps the bytes; a change drops them.
+  EXPECT_NE(batch.wire(), nullptr);
+  batch.mutable_traces().mutable_resource_spans(0)->set_schema_url("changed");
+  EXPECT_EQ(batch.wire(), nullptr);
+  EXPECT_EQ(batch.traces().resource_spans(0).schema_url(), "changed");
+  EXPECT_EQ(batch.record_count(), 4u);
+}
+
+TEST(BatchTest, WireFormBatchesAppendAsBytes) {
+  const std::string a = testing::MakeSpans(2, "a").SerializeAsString();
+  const std::string b = testing::MakeSpans(3, "b").SerializeAsString();
+  Batch joined(Signal::kTraces, a, 2);
+  joined.Append(Batch(Signal::kTraces, b, 3));
+  ASSERT_NE(joined.wire(), nullptr);
+  EXPECT_EQ(*joined.wire(), a + b);
+  EXPECT_EQ(joined.record_count(), 5u);
+  Batch moved(Signal::kTraces, b, 3);
+  joined.Append(std::move(moved));
+  EXPECT_EQ(*joined.wire(), a + b + b);
+  EXPECT_EQ(moved.record_count(), 0u);
+  EXPECT_EQ(moved.wire(), nullptr);
+  EXPECT_EQ(CountRecords(joined.traces()), 8u);
+  ASSERT_EQ(joined.traces().resource_spans_size(), 3);
+  EXPECT_EQ(joined.traces().resource_spans(1).resource().attributes(0).value().string_value(), "b");
+
+  // Once parsed, or with objects on either side, resources are appended as
+  // objects.
+  Batch objects(testing::MakeSpans(1, "o"));
+  objects.Append(Batch(Signal::kTraces, a, 2));
+  EXPECT_EQ(objects.wire(), nullptr);
+  EXPECT_EQ(objects.record_count(), 3u);
+  EXPECT_EQ(CountRecords(objects.traces()), 3u);
+  Batch parsed(Signal::kTraces, a, 2);
+  ASSERT_TRUE(parsed.Parse().ok());
+  parsed.Append(Batch(Signal::kTraces, b, 3));
+  EXPECT_EQ(parsed.wire(), nullptr);
+  EXPECT_EQ(CountRecords(parsed.traces()), 5u);
+  EXPECT_EQ(parsed.record_count(), 5u);
+
+  // Split keeps a batch within the limit as bytes and parses one above it.
+  std::vector<Batch> whole = Batch(Signal::kTraces, a, 2).Split(2);
+  ASSERT_EQ(whole.size(), 1u);
+  EXPECT_NE(whole[0].wire(), nullptr);
+  std::vector<Batch> parts = Batch(Signal::kTraces, a + b, 5).Split(2);
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[2].record_count(), 1u);
+}
+
+TEST(BatchTest, AWireFormBatchThatDoesNotParseSaysSo) {
+  Batch broken(Signal::kLogs,
+               std::string("\x0a\x05"
+                           "ab",
+                           4),
+               1);
+  absl::Status s = broken.Parse();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_EQ(broken.logs().resource_logs_size(), 0);
+  EXPECT_EQ(broken.record_count(),
+            1u);  // what the producer counted; the loss is the caller's to count
+}
+
 }  // namespace
 }  // namespace tributary::core

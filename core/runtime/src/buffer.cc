@@ -68,10 +68,11 @@ WriteAheadBuffer::~WriteAheadBuffer() {
   Close();
 }
 
-void WriteAheadBuffer::AddCursor(const std::string& name, Consumer* next) {
+void WriteAheadBuffer::AddCursor(const std::string& name, Consumer* next, bool wire_form) {
   auto c = std::make_unique<Cursor>();
   c->name = name;
   c->next = next;
+  c->wire_form = wire_form;
   Telemetry& t = Telemetry::Get();
   c->backlog_gauge = &t.BufferRecords(options_.name, name, options_.signal);
   c->dropped_full = &t.Dropped(name, options_.signal, "buffer_full");
@@ -107,7 +108,9 @@ absl::Status WriteAheadBuffer::Consume(Envelope envelope) noexcept {
   Pending p;
   p.records = static_cast<uint32_t>(envelope.batch->record_count());
   p.payload = payload_buffers_.Take();
-  if (!envelope.batch->message().SerializeToString(&p.payload)) {
+  if (const std::string* wire = envelope.batch->wire()) {
+    p.payload.assign(*wire);  // serialized already
+  } else if (!envelope.batch->message().SerializeToString(&p.payload)) {
     return absl::InternalError("cannot serialise the batch");
   }
   if (p.payload.size() > detail::kMaxRecordBytes) {

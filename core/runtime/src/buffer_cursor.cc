@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "buffer_files.h"
 #include "tributary/core/log.h"
 #include "tributary/core/runtime/buffer.h"
+#include "tributary/core/wire.h"
 
 // How a write-ahead buffer's cursors read their records and settle them.
 namespace tributary::core::runtime {
@@ -35,7 +37,7 @@ bool WriteAheadBuffer::LocateLocked(Reader* r, Located* out) {
   return false;
 }
 
-std::shared_ptr<const Batch> WriteAheadBuffer::ReadFromDisk(const Located& where,
+std::shared_ptr<const Batch> WriteAheadBuffer::ReadFromDisk(const Located& where, bool wire_form,
                                                             std::string* error) {
   // One read buffer per reader thread, kept between records.
   thread_local std::string data;
@@ -54,26 +56,23 @@ std::shared_ptr<const Batch> WriteAheadBuffer::ReadFromDisk(const Located& where
     *error = "checksum mismatch";
     return nullptr;
   }
-  const int size = static_cast<int>(h.length);
-  switch (h.signal) {
-    case Signal::kTraces: {
-      TracesRequest req;
-      if (req.ParseFromArray(payload, size)) return std::make_shared<const Batch>(std::move(req));
-      break;
+  auto batch = std::make_shared<const Batch>(h.signal, std::string(payload, h.length), h.records);
+  if (wire_form) {
+    // The bytes as they are, once their shape and record count agree with
+    // the header.
+    if (wire::CountOtlpRecords(h.signal, *batch->wire()) != h.records) {
+      *error = "payload does not hold the records its header counts";
+      return nullptr;
     }
-    case Signal::kMetrics: {
-      MetricsRequest req;
-      if (req.ParseFromArray(payload, size)) return std::make_shared<const Batch>(std::move(req));
-      break;
-    }
-    case Signal::kLogs: {
-      LogsRequest req;
-      if (req.ParseFromArray(payload, size)) return std::make_shared<const Batch>(std::move(req));
-      break;
-    }
+    return batch;
   }
-  *error = "payload does not parse";
-  return nullptr;
+  // Parsed here, onto an arena, so that an exporter never meets a request
+  // that does not parse.
+  if (absl::Status parsed = batch->Parse(); !parsed.ok()) {
+    *error = std::string(parsed.message());
+    return nullptr;
+  }
+  return batch;
 }
 
 void WriteAheadBuffer::ReaderLoop(Cursor* cursor, Reader* r) {
@@ -102,7 +101,7 @@ void WriteAheadBuffer::ReaderLoop(Cursor* cursor, Reader* r) {
     lock.unlock();
 
     std::string error;
-    std::shared_ptr<const Batch> batch = ReadFromDisk(where, &error);
+    std::shared_ptr<const Batch> batch = ReadFromDisk(where, cursor->wire_form, &error);
     if (!batch) {
       cursor->dropped_corrupt->Increment(where.records);
       uint64_t held;

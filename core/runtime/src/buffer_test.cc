@@ -154,6 +154,38 @@ TEST(WriteAheadBuffer, AcknowledgesOnceWrittenAndDeliversInOrder) {
   EXPECT_EQ(buffer.backlog_records("otlp"), 0u);
 }
 
+TEST(WriteAheadBuffer, AWireFormCursorGetsTheStoredBytesUnparsed) {
+  TempDir dir;
+  RecordingConsumer parsed, bytes;
+  WriteAheadBuffer buffer(Options(dir.path(), "wire"));
+  buffer.AddCursor("objects", &parsed);
+  buffer.AddCursor("bytes", &bytes, /*wire_form=*/true);
+  ASSERT_TRUE(buffer.Start().ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Append(buffer, 3, "w" + std::to_string(i)).get().ok());
+  ASSERT_TRUE(parsed.WaitForRecords(15));
+  ASSERT_TRUE(bytes.WaitForRecords(15));
+  const std::vector<Batch> parsed_batches = parsed.batches();
+  const std::vector<Batch> byte_batches = bytes.batches();
+  for (size_t i = 0; i < 5; ++i) {
+    const Batch& p = parsed_batches[i];
+    const Batch& b = byte_batches[i];
+    EXPECT_EQ(p.wire(), nullptr);
+    ASSERT_NE(b.wire(), nullptr);
+    EXPECT_EQ(*b.wire(), testing::MakeSpans(3, "w" + std::to_string(i)).SerializeAsString());
+    EXPECT_EQ(b.record_count(), 3u);
+    EXPECT_EQ(Tag(b), "w" + std::to_string(i));  // parses when asked
+  }
+  // A batch in wire form is stored as its bytes.
+  Envelope e;
+  const std::string stored = testing::MakeSpans(2, "again").SerializeAsString();
+  e.batch = std::make_shared<const Batch>(Signal::kTraces, stored, 2);
+  ASSERT_TRUE(buffer.Consume(std::move(e)).ok());
+  ASSERT_TRUE(bytes.WaitForRecords(17));
+  EXPECT_EQ(*bytes.batches()[5].wire(), stored);
+  buffer.Shutdown(Clock::now() + std::chrono::seconds(5));
+  buffer.Close();
+}
+
 TEST(WriteAheadBuffer, UnsettledRecordsAreReplayedAfterRestartAndSettledOnesAreNot) {
   TempDir dir;
   {

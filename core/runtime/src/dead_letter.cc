@@ -40,6 +40,9 @@ absl::Status DeadLetterFile::OpenLocked() {
 
 absl::Status DeadLetterFile::Write(const std::string& exporter, const Batch& batch,
                                    const absl::Status& error) noexcept {
+  // A batch in wire form is parsed here; one that does not parse cannot be
+  // written as JSON and is counted by the caller as not dead-lettered.
+  if (absl::Status parsed = batch.Parse(); !parsed.ok()) return parsed;
   std::string line = absl::StrCat(
       "{\"time\":", Quote(absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone())),
       ",\"exporter\":", Quote(exporter), ",\"signal\":", Quote(SignalName(batch.signal())),

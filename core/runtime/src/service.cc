@@ -124,7 +124,8 @@ absl::Status Service::BuildPipeline(const PipelineSpec& p, ReceiverHeads* receiv
     if (!p.when_full.empty()) options.when_full = ParseWhenFull(p.when_full).value();
     auto buffer = std::make_unique<WriteAheadBuffer>(options);
     for (const ComponentId& id : p.exporters) {
-      buffer->AddCursor(id.ToString(), exporters_.at(id.ToString()).get());
+      ExporterRunner* runner = exporters_.at(id.ToString()).get();
+      buffer->AddCursor(id.ToString(), runner, runner->ReadsWireForm());
     }
     next = buffer.get();
     buffers_.push_back(std::move(buffer));

@@ -51,6 +51,13 @@ class Batch {
   explicit Batch(LogsRequest request);
   // `request` must have been created on `arena`, which the batch keeps.
   Batch(std::unique_ptr<google::protobuf::Arena> arena, LogsRequest* request);
+  // The serialized export request `wire` of `signal`, holding `records`
+  // records, as a write-ahead buffer reads it back: nothing is parsed until a
+  // stage asks for the request (traces(), logs(), metrics(), message(),
+  // Parse()), and a stage that takes the bytes (wire()) never parses it.
+  // `wire` must be what protobuf serialized, with `records` counted by
+  // wire::CountOtlpRecords or CountRecords.
+  Batch(Signal signal, std::string wire, size_t records);
   // A copy lives on the heap.
   Batch(const Batch& other);
   Batch& operator=(const Batch& other);
@@ -63,17 +70,30 @@ class Batch {
   size_t record_count() const { return records_; }
   bool empty() const { return records_ == 0; }
 
-  const TracesRequest& traces() const { return *std::get<TracesRequest*>(data_); }
-  const MetricsRequest& metrics() const { return *std::get<MetricsRequest*>(data_); }
-  const LogsRequest& logs() const { return *std::get<LogsRequest*>(data_); }
+  // The request's objects; a batch made from its wire form parses it onto an
+  // arena on the first call (once, whichever thread asks). A request that
+  // does not parse reads as empty: a stage that may be handed such a batch
+  // checks Parse().
+  const TracesRequest& traces() const { return *std::get<TracesRequest*>(Parsed()); }
+  const MetricsRequest& metrics() const { return *std::get<MetricsRequest*>(Parsed()); }
+  const LogsRequest& logs() const { return *std::get<LogsRequest*>(Parsed()); }
   const google::protobuf::Message& message() const;
+  // Parses the wire form if not yet done; an error when it does not parse.
+  absl::Status Parse() const;
+  // The serialized request, while the batch holds the bytes it was made from
+  // (unchanged since: a mutable_*() call or an Append of objects drops them);
+  // else null.
+  const std::string* wire() const;
   // For changes that keep every record (attribute limits) before the batch
   // is shared; a shared batch is const.
-  TracesRequest& mutable_traces() { return *std::get<TracesRequest*>(data_); }
-  MetricsRequest& mutable_metrics() { return *std::get<MetricsRequest*>(data_); }
-  LogsRequest& mutable_logs() { return *std::get<LogsRequest*>(data_); }
+  TracesRequest& mutable_traces() { return *std::get<TracesRequest*>(Mutable()); }
+  MetricsRequest& mutable_metrics() { return *std::get<MetricsRequest*>(Mutable()); }
+  LogsRequest& mutable_logs() { return *std::get<LogsRequest*>(Mutable()); }
 
-  // Appends the resources of `other`, which must carry the same signal.
+  // Appends the resources of `other`, which must carry the same signal. Two
+  // batches in wire form, this one not yet parsed, append as bytes: two
+  // serialized export requests one after the other are the serialized
+  // request of their union.
   void Append(const Batch& other);
   // The same, taking `other`'s resources instead of copying them; `other`
   // is left empty.
@@ -82,15 +102,24 @@ class Batch {
   // limit), keeping every record with its resource and scope. A batch within
   // the limit is moved, not copied.
   std::vector<Batch> Split(size_t max_records) &&;
-  size_t ByteSize() const { return message().ByteSizeLong(); }
+  size_t ByteSize() const;
 
  private:
   using Data = std::variant<TracesRequest*, MetricsRequest*, LogsRequest*>;
+  struct Wire;
   void Free() noexcept;
+  // The request: data_, or the one parsed from the wire form.
+  const Data& Parsed() const { return wire_ ? ParseWire() : data_; }
+  const Data& ParseWire() const;
+  // data_ for a change: parsed, and the wire form dropped.
+  const Data& Mutable();
+  // Whether this batch holds bytes nobody has parsed yet.
+  bool Unparsed() const;
 
   std::unique_ptr<google::protobuf::Arena> arena_;  // owns the request when set
-  Data data_;
+  Data data_;  // a null request of the signal while wire_ holds the request
   size_t records_ = 0;
+  std::unique_ptr<Wire> wire_;  // the serialized request, when made from it
 };
 
 // Where one span or log record stands in its batch.

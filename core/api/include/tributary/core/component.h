@@ -82,6 +82,10 @@ class Exporter : public Lifecycle {
  public:
   virtual absl::Status Export(const Batch& batch, ExportReport& report) noexcept = 0;
   virtual int MaxConcurrency() const { return 1; }
+  // Whether Export may be handed a batch in wire form (Batch::wire(), from a
+  // write-ahead buffer) that nobody has parsed: such an exporter sends the
+  // bytes as they are, or checks Batch::Parse() before reading the objects.
+  virtual bool ReadsWireForm() const { return false; }
 };
 
 }  // namespace tributary::core

@@ -144,8 +144,11 @@ class WriteAheadBuffer : public Consumer {
 
   // Before Start: one cursor per exporter, named after it. Its consumer
   // must outlive the buffer's Shutdown, and must settle or release every
-  // envelope it holds before the buffer is destroyed.
-  void AddCursor(const std::string& name, Consumer* next);
+  // envelope it holds before the buffer is destroyed. With `wire_form` the
+  // consumer is handed batches that hold the serialized request as read
+  // (Batch::wire()), checked for shape and record count but not parsed;
+  // else they are parsed, and a record that does not parse is skipped.
+  void AddCursor(const std::string& name, Consumer* next, bool wire_form = false);
 
   // Recovers what an earlier process left (truncating a torn tail, skipping
   // and counting corrupt records), then starts the writer and the readers.
@@ -194,6 +197,7 @@ class WriteAheadBuffer : public Consumer {
   struct Cursor {
     std::string name;
     Consumer* next = nullptr;
+    bool wire_form = false;
     uint64_t committed = 0;
     uint64_t persisted = 0;
     OrderedAcks<uint64_t, std::pair<uint32_t, uint64_t>> in_flight;  // seq -> records, bytes
@@ -234,7 +238,8 @@ class WriteAheadBuffer : public Consumer {
                     uint64_t offset);
   void ReaderLoop(Cursor* cursor, Reader* reader);
   bool LocateLocked(Reader* reader, Located* out);
-  std::shared_ptr<const Batch> ReadFromDisk(const Located& where, std::string* error);
+  std::shared_ptr<const Batch> ReadFromDisk(const Located& where, bool wire_form,
+                                            std::string* error);
   // Serialised batches reuse a few buffers (written ones come back).
   StringPool payload_buffers_{8, 16u << 20};
   void Settle(Cursor* cursor, uint64_t seq, const absl::Status& status);

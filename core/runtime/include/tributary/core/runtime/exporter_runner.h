@@ -39,6 +39,8 @@ class ExporterRunner : public Consumer {
 
   const std::string& id() const { return id_; }
   size_t queue_depth() const;
+  // Whether the exporter takes batches in wire form (Exporter::ReadsWireForm).
+  bool ReadsWireForm() const { return exporter_->ReadsWireForm(); }
 
  private:
   void Work();
