@@ -21,27 +21,16 @@ namespace {
 
 using core::Signal;
 
-template <class Request>
-absl::StatusOr<core::Batch> ParseByteBuffer(const grpc::ByteBuffer& buffer) {
-  Request request;
-  // ProtoBufferReader only reads; it takes a non-const pointer for its API.
-  grpc::ProtoBufferReader reader(const_cast<grpc::ByteBuffer*>(&buffer));
-  if (!request.ParseFromZeroCopyStream(&reader)) {
-    return absl::InvalidArgumentError("invalid OTLP/protobuf: the message does not parse");
-  }
-  return core::Batch(std::move(request));
-}
-
-absl::StatusOr<core::Batch> ParseGrpc(Signal signal, const grpc::ByteBuffer& buffer) {
-  switch (signal) {
-    case Signal::kTraces:
-      return ParseByteBuffer<core::TracesRequest>(buffer);
-    case Signal::kMetrics:
-      return ParseByteBuffer<core::MetricsRequest>(buffer);
-    case Signal::kLogs:
-      return ParseByteBuffer<core::LogsRequest>(buffer);
-  }
-  return absl::InternalError("unknown signal");
+// The request's bytes in one piece: parsed from contiguous memory, and kept
+// with the batch when nothing in it changes.
+std::string Flatten(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (!buffer.Dump(&slices).ok()) return out;
+  out.reserve(buffer.Length());
+  for (const grpc::Slice& s : slices)
+    out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out;
 }
 
 }  // namespace
@@ -142,14 +131,16 @@ grpc::ServerUnaryReactor* OtlpReceiver::GrpcService::Export(Signal signal,
     reactor->Finish(refused);
     return reactor;
   }
-  absl::StatusOr<core::Batch> batch = ParseGrpc(signal, request);
+  std::string received = Flatten(request);
+  absl::StatusOr<core::Batch> batch = core::DecodeOtlpProto(signal, received);
   if (!batch.ok()) {
     r.CountFailedRequest("grpc", "malformed");
     reactor->Finish(
         grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(batch.status().message())));
     return reactor;
   }
-  Prepared p = r.Prepare(*batch, "grpc");
+  Prepared p = r.Prepare(*batch, "grpc", &received);
+  received = std::string();
   if (p.records == 0) {
     GrpcCall::Answer(reactor, response, signal, p.outcome);
     return reactor;

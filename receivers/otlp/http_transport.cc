@@ -159,6 +159,7 @@ void OtlpReceiver::HandleHttp(common::http::ServerRequest&& req,
   }
   absl::StatusOr<core::Batch> batch =
       json ? core::DecodeOtlpJson(signal, req.body) : core::DecodeOtlpProto(signal, req.body);
+  std::string received = std::move(req.body);
   req.body = std::string();
   if (!batch.ok()) {
     CountFailedRequest("http", "malformed");
@@ -166,7 +167,8 @@ void OtlpReceiver::HandleHttp(common::http::ServerRequest&& req,
                                  std::string(batch.status().message())));
     return;
   }
-  Prepared p = Prepare(*batch, "http");
+  Prepared p = Prepare(*batch, "http", json ? nullptr : &received);
+  received = std::string();
   if (p.records == 0) {
     responder.Send(OutcomeResponse(json, signal, p.outcome));
     return;

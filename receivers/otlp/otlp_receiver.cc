@@ -41,7 +41,8 @@ void OtlpReceiver::CountFailedRequest(const std::string& transport, const std::s
   core::Telemetry::Get().ReceiverFailedRequests(id_, transport, reason).Increment();
 }
 
-OtlpReceiver::Prepared OtlpReceiver::Prepare(core::Batch& batch, const std::string& transport) {
+OtlpReceiver::Prepared OtlpReceiver::Prepare(core::Batch& batch, const std::string& transport,
+                                             std::string* received) {
   Prepared p;
   const Signal signal = batch.signal();
   core::Telemetry& t = core::Telemetry::Get();
@@ -62,6 +63,10 @@ OtlpReceiver::Prepared OtlpReceiver::Prepare(core::Batch& batch, const std::stri
   if (limited.truncated_values > 0) {
     t.ReceiverLimited(id_, signal, "truncated")
         .Increment(static_cast<double>(limited.truncated_values));
+  }
+  if (received != nullptr && invalid.rejected == 0 && limited.dropped_attributes == 0 &&
+      limited.truncated_values == 0) {
+    batch.KeepWire(std::move(*received));
   }
   p.consumer = consumers_.For(signal);
   if (p.consumer == nullptr) {

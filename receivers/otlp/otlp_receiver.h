@@ -59,7 +59,11 @@ class OtlpReceiver : public core::Receiver {
     core::Consumer* consumer = nullptr;
     size_t records = 0;
   };
-  Prepared Prepare(core::Batch& batch, const std::string& transport);
+  // `received`: the request's protobuf bytes, kept with the batch when
+  // nothing was removed or cut from it, so that stages that take bytes (the
+  // write-ahead buffer, the OTLP exporter) use them as they came.
+  Prepared Prepare(core::Batch& batch, const std::string& transport,
+                   std::string* received = nullptr);
   // Counts the records of a request the pipeline accepted or refused.
   void Settle(core::Signal signal, const std::string& transport, size_t records,
               const absl::Status& status);

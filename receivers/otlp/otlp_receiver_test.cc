@@ -203,6 +203,35 @@ TEST_F(OtlpReceiverTest, PartialSuccessReportsRejectedSpans) {
   EXPECT_EQ(traces_.records(), 4u);
 }
 
+// A protobuf request that passes unchanged keeps its bytes for the stages
+// that take them (buffer, OTLP exporter); one the receiver changed, or JSON,
+// does not.
+TEST_F(OtlpReceiverTest, UnchangedProtobufRequestsKeepTheirBytes) {
+  const std::string body = MakeSpans(3, "kept").SerializeAsString();
+  ASSERT_EQ(PostProto(body)->status, 200);
+  core::TracesRequest bad = MakeSpans(2);
+  bad.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0)->set_span_id("bad");
+  ASSERT_EQ(PostProto(bad.SerializeAsString())->status, 200);
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", receiver_->grpc_port()),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = opentelemetry::proto::collector::trace::v1::TraceService::NewStub(channel);
+  grpc::ClientContext ctx;
+  opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse response;
+  ASSERT_TRUE(stub->Export(&ctx, MakeSpans(4, "grpc"), &response).ok());
+  auto json = http_->Post("/v1/traces", R"({"resourceSpans":[]})", "application/json");
+  ASSERT_EQ(json->status, 200);
+
+  const std::vector<core::Batch> got = traces_.batches();
+  ASSERT_EQ(got.size(), 3u);
+  ASSERT_NE(got[0].wire(), nullptr);
+  EXPECT_EQ(*got[0].wire(), body);
+  EXPECT_EQ(got[0].traces().SerializeAsString(), body);  // and the objects
+  EXPECT_EQ(got[1].wire(), nullptr);                     // a span was removed
+  EXPECT_EQ(got[1].record_count(), 1u);
+  ASSERT_NE(got[2].wire(), nullptr);
+  EXPECT_EQ(*got[2].wire(), MakeSpans(4, "grpc").SerializeAsString());
+}
+
 TEST_F(OtlpReceiverTest, SignalWithoutPipelineIs404) {
   auto res = http_->Post("/v1/metrics", "", "application/x-protobuf");
   ASSERT_TRUE(res);

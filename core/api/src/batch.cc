@@ -91,8 +91,12 @@ struct Batch::Wire {
   std::atomic<bool> parsed{false};
   // Written once under `once`, read after it.
   bool ok = true;
-  std::unique_ptr<google::protobuf::Arena> arena;
-  Data data;
+  std::unique_ptr<google::protobuf::Arena> arena;  // owns `data` when set
+  Data data{static_cast<TracesRequest*>(nullptr)};
+
+  ~Wire() {
+    if (!arena) std::visit([](auto* m) { delete m; }, data);
+  }
 };
 
 Batch::Batch(TracesRequest request) : data_(new TracesRequest(std::move(request))) {
@@ -125,8 +129,8 @@ Batch::Batch(Signal signal, std::string wire, size_t records)
 }
 
 Batch::Batch(const Batch& other) : records_(other.records_) {
-  if (other.Unparsed()) {
-    // Still bytes: the copy is bytes too, parsed when someone asks.
+  if (other.wire_) {
+    // The copy is the bytes, parsed when someone asks.
     data_ = other.data_;
     wire_ = std::make_unique<Wire>();
     wire_->bytes = other.wire_->bytes;
@@ -212,6 +216,19 @@ absl::Status Batch::Parse() const {
 
 const std::string* Batch::wire() const { return wire_ ? &wire_->bytes : nullptr; }
 
+void Batch::KeepWire(std::string bytes) {
+  Mutable();
+  auto w = std::make_unique<Wire>();
+  w->bytes = std::move(bytes);
+  w->arena = std::move(arena_);
+  w->data = data_;
+  std::call_once(w->once, [] {});
+  w->parsed.store(true, std::memory_order_release);
+  // The objects now belong to the wire state; data_ keeps only the signal.
+  data_ = std::visit([](auto* m) -> Data { return static_cast<decltype(m)>(nullptr); }, data_);
+  wire_ = std::move(w);
+}
+
 bool Batch::Unparsed() const { return wire_ && !wire_->parsed.load(std::memory_order_acquire); }
 
 const Batch::Data& Batch::Mutable() {
@@ -220,6 +237,8 @@ const Batch::Data& Batch::Mutable() {
     ParseWire();
     arena_ = std::move(wire_->arena);
     data_ = wire_->data;
+    wire_->data =
+        std::visit([](auto* m) -> Data { return static_cast<decltype(m)>(nullptr); }, data_);
     wire_.reset();
   }
   return data_;
@@ -231,9 +250,21 @@ const google::protobuf::Message& Batch::message() const {
   return std::visit([](const auto* m) -> const google::protobuf::Message& { return *m; }, Parsed());
 }
 
+// Two batches in wire form: the bytes of both, unparsed.
+void Batch::AppendWire(const std::string& other) {
+  if (Unparsed()) {
+    wire_->bytes += other;
+    return;
+  }
+  auto w = std::make_unique<Wire>();
+  w->bytes.reserve(wire_->bytes.size() + other.size());
+  w->bytes.append(wire_->bytes).append(other);
+  wire_ = std::move(w);
+}
+
 void Batch::Append(const Batch& other) {
-  if (Unparsed() && other.wire_) {
-    wire_->bytes += other.wire_->bytes;
+  if (wire_ && other.wire_) {
+    AppendWire(other.wire_->bytes);
     records_ += other.records_;
     return;
   }
@@ -268,8 +299,8 @@ void MoveResources(LogsRequest* to, LogsRequest* from) {
 }  // namespace
 
 void Batch::Append(Batch&& other) {
-  if (Unparsed() && other.wire_) {
-    wire_->bytes += other.wire_->bytes;
+  if (wire_ && other.wire_) {
+    AppendWire(other.wire_->bytes);
   } else {
     std::visit(
         [&](auto* mine) {

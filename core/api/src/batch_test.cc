@@ -216,17 +216,23 @@ TEST(BatchTest, WireFormBatchesAppendAsBytes) {
   ASSERT_EQ(joined.traces().resource_spans_size(), 3);
   EXPECT_EQ(joined.traces().resource_spans(1).resource().attributes(0).value().string_value(), "b");
 
-  // Once parsed, or with objects on either side, resources are appended as
-  // objects.
+  // With objects on one side only, resources are appended as objects.
   Batch objects(testing::MakeSpans(1, "o"));
   objects.Append(Batch(Signal::kTraces, a, 2));
   EXPECT_EQ(objects.wire(), nullptr);
   EXPECT_EQ(objects.record_count(), 3u);
   EXPECT_EQ(CountRecords(objects.traces()), 3u);
+  Batch with_objects(Signal::kTraces, b, 3);
+  with_objects.Append(Batch(testing::MakeSpans(1, "o")));
+  EXPECT_EQ(with_objects.wire(), nullptr);
+  EXPECT_EQ(CountRecords(with_objects.traces()), 4u);
+  // A parsed batch that keeps its bytes appends bytes; its objects are
+  // parsed again when asked for.
   Batch parsed(Signal::kTraces, a, 2);
   ASSERT_TRUE(parsed.Parse().ok());
   parsed.Append(Batch(Signal::kTraces, b, 3));
-  EXPECT_EQ(parsed.wire(), nullptr);
+  ASSERT_NE(parsed.wire(), nullptr);
+  EXPECT_EQ(*parsed.wire(), a + b);
   EXPECT_EQ(CountRecords(parsed.traces()), 5u);
   EXPECT_EQ(parsed.record_count(), 5u);
 
@@ -237,6 +243,28 @@ TEST(BatchTest, WireFormBatchesAppendAsBytes) {
   std::vector<Batch> parts = Batch(Signal::kTraces, a + b, 5).Split(2);
   ASSERT_EQ(parts.size(), 3u);
   EXPECT_EQ(parts[2].record_count(), 1u);
+}
+
+TEST(BatchTest, ABatchKeepsTheBytesItWasParsedFrom) {
+  const TracesRequest request = testing::MakeSpans(3, "k");
+  const std::string bytes = request.SerializeAsString();
+  Batch batch{TracesRequest(request)};
+  batch.KeepWire(bytes);
+  ASSERT_NE(batch.wire(), nullptr);
+  EXPECT_EQ(*batch.wire(), bytes);
+  EXPECT_EQ(batch.traces().SerializeAsString(), bytes);  // the objects stay
+  EXPECT_EQ(batch.ByteSize(), bytes.size());
+  Batch copy = batch;  // copied as its bytes
+  ASSERT_NE(copy.wire(), nullptr);
+  EXPECT_EQ(*copy.wire(), bytes);
+  EXPECT_EQ(copy.traces().SerializeAsString(), bytes);
+  Batch moved = std::move(batch);
+  ASSERT_NE(moved.wire(), nullptr);
+  EXPECT_EQ(batch.record_count(), 0u);
+  moved.mutable_traces().mutable_resource_spans(0)->set_schema_url(
+      "x");  // objects kept, bytes gone
+  EXPECT_EQ(moved.wire(), nullptr);
+  EXPECT_EQ(CountRecords(moved.traces()), 3u);
 }
 
 TEST(BatchTest, AWireFormBatchThatDoesNotParseSaysSo) {

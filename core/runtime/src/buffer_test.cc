@@ -169,7 +169,7 @@ TEST(WriteAheadBuffer, AWireFormCursorGetsTheStoredBytesUnparsed) {
   for (size_t i = 0; i < 5; ++i) {
     const Batch& p = parsed_batches[i];
     const Batch& b = byte_batches[i];
-    EXPECT_EQ(p.wire(), nullptr);
+    EXPECT_EQ(Tag(p), "w" + std::to_string(i));
     ASSERT_NE(b.wire(), nullptr);
     EXPECT_EQ(*b.wire(), testing::MakeSpans(3, "w" + std::to_string(i)).SerializeAsString());
     EXPECT_EQ(b.record_count(), 3u);

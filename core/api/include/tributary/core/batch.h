@@ -58,7 +58,8 @@ class Batch {
   // `wire` must be what protobuf serialized, with `records` counted by
   // wire::CountOtlpRecords or CountRecords.
   Batch(Signal signal, std::string wire, size_t records);
-  // A copy lives on the heap.
+  // A copy lives on the heap; a copy of a batch that holds its wire form is
+  // those bytes, parsed when asked.
   Batch(const Batch& other);
   Batch& operator=(const Batch& other);
   // A batch moved from holds an empty request of the same signal.
@@ -84,6 +85,10 @@ class Batch {
   // (unchanged since: a mutable_*() call or an Append of objects drops them);
   // else null.
   const std::string* wire() const;
+  // Keeps `bytes`, which must be a serialization of this batch's request
+  // (the bytes it was parsed from, nothing changed since), beside its
+  // objects, for the stages that take bytes.
+  void KeepWire(std::string bytes);
   // For changes that keep every record (attribute limits) before the batch
   // is shared; a shared batch is const.
   TracesRequest& mutable_traces() { return *std::get<TracesRequest*>(Mutable()); }
@@ -91,9 +96,10 @@ class Batch {
   LogsRequest& mutable_logs() { return *std::get<LogsRequest*>(Mutable()); }
 
   // Appends the resources of `other`, which must carry the same signal. Two
-  // batches in wire form, this one not yet parsed, append as bytes: two
-  // serialized export requests one after the other are the serialized
-  // request of their union.
+  // batches that hold their wire form append as bytes (two serialized export
+  // requests one after the other are the serialized request of their
+  // union); this batch's objects, if any, are dropped, to be parsed again
+  // if a later stage asks for them.
   void Append(const Batch& other);
   // The same, taking `other`'s resources instead of copying them; `other`
   // is left empty.
@@ -115,6 +121,7 @@ class Batch {
   const Data& Mutable();
   // Whether this batch holds bytes nobody has parsed yet.
   bool Unparsed() const;
+  void AppendWire(const std::string& other);
 
   std::unique_ptr<google::protobuf::Arena> arena_;  // owns the request when set
   Data data_;  // a null request of the signal while wire_ holds the request
