@@ -186,6 +186,39 @@ TEST(WriteAheadBuffer, AWireFormCursorGetsTheStoredBytesUnparsed) {
   buffer.Close();
 }
 
+// A wire-form cursor checks a record's shape and count against its header
+// before handing the bytes on: a record whose bytes hold other than the
+// records its header counts is skipped and counted, the next delivered.
+TEST(WriteAheadBuffer, AWireFormCursorSkipsARecordThatDisagreesWithItsHeader) {
+  TempDir dir;
+  RecordingConsumer bytes;
+  WriteAheadBuffer buffer(Options(dir.path(), "wire-count"));
+  buffer.AddCursor("otlp/wire-count", &bytes, /*wire_form=*/true);
+  ASSERT_TRUE(buffer.Start().ok());
+  const double before =
+      MetricValue("tributary_dropped_records_total",
+                  {{"component", "otlp/wire-count"}, {"reason", "buffer_corrupt"}});
+  for (size_t claimed : {5u, 3u}) {  // the first claims 5 of its 3 spans
+    Envelope e;
+    e.batch = std::make_shared<const Batch>(
+        Signal::kTraces, testing::MakeSpans(3, "c" + std::to_string(claimed)).SerializeAsString(),
+        claimed);
+    ASSERT_TRUE(buffer.Consume(std::move(e)).ok());
+  }
+  ASSERT_TRUE(bytes.WaitForRecords(3));
+  const std::vector<Batch> got = bytes.batches();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(Tag(got[0]), "c3");
+  EXPECT_TRUE(Eventually([&] {
+    return MetricValue("tributary_dropped_records_total",
+                       {{"component", "otlp/wire-count"}, {"reason", "buffer_corrupt"}}) -
+               before ==
+           5;
+  }));
+  buffer.Shutdown(Clock::now() + std::chrono::seconds(5));
+  buffer.Close();
+}
+
 TEST(WriteAheadBuffer, UnsettledRecordsAreReplayedAfterRestartAndSettledOnesAreNot) {
   TempDir dir;
   {
