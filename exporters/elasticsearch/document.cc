@@ -240,10 +240,21 @@ void AppendTimestamp(uint64_t unix_nano, std::string* out) {
   unsigned m, d;
   CivilFromDays(static_cast<int64_t>(secs / 86400), &y, &m, &d);
   const unsigned sod = static_cast<unsigned>(secs % 86400);
-  char buf[40];
-  const int n = snprintf(buf, sizeof buf, "\"%04d-%02u-%02uT%02u:%02u:%02u.%09uZ\"", y, m, d,
-                         sod / 3600, sod / 60 % 60, sod % 60, static_cast<unsigned>(nanos));
-  out->append(buf, static_cast<size_t>(n));
+  // "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ", quoted; a 64-bit nanosecond time ends
+  // before the year 2555.
+  char buf[33] = "\"0000-00-00T00:00:00.000000000Z\"";
+  auto digits = [&buf](int at, unsigned value, int width) {
+    for (int i = at + width - 1; i >= at; --i, value /= 10)
+      buf[i] = static_cast<char>('0' + value % 10);
+  };
+  digits(1, static_cast<unsigned>(y), 4);
+  digits(6, m, 2);
+  digits(9, d, 2);
+  digits(12, sod / 3600, 2);
+  digits(15, sod / 60 % 60, 2);
+  digits(18, sod % 60, 2);
+  digits(21, static_cast<unsigned>(nanos), 9);
+  out->append(buf, 32);
 }
 
 void AppendLogDocument(MappingMode mode, const Resource& resource,

@@ -41,6 +41,20 @@ LogRecord MakeLog() {
   return rec;
 }
 
+TEST(Document, TimestampsAreRfc3339WithNanoseconds) {
+  const std::pair<uint64_t, const char*> cases[] = {
+      {0, "\"1970-01-01T00:00:00.000000000Z\""},
+      {951782400000000001ull, "\"2000-02-29T00:00:00.000000001Z\""},
+      {1700000000123456789ull, "\"2023-11-14T22:13:20.123456789Z\""},
+      {18446744073709551615ull, "\"2554-07-21T23:34:33.709551615Z\""},
+  };
+  for (const auto& [nanos, want] : cases) {
+    std::string out = "x";
+    AppendTimestamp(nanos, &out);
+    EXPECT_EQ(out, std::string("x") + want);
+  }
+}
+
 TEST(Document, EcsLogDocument) {
   InstrumentationScope scope;
   scope.set_name("app.logger");

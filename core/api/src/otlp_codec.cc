@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "absl/strings/escaping.h"
@@ -365,6 +366,23 @@ void AppendJsonEscaped(std::string_view text, std::string* out) {
   size_t done = 0;  // text before this is in `out`
   size_t i = 0;
   while (i < n) {
+    // Eight bytes at a time while none needs a look: no control character,
+    // quote, backslash or byte of a multi-byte sequence.
+    constexpr uint64_t kOnes = 0x0101010101010101ull;
+    constexpr uint64_t kHigh = 0x8080808080808080ull;
+    while (i + 8 <= n) {
+      uint64_t x;
+      std::memcpy(&x, p + i, 8);
+      const uint64_t quote = x ^ (kOnes * '"');
+      const uint64_t backslash = x ^ (kOnes * '\\');
+      // Any byte below 0x20, any zero byte of `quote` or `backslash` (exact
+      // as long as no byte has its high bit set, which stops the loop anyway).
+      const uint64_t special = ((x - kOnes * 0x20) & ~x) | ((quote - kOnes) & ~quote) |
+                               ((backslash - kOnes) & ~backslash) | x;
+      if ((special & kHigh) != 0) break;
+      i += 8;
+    }
+    if (i == n) break;
     const unsigned char c = p[i];
     if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
       ++i;

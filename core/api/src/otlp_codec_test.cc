@@ -121,6 +121,42 @@ TEST(OtlpJsonTest, EscapesAndRepairsStrings) {
   EXPECT_EQ(EncodeOtlpJson(Batch(LogsRequest())), "{}");
 }
 
+// Every byte value at every position of a 19-byte text (the escaper looks at
+// eight bytes at a time), against a byte-by-byte reading.
+TEST(OtlpJsonTest, EscapesEveryByteAtEveryPosition) {
+  auto reference = [](unsigned char c) -> std::string {
+    switch (c) {
+      case '"':
+        return "\\\"";
+      case '\\':
+        return "\\\\";
+      case '\n':
+        return "\\n";
+      case '\r':
+        return "\\r";
+      case '\t':
+        return "\\t";
+    }
+    if (c < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      return std::string("\\u00") + kHex[c >> 4] + kHex[c & 0xF];
+    }
+    if (c >= 0x80) return "\uFFFD";  // alone, no byte starts a valid sequence
+    return std::string(1, static_cast<char>(c));
+  };
+  for (int c = 0; c < 256; ++c) {
+    for (size_t at = 0; at < 19; ++at) {
+      std::string text(19, 'a');
+      text[at] = static_cast<char>(c);
+      std::string out;
+      AppendJsonEscaped(text, &out);
+      const std::string want = std::string(at, 'a') + reference(static_cast<unsigned char>(c)) +
+                               std::string(18 - at, 'a');
+      ASSERT_EQ(out, want) << "byte " << c << " at " << at;
+    }
+  }
+}
+
 TEST(OtlpJsonTest, IgnoresUnknownFieldsAndRejectsBrokenJson) {
   auto batch = DecodeOtlpJson(Signal::kLogs, R"({"resourceLogs":[],"futureField":1})");
   EXPECT_TRUE(batch.ok()) << batch.status();

@@ -1,3 +1,4 @@
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,24 +40,23 @@ bool WriteAheadBuffer::LocateLocked(Reader* r, Located* out) {
 
 std::shared_ptr<const Batch> WriteAheadBuffer::ReadFromDisk(const Located& where, bool wire_form,
                                                             std::string* error) {
-  // One read buffer per reader thread, kept between records.
-  thread_local std::string data;
-  const size_t need = detail::kRecordHeaderSize + where.length;
-  if (data.capacity() > (16u << 20) && need < data.capacity() / 4) std::string().swap(data);
-  data.resize(need);
-  ssize_t n = pread(where.file->fd, data.data(), data.size(), static_cast<off_t>(where.offset));
-  if (n != static_cast<ssize_t>(data.size())) {
+  // The header and the payload in one read, the payload straight into the
+  // string the batch keeps.
+  char header[detail::kRecordHeaderSize];
+  std::string payload(where.length, '\0');
+  iovec parts[2] = {{header, sizeof header}, {payload.data(), payload.size()}};
+  ssize_t n = preadv(where.file->fd, parts, 2, static_cast<off_t>(where.offset));
+  if (n != static_cast<ssize_t>(sizeof header + payload.size())) {
     *error = n < 0 ? strerror(errno) : "short read";
     return nullptr;
   }
   detail::RecordHeader h;
-  const char* payload = data.data() + detail::kRecordHeaderSize;
-  if (!detail::DecodeRecordHeader(data.data(), &h) || h.seq != where.seq ||
-      h.length != where.length || detail::RecordCrc(data.data(), payload, h.length) != h.crc) {
+  if (!detail::DecodeRecordHeader(header, &h) || h.seq != where.seq || h.length != where.length ||
+      detail::RecordCrc(header, payload.data(), h.length) != h.crc) {
     *error = "checksum mismatch";
     return nullptr;
   }
-  auto batch = std::make_shared<const Batch>(h.signal, std::string(payload, h.length), h.records);
+  auto batch = std::make_shared<const Batch>(h.signal, std::move(payload), h.records);
   if (wire_form) {
     // The bytes as they are, once their shape and record count agree with
     // the header.
