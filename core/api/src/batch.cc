@@ -85,6 +85,24 @@ size_t CountRecords(const LogsRequest& request) {
   return n;
 }
 
+namespace {
+
+// The null request of a signal: what a batch keeps in data_ while its wire
+// state holds the request (Batch::Data is this variant).
+std::variant<TracesRequest*, MetricsRequest*, LogsRequest*> NullRequest(Signal signal) {
+  switch (signal) {
+    case Signal::kMetrics:
+      return static_cast<MetricsRequest*>(nullptr);
+    case Signal::kLogs:
+      return static_cast<LogsRequest*>(nullptr);
+    case Signal::kTraces:
+      break;
+  }
+  return static_cast<TracesRequest*>(nullptr);
+}
+
+}  // namespace
+
 struct Batch::Wire {
   std::string bytes;
   std::once_flag once;
@@ -114,17 +132,7 @@ Batch::Batch(std::unique_ptr<google::protobuf::Arena> arena, LogsRequest* reques
 }
 
 Batch::Batch(Signal signal, std::string wire, size_t records)
-    : data_(static_cast<TracesRequest*>(nullptr)), records_(records), wire_(new Wire) {
-  switch (signal) {
-    case Signal::kTraces:
-      break;
-    case Signal::kMetrics:
-      data_ = static_cast<MetricsRequest*>(nullptr);
-      break;
-    case Signal::kLogs:
-      data_ = static_cast<LogsRequest*>(nullptr);
-      break;
-  }
+    : data_(NullRequest(signal)), records_(records), wire_(new Wire) {
   wire_->bytes = std::move(wire);
 }
 
@@ -227,7 +235,7 @@ void Batch::KeepWire(std::string bytes) {
   std::call_once(w->once, [] {});
   w->parsed.store(true, std::memory_order_release);
   // The objects now belong to the wire state; data_ keeps only the signal.
-  data_ = std::visit([](auto* m) -> Data { return static_cast<decltype(m)>(nullptr); }, data_);
+  data_ = NullRequest(signal());
   wire_ = std::move(w);
 }
 
@@ -239,8 +247,7 @@ const Batch::Data& Batch::Mutable() {
     ParseWire();
     arena_ = std::move(wire_->arena);
     data_ = wire_->data;
-    wire_->data =
-        std::visit([](auto* m) -> Data { return static_cast<decltype(m)>(nullptr); }, data_);
+    wire_->data = NullRequest(signal());
     wire_.reset();
   }
   return data_;
