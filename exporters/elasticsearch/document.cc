@@ -7,13 +7,25 @@
 #include "absl/strings/str_cat.h"
 #include "exporters/elasticsearch/murmur3.h"
 #include "tributary/core/otlp_codec.h"
+#include "tributary/core/wire.h"
 
 namespace tributary::exporters::elasticsearch {
 
 namespace {
 
-namespace common = opentelemetry::proto::common::v1;
-namespace trace = opentelemetry::proto::trace::v1;
+using core::wire::AnyValue;
+using core::wire::Field;
+using core::wire::ReadAnyValue;
+using core::wire::Reader;
+using core::wire::ReadKeyValue;
+using core::wire::Type;
+
+// Nesting of values deeper than protobuf's parser accepts is malformed.
+constexpr int kMaxDepth = 100;
+
+// Span kinds and status codes as the trace proto numbers them.
+enum SpanKind { kInternal = 1, kServer = 2, kClient = 3, kProducer = 4, kConsumer = 5 };
+enum StatusCode { kStatusOk = 1, kStatusError = 2 };
 
 void AppendHex(std::string_view bytes, std::string* out) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -50,67 +62,88 @@ void AppendDouble(double d, std::string* out) {
   out->append(buf, static_cast<size_t>(n));
 }
 
-void AppendValue(const common::AnyValue& v, std::string* out);
+bool AppendValue(std::string_view v, int depth, std::string* out);
 
-// Attributes as an object, keys made field names.
-void AppendAttributes(const google::protobuf::RepeatedPtrField<common::KeyValue>& attrs,
-                      std::string* out) {
+// The KeyValues of field `number` of `message` as an object, keys made
+// field names.
+bool AppendAttributes(std::string_view message, uint32_t number, int depth, std::string* out) {
   out->push_back('{');
   bool first = true;
-  for (const auto& kv : attrs) {
+  Reader reader(message);
+  Field f;
+  while (reader.Next(&f)) {
+    if (f.number != number || f.type != Type::kLen) continue;
+    std::string_view key;
+    MessageField value;
+    if (!ReadKeyValue(f.bytes, &key, &value)) return false;
     if (!first) out->push_back(',');
     first = false;
-    AppendEscapedKey(FieldName(kv.key()), out);
-    AppendValue(kv.value(), out);
+    AppendEscapedKey(FieldName(key), out);
+    if (!AppendValue(value.bytes(), depth + 1, out)) return false;
   }
   out->push_back('}');
+  return reader.ok();
 }
 
-void AppendValue(const common::AnyValue& v, std::string* out) {
-  switch (v.value_case()) {
-    case common::AnyValue::kStringValue:
-      AppendString(v.string_value(), out);
-      break;
-    case common::AnyValue::kBoolValue:
-      out->append(v.bool_value() ? "true" : "false");
-      break;
-    case common::AnyValue::kIntValue:
-      absl::StrAppend(out, v.int_value());
-      break;
-    case common::AnyValue::kDoubleValue:
-      AppendDouble(v.double_value(), out);
-      break;
-    case common::AnyValue::kBytesValue:
-      AppendString(absl::Base64Escape(v.bytes_value()), out);
-      break;
-    case common::AnyValue::kArrayValue: {
+bool AppendValue(std::string_view v, int depth, std::string* out) {
+  if (depth > kMaxDepth) return false;
+  AnyValue any;
+  if (!ReadAnyValue(v, &any)) return false;
+  switch (any.member) {
+    case AnyValue::kString:
+      AppendString(any.bytes.bytes(), out);
+      return true;
+    case AnyValue::kBool:
+      out->append(any.value != 0 ? "true" : "false");
+      return true;
+    case AnyValue::kInt:
+      absl::StrAppend(out, static_cast<int64_t>(any.value));
+      return true;
+    case AnyValue::kDouble: {
+      double d;
+      std::memcpy(&d, &any.value, sizeof d);
+      AppendDouble(d, out);
+      return true;
+    }
+    case AnyValue::kBytes:
+      AppendString(
+          absl::Base64Escape(absl::string_view(any.bytes.bytes().data(), any.bytes.bytes().size())),
+          out);
+      return true;
+    case AnyValue::kArray: {
       out->push_back('[');
       bool first = true;
-      for (const auto& e : v.array_value().values()) {
+      Reader reader(any.bytes.bytes());
+      Field f;
+      while (reader.Next(&f)) {
+        if (f.number != 1 || f.type != Type::kLen) continue;
         if (!first) out->push_back(',');
         first = false;
-        AppendValue(e, out);
+        if (!AppendValue(f.bytes, depth + 1, out)) return false;
       }
       out->push_back(']');
-      break;
+      return reader.ok();
     }
-    case common::AnyValue::kKvlistValue:
-      AppendAttributes(v.kvlist_value().values(), out);
-      break;
+    case AnyValue::kKvlist:
+      return AppendAttributes(any.bytes.bytes(), 1, depth, out);
     default:
       out->append("null");
+      return true;
   }
 }
 
 // A body as the `message` text: strings as they are, anything else as JSON.
-void AppendMessage(const common::AnyValue& body, std::string* out) {
-  if (body.value_case() == common::AnyValue::kStringValue) {
-    AppendString(body.string_value(), out);
-    return;
+bool AppendMessage(std::string_view body, std::string* out) {
+  AnyValue any;
+  if (!ReadAnyValue(body, &any)) return false;
+  if (any.member == AnyValue::kString) {
+    AppendString(any.bytes.bytes(), out);
+    return true;
   }
   std::string json;
-  AppendValue(body, &json);
+  if (!AppendValue(body, 0, &json)) return false;
   AppendString(json, out);
+  return true;
 }
 
 const char* SeverityWord(int number) {
@@ -125,15 +158,15 @@ const char* SeverityWord(int number) {
 
 const char* SpanKindWord(int kind) {
   switch (kind) {
-    case trace::Span::SPAN_KIND_INTERNAL:
+    case kInternal:
       return "INTERNAL";
-    case trace::Span::SPAN_KIND_SERVER:
+    case kServer:
       return "SERVER";
-    case trace::Span::SPAN_KIND_CLIENT:
+    case kClient:
       return "CLIENT";
-    case trace::Span::SPAN_KIND_PRODUCER:
+    case kProducer:
       return "PRODUCER";
-    case trace::Span::SPAN_KIND_CONSUMER:
+    case kConsumer:
       return "CONSUMER";
     default:
       return "UNSPECIFIED";
@@ -150,81 +183,227 @@ void AppendDataStream(const char* type, const std::string& index, std::string* o
                   index.substr(b + 1), "\"");
 }
 
+// The ECS field of a resource attribute; "" for none, nullptr for an
+// attribute that names the data stream and is left out.
+const char* EcsResourceField(std::string_view k) {
+  if (k == "service.name") return "service.name";
+  if (k == "service.version") return "service.version";
+  if (k == "service.instance.id") return "service.node.name";
+  if (k == "deployment.environment" || k == "deployment.environment.name") {
+    return "service.environment";
+  }
+  if (k == "host.name") return "host.name";
+  if (k == "k8s.namespace.name") return "kubernetes.namespace";
+  if (k == "k8s.pod.name") return "kubernetes.pod.name";
+  if (k == "k8s.pod.uid") return "kubernetes.pod.uid";
+  if (k == "k8s.container.name") return "kubernetes.container.name";
+  if (k == "k8s.node.name") return "kubernetes.node.name";
+  if (k == "k8s.deployment.name") return "kubernetes.deployment.name";
+  if (k == "container.id") return "container.id";
+  if (k == "data_stream.dataset" || k == "data_stream.namespace") return nullptr;
+  return "";
+}
+
 // ECS fields from resource attributes; the rest under resource.attributes.
-void AppendEcsResource(const Resource& resource, std::string* out) {
+bool AppendEcsResource(std::string_view resource, std::string* out) {
   std::string rest;
   std::string labels;
-  for (const auto& kv : resource.attributes()) {
-    const std::string& k = kv.key();
-    const char* ecs = nullptr;
-    if (k == "service.name")
-      ecs = "service.name";
-    else if (k == "service.version")
-      ecs = "service.version";
-    else if (k == "service.instance.id")
-      ecs = "service.node.name";
-    else if (k == "deployment.environment" || k == "deployment.environment.name")
-      ecs = "service.environment";
-    else if (k == "host.name")
-      ecs = "host.name";
-    else if (k == "k8s.namespace.name")
-      ecs = "kubernetes.namespace";
-    else if (k == "k8s.pod.name")
-      ecs = "kubernetes.pod.name";
-    else if (k == "k8s.pod.uid")
-      ecs = "kubernetes.pod.uid";
-    else if (k == "k8s.container.name")
-      ecs = "kubernetes.container.name";
-    else if (k == "k8s.node.name")
-      ecs = "kubernetes.node.name";
-    else if (k == "k8s.deployment.name")
-      ecs = "kubernetes.deployment.name";
-    else if (k == "container.id")
-      ecs = "container.id";
-    else if (k == "data_stream.dataset" || k == "data_stream.namespace")
-      continue;
-    if (ecs != nullptr) {
+  Reader reader(resource);
+  Field f;
+  while (reader.Next(&f)) {
+    if (f.number != 1 || f.type != Type::kLen) continue;
+    std::string_view k;
+    MessageField value;
+    if (!ReadKeyValue(f.bytes, &k, &value)) return false;
+    const char* ecs = EcsResourceField(k);
+    if (ecs == nullptr) continue;
+    if (*ecs != '\0') {
       out->append(",\"");
       out->append(ecs);
       out->append("\":");
-      AppendValue(kv.value(), out);
+      if (!AppendValue(value.bytes(), 0, out)) return false;
       continue;
     }
     constexpr std::string_view kLabel = "k8s.pod.label.";
-    if (k.size() > kLabel.size() && std::string_view(k).substr(0, kLabel.size()) == kLabel) {
+    if (k.size() > kLabel.size() && k.substr(0, kLabel.size()) == kLabel) {
       if (!labels.empty()) labels.push_back(',');
-      AppendEscapedKey(FieldName(std::string_view(k).substr(kLabel.size())), &labels);
-      AppendValue(kv.value(), &labels);
+      AppendEscapedKey(FieldName(k.substr(kLabel.size())), &labels);
+      if (!AppendValue(value.bytes(), 0, &labels)) return false;
       continue;
     }
     if (!rest.empty()) rest.push_back(',');
     AppendEscapedKey(FieldName(k), &rest);
-    AppendValue(kv.value(), &rest);
+    if (!AppendValue(value.bytes(), 0, &rest)) return false;
   }
   if (!labels.empty()) absl::StrAppend(out, ",\"kubernetes.labels\":{", labels, "}");
   if (!rest.empty()) absl::StrAppend(out, ",\"resource.attributes\":{", rest, "}");
+  return reader.ok();
 }
 
-void AppendOtelResourceAndScope(const Resource& resource, const InstrumentationScope& scope,
-                                std::string* out) {
+bool AppendOtelResourceAndScope(const Origin& origin, std::string* out) {
   out->append(",\"resource\":{\"attributes\":");
-  AppendAttributes(resource.attributes(), out);
+  if (!AppendAttributes(origin.resource.bytes(), 1, 0, out)) return false;
   out->append("}");
-  if (!scope.name().empty() || !scope.version().empty() || scope.attributes_size() > 0) {
+  if (!origin.scope_name.empty() || !origin.scope_version.empty() || origin.scope_has_attributes) {
     out->append(",\"scope\":{\"name\":");
-    AppendString(scope.name(), out);
+    AppendString(origin.scope_name, out);
     out->append(",\"version\":");
-    AppendString(scope.version(), out);
-    if (scope.attributes_size() > 0) {
+    AppendString(origin.scope_version, out);
+    if (origin.scope_has_attributes) {
       out->append(",\"attributes\":");
-      AppendAttributes(scope.attributes(), out);
+      if (!AppendAttributes(origin.scope.bytes(), 3, 0, out)) return false;
     }
     out->append("}");
   }
+  return true;
+}
+
+void AppendHexField(const char* name, std::string_view id, std::string* out) {
+  out->append(name);
+  AppendHex(id, out);
+  out->push_back('"');
 }
 
 }  // namespace
 
+bool CompleteOrigin(Origin* origin) {
+  origin->scope_name = {};
+  origin->scope_version = {};
+  origin->scope_has_attributes = false;
+  Reader reader(origin->scope.bytes());
+  Field f;
+  while (reader.Next(&f)) {
+    if (f.type != Type::kLen) continue;
+    if (f.number == 1) {
+      origin->scope_name = f.bytes;
+    } else if (f.number == 2) {
+      origin->scope_version = f.bytes;
+    } else if (f.number == 3) {
+      origin->scope_has_attributes = true;
+    }
+  }
+  std::string buf;
+  buf.reserve(origin->resource.bytes().size() + 1 + origin->scope.bytes().size());
+  buf.append(origin->resource.bytes());
+  buf.push_back('\0');
+  buf.append(origin->scope.bytes());
+  origin->hash = Murmur3Hash128(buf, 0x7472696275746172ull).first;
+  return reader.ok();
+}
+
+bool ReadLog(std::string_view bytes, LogView* log) {
+  log->bytes = bytes;
+  log->time_unix_nano = log->observed_time_unix_nano = 0;
+  log->severity_number = 0;
+  log->flags = 0;
+  log->severity_text = log->trace_id = log->span_id = log->event_name = {};
+  log->body.Reset();
+  log->has_attributes = false;
+  Reader reader(bytes);
+  Field f;
+  while (reader.Next(&f)) {
+    switch (f.number) {
+      case 1:
+        if (f.type == Type::kFixed64) log->time_unix_nano = f.value;
+        break;
+      case 11:
+        if (f.type == Type::kFixed64) log->observed_time_unix_nano = f.value;
+        break;
+      case 2:
+        if (f.type == Type::kVarint) log->severity_number = static_cast<int32_t>(f.value);
+        break;
+      case 8:
+        if (f.type == Type::kFixed32) log->flags = static_cast<uint32_t>(f.value);
+        break;
+      case 3:
+        if (f.type == Type::kLen) log->severity_text = f.bytes;
+        break;
+      case 5:
+        if (f.type == Type::kLen) log->body.Add(f.bytes);
+        break;
+      case 6:
+        if (f.type == Type::kLen) log->has_attributes = true;
+        break;
+      case 9:
+        if (f.type == Type::kLen) log->trace_id = f.bytes;
+        break;
+      case 10:
+        if (f.type == Type::kLen) log->span_id = f.bytes;
+        break;
+      case 12:
+        if (f.type == Type::kLen) log->event_name = f.bytes;
+        break;
+      default:
+        break;
+    }
+  }
+  return reader.ok();
+}
+
+bool ReadSpan(std::string_view bytes, SpanView* span) {
+  span->bytes = bytes;
+  span->trace_id = span->span_id = span->trace_state = span->parent_span_id = span->name = {};
+  span->kind = 0;
+  span->start_time_unix_nano = span->end_time_unix_nano = 0;
+  span->has_attributes = span->has_events = span->has_links = false;
+  span->status.Reset();
+  span->status_code = 0;
+  span->status_message = {};
+  Reader reader(bytes);
+  Field f;
+  while (reader.Next(&f)) {
+    if (f.type == Type::kLen) {
+      switch (f.number) {
+        case 1:
+          span->trace_id = f.bytes;
+          break;
+        case 2:
+          span->span_id = f.bytes;
+          break;
+        case 3:
+          span->trace_state = f.bytes;
+          break;
+        case 4:
+          span->parent_span_id = f.bytes;
+          break;
+        case 5:
+          span->name = f.bytes;
+          break;
+        case 9:
+          span->has_attributes = true;
+          break;
+        case 11:
+          span->has_events = true;
+          break;
+        case 13:
+          span->has_links = true;
+          break;
+        case 15:
+          span->status.Add(f.bytes);
+          break;
+        default:
+          break;
+      }
+    } else if (f.number == 6 && f.type == Type::kVarint) {
+      span->kind = static_cast<int32_t>(f.value);
+    } else if (f.number == 7 && f.type == Type::kFixed64) {
+      span->start_time_unix_nano = f.value;
+    } else if (f.number == 8 && f.type == Type::kFixed64) {
+      span->end_time_unix_nano = f.value;
+    }
+  }
+  if (!reader.ok()) return false;
+  // Status: message (2), code (3).
+  Reader st(span->status.bytes());
+  while (st.Next(&f)) {
+    if (f.number == 2 && f.type == Type::kLen) {
+      span->status_message = f.bytes;
+    } else if (f.number == 3 && f.type == Type::kVarint) {
+      span->status_code = static_cast<int32_t>(f.value);
+    }
+  }
+  return st.ok();
+}
 std::string FieldName(std::string_view key) {
   std::string out(key);
   for (char& c : out) {
@@ -257,258 +436,255 @@ void AppendTimestamp(uint64_t unix_nano, std::string* out) {
   out->append(buf, 32);
 }
 
-void AppendLogDocument(MappingMode mode, const Resource& resource,
-                       const InstrumentationScope& scope, const LogRecord& record,
+bool AppendLogDocument(MappingMode mode, const Origin& origin, const LogView& record,
                        const std::string& index, std::string* out) {
   const uint64_t time =
-      record.time_unix_nano() != 0 ? record.time_unix_nano() : record.observed_time_unix_nano();
+      record.time_unix_nano != 0 ? record.time_unix_nano : record.observed_time_unix_nano;
   out->append("{\"@timestamp\":");
   AppendTimestamp(time, out);
   if (mode == MappingMode::kEcs) {
-    if (record.has_body()) {
+    if (record.body.present()) {
       out->append(",\"message\":");
-      AppendMessage(record.body(), out);
+      if (!AppendMessage(record.body.bytes(), out)) return false;
     }
-    const char* level =
-        record.severity_text().empty() ? SeverityWord(record.severity_number()) : nullptr;
-    if (!record.severity_text().empty()) {
+    if (!record.severity_text.empty()) {
       out->append(",\"log.level\":");
-      AppendString(record.severity_text(), out);
-    } else if (level != nullptr) {
+      AppendString(record.severity_text, out);
+    } else if (const char* level = SeverityWord(record.severity_number); level != nullptr) {
       absl::StrAppend(out, ",\"log.level\":\"", level, "\"");
     }
-    if (!record.trace_id().empty()) {
-      out->append(",\"trace.id\":\"");
-      AppendHex(record.trace_id(), out);
-      out->push_back('"');
-    }
-    if (!record.span_id().empty()) {
-      out->append(",\"span.id\":\"");
-      AppendHex(record.span_id(), out);
-      out->push_back('"');
-    }
-    AppendEcsResource(resource, out);
-    if (!scope.name().empty()) {
+    if (!record.trace_id.empty()) AppendHexField(",\"trace.id\":\"", record.trace_id, out);
+    if (!record.span_id.empty()) AppendHexField(",\"span.id\":\"", record.span_id, out);
+    if (!AppendEcsResource(origin.resource.bytes(), out)) return false;
+    if (!origin.scope_name.empty()) {
       out->append(",\"log.logger\":");
-      AppendString(scope.name(), out);
+      AppendString(origin.scope_name, out);
     }
-    if (record.attributes_size() > 0) {
+    if (record.has_attributes) {
       out->append(",\"attributes\":");
-      AppendAttributes(record.attributes(), out);
+      if (!AppendAttributes(record.bytes, 6, 0, out)) return false;
     }
   } else {
-    if (record.observed_time_unix_nano() != 0) {
+    if (record.observed_time_unix_nano != 0) {
       out->append(",\"observed_timestamp\":");
-      AppendTimestamp(record.observed_time_unix_nano(), out);
+      AppendTimestamp(record.observed_time_unix_nano, out);
     }
-    if (record.severity_number() != 0) {
-      absl::StrAppend(out, ",\"severity_number\":", static_cast<int>(record.severity_number()));
+    if (record.severity_number != 0) {
+      absl::StrAppend(out, ",\"severity_number\":", record.severity_number);
     }
-    if (!record.severity_text().empty()) {
+    if (!record.severity_text.empty()) {
       out->append(",\"severity_text\":");
-      AppendString(record.severity_text(), out);
+      AppendString(record.severity_text, out);
     }
-    if (record.has_body()) {
+    if (record.body.present()) {
       out->append(",\"body\":");
-      AppendValue(record.body(), out);
+      if (!AppendValue(record.body.bytes(), 0, out)) return false;
     }
-    if (record.attributes_size() > 0) {
+    if (record.has_attributes) {
       out->append(",\"attributes\":");
-      AppendAttributes(record.attributes(), out);
+      if (!AppendAttributes(record.bytes, 6, 0, out)) return false;
     }
-    if (!record.trace_id().empty()) {
-      out->append(",\"trace_id\":\"");
-      AppendHex(record.trace_id(), out);
-      out->push_back('"');
-    }
-    if (!record.span_id().empty()) {
-      out->append(",\"span_id\":\"");
-      AppendHex(record.span_id(), out);
-      out->push_back('"');
-    }
-    if (!record.event_name().empty()) {
+    if (!record.trace_id.empty()) AppendHexField(",\"trace_id\":\"", record.trace_id, out);
+    if (!record.span_id.empty()) AppendHexField(",\"span_id\":\"", record.span_id, out);
+    if (!record.event_name.empty()) {
       out->append(",\"event_name\":");
-      AppendString(record.event_name(), out);
+      AppendString(record.event_name, out);
     }
-    AppendOtelResourceAndScope(resource, scope, out);
+    if (!AppendOtelResourceAndScope(origin, out)) return false;
   }
   AppendDataStream("logs", index, out);
   out->push_back('}');
+  return true;
 }
 
 namespace {
 
-void AppendSpanEvents(const Span& span, std::string* out) {
-  if (span.events_size() > 0) {
-    out->append(",\"events\":[");
-    for (int i = 0; i < span.events_size(); ++i) {
-      const auto& e = span.events(i);
-      if (i > 0) out->push_back(',');
-      out->append("{\"@timestamp\":");
-      AppendTimestamp(e.time_unix_nano(), out);
-      out->append(",\"name\":");
-      AppendString(e.name(), out);
-      if (e.attributes_size() > 0) {
-        out->append(",\"attributes\":");
-        AppendAttributes(e.attributes(), out);
+// Events (field 11): time (1), name (2), attributes (3).
+bool AppendSpanEvents(const SpanView& span, std::string* out) {
+  if (!span.has_events) return true;
+  out->append(",\"events\":[");
+  bool first = true;
+  Reader reader(span.bytes);
+  Field f;
+  while (reader.Next(&f)) {
+    if (f.number != 11 || f.type != Type::kLen) continue;
+    uint64_t time = 0;
+    std::string_view name;
+    bool has_attributes = false;
+    Reader event(f.bytes);
+    Field e;
+    while (event.Next(&e)) {
+      if (e.number == 1 && e.type == Type::kFixed64) {
+        time = e.value;
+      } else if (e.number == 2 && e.type == Type::kLen) {
+        name = e.bytes;
+      } else if (e.number == 3 && e.type == Type::kLen) {
+        has_attributes = true;
       }
-      out->push_back('}');
     }
-    out->push_back(']');
+    if (!event.ok()) return false;
+    if (!first) out->push_back(',');
+    first = false;
+    out->append("{\"@timestamp\":");
+    AppendTimestamp(time, out);
+    out->append(",\"name\":");
+    AppendString(name, out);
+    if (has_attributes) {
+      out->append(",\"attributes\":");
+      if (!AppendAttributes(f.bytes, 3, 0, out)) return false;
+    }
+    out->push_back('}');
   }
+  out->push_back(']');
+  return reader.ok();
 }
 
-void AppendSpanLinks(const Span& span, std::string* out) {
-  if (span.links_size() > 0) {
-    out->append(",\"links\":[");
-    for (int i = 0; i < span.links_size(); ++i) {
-      const auto& l = span.links(i);
-      if (i > 0) out->push_back(',');
-      out->append("{\"trace_id\":\"");
-      AppendHex(l.trace_id(), out);
-      out->append("\",\"span_id\":\"");
-      AppendHex(l.span_id(), out);
-      out->push_back('"');
-      if (l.attributes_size() > 0) {
-        out->append(",\"attributes\":");
-        AppendAttributes(l.attributes(), out);
+// Links (field 13): trace id (1), span id (2), attributes (4).
+bool AppendSpanLinks(const SpanView& span, std::string* out) {
+  if (!span.has_links) return true;
+  out->append(",\"links\":[");
+  bool first = true;
+  Reader reader(span.bytes);
+  Field f;
+  while (reader.Next(&f)) {
+    if (f.number != 13 || f.type != Type::kLen) continue;
+    std::string_view trace_id, span_id;
+    bool has_attributes = false;
+    Reader link(f.bytes);
+    Field l;
+    while (link.Next(&l)) {
+      if (l.type != Type::kLen) continue;
+      if (l.number == 1) {
+        trace_id = l.bytes;
+      } else if (l.number == 2) {
+        span_id = l.bytes;
+      } else if (l.number == 4) {
+        has_attributes = true;
       }
-      out->push_back('}');
     }
-    out->push_back(']');
+    if (!link.ok()) return false;
+    if (!first) out->push_back(',');
+    first = false;
+    AppendHexField("{\"trace_id\":\"", trace_id, out);
+    AppendHexField(",\"span_id\":\"", span_id, out);
+    if (has_attributes) {
+      out->append(",\"attributes\":");
+      if (!AppendAttributes(f.bytes, 4, 0, out)) return false;
+    }
+    out->push_back('}');
   }
+  out->push_back(']');
+  return reader.ok();
 }
 
 // The span in the Elastic Common Schema's terms.
-void AppendEcsSpan(const Resource& resource, const InstrumentationScope& scope, const Span& span,
-                   uint64_t duration, int code, std::string* out) {
-  out->append(",\"trace.id\":\"");
-  AppendHex(span.trace_id(), out);
-  out->append("\",\"span.id\":\"");
-  AppendHex(span.span_id(), out);
-  out->push_back('"');
-  if (!span.parent_span_id().empty()) {
-    out->append(",\"parent.id\":\"");
-    AppendHex(span.parent_span_id(), out);
-    out->push_back('"');
-  }
+bool AppendEcsSpan(const Origin& origin, const SpanView& span, uint64_t duration,
+                   std::string* out) {
+  AppendHexField(",\"trace.id\":\"", span.trace_id, out);
+  AppendHexField(",\"span.id\":\"", span.span_id, out);
+  if (!span.parent_span_id.empty()) AppendHexField(",\"parent.id\":\"", span.parent_span_id, out);
   out->append(",\"span.name\":");
-  AppendString(span.name(), out);
-  absl::StrAppend(out, ",\"span.kind\":\"", SpanKindWord(span.kind()), "\"");
+  AppendString(span.name, out);
+  absl::StrAppend(out, ",\"span.kind\":\"", SpanKindWord(span.kind), "\"");
   absl::StrAppend(out, ",\"event.duration\":", duration);
   absl::StrAppend(out, ",\"event.outcome\":\"",
-                  code == trace::Status::STATUS_CODE_ERROR ? "failure"
-                  : code == trace::Status::STATUS_CODE_OK  ? "success"
-                                                           : "unknown",
+                  span.status_code == kStatusError ? "failure"
+                  : span.status_code == kStatusOk  ? "success"
+                                                   : "unknown",
                   "\"");
-  if (!span.status().message().empty()) {
+  if (!span.status_message.empty()) {
     out->append(",\"span.status.message\":");
-    AppendString(span.status().message(), out);
+    AppendString(span.status_message, out);
   }
-  AppendEcsResource(resource, out);
-  if (!scope.name().empty()) {
+  if (!AppendEcsResource(origin.resource.bytes(), out)) return false;
+  if (!origin.scope_name.empty()) {
     out->append(",\"span.scope\":");
-    AppendString(scope.name(), out);
+    AppendString(origin.scope_name, out);
   }
-  if (span.attributes_size() > 0) {
+  if (span.has_attributes) {
     out->append(",\"attributes\":");
-    AppendAttributes(span.attributes(), out);
+    if (!AppendAttributes(span.bytes, 9, 0, out)) return false;
   }
+  return true;
 }
 
 // The span in the OTLP shape.
-void AppendOtelSpan(const Resource& resource, const InstrumentationScope& scope, const Span& span,
-                    uint64_t duration, int code, std::string* out) {
+bool AppendOtelSpan(const Origin& origin, const SpanView& span, uint64_t duration,
+                    std::string* out) {
   out->append(",\"end_timestamp\":");
-  AppendTimestamp(span.end_time_unix_nano(), out);
+  AppendTimestamp(span.end_time_unix_nano, out);
   absl::StrAppend(out, ",\"duration\":", duration);
-  out->append(",\"trace_id\":\"");
-  AppendHex(span.trace_id(), out);
-  out->append("\",\"span_id\":\"");
-  AppendHex(span.span_id(), out);
-  out->push_back('"');
-  if (!span.parent_span_id().empty()) {
-    out->append(",\"parent_span_id\":\"");
-    AppendHex(span.parent_span_id(), out);
-    out->push_back('"');
+  AppendHexField(",\"trace_id\":\"", span.trace_id, out);
+  AppendHexField(",\"span_id\":\"", span.span_id, out);
+  if (!span.parent_span_id.empty()) {
+    AppendHexField(",\"parent_span_id\":\"", span.parent_span_id, out);
   }
-  if (!span.trace_state().empty()) {
+  if (!span.trace_state.empty()) {
     out->append(",\"trace_state\":");
-    AppendString(span.trace_state(), out);
+    AppendString(span.trace_state, out);
   }
   out->append(",\"name\":");
-  AppendString(span.name(), out);
-  absl::StrAppend(out, ",\"kind\":\"", SpanKindWord(span.kind()), "\"");
+  AppendString(span.name, out);
+  absl::StrAppend(out, ",\"kind\":\"", SpanKindWord(span.kind), "\"");
   absl::StrAppend(out, ",\"status\":{\"code\":\"",
-                  code == trace::Status::STATUS_CODE_ERROR ? "Error"
-                  : code == trace::Status::STATUS_CODE_OK  ? "Ok"
-                                                           : "Unset",
+                  span.status_code == kStatusError ? "Error"
+                  : span.status_code == kStatusOk  ? "Ok"
+                                                   : "Unset",
                   "\"");
-  if (!span.status().message().empty()) {
+  if (!span.status_message.empty()) {
     out->append(",\"message\":");
-    AppendString(span.status().message(), out);
+    AppendString(span.status_message, out);
   }
   out->push_back('}');
-  if (span.attributes_size() > 0) {
+  if (span.has_attributes) {
     out->append(",\"attributes\":");
-    AppendAttributes(span.attributes(), out);
+    if (!AppendAttributes(span.bytes, 9, 0, out)) return false;
   }
-  AppendSpanEvents(span, out);
-  AppendSpanLinks(span, out);
-  AppendOtelResourceAndScope(resource, scope, out);
+  return AppendSpanEvents(span, out) && AppendSpanLinks(span, out) &&
+         AppendOtelResourceAndScope(origin, out);
 }
 
 }  // namespace
 
-void AppendSpanDocument(MappingMode mode, const Resource& resource,
-                        const InstrumentationScope& scope, const Span& span,
+bool AppendSpanDocument(MappingMode mode, const Origin& origin, const SpanView& span,
                         const std::string& index, std::string* out) {
-  const uint64_t duration = span.end_time_unix_nano() > span.start_time_unix_nano()
-                                ? span.end_time_unix_nano() - span.start_time_unix_nano()
+  const uint64_t duration = span.end_time_unix_nano > span.start_time_unix_nano
+                                ? span.end_time_unix_nano - span.start_time_unix_nano
                                 : 0;
-  const int code = span.status().code();
   out->append("{\"@timestamp\":");
-  AppendTimestamp(span.start_time_unix_nano(), out);
-  if (mode == MappingMode::kEcs) {
-    AppendEcsSpan(resource, scope, span, duration, code, out);
-  } else {
-    AppendOtelSpan(resource, scope, span, duration, code, out);
-  }
+  AppendTimestamp(span.start_time_unix_nano, out);
+  const bool ok = mode == MappingMode::kEcs ? AppendEcsSpan(origin, span, duration, out)
+                                            : AppendOtelSpan(origin, span, duration, out);
+  if (!ok) return false;
   AppendDataStream("traces", index, out);
   out->push_back('}');
+  return true;
 }
 
-uint64_t OriginHash(const Resource& resource, const InstrumentationScope& scope) {
-  std::string buf;
-  resource.AppendToString(&buf);
-  buf.push_back('\0');
-  scope.AppendToString(&buf);
-  return Murmur3Hash128(buf, 0x7472696275746172ull).first;
-}
-
-std::string LogDocumentId(uint64_t origin_hash, const LogRecord& record) {
+std::string LogDocumentId(const Origin& origin, const LogView& record) {
   // Every field but the time the record was observed, which differs when
   // the same line is read again after a restart.
   thread_local std::string buf;
   buf.clear();
   char fixed[16];
-  const uint64_t t = record.time_unix_nano();
-  std::memcpy(fixed, &t, 8);
-  const int32_t sev = record.severity_number();
-  const uint32_t flags = record.flags();
-  std::memcpy(fixed + 8, &sev, 4);
-  std::memcpy(fixed + 12, &flags, 4);
+  std::memcpy(fixed, &record.time_unix_nano, 8);
+  std::memcpy(fixed + 8, &record.severity_number, 4);
+  std::memcpy(fixed + 12, &record.flags, 4);
   buf.append(fixed, sizeof fixed);
-  buf.append(record.severity_text());
+  buf.append(record.severity_text);
   buf.push_back('\0');
-  record.body().AppendToString(&buf);
+  buf.append(record.body.bytes());
   buf.push_back('\0');
-  for (const auto& kv : record.attributes()) kv.AppendToString(&buf);
+  Reader reader(record.bytes);
+  Field f;
+  while (reader.Next(&f)) {
+    if (f.number == 6 && f.type == Type::kLen) buf.append(f.bytes);
+  }
   buf.push_back('\0');
-  buf.append(record.trace_id());
-  buf.append(record.span_id());
-  buf.append(record.event_name());
-  const auto [h1, h2] = Murmur3Hash128(buf, origin_hash);
+  buf.append(record.trace_id);
+  buf.append(record.span_id);
+  buf.append(record.event_name);
+  const auto [h1, h2] = Murmur3Hash128(buf, origin.hash);
   std::string id;
   id.reserve(32);
   AppendU64Hex(h1, &id);
@@ -516,12 +692,60 @@ std::string LogDocumentId(uint64_t origin_hash, const LogRecord& record) {
   return id;
 }
 
-std::string SpanDocumentId(const Span& span) {
+std::string SpanDocumentId(const SpanView& span) {
   std::string id;
   id.reserve(48);
-  AppendHex(span.trace_id(), &id);
-  AppendHex(span.span_id(), &id);
+  AppendHex(span.trace_id, &id);
+  AppendHex(span.span_id, &id);
   return id;
+}
+
+bool ForEachRecord(
+    std::string_view request,
+    absl::FunctionRef<bool(const core::RecordRef&, const Origin&, std::string_view)> each) {
+  // Request → resources (field 1: resource 1, scopes 2) → scopes (scope 1,
+  // records 2).
+  std::vector<std::string_view> scopes;
+  std::vector<std::string_view> records;
+  Reader reader(request);
+  Field rf;
+  uint32_t r = 0;
+  while (reader.Next(&rf)) {
+    if (rf.number != 1 || rf.type != Type::kLen) continue;
+    MessageField resource;
+    scopes.clear();
+    Reader rr(rf.bytes);
+    Field f;
+    while (rr.Next(&f)) {
+      if (f.type != Type::kLen) continue;
+      if (f.number == 1) {
+        resource.Add(f.bytes);
+      } else if (f.number == 2) {
+        scopes.push_back(f.bytes);
+      }
+    }
+    if (!rr.ok()) return false;
+    for (uint32_t s = 0; s < scopes.size(); ++s) {
+      Origin origin;
+      if (resource.present()) origin.resource.Add(resource.bytes());
+      records.clear();
+      Reader sr(scopes[s]);
+      while (sr.Next(&f)) {
+        if (f.type != Type::kLen) continue;
+        if (f.number == 1) {
+          origin.scope.Add(f.bytes);
+        } else if (f.number == 2) {
+          records.push_back(f.bytes);
+        }
+      }
+      if (!sr.ok() || !CompleteOrigin(&origin)) return false;
+      for (uint32_t i = 0; i < records.size(); ++i) {
+        if (!each(core::RecordRef{r, s, i}, origin, records[i])) return false;
+      }
+    }
+    ++r;
+  }
+  return reader.ok();
 }
 
 }  // namespace tributary::exporters::elasticsearch

@@ -7,6 +7,63 @@
 namespace tributary::exporters::elasticsearch {
 namespace {
 
+using opentelemetry::proto::common::v1::InstrumentationScope;
+using opentelemetry::proto::logs::v1::LogRecord;
+using opentelemetry::proto::resource::v1::Resource;
+using opentelemetry::proto::trace::v1::Span;
+
+// A resource and scope serialized, as the views over them need.
+class SerializedOrigin {
+ public:
+  SerializedOrigin(const Resource& resource, const InstrumentationScope& scope)
+      : resource_(resource.SerializeAsString()), scope_(scope.SerializeAsString()) {
+    origin_.resource.Add(resource_);
+    origin_.scope.Add(scope_);
+    EXPECT_TRUE(CompleteOrigin(&origin_));
+  }
+  const Origin& get() const { return origin_; }
+
+ private:
+  const std::string resource_, scope_;
+  Origin origin_;
+};
+
+std::string LogDocument(MappingMode mode, const Resource& resource,
+                        const InstrumentationScope& scope, const LogRecord& record,
+                        const std::string& index) {
+  const SerializedOrigin origin(resource, scope);
+  const std::string bytes = record.SerializeAsString();
+  LogView view;
+  EXPECT_TRUE(ReadLog(bytes, &view));
+  std::string out;
+  EXPECT_TRUE(AppendLogDocument(mode, origin.get(), view, index, &out));
+  return out;
+}
+
+std::string SpanDocument(MappingMode mode, const Resource& resource,
+                         const InstrumentationScope& scope, const Span& span,
+                         const std::string& index) {
+  const SerializedOrigin origin(resource, scope);
+  const std::string bytes = span.SerializeAsString();
+  SpanView view;
+  EXPECT_TRUE(ReadSpan(bytes, &view));
+  std::string out;
+  EXPECT_TRUE(AppendSpanDocument(mode, origin.get(), view, index, &out));
+  return out;
+}
+
+std::string LogId(const Resource& resource, const LogRecord& record) {
+  const SerializedOrigin origin(resource, InstrumentationScope());
+  const std::string bytes = record.SerializeAsString();
+  LogView view;
+  EXPECT_TRUE(ReadLog(bytes, &view));
+  return LogDocumentId(origin.get(), view);
+}
+
+std::string LogsIndexOf(const Resource& resource, uint64_t time, const IndexOptions& o) {
+  return LogsIndex(SerializedOrigin(resource, InstrumentationScope()).get(), time, o);
+}
+
 void Attr(google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>* attrs,
           const std::string& k, const std::string& v) {
   auto* kv = attrs->Add();
@@ -58,11 +115,10 @@ TEST(Document, TimestampsAreRfc3339WithNanoseconds) {
 TEST(Document, EcsLogDocument) {
   InstrumentationScope scope;
   scope.set_name("app.logger");
-  std::string out;
   const LogRecord rec = MakeLog();
-  const std::string index = LogsIndex(K8sResource(), 0, IndexOptions{});
+  const std::string index = LogsIndexOf(K8sResource(), 0, IndexOptions{});
   EXPECT_EQ(index, "logs-generic-default");
-  AppendLogDocument(MappingMode::kEcs, K8sResource(), scope, rec, index, &out);
+  const std::string out = LogDocument(MappingMode::kEcs, K8sResource(), scope, rec, index);
   const auto doc = nlohmann::json::parse(out);
   EXPECT_EQ(doc["@timestamp"], "2025-11-30T21:20:00.123456789Z");
   EXPECT_EQ(doc["message"], "disk \"almost\" full");
@@ -102,9 +158,8 @@ TEST(Document, OtelSpanDocument) {
   InstrumentationScope scope;
   scope.set_name("http");
   scope.set_version("1.2");
-  std::string out;
-  AppendSpanDocument(MappingMode::kOtel, K8sResource(), scope, span, "traces-generic-default",
-                     &out);
+  const std::string out =
+      SpanDocument(MappingMode::kOtel, K8sResource(), scope, span, "traces-generic-default");
   const auto doc = nlohmann::json::parse(out);
   EXPECT_EQ(doc["@timestamp"], "1970-01-01T00:00:01.000000000Z");
   EXPECT_EQ(doc["end_timestamp"], "1970-01-01T00:00:01.250000000Z");
@@ -119,14 +174,17 @@ TEST(Document, OtelSpanDocument) {
   EXPECT_EQ(doc["scope"]["version"], "1.2");
   EXPECT_EQ(doc["data_stream.type"], "traces");
 
-  std::string ecs;
-  AppendSpanDocument(MappingMode::kEcs, K8sResource(), scope, span, "traces-generic-default", &ecs);
+  const std::string ecs =
+      SpanDocument(MappingMode::kEcs, K8sResource(), scope, span, "traces-generic-default");
   const auto e2 = nlohmann::json::parse(ecs);
   EXPECT_EQ(e2["span.name"], "GET /cart");
   EXPECT_EQ(e2["event.outcome"], "failure");
   EXPECT_EQ(e2["event.duration"], 250000000);
   EXPECT_EQ(e2["parent.id"], "efefefefefefefef");
-  EXPECT_EQ(SpanDocumentId(span),
+  const std::string bytes = span.SerializeAsString();
+  SpanView view;
+  ASSERT_TRUE(ReadSpan(bytes, &view));
+  EXPECT_EQ(SpanDocumentId(view),
             "abababababababababababababababab"
             "cdcdcdcdcdcdcdcd");
 }
@@ -137,31 +195,28 @@ TEST(Document, NonStringBodiesAndOddValuesStayValidJson) {
   kv->set_key("a.b");
   kv->mutable_value()->set_double_value(std::nan(""));
   Attr(rec.mutable_attributes(), "bad\xff", "\x01\xfe");
-  std::string out;
-  AppendLogDocument(MappingMode::kEcs, Resource(), InstrumentationScope(), rec,
-                    "logs-generic-default", &out);
+  const std::string out = LogDocument(MappingMode::kEcs, Resource(), InstrumentationScope(), rec,
+                                      "logs-generic-default");
   const auto doc = nlohmann::json::parse(out, nullptr, false);
   ASSERT_FALSE(doc.is_discarded()) << out;
   EXPECT_EQ(doc["message"], "{\"a_b\":\"NaN\"}");
-  std::string otel;
-  AppendLogDocument(MappingMode::kOtel, Resource(), InstrumentationScope(), rec,
-                    "logs-generic-default", &otel);
+  const std::string otel = LogDocument(MappingMode::kOtel, Resource(), InstrumentationScope(), rec,
+                                       "logs-generic-default");
   EXPECT_FALSE(nlohmann::json::parse(otel, nullptr, false).is_discarded()) << otel;
 }
 
 TEST(Document, IdsIgnoreObservedTimeButNotContent) {
   const Resource res = K8sResource();
-  const uint64_t origin = OriginHash(res, InstrumentationScope());
   LogRecord a = MakeLog();
   LogRecord b = a;
   b.set_observed_time_unix_nano(a.observed_time_unix_nano() + 5);
-  EXPECT_EQ(LogDocumentId(origin, a), LogDocumentId(origin, b));
-  EXPECT_EQ(LogDocumentId(origin, a).size(), 32u);
+  EXPECT_EQ(LogId(res, a), LogId(res, b));
+  EXPECT_EQ(LogId(res, a).size(), 32u);
   b.mutable_body()->set_string_value("other");
-  EXPECT_NE(LogDocumentId(origin, a), LogDocumentId(origin, b));
+  EXPECT_NE(LogId(res, a), LogId(res, b));
   Resource other = res;
   other.mutable_attributes(0)->mutable_value()->set_string_value("cart");
-  EXPECT_NE(LogDocumentId(OriginHash(other, InstrumentationScope()), a), LogDocumentId(origin, a));
+  EXPECT_NE(LogId(other, a), LogId(res, a));
 }
 
 TEST(Document, IndexNames) {
@@ -169,11 +224,69 @@ TEST(Document, IndexNames) {
   Attr(r.mutable_attributes(), "data_stream.dataset", "Nginx-Access");
   IndexOptions o;
   o.ns = "prod";
-  EXPECT_EQ(LogsIndex(r, 0, o), "logs-nginx_access-prod");
-  EXPECT_EQ(TracesIndex(Resource(), 0, o), "traces-generic-prod");
+  EXPECT_EQ(LogsIndexOf(r, 0, o), "logs-nginx_access-prod");
+  EXPECT_EQ(TracesIndex(SerializedOrigin(Resource(), InstrumentationScope()).get(), 0, o),
+            "traces-generic-prod");
   o.logs_index = "logs-tributary-%Y.%m.%d";
-  EXPECT_EQ(LogsIndex(r, 1764537600123456789ull, o), "logs-tributary-2025.11.30");
+  EXPECT_EQ(LogsIndexOf(r, 1764537600123456789ull, o), "logs-tributary-2025.11.30");
   EXPECT_EQ(FieldName("app.kubernetes.io/name"), "app_kubernetes_io/name");
+}
+
+// A record whose fields come twice (two serialized records one after the
+// other) reads as protobuf parses it: scalars from the last, repeated fields
+// from both, message fields merged.
+TEST(Document, FieldsWrittenTwiceReadAsProtobufParsesThem) {
+  LogRecord first = MakeLog();
+  auto* kv = first.mutable_body()->mutable_kvlist_value()->add_values();
+  kv->set_key("a");
+  kv->mutable_value()->set_int_value(1);
+  LogRecord second;
+  second.set_severity_text("second");
+  kv = second.mutable_body()->mutable_kvlist_value()->add_values();
+  kv->set_key("b");
+  kv->mutable_value()->set_bool_value(true);
+  Attr(second.mutable_attributes(), "more", "x");
+  const std::string both = first.SerializeAsString() + second.SerializeAsString();
+  LogRecord parsed;
+  ASSERT_TRUE(parsed.ParseFromString(both));
+  for (MappingMode mode : {MappingMode::kEcs, MappingMode::kOtel}) {
+    const SerializedOrigin origin(K8sResource(), InstrumentationScope());
+    LogView view;
+    ASSERT_TRUE(ReadLog(both, &view));
+    std::string raw;
+    ASSERT_TRUE(AppendLogDocument(mode, origin.get(), view, "logs-a-b", &raw));
+    EXPECT_EQ(raw, LogDocument(mode, K8sResource(), InstrumentationScope(), parsed, "logs-a-b"));
+  }
+  // The severity text of the second, the kvlist bodies merged.
+  const SerializedOrigin origin(K8sResource(), InstrumentationScope());
+  LogView view;
+  ASSERT_TRUE(ReadLog(both, &view));
+  std::string otel;
+  ASSERT_TRUE(AppendLogDocument(MappingMode::kOtel, origin.get(), view, "logs-a-b", &otel));
+  EXPECT_NE(otel.find("\"severity_text\":\"second\""), std::string::npos) << otel;
+  EXPECT_NE(otel.find("\"body\":{\"a\":1,\"b\":true}"), std::string::npos) << otel;
+}
+
+TEST(Document, MalformedBytesAreRefused) {
+  const std::string record = MakeLog().SerializeAsString();
+  LogView view;
+  EXPECT_FALSE(ReadLog(record.substr(0, record.size() - 3), &view));
+  // A body whose length runs past the end.
+  const std::string body_past_end = std::string("\x2a\x10\x0a\x05", 4) + "abc";
+  EXPECT_FALSE(ReadLog(body_past_end, &view));
+  // A readable record whose body is not: the document is refused.
+  const std::string bad_body = std::string("\x2a\x02\x0a\x09", 4);
+  ASSERT_TRUE(ReadLog(bad_body, &view));
+  const SerializedOrigin origin{Resource(), InstrumentationScope()};
+  std::string out;
+  EXPECT_FALSE(AppendLogDocument(MappingMode::kOtel, origin.get(), view, "logs-a-b", &out));
+  int calls = 0;
+  EXPECT_FALSE(ForEachRecord("\x0a\x05\x12\x03\x12\x01",
+                             [&](const core::RecordRef&, const Origin&, std::string_view) {
+                               ++calls;
+                               return true;
+                             }));
+  EXPECT_EQ(calls, 0);
 }
 
 }  // namespace

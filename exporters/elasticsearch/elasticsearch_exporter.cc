@@ -10,6 +10,7 @@
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/histogram.h"
+#include "tributary/core/byte_pool.h"
 #include "tributary/core/registry.h"
 #include "tributary/core/telemetry.h"
 
@@ -336,6 +337,8 @@ absl::Status ElasticsearchExporter::Export(const core::Batch& batch,
   Sorted sorted;
   Outcome outcome;
   Chunk chunk;
+  // A bulk body fills megabytes: memory reused from the last one.
+  chunk.body = core::byte_pool::TakeEmpty(std::min<size_t>(max_bytes, 8 << 20) + (64 << 10));
   auto flush = [&] {
     if (outcome.stop) {
       // The server asked us to stop: what was gathered waits for the retry.
@@ -347,25 +350,32 @@ absl::Status ElasticsearchExporter::Export(const core::Batch& batch,
     }
     chunk.Clear();
   };
+  // The documents are written from the serialized request.
+  std::string scratch;
+  Documents state;
   std::string lines;
-  ForEachDocument(batch, [&](const Ref& ref, const std::string& index, const std::string& id,
-                             const auto& append_source) {
-    if (outcome.stop) {
-      sorted.retry.push_back(ref);
-      return;
-    }
-    lines.clear();
-    lines.append("{\"create\":{\"_index\":\"");
-    lines.append(index);
-    lines.append("\",\"_id\":\"");
-    lines.append(id);
-    lines.append("\"}}\n");
-    append_source(&lines);
-    lines.push_back('\n');
-    chunk.Add(lines, ref);
-    if (chunk.size() >= max_docs || chunk.body.size() >= max_bytes) flush();
-  });
+  const bool readable =
+      ForEachRecord(core::wire::SerializedRequest(batch, &scratch),
+                    [&](const Ref& ref, const Origin& origin, std::string_view record) {
+                      if (outcome.stop) {
+                        sorted.retry.push_back(ref);
+                        return true;
+                      }
+                      lines.clear();
+                      if (!AppendDocument(batch.signal(), ref, origin, record, state, &lines))
+                        return false;
+                      chunk.Add(lines, ref);
+                      if (chunk.size() >= max_docs || chunk.body.size() >= max_bytes) flush();
+                      return true;
+                    });
+  if (!readable) {
+    // Not what protobuf serialized (the buffer's checksums make this a
+    // defect rather than a disk fault): refused for good, nothing more sent.
+    core::byte_pool::Give(std::move(chunk.body));
+    return absl::DataLossError("the batch's serialized records do not parse");
+  }
   flush();
+  core::byte_pool::Give(std::move(chunk.body));
 
   if (!sorted.rejected.empty()) {
     // The refused records, with their resource and scope, for the dead-letter file.
@@ -383,55 +393,33 @@ absl::Status ElasticsearchExporter::Export(const core::Batch& batch,
   return absl::OkStatus();
 }
 
-template <class Each>
-void ElasticsearchExporter::ForEachDocument(const core::Batch& batch, Each&& each) const {
-  std::string index;
-  if (batch.signal() == core::Signal::kLogs) {
-    const auto& resources = batch.logs().resource_logs();
-    for (uint32_t r = 0; r < static_cast<uint32_t>(resources.size()); ++r) {
-      const auto& rl = resources[r];
-      const std::string stream =
-          config_.logs_index.empty() ? LogsIndex(rl.resource(), 0, index_options_) : std::string();
-      for (uint32_t s = 0; s < static_cast<uint32_t>(rl.scope_logs_size()); ++s) {
-        const auto& sl = rl.scope_logs(s);
-        const uint64_t origin = OriginHash(rl.resource(), sl.scope());
-        for (uint32_t i = 0; i < static_cast<uint32_t>(sl.log_records_size()); ++i) {
-          const auto& rec = sl.log_records(i);
-          const std::string& idx =
-              stream.empty()
-                  ? (index = LogsIndex(rl.resource(),
-                                       rec.time_unix_nano() ? rec.time_unix_nano()
-                                                            : rec.observed_time_unix_nano(),
-                                       index_options_))
-                  : stream;
-          each(Ref{r, s, i}, idx, LogDocumentId(origin, rec), [&](std::string* out) {
-            AppendLogDocument(mode_, rl.resource(), sl.scope(), rec, idx, out);
-          });
-        }
-      }
-    }
-    return;
+bool ElasticsearchExporter::AppendDocument(core::Signal signal, const Ref& ref,
+                                           const Origin& origin, std::string_view record,
+                                           Documents& state, std::string* lines) const {
+  const bool logs = signal == core::Signal::kLogs;
+  if (logs ? !ReadLog(record, &state.log) : !ReadSpan(record, &state.span)) return false;
+  const bool dated = !(logs ? config_.logs_index : config_.traces_index).empty();
+  if (dated) {
+    const uint64_t time = !logs                           ? state.span.start_time_unix_nano
+                          : state.log.time_unix_nano != 0 ? state.log.time_unix_nano
+                                                          : state.log.observed_time_unix_nano;
+    state.index =
+        logs ? LogsIndex(origin, time, index_options_) : TracesIndex(origin, time, index_options_);
+  } else if (state.index_of != ref.resource) {
+    // A data stream: the same for every record of a resource.
+    state.index =
+        logs ? LogsIndex(origin, 0, index_options_) : TracesIndex(origin, 0, index_options_);
+    state.index_of = ref.resource;
   }
-  const auto& resources = batch.traces().resource_spans();
-  for (uint32_t r = 0; r < static_cast<uint32_t>(resources.size()); ++r) {
-    const auto& rs = resources[r];
-    const std::string stream = config_.traces_index.empty()
-                                   ? TracesIndex(rs.resource(), 0, index_options_)
-                                   : std::string();
-    for (uint32_t s = 0; s < static_cast<uint32_t>(rs.scope_spans_size()); ++s) {
-      const auto& ss = rs.scope_spans(s);
-      for (uint32_t i = 0; i < static_cast<uint32_t>(ss.spans_size()); ++i) {
-        const auto& span = ss.spans(i);
-        const std::string& idx =
-            stream.empty()
-                ? (index = TracesIndex(rs.resource(), span.start_time_unix_nano(), index_options_))
-                : stream;
-        each(Ref{r, s, i}, idx, SpanDocumentId(span), [&](std::string* out) {
-          AppendSpanDocument(mode_, rs.resource(), ss.scope(), span, idx, out);
-        });
-      }
-    }
-  }
+  lines->append("{\"create\":{\"_index\":\"");
+  lines->append(state.index);
+  lines->append("\",\"_id\":\"");
+  lines->append(logs ? LogDocumentId(origin, state.log) : SpanDocumentId(state.span));
+  lines->append("\"}}\n");
+  const bool ok = logs ? AppendLogDocument(mode_, origin, state.log, state.index, lines)
+                       : AppendSpanDocument(mode_, origin, state.span, state.index, lines);
+  lines->push_back('\n');
+  return ok;
 }
 
 }  // namespace tributary::exporters::elasticsearch

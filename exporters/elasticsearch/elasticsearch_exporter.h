@@ -91,6 +91,8 @@ class ElasticsearchExporter : public core::Exporter {
   void Shutdown(core::Deadline deadline) noexcept override;
   absl::Status Export(const core::Batch& batch, core::ExportReport& report) noexcept override;
   int MaxConcurrency() const override { return 8; }
+  // Documents are written from the serialized request.
+  bool ReadsWireForm() const override { return true; }
 
  private:
   using Ref = core::RecordRef;
@@ -142,10 +144,17 @@ class ElasticsearchExporter : public core::Exporter {
   Outcome SortItems(const Chunk& chunk, const std::vector<BulkItem>& items, Sorted& sorted);
   void RejectDocument(const Chunk& chunk, size_t k, long status, const std::string& type,
                       const std::string& reason, Sorted& sorted);
-  // Calls `each(ref, index, id, append_source)` for every record of the
-  // batch, in order; `append_source(std::string*)` appends its document.
-  template <class Each>
-  void ForEachDocument(const core::Batch& batch, Each&& each) const;
+  // What writing the documents of one request keeps from record to record.
+  struct Documents {
+    LogView log;
+    SpanView span;
+    std::string index;  // of the resource `index_of` when not dated
+    uint32_t index_of = UINT32_MAX;
+  };
+  // Appends the bulk lines (action and source) of one log record or span;
+  // false when its bytes are malformed.
+  bool AppendDocument(core::Signal signal, const Ref& ref, const Origin& origin,
+                      std::string_view record, Documents& state, std::string* lines) const;
 
   const std::string id_;
   const ElasticsearchConfig config_;

@@ -13,6 +13,8 @@
 
 #include "gtest/gtest.h"
 #include "tributary/core/runtime/exporter_runner.h"
+#include "tributary/core/testing/golden.h"
+#include "tributary/core/testing/otlp_corpus.h"
 #include "tributary/core/testing/test_consumer.h"
 
 namespace tributary::exporters::elasticsearch {
@@ -34,6 +36,10 @@ class BulkFaultServer {
   BulkFaultServer() {
     server_.Post("/_bulk", [this](const httplib::Request& req, httplib::Response& res) {
       const int n = requests_++;
+      {
+        std::lock_guard lock(mu_);
+        bodies_ += req.body;
+      }
       if (whole && whole(req, res, n)) return;
       nlohmann::json items = nlohmann::json::array();
       bool errors = false;
@@ -87,6 +93,11 @@ class BulkFaultServer {
     return templates_;
   }
   int requests() const { return requests_; }
+  // Every bulk body received, in order.
+  std::string bodies() {
+    std::lock_guard lock(mu_);
+    return bodies_;
+  }
 
  private:
   httplib::Server server_;
@@ -96,6 +107,7 @@ class BulkFaultServer {
   std::mutex mu_;
   std::map<std::string, nlohmann::json> docs_;
   std::map<std::string, nlohmann::json> templates_;
+  std::string bodies_;
 };
 
 LogsRequest MakeLogs(int n, const std::string& prefix = "line") {
@@ -127,6 +139,47 @@ std::set<std::string> Messages(const std::map<std::string, nlohmann::json>& docs
 }
 
 using core::testing::ExportWithRetries;
+
+// The bulk bodies the exporter writes for a corpus that uses every field, in
+// both mappings, to data streams and to dated indices, from a batch of
+// objects and from one of serialized bytes, are byte for byte the golden
+// file (TRIBUTARY_UPDATE_GOLDEN=1 writes it instead).
+TEST(ElasticsearchExporter, BulkBodiesAreTheGoldenFile) {
+  core::testing::OtlpCorpus corpus(19);
+  const LogsRequest logs = corpus.Logs(5, 3);
+  const core::TracesRequest traces = corpus.Traces(5, 2);
+  const std::string golden_path = TRIBUTARY_SOURCE_DIR "/tests/golden/elasticsearch_bulk.ndjson";
+  std::string got;
+  for (const char* mapping : {"ecs", "otel"}) {
+    for (const bool dated : {false, true}) {
+      BulkFaultServer server;
+      ElasticsearchConfig config = ConfigFor(server);
+      config.mapping = mapping;
+      config.max_documents = 5000;
+      if (dated) {
+        config.logs_index = "logs-app-%Y.%m.%d";
+        config.traces_index = "spans-%Y-%m";
+      }
+      ElasticsearchExporter exporter(absl::StrCat("elasticsearch/golden_", mapping, dated), config);
+      for (const Batch& batch : {Batch(logs), Batch(traces)}) {
+        core::ExportReport report;
+        ASSERT_TRUE(exporter.Export(batch, report).ok());
+      }
+      const std::string objects_body = server.bodies();
+      for (const Batch& batch :
+           {Batch(core::Signal::kLogs, logs.SerializeAsString(), core::CountRecords(logs)),
+            Batch(core::Signal::kTraces, traces.SerializeAsString(), core::CountRecords(traces))}) {
+        core::ExportReport report;
+        ASSERT_TRUE(exporter.Export(batch, report).ok());
+      }
+      const std::string all = server.bodies();
+      ASSERT_EQ(all.size(), 2 * objects_body.size());
+      EXPECT_EQ(all.substr(objects_body.size()), objects_body) << mapping << " dated=" << dated;
+      got += objects_body;
+    }
+  }
+  core::testing::ExpectGolden(golden_path, got);
+}
 
 TEST(ElasticsearchExporter, IndexesEveryDocumentOnce) {
   BulkFaultServer server;

@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "exporters/elasticsearch/document.h"
@@ -8,13 +9,6 @@
 namespace tributary::exporters::elasticsearch {
 
 namespace {
-
-const std::string* StringAttr(const Resource& r, std::string_view key) {
-  for (const auto& kv : r.attributes()) {
-    if (kv.key() == key && kv.value().has_string_value()) return &kv.value().string_value();
-  }
-  return nullptr;
-}
 
 // Data stream name parts: lower case, without the characters index names
 // cannot hold (and without '-', which separates the parts).
@@ -65,9 +59,11 @@ std::string DatedIndex(const std::string& pattern, uint64_t unix_nano) {
   return out;
 }
 
-std::string StreamIndex(const char* type, const Resource& resource, const IndexOptions& o) {
-  const std::string* dataset = StringAttr(resource, "data_stream.dataset");
-  const std::string* ns = StringAttr(resource, "data_stream.namespace");
+std::string StreamIndex(const char* type, const Origin& origin, const IndexOptions& o) {
+  const std::optional<std::string> dataset =
+      core::wire::StringAttribute(origin.resource.bytes(), 1, "data_stream.dataset");
+  const std::optional<std::string> ns =
+      core::wire::StringAttribute(origin.resource.bytes(), 1, "data_stream.namespace");
   return absl::StrCat(type, "-", StreamPart(dataset ? *dataset : o.dataset), "-",
                       StreamPart(ns ? *ns : o.ns));
 }
@@ -88,14 +84,14 @@ void CivilFromDays(int64_t z, int* y, unsigned* m, unsigned* d) {
   *y = static_cast<int>(yy + (*m <= 2));
 }
 
-std::string LogsIndex(const Resource& resource, uint64_t time_unix_nano, const IndexOptions& o) {
+std::string LogsIndex(const Origin& origin, uint64_t time_unix_nano, const IndexOptions& o) {
   if (!o.logs_index.empty()) return DatedIndex(o.logs_index, time_unix_nano);
-  return StreamIndex("logs", resource, o);
+  return StreamIndex("logs", origin, o);
 }
 
-std::string TracesIndex(const Resource& resource, uint64_t time_unix_nano, const IndexOptions& o) {
+std::string TracesIndex(const Origin& origin, uint64_t time_unix_nano, const IndexOptions& o) {
   if (!o.traces_index.empty()) return DatedIndex(o.traces_index, time_unix_nano);
-  return StreamIndex("traces", resource, o);
+  return StreamIndex("traces", origin, o);
 }
 
 }  // namespace tributary::exporters::elasticsearch

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "tributary/core/otlp_codec.h"
 #include "tributary/core/registry.h"
+#include "tributary/core/wire.h"
 
 namespace tributary::exporters::file {
 
@@ -85,7 +86,15 @@ absl::Status FileExporter::Rotate() {
 
 absl::Status FileExporter::Export(const core::Batch& batch, core::ExportReport&) noexcept {
   std::string line = line_buffers_.Take();
-  core::AppendOtlpJson(batch, &line);
+  // Written from the serialized request (for a batch read back from the
+  // buffer, the bytes as they are, without parsing).
+  std::string scratch;
+  if (!core::AppendOtlpJson(batch.signal(), core::wire::SerializedRequest(batch, &scratch),
+                            &line)) {
+    line.clear();
+    line_buffers_.Return(std::move(line));
+    return absl::DataLossError("the batch's serialized records do not parse");
+  }
   line.push_back('\n');
   absl::Status status = Write(line);
   line_buffers_.Return(std::move(line));

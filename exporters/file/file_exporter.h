@@ -58,6 +58,7 @@ class FileExporter : public core::Exporter {
   absl::Status Start() override;
   void Shutdown(core::Deadline deadline) noexcept override;
   absl::Status Export(const core::Batch& batch, core::ExportReport& report) noexcept override;
+  bool ReadsWireForm() const override { return true; }
 
  private:
   absl::Status Open();

@@ -63,6 +63,30 @@ TEST(FileExporterTest, RotatesBySizeAndKeepsMaxBackups) {
   EXPECT_FALSE(ReadLines(config.path).empty());
 }
 
+// A batch read back from the buffer as bytes is written from them: the same
+// line as from its objects. Bytes that do not parse are refused for good and
+// leave nothing in the file.
+TEST(FileExporterTest, WritesBatchesHeldAsBytes) {
+  std::string dir = FreshDir("file_exporter_wire");
+  FileExporterConfig config;
+  config.path = dir + "/out.jsonl";
+  FileExporter exporter(config);
+  ASSERT_TRUE(exporter.Start().ok());
+  const core::Batch objects(core::testing::MakeSpans(5));
+  const core::Batch bytes(core::Signal::kTraces, objects.traces().SerializeAsString(),
+                          objects.record_count());
+  core::ExportReport report;
+  ASSERT_TRUE(exporter.Export(objects, report).ok());
+  ASSERT_TRUE(exporter.Export(bytes, report).ok());
+  const core::Batch broken(core::Signal::kTraces, std::string("\x0a\x09\x12", 3), 1);
+  EXPECT_EQ(exporter.Export(broken, report).code(), absl::StatusCode::kDataLoss);
+  exporter.Shutdown(core::Clock::now());
+  const auto lines = ReadLines(config.path);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], lines[1]);
+  EXPECT_EQ(lines[0], core::EncodeOtlpJson(objects));
+}
+
 TEST(FileExporterTest, UnwritablePathIsRetryable) {
   FileExporterConfig config;
   config.path = "/nonexistent-dir/out.jsonl";

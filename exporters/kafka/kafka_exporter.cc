@@ -324,7 +324,9 @@ absl::Status KafkaExporter::Export(const core::Batch& batch, core::ExportReport&
   const MessageOptions& options = options_[static_cast<size_t>(batch.signal())];
   std::vector<Message> messages;
   std::vector<core::Batch> oversized;
-  BuildMessages(batch, options, &messages, &oversized);
+  if (!BuildMessages(batch, options, &messages, &oversized)) {
+    return absl::DataLossError("the batch's serialized records do not parse");
+  }
   for (core::Batch& b : oversized) {
     oversized_->Increment(static_cast<double>(b.record_count()));
     Reject(std::move(b),

@@ -97,6 +97,8 @@ class KafkaExporter : public core::Exporter {
   void Shutdown(core::Deadline deadline) noexcept override;
   absl::Status Export(const core::Batch& batch, core::ExportReport& report) noexcept override;
   int MaxConcurrency() const override { return 16; }
+  // Messages are composed from the serialized request.
+  bool ReadsWireForm() const override { return true; }
 
   // For tests: the librdkafka handle in use.
   rd_kafka_t* handle();

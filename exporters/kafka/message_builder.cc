@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "tributary/core/otlp_codec.h"
+#include "tributary/core/wire.h"
 
 namespace tributary::exporters::kafka {
 
@@ -13,53 +17,84 @@ using common::kafka::Encoding;
 
 namespace {
 
-namespace common = opentelemetry::proto::common::v1;
-namespace resource = opentelemetry::proto::resource::v1;
+using core::wire::Field;
+using core::wire::MessageField;
+using core::wire::Reader;
+using core::wire::Type;
 using google::protobuf::io::CodedOutputStream;
 
 // The three OTLP request types share one shape: field 1 of the request is a
 // repeated resource block {1: resource, 2: repeated scope block, 3:
 // schema_url}, a scope block is {1: scope, 2: repeated record, 3:
-// schema_url}. Messages are composed from that shape directly, each record
-// serialised once into the message, without building requests to copy.
-template <class Request>
-struct Shape;
-template <>
-struct Shape<core::TracesRequest> {
-  static const auto& Resources(const core::TracesRequest& r) { return r.resource_spans(); }
-  template <class R>
-  static const auto& Scopes(const R& r) {
-    return r.scope_spans();
-  }
-  template <class S>
-  static const auto& Records(const S& s) {
-    return s.spans();
-  }
+// schema_url}. Messages are composed from the serialized request directly:
+// a block's other fields and each record are copied as they are.
+
+// A block's fields other than its repeated part, as serialized: those before
+// the first element, and those after (a field between elements goes after).
+struct Block {
+  std::string head;
+  std::string tail;
+  size_t OtherSize() const { return head.size() + tail.size(); }
 };
-template <>
-struct Shape<core::MetricsRequest> {
-  static const auto& Resources(const core::MetricsRequest& r) { return r.resource_metrics(); }
-  template <class R>
-  static const auto& Scopes(const R& r) {
-    return r.scope_metrics();
-  }
-  template <class S>
-  static const auto& Records(const S& s) {
-    return s.metrics();
-  }
+
+struct Scope {
+  Block block;
+  std::vector<std::string_view> records;
 };
-template <>
-struct Shape<core::LogsRequest> {
-  static const auto& Resources(const core::LogsRequest& r) { return r.resource_logs(); }
-  template <class R>
-  static const auto& Scopes(const R& r) {
-    return r.scope_logs();
-  }
-  template <class S>
-  static const auto& Records(const S& s) {
-    return s.log_records();
-  }
+
+struct Resource {
+  Block block;
+  std::string resource;  // field 1 (its occurrences merged): for keys and topics
+  std::vector<Scope> scopes;
 };
+
+// Splits a block into its elements (field 2) and its other fields.
+template <class Each>
+bool SplitBlock(std::string_view bytes, Block* block, Each&& each) {
+  Reader reader(bytes);
+  Field f;
+  bool seen = false;
+  const char* start = bytes.data();
+  while (reader.Next(&f)) {
+    const std::string_view raw(start, static_cast<size_t>(reader.position() - start));
+    start = reader.position();
+    if (f.number == 2 && f.type == Type::kLen) {
+      seen = true;
+      each(f.bytes);
+      continue;
+    }
+    (seen ? block->tail : block->head).append(raw);
+  }
+  return reader.ok();
+}
+
+bool ReadRequest(std::string_view request, std::vector<Resource>* resources) {
+  Reader reader(request);
+  Field f;
+  std::vector<std::string_view> scopes;
+  while (reader.Next(&f)) {
+    if (f.number != 1 || f.type != Type::kLen) continue;
+    Resource& r = resources->emplace_back();
+    scopes.clear();
+    if (!SplitBlock(f.bytes, &r.block, [&](std::string_view s) { scopes.push_back(s); })) {
+      return false;
+    }
+    for (const std::string* part : {&r.block.head, &r.block.tail}) {
+      Reader other(*part);
+      Field h;
+      while (other.Next(&h)) {
+        if (h.number == 1 && h.type == Type::kLen) r.resource.append(h.bytes);
+      }
+    }
+    for (std::string_view bytes : scopes) {
+      Scope& s = r.scopes.emplace_back();
+      if (!SplitBlock(bytes, &s.block, [&s](std::string_view rec) { s.records.push_back(rec); })) {
+        return false;
+      }
+    }
+  }
+  return reader.ok();
+}
 
 struct Ref {
   uint32_t resource;
@@ -69,61 +104,51 @@ struct Ref {
 
 size_t FieldSize(size_t len) { return 1 + CodedOutputStream::VarintSize64(len) + len; }
 
-uint8_t* WriteHeader(uint8_t field, size_t len, uint8_t* p) {
-  *p++ = static_cast<uint8_t>(field << 3 | 2);
-  return CodedOutputStream::WriteVarint64ToArray(len, p);
+char* WriteHeader(uint8_t field, size_t len, char* p) {
+  *p++ = static_cast<char>(field << 3 | 2);
+  return reinterpret_cast<char*>(
+      CodedOutputStream::WriteVarint64ToArray(len, reinterpret_cast<uint8_t*>(p)));
 }
 
-uint8_t* WriteString(uint8_t field, const std::string& s, uint8_t* p) {
-  p = WriteHeader(field, s.size(), p);
-  std::memcpy(p, s.data(), s.size());
-  return p + s.size();
+char* WriteBytes(std::string_view bytes, char* p) {
+  std::memcpy(p, bytes.data(), bytes.size());
+  return p + bytes.size();
 }
 
-template <class Request>
 class Composer {
  public:
-  explicit Composer(const Request& request) : request_(request) {}
+  explicit Composer(const std::vector<Resource>& resources) : resources_(resources) {}
 
   // The serialised request holding refs[begin, end), which are in order.
-  // Uses the sizes protobuf cached when RecordSize, ScopeOverhead and
-  // ResourceOverhead measured the parts, so that each is measured once.
   std::string Compose(const std::vector<Ref>& refs, size_t begin, size_t end) const {
-    const size_t size = Size(refs, begin, end);
     std::string out;
-    out.resize(size);
-    auto* p = reinterpret_cast<uint8_t*>(out.data());
+    out.resize(Size(refs, begin, end));
+    char* p = out.data();
     size_t i = begin;
     while (i < end) {
       const uint32_t r = refs[i].resource;
       size_t j = i;
       while (j < end && refs[j].resource == r) ++j;
-      const auto& rb = Shape<Request>::Resources(request_)[r];
+      const Resource& rb = resources_[r];
       p = WriteHeader(1, ResourceBlockSize(refs, i, j), p);
-      if (rb.has_resource()) {
-        p = WriteHeader(1, rb.resource().GetCachedSize(), p);
-        p = rb.resource().SerializeWithCachedSizesToArray(p);
-      }
+      p = WriteBytes(rb.block.head, p);
       size_t k = i;
       while (k < j) {
         const uint32_t s = refs[k].scope;
         size_t l = k;
         while (l < j && refs[l].scope == s) ++l;
-        const auto& sb = Shape<Request>::Scopes(rb)[s];
+        const Scope& sb = rb.scopes[s];
         p = WriteHeader(2, ScopeBlockSize(refs, k, l), p);
-        if (sb.has_scope()) {
-          p = WriteHeader(1, sb.scope().GetCachedSize(), p);
-          p = sb.scope().SerializeWithCachedSizesToArray(p);
-        }
+        p = WriteBytes(sb.block.head, p);
         for (size_t m = k; m < l; ++m) {
-          const auto& rec = Shape<Request>::Records(sb)[refs[m].record];
-          p = WriteHeader(2, rec.GetCachedSize(), p);
-          p = rec.SerializeWithCachedSizesToArray(p);
+          const std::string_view rec = sb.records[refs[m].record];
+          p = WriteHeader(2, rec.size(), p);
+          p = WriteBytes(rec, p);
         }
-        if (!sb.schema_url().empty()) p = WriteString(3, sb.schema_url(), p);
+        p = WriteBytes(sb.block.tail, p);
         k = l;
       }
-      if (!rb.schema_url().empty()) p = WriteString(3, rb.schema_url(), p);
+      p = WriteBytes(rb.block.tail, p);
       i = j;
     }
     return out;
@@ -142,45 +167,27 @@ class Composer {
   }
 
   // Sizes of the parts a message adds for a record: the record itself, and
-  // the resource and scope headers when it starts a new block.
-  size_t RecordSize(const Ref& ref) const { return FieldSize(RecordOf(ref).ByteSizeLong()); }
-  size_t ScopeOverhead(const Ref& ref) const {
-    const auto& sb = ScopeOf(ref);
-    size_t n = 8;  // the block's own header, at most
-    if (sb.has_scope()) n += FieldSize(sb.scope().ByteSizeLong());
-    if (!sb.schema_url().empty()) n += FieldSize(sb.schema_url().size());
-    return n;
-  }
+  // the resource and scope blocks' other fields (and headers, at most 8
+  // bytes) when it starts a new block.
+  size_t RecordSize(const Ref& ref) const { return FieldSize(RecordOf(ref).size()); }
+  size_t ScopeOverhead(const Ref& ref) const { return 8 + ScopeOf(ref).block.OtherSize(); }
   size_t ResourceOverhead(const Ref& ref) const {
-    const auto& rb = Shape<Request>::Resources(request_)[ref.resource];
-    size_t n = 8;
-    if (rb.has_resource()) n += FieldSize(rb.resource().ByteSizeLong());
-    if (!rb.schema_url().empty()) n += FieldSize(rb.schema_url().size());
-    return n;
+    return 8 + resources_[ref.resource].block.OtherSize();
   }
 
  private:
-  const auto& ScopeOf(const Ref& ref) const {
-    return Shape<Request>::Scopes(Shape<Request>::Resources(request_)[ref.resource])[ref.scope];
-  }
-  const auto& RecordOf(const Ref& ref) const {
-    return Shape<Request>::Records(ScopeOf(ref))[ref.record];
-  }
+  const Scope& ScopeOf(const Ref& ref) const { return resources_[ref.resource].scopes[ref.scope]; }
+  std::string_view RecordOf(const Ref& ref) const { return ScopeOf(ref).records[ref.record]; }
 
   // refs[i, j) share a scope block.
   size_t ScopeBlockSize(const std::vector<Ref>& refs, size_t i, size_t j) const {
-    const auto& sb = ScopeOf(refs[i]);
-    size_t n = 0;
-    if (sb.has_scope()) n += FieldSize(sb.scope().GetCachedSize());
-    for (size_t m = i; m < j; ++m) n += FieldSize(RecordOf(refs[m]).GetCachedSize());
-    if (!sb.schema_url().empty()) n += FieldSize(sb.schema_url().size());
+    size_t n = ScopeOf(refs[i]).block.OtherSize();
+    for (size_t m = i; m < j; ++m) n += FieldSize(RecordOf(refs[m]).size());
     return n;
   }
   // refs[i, j) share a resource block.
   size_t ResourceBlockSize(const std::vector<Ref>& refs, size_t i, size_t j) const {
-    const auto& rb = Shape<Request>::Resources(request_)[refs[i].resource];
-    size_t n = 0;
-    if (rb.has_resource()) n += FieldSize(rb.resource().GetCachedSize());
+    size_t n = resources_[refs[i].resource].block.OtherSize();
     size_t k = i;
     while (k < j) {
       size_t l = k;
@@ -188,28 +195,25 @@ class Composer {
       n += FieldSize(ScopeBlockSize(refs, k, l));
       k = l;
     }
-    if (!rb.schema_url().empty()) n += FieldSize(rb.schema_url().size());
     return n;
   }
 
-  const Request& request_;
+  const std::vector<Resource>& resources_;
 };
 
-const std::string* StringAttribute(const resource::Resource& res, const std::string& key) {
-  for (const auto& kv : res.attributes()) {
-    if (kv.key() == key && kv.value().has_string_value()) return &kv.value().string_value();
-  }
-  return nullptr;
+std::string HexId(std::string_view id) {
+  return absl::BytesToHexString(absl::string_view(id.data(), id.size()));
 }
 
-std::string Hex(const std::string& bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(bytes.size() * 2, '0');
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    out[2 * i] = kDigits[static_cast<uint8_t>(bytes[i]) >> 4];
-    out[2 * i + 1] = kDigits[static_cast<uint8_t>(bytes[i]) & 15];
+// A span's trace id (field 1), as a parser keeps it: the last one written.
+std::string_view TraceId(std::string_view span) {
+  std::string_view id;
+  Reader reader(span);
+  Field f;
+  while (reader.Next(&f)) {
+    if (f.number == 1 && f.type == Type::kLen) id = f.bytes;
   }
-  return out;
+  return id;
 }
 
 struct Group {
@@ -218,10 +222,50 @@ struct Group {
   std::vector<Ref> refs;
 };
 
-template <class Request>
-void Build(const core::Batch& batch, const Request& request, const MessageOptions& options,
-           std::vector<Message>* messages, std::vector<core::Batch>* oversized) {
+}  // namespace
+
+std::string ResourceKey(std::string_view resource) {
+  // The attributes (field 1) sorted by key.
+  std::vector<std::pair<std::string_view, std::string_view>> attrs;
+  Reader reader(resource);
+  Field f;
+  std::deque<MessageField> values;  // where merged values live
+  while (reader.Next(&f)) {
+    if (f.number != 1 || f.type != Type::kLen) continue;
+    std::string_view key;
+    MessageField& value = values.emplace_back();
+    core::wire::ReadKeyValue(f.bytes, &key, &value);
+    attrs.emplace_back(key, value.bytes());
+  }
+  std::sort(attrs.begin(), attrs.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  // FNV-1a, 64 bits: stable across processes and versions.
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](std::string_view bytes) {
+    for (unsigned char c : bytes) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+    h ^= 0xff;
+    h *= 1099511628211ull;
+  };
+  for (const auto& [key, value] : attrs) {
+    mix(key);
+    mix(value);
+  }
+  std::string out(16, '0');
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (int i = 15; i >= 0; --i, h >>= 4) out[i] = kDigits[h & 15];
+  return out;
+}
+
+bool BuildMessages(const core::Batch& batch, const MessageOptions& options,
+                   std::vector<Message>* messages, std::vector<core::Batch>* oversized) {
   const core::Signal signal = batch.signal();
+  std::string scratch;
+  std::vector<Resource> resources;
+  if (!ReadRequest(core::wire::SerializedRequest(batch, &scratch), &resources)) return false;
+
   // Groups by (topic, key), in order of first appearance.
   std::vector<Group> groups;
   absl::flat_hash_map<std::pair<std::string, std::string>, size_t> index;
@@ -230,40 +274,37 @@ void Build(const core::Batch& batch, const Request& request, const MessageOption
     if (inserted) groups.push_back(Group{topic, std::move(key), {}});
     return groups[it->second];
   };
-  const auto& resources = Shape<Request>::Resources(request);
+  const bool by_trace = signal == core::Signal::kTraces && options.key_by_trace_id;
   for (uint32_t r = 0; r < static_cast<uint32_t>(resources.size()); ++r) {
-    const auto& rb = resources[r];
-    const std::string* named = options.topic_from_attribute.empty()
-                                   ? nullptr
-                                   : StringAttribute(rb.resource(), options.topic_from_attribute);
-    const std::string& topic = named != nullptr && !named->empty() ? *named : options.topic;
-    const bool by_trace = signal == core::Signal::kTraces && options.key_by_trace_id;
+    const Resource& rb = resources[r];
+    std::optional<std::string> named;
+    if (!options.topic_from_attribute.empty()) {
+      named = core::wire::StringAttribute(rb.resource, 1, options.topic_from_attribute);
+    }
+    const std::string& topic = named && !named->empty() ? *named : options.topic;
     std::string resource_key;
-    if (!by_trace && signal != core::Signal::kTraces && options.key_by_resource) {
-      resource_key = ResourceKey(rb.resource());
+    if (signal != core::Signal::kTraces && options.key_by_resource) {
+      resource_key = ResourceKey(rb.resource);
     }
     Group* shared = by_trace ? nullptr : &group(topic, resource_key);
-    const auto& scopes = Shape<Request>::Scopes(rb);
-    for (uint32_t s = 0; s < static_cast<uint32_t>(scopes.size()); ++s) {
-      const auto& records = Shape<Request>::Records(scopes[s]);
+    for (uint32_t s = 0; s < static_cast<uint32_t>(rb.scopes.size()); ++s) {
+      const auto& records = rb.scopes[s].records;
       for (uint32_t i = 0; i < static_cast<uint32_t>(records.size()); ++i) {
-        if constexpr (std::is_same_v<Request, core::TracesRequest>) {
-          if (by_trace) {
-            group(topic, Hex(records[i].trace_id())).refs.push_back(Ref{r, s, i});
-            continue;
-          }
+        if (by_trace) {
+          group(topic, HexId(TraceId(records[i]))).refs.push_back(Ref{r, s, i});
+        } else {
+          shared->refs.push_back(Ref{r, s, i});
         }
-        shared->refs.push_back(Ref{r, s, i});
       }
     }
   }
 
-  const Composer<Request> composer(request);
+  const Composer composer(resources);
   auto emit = [&](const Group& g, size_t begin, size_t end, auto&& self) -> void {
     std::string value = composer.Compose(g.refs, begin, end);
     if (options.encoding == Encoding::kOtlpJson) {
-      auto decoded = core::DecodeOtlpProto(signal, value);
-      value = decoded.ok() ? core::EncodeOtlpJson(*decoded) : std::string();
+      std::string json;
+      value = core::AppendOtlpJson(signal, value, &json) ? std::move(json) : std::string();
     }
     if (value.size() > options.max_message_bytes) {
       if (end - begin > 1) {
@@ -299,53 +340,7 @@ void Build(const core::Batch& batch, const Request& request, const MessageOption
     }
     if (begin < g.refs.size()) emit(g, begin, g.refs.size(), emit);
   }
-}
-
-}  // namespace
-
-std::string ResourceKey(const resource::Resource& res) {
-  std::vector<const common::KeyValue*> attrs;
-  attrs.reserve(res.attributes_size());
-  for (const auto& kv : res.attributes()) attrs.push_back(&kv);
-  std::sort(attrs.begin(), attrs.end(), [](const common::KeyValue* a, const common::KeyValue* b) {
-    return a->key() < b->key();
-  });
-  // FNV-1a, 64 bits: stable across processes and versions.
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](std::string_view bytes) {
-    for (unsigned char c : bytes) {
-      h ^= c;
-      h *= 1099511628211ull;
-    }
-    h ^= 0xff;
-    h *= 1099511628211ull;
-  };
-  std::string value;
-  for (const common::KeyValue* kv : attrs) {
-    mix(kv->key());
-    value.clear();
-    kv->value().SerializeToString(&value);
-    mix(value);
-  }
-  std::string key(16, '0');
-  static constexpr char kDigits[] = "0123456789abcdef";
-  for (int i = 15; i >= 0; --i, h >>= 4) key[i] = kDigits[h & 15];
-  return key;
-}
-
-void BuildMessages(const core::Batch& batch, const MessageOptions& options,
-                   std::vector<Message>* messages, std::vector<core::Batch>* oversized) {
-  switch (batch.signal()) {
-    case core::Signal::kTraces:
-      Build(batch, batch.traces(), options, messages, oversized);
-      break;
-    case core::Signal::kMetrics:
-      Build(batch, batch.metrics(), options, messages, oversized);
-      break;
-    case core::Signal::kLogs:
-      Build(batch, batch.logs(), options, messages, oversized);
-      break;
-  }
+  return true;
 }
 
 }  // namespace tributary::exporters::kafka

@@ -2,6 +2,7 @@
 #define TRIBUTARY_EXPORTERS_KAFKA_MESSAGE_BUILDER_H_
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/kafka/kafka_client.h"
@@ -26,16 +27,18 @@ struct Message {
   size_t records = 0;
 };
 
-// The messages a batch becomes. Records are grouped by topic and key
-// (resource attribute hash, or trace id), keep their resource and scope, and
-// are cut so that no value exceeds max_message_bytes. A record too large for
-// a message on its own goes to `oversized` as a batch of its own.
-void BuildMessages(const core::Batch& batch, const MessageOptions& options,
+// The messages a batch becomes, composed from its serialized form (the
+// bytes it holds, or its objects serialized once). Records are grouped by
+// topic and key (resource attribute hash, or trace id), keep their resource
+// and scope, and are cut so that no value exceeds max_message_bytes. A
+// record too large for a message on its own goes to `oversized` as a batch
+// of its own. False when the batch's bytes do not parse.
+bool BuildMessages(const core::Batch& batch, const MessageOptions& options,
                    std::vector<Message>* messages, std::vector<core::Batch>* oversized);
 
-// A stable hash of a resource's attributes, independent of their order, as
-// 16 hex digits: the same service on every node gets the same key.
-std::string ResourceKey(const opentelemetry::proto::resource::v1::Resource& resource);
+// A stable hash of a serialized resource's attributes, independent of their
+// order, as 16 hex digits: the same service on every node gets the same key.
+std::string ResourceKey(std::string_view resource);
 
 }  // namespace tributary::exporters::kafka
 

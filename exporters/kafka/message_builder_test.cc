@@ -1,11 +1,16 @@
 #include "exporters/kafka/message_builder.h"
 
+#include <algorithm>
+#include <fstream>
 #include <map>
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "tributary/core/otlp_codec.h"
+#include "tributary/core/testing/golden.h"
+#include "tributary/core/testing/otlp_corpus.h"
 #include "tributary/core/testing/test_consumer.h"
 
 namespace tributary::exporters::kafka {
@@ -64,6 +69,53 @@ std::vector<std::pair<std::string, std::string>> LogBodies(const std::vector<Mes
   return out;
 }
 
+// The messages of a corpus that uses every field, each signal in both
+// encodings, cut small, from a batch of objects and from one of serialized
+// bytes, are the golden file's: topic, key, records, size and a hash of the
+// value of each (TRIBUTARY_UPDATE_GOLDEN=1 writes it instead).
+TEST(MessageBuilder, MessagesAreTheGoldenFile) {
+  core::testing::OtlpCorpus corpus(21);
+  const std::vector<Batch> batches = {Batch(corpus.Logs(5, 3)), Batch(corpus.Traces(5, 3)),
+                                      Batch(corpus.Metrics(5, 10))};
+  auto fnv = [](std::string_view bytes) {
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : bytes) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+    return h;
+  };
+  std::string got;
+  for (const Batch& batch : batches) {
+    const Batch wire(batch.signal(), batch.message().SerializeAsString(), batch.record_count());
+    for (const Encoding encoding : {Encoding::kOtlpProto, Encoding::kOtlpJson}) {
+      MessageOptions options;
+      options.encoding = encoding;
+      options.topic = "otlp";
+      options.topic_from_attribute = "host.name";
+      options.max_message_bytes = 3000;
+      std::vector<Message> messages, from_wire;
+      std::vector<Batch> oversized, oversized_from_wire;
+      BuildMessages(batch, options, &messages, &oversized);
+      BuildMessages(wire, options, &from_wire, &oversized_from_wire);
+      ASSERT_EQ(messages.size(), from_wire.size());
+      ASSERT_EQ(oversized.size(), oversized_from_wire.size());
+      for (size_t i = 0; i < messages.size(); ++i) {
+        const Message& m = messages[i];
+        EXPECT_EQ(m.topic, from_wire[i].topic);
+        EXPECT_EQ(m.key, from_wire[i].key);
+        EXPECT_EQ(m.records, from_wire[i].records);
+        EXPECT_TRUE(m.value == from_wire[i].value) << i;
+        absl::StrAppend(&got, m.topic, "\t", m.key, "\t", m.records, "\t", m.value.size(), "\t",
+                        absl::Hex(fnv(m.value), absl::kZeroPad16), "\n");
+      }
+      for (const Batch& b : oversized) absl::StrAppend(&got, "oversized\t", b.record_count(), "\n");
+    }
+  }
+  const std::string path = TRIBUTARY_SOURCE_DIR "/tests/golden/kafka_messages.tsv";
+  core::testing::ExpectGolden(path, got);
+}
+
 TEST(MessageBuilder, LogsAreKeyedByResourceAndKeepEveryField) {
   const LogsRequest req = MakeLogs(3, 5, 10);
   const Batch batch(req);
@@ -78,7 +130,7 @@ TEST(MessageBuilder, LogsAreKeyedByResourceAndKeepEveryField) {
   for (size_t i = 0; i < messages.size(); ++i) {
     EXPECT_EQ(messages[i].topic, "otlp_logs");
     EXPECT_EQ(messages[i].records, 5u);
-    EXPECT_EQ(messages[i].key, ResourceKey(req.resource_logs(i).resource()));
+    EXPECT_EQ(messages[i].key, ResourceKey(req.resource_logs(i).resource().SerializeAsString()));
     keys.insert(messages[i].key);
     // Each message is exactly the request of that one resource.
     LogsRequest one;
@@ -263,9 +315,45 @@ TEST(MessageBuilder, ResourceKeyIgnoresAttributeOrder) {
   SetAttr(&b, "service.name", "x");
   SetAttr(&c, "service.name", "y");
   SetAttr(&c, "k8s.pod.name", "p");
-  EXPECT_EQ(ResourceKey(a), ResourceKey(b));
-  EXPECT_NE(ResourceKey(a), ResourceKey(c));
-  EXPECT_EQ(ResourceKey(a).size(), 16u);
+  EXPECT_EQ(ResourceKey(a.SerializeAsString()), ResourceKey(b.SerializeAsString()));
+  EXPECT_NE(ResourceKey(a.SerializeAsString()), ResourceKey(c.SerializeAsString()));
+  EXPECT_EQ(ResourceKey(a.SerializeAsString()).size(), 16u);
+}
+
+// A request whose resource block is written in two pieces (the resource
+// twice, a schema URL between the scopes) is composed as protobuf parses it:
+// the resource merged for the key, every record kept with its resource.
+TEST(MessageBuilder, BlocksWrittenInPiecesComposeAsParsed) {
+  LogsRequest first = MakeLogs(1, 2, 10);
+  LogsRequest second;
+  auto* rl = second.add_resource_logs();
+  SetAttr(rl->mutable_resource(), "k8s.pod.name", "p");
+  rl->add_scope_logs()->add_log_records()->mutable_body()->set_string_value("third");
+  // Field 1 of each request is its resource block: the two blocks' fields
+  // joined make one block written in pieces.
+  const std::string joined =
+      first.resource_logs(0).SerializeAsString() + second.resource_logs(0).SerializeAsString();
+  std::string wire;
+  wire.push_back('\x0a');
+  for (size_t n = joined.size();; n >>= 7) {
+    wire.push_back(static_cast<char>((n & 0x7f) | (n >= 0x80 ? 0x80 : 0)));
+    if (n < 0x80) break;
+  }
+  wire += joined;
+  LogsRequest parsed;
+  ASSERT_TRUE(parsed.ParseFromString(wire));
+  ASSERT_EQ(parsed.resource_logs_size(), 1);
+  ASSERT_EQ(parsed.resource_logs(0).resource().attributes_size(), 2);
+
+  std::vector<Message> messages;
+  std::vector<Batch> oversized;
+  ASSERT_TRUE(
+      BuildMessages(Batch(core::Signal::kLogs, wire, 3), MessageOptions{}, &messages, &oversized));
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].key, ResourceKey(parsed.resource_logs(0).resource().SerializeAsString()));
+  LogsRequest decoded;
+  ASSERT_TRUE(decoded.ParseFromString(messages[0].value));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(decoded, parsed));
 }
 
 }  // namespace

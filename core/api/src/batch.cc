@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "tributary/core/byte_pool.h"
 #include "tributary/core/component.h"
 
 namespace tributary::core {
@@ -114,6 +115,7 @@ struct Batch::Wire {
 
   ~Wire() {
     if (!arena) std::visit([](auto* m) { delete m; }, data);
+    byte_pool::Give(std::move(bytes));
   }
 };
 
@@ -126,9 +128,24 @@ Batch::Batch(MetricsRequest request) : data_(new MetricsRequest(std::move(reques
 Batch::Batch(LogsRequest request) : data_(new LogsRequest(std::move(request))) {
   records_ = CountRecords(logs());
 }
+Batch::Batch(std::unique_ptr<google::protobuf::Arena> arena, TracesRequest* request)
+    : arena_(std::move(arena)), data_(request) {
+  records_ = CountRecords(traces());
+}
+Batch::Batch(std::unique_ptr<google::protobuf::Arena> arena, MetricsRequest* request)
+    : arena_(std::move(arena)), data_(request) {
+  records_ = CountRecords(metrics());
+}
 Batch::Batch(std::unique_ptr<google::protobuf::Arena> arena, LogsRequest* request)
     : arena_(std::move(arena)), data_(request) {
   records_ = CountRecords(logs());
+}
+
+google::protobuf::ArenaOptions ArenaOptionsFor(size_t serialized_bytes) {
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = std::clamp<size_t>(serialized_bytes, 4096, 128 << 10);
+  options.max_block_size = 128 << 10;
+  return options;
 }
 
 Batch::Batch(Signal signal, std::string wire, size_t records)
@@ -194,13 +211,8 @@ const Batch::Data& Batch::ParseWire() const {
   Wire& w = *wire_;
   std::call_once(w.once, [&] {
     // One arena for the whole request: a few large allocations instead of
-    // several per record, freed in one pass. Blocks stay below the heap's
-    // mmap threshold, so that they are reused rather than mapped and faulted
-    // in again for every batch.
-    google::protobuf::ArenaOptions options;
-    options.start_block_size = std::clamp<size_t>(w.bytes.size(), 4096, 128 << 10);
-    options.max_block_size = 128 << 10;
-    w.arena = std::make_unique<google::protobuf::Arena>(options);
+    // several per record, freed in one pass.
+    w.arena = std::make_unique<google::protobuf::Arena>(ArenaOptionsFor(w.bytes.size()));
     w.data = std::visit(
         [&](auto* null) -> Data {
           using Request = std::remove_pointer_t<decltype(null)>;

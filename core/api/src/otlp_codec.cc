@@ -1,8 +1,10 @@
 #include "tributary/core/otlp_codec.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "absl/strings/escaping.h"
@@ -10,6 +12,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/json_util.h"
+#include "tributary/core/wire.h"
 
 namespace tributary::core {
 namespace {
@@ -128,134 +131,268 @@ absl::StatusOr<Batch> ParseJson(std::string_view json) {
   return Batch(std::move(request));
 }
 
+// Parsed onto an arena: a few large allocations instead of several per
+// record, and one pass to free them.
 template <class Request>
 absl::StatusOr<Batch> ParseProto(std::string_view bytes) {
-  Request request;
-  if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+  auto arena = std::make_unique<pb::Arena>(ArenaOptionsFor(bytes.size()));
+  Request* request = pb::Arena::CreateMessage<Request>(arena.get());
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()) ||
+      !request->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return absl::InvalidArgumentError("invalid OTLP/protobuf: the message does not parse");
   }
-  return Batch(std::move(request));
+  return Batch(std::move(arena), request);
 }
 
-// OTLP/JSON by reflection, in one pass and without a copy: the protobuf JSON
-// mapping (lowerCamelCase names, 64-bit integers as strings, fields at their
-// default left out, enums as numbers) with trace and span ids in hex.
-class JsonWriter {
+// OTLP/JSON from the protobuf wire form, guided by the message descriptors:
+// the protobuf JSON mapping (lowerCamelCase names, 64-bit integers as
+// strings, fields at their default left out, enums as numbers) with trace and
+// span ids in hex. Fields are written in number order, as reflection lists
+// them, with the values a parser would keep: the last of a singular scalar,
+// the merge of a singular message written more than once, the last member of
+// a oneof, every element of a repeated field (packed or not).
+class WireJsonWriter {
  public:
-  explicit JsonWriter(std::string* out) : out_(out) {}
+  explicit WireJsonWriter(std::string* out) : out_(out), levels_(kMaxDepth) {}
 
-  void Message(const pb::Message& m) {
-    const pb::Reflection* r = m.GetReflection();
-    // One list of fields per nesting level, reused from message to message.
-    if (depth_ == fields_.size()) fields_.emplace_back();
-    std::vector<const pb::FieldDescriptor*>& fields = fields_[depth_];
-    fields.clear();
-    r->ListFields(m, &fields);
+  bool Message(std::string_view bytes, const pb::Descriptor* d) {
+    if (depth_ == kMaxDepth) return false;
+    std::vector<Entry>& entries = levels_[depth_];  // levels_ never grows
+    entries.clear();
+    if (!Collect(bytes, d, &entries)) return false;
     ++depth_;
     out_->push_back('{');
     bool first = true;
-    for (const pb::FieldDescriptor* f : fields) {
-      if (!first) out_->push_back(',');
-      first = false;
-      out_->push_back('"');
-      out_->append(f->json_name());
-      out_->append("\":");
-      if (f->is_repeated()) {
-        out_->push_back('[');
-        const int n = r->FieldSize(m, f);
-        for (int i = 0; i < n; ++i) {
-          if (i > 0) out_->push_back(',');
-          Repeated(m, r, f, i);
-        }
-        out_->push_back(']');
-      } else {
-        Singular(m, r, f);
+    bool ok = true;
+    for (size_t i = 0; ok && i < entries.size();) {
+      size_t j = i + 1;
+      while (j < entries.size() && entries[j].field == entries[i].field) ++j;
+      // Written when listed: a repeated field with elements, a singular field
+      // with presence that is set, one without at a value other than its
+      // default.
+      const pb::FieldDescriptor* f = entries[i].field;
+      if (f->is_repeated() ? HasElements(entries, i, j)
+                           : f->has_presence() || !IsDefault(f, entries[j - 1].wire)) {
+        if (!first) out_->push_back(',');
+        first = false;
+        out_->push_back('"');
+        out_->append(f->json_name());
+        out_->append("\":");
+        ok = f->is_repeated() ? Repeated(f, entries, i, j) : Singular(f, entries, i, j);
       }
+      i = j;
     }
     out_->push_back('}');
     --depth_;
+    return ok;
   }
 
  private:
+  static constexpr size_t kMaxDepth = 100;
+
+  struct Entry {
+    const pb::FieldDescriptor* field;
+    wire::Field wire;
+  };
+
+  // The wire type a field's values come as (repeated scalars may also come
+  // packed, as kLen).
+  static wire::Type WireType(const pb::FieldDescriptor* f) {
+    switch (f->type()) {
+      case pb::FieldDescriptor::TYPE_DOUBLE:
+      case pb::FieldDescriptor::TYPE_FIXED64:
+      case pb::FieldDescriptor::TYPE_SFIXED64:
+        return wire::Type::kFixed64;
+      case pb::FieldDescriptor::TYPE_FLOAT:
+      case pb::FieldDescriptor::TYPE_FIXED32:
+      case pb::FieldDescriptor::TYPE_SFIXED32:
+        return wire::Type::kFixed32;
+      case pb::FieldDescriptor::TYPE_STRING:
+      case pb::FieldDescriptor::TYPE_BYTES:
+      case pb::FieldDescriptor::TYPE_MESSAGE:
+        return wire::Type::kLen;
+      case pb::FieldDescriptor::TYPE_GROUP:
+        return wire::Type::kStartGroup;
+      default:
+        return wire::Type::kVarint;
+    }
+  }
+
+  // The known fields of a message in number order (stable: elements of a
+  // repeated field keep their order), with what a parser drops left out:
+  // fields of an unexpected wire type (unknown fields to a parser), and
+  // occurrences of a oneof before its last change of member.
+  bool Collect(std::string_view bytes, const pb::Descriptor* d, std::vector<Entry>* entries) {
+    wire::Reader reader(bytes);
+    wire::Field w;
+    while (reader.Next(&w)) {
+      const pb::FieldDescriptor* f = d->FindFieldByNumber(static_cast<int>(w.number));
+      if (f == nullptr || f->type() == pb::FieldDescriptor::TYPE_GROUP) continue;
+      const wire::Type type = WireType(f);
+      const bool packed =
+          f->is_repeated() && type != wire::Type::kLen && w.type == wire::Type::kLen;
+      if (w.type != type && !packed) continue;
+      if (f->real_containing_oneof() != nullptr) {
+        // Another member clears what was set before; the same member again
+        // replaces a scalar and merges a message.
+        const pb::OneofDescriptor* o = f->real_containing_oneof();
+        auto drop = [&](const Entry& e) {
+          return e.field->real_containing_oneof() == o &&
+                 (e.field != f || f->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE);
+        };
+        entries->erase(std::remove_if(entries->begin(), entries->end(), drop), entries->end());
+      }
+      entries->push_back(Entry{f, w});
+    }
+    if (!reader.ok()) return false;
+    if (!std::is_sorted(entries->begin(), entries->end(), ByNumber)) {
+      std::stable_sort(entries->begin(), entries->end(), ByNumber);
+    }
+    return true;
+  }
+
+  static bool ByNumber(const Entry& a, const Entry& b) {
+    return a.field->number() < b.field->number();
+  }
+
+  // A repeated scalar packed into nothing has no elements.
+  static bool HasElements(const std::vector<Entry>& entries, size_t i, size_t j) {
+    for (size_t k = i; k < j; ++k) {
+      const Entry& e = entries[k];
+      if (e.wire.type != wire::Type::kLen || !e.wire.bytes.empty() ||
+          e.field->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING ||
+          e.field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static bool IsDefault(const pb::FieldDescriptor* f, const wire::Field& w) {
+    switch (f->cpp_type()) {
+      case pb::FieldDescriptor::CPPTYPE_STRING:
+        return w.bytes.empty();
+      case pb::FieldDescriptor::CPPTYPE_INT32:
+      case pb::FieldDescriptor::CPPTYPE_UINT32:
+      case pb::FieldDescriptor::CPPTYPE_ENUM:
+      case pb::FieldDescriptor::CPPTYPE_FLOAT:
+        return static_cast<uint32_t>(w.value) == 0;
+      default:
+        return w.value == 0;
+    }
+  }
+
+  bool Singular(const pb::FieldDescriptor* f, const std::vector<Entry>& entries, size_t i,
+                size_t j) {
+    if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (j - i == 1) return Message(entries[i].wire.bytes, f->message_type());
+      std::string merged;
+      for (size_t k = i; k < j; ++k) merged.append(entries[k].wire.bytes);
+      return Message(merged, f->message_type());
+    }
+    Scalar(f, entries[j - 1].wire.value, entries[j - 1].wire.bytes, IsId(f));
+    return true;
+  }
+
+  bool Repeated(const pb::FieldDescriptor* f, const std::vector<Entry>& entries, size_t i,
+                size_t j) {
+    // (Nested messages use the next level's entries: these stay as they are.)
+    out_->push_back('[');
+    bool first = true;
+    for (size_t k = i; k < j; ++k) {
+      const wire::Field& w = entries[k].wire;
+      if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+        if (!first) out_->push_back(',');
+        first = false;
+        if (!Message(w.bytes, f->message_type())) return false;
+      } else if (w.type == wire::Type::kLen &&
+                 f->cpp_type() != pb::FieldDescriptor::CPPTYPE_STRING) {
+        if (!Packed(f, w.bytes, &first)) return false;
+      } else {
+        if (!first) out_->push_back(',');
+        first = false;
+        Scalar(f, w.value, w.bytes, false);
+      }
+    }
+    out_->push_back(']');
+    return true;
+  }
+
+  // The values of a packed repeated scalar.
+  bool Packed(const pb::FieldDescriptor* f, std::string_view bytes, bool* first) {
+    const char* p = bytes.data();
+    const char* end = p + bytes.size();
+    const wire::Type type = WireType(f);
+    while (p < end) {
+      uint64_t value = 0;
+      if (type == wire::Type::kVarint) {
+        if (!wire::ReadVarint(&p, end, &value)) return false;
+      } else {
+        const size_t n = type == wire::Type::kFixed64 ? 8 : 4;
+        if (static_cast<size_t>(end - p) < n) return false;
+        std::memcpy(&value, p, n);
+        p += n;
+      }
+      if (!*first) out_->push_back(',');
+      *first = false;
+      Scalar(f, value, {}, false);
+    }
+    return true;
+  }
+
   static bool IsId(const pb::FieldDescriptor* f) {
     const std::string& name = f->name();
     return name == "trace_id" || name == "span_id" || name == "parent_span_id";
   }
 
-  void Singular(const pb::Message& m, const pb::Reflection* r, const pb::FieldDescriptor* f) {
-    switch (f->cpp_type()) {
-      case pb::FieldDescriptor::CPPTYPE_INT32:
-        absl::StrAppend(out_, r->GetInt32(m, f));
+  void Scalar(const pb::FieldDescriptor* f, uint64_t value, std::string_view bytes, bool id) {
+    switch (f->type()) {
+      case pb::FieldDescriptor::TYPE_INT32:
+      case pb::FieldDescriptor::TYPE_SFIXED32:
+      case pb::FieldDescriptor::TYPE_ENUM:
+        absl::StrAppend(out_, static_cast<int32_t>(value));
         break;
-      case pb::FieldDescriptor::CPPTYPE_UINT32:
-        absl::StrAppend(out_, r->GetUInt32(m, f));
+      case pb::FieldDescriptor::TYPE_SINT32:
+        absl::StrAppend(out_, static_cast<int32_t>((static_cast<uint32_t>(value) >> 1) ^
+                                                   -(static_cast<uint32_t>(value) & 1)));
         break;
-      case pb::FieldDescriptor::CPPTYPE_INT64:
-        absl::StrAppend(out_, "\"", r->GetInt64(m, f), "\"");
+      case pb::FieldDescriptor::TYPE_UINT32:
+      case pb::FieldDescriptor::TYPE_FIXED32:
+        absl::StrAppend(out_, static_cast<uint32_t>(value));
         break;
-      case pb::FieldDescriptor::CPPTYPE_UINT64:
-        absl::StrAppend(out_, "\"", r->GetUInt64(m, f), "\"");
+      case pb::FieldDescriptor::TYPE_INT64:
+      case pb::FieldDescriptor::TYPE_SFIXED64:
+        absl::StrAppend(out_, "\"", static_cast<int64_t>(value), "\"");
         break;
-      case pb::FieldDescriptor::CPPTYPE_DOUBLE:
-        Double(r->GetDouble(m, f));
+      case pb::FieldDescriptor::TYPE_SINT64:
+        absl::StrAppend(out_, "\"", static_cast<int64_t>((value >> 1) ^ -(value & 1)), "\"");
         break;
-      case pb::FieldDescriptor::CPPTYPE_FLOAT:
-        Double(r->GetFloat(m, f));
+      case pb::FieldDescriptor::TYPE_UINT64:
+      case pb::FieldDescriptor::TYPE_FIXED64:
+        absl::StrAppend(out_, "\"", value, "\"");
         break;
-      case pb::FieldDescriptor::CPPTYPE_BOOL:
-        out_->append(r->GetBool(m, f) ? "true" : "false");
-        break;
-      case pb::FieldDescriptor::CPPTYPE_ENUM:
-        absl::StrAppend(out_, r->GetEnumValue(m, f));
-        break;
-      case pb::FieldDescriptor::CPPTYPE_STRING: {
-        std::string scratch;
-        const std::string& value = r->GetStringReference(m, f, &scratch);
-        String(value, f->type() == pb::FieldDescriptor::TYPE_BYTES, IsId(f));
-        break;
-      }
-      case pb::FieldDescriptor::CPPTYPE_MESSAGE:
-        Message(r->GetMessage(m, f));
-        break;
-    }
-  }
-
-  void Repeated(const pb::Message& m, const pb::Reflection* r, const pb::FieldDescriptor* f,
-                int i) {
-    switch (f->cpp_type()) {
-      case pb::FieldDescriptor::CPPTYPE_INT32:
-        absl::StrAppend(out_, r->GetRepeatedInt32(m, f, i));
-        break;
-      case pb::FieldDescriptor::CPPTYPE_UINT32:
-        absl::StrAppend(out_, r->GetRepeatedUInt32(m, f, i));
-        break;
-      case pb::FieldDescriptor::CPPTYPE_INT64:
-        absl::StrAppend(out_, "\"", r->GetRepeatedInt64(m, f, i), "\"");
-        break;
-      case pb::FieldDescriptor::CPPTYPE_UINT64:
-        absl::StrAppend(out_, "\"", r->GetRepeatedUInt64(m, f, i), "\"");
-        break;
-      case pb::FieldDescriptor::CPPTYPE_DOUBLE:
-        Double(r->GetRepeatedDouble(m, f, i));
-        break;
-      case pb::FieldDescriptor::CPPTYPE_FLOAT:
-        Double(r->GetRepeatedFloat(m, f, i));
-        break;
-      case pb::FieldDescriptor::CPPTYPE_BOOL:
-        out_->append(r->GetRepeatedBool(m, f, i) ? "true" : "false");
-        break;
-      case pb::FieldDescriptor::CPPTYPE_ENUM:
-        absl::StrAppend(out_, r->GetRepeatedEnumValue(m, f, i));
-        break;
-      case pb::FieldDescriptor::CPPTYPE_STRING: {
-        std::string scratch;
-        const std::string& value = r->GetRepeatedStringReference(m, f, i, &scratch);
-        String(value, f->type() == pb::FieldDescriptor::TYPE_BYTES, false);
+      case pb::FieldDescriptor::TYPE_DOUBLE: {
+        double d;
+        std::memcpy(&d, &value, sizeof d);
+        Double(d);
         break;
       }
-      case pb::FieldDescriptor::CPPTYPE_MESSAGE:
-        Message(r->GetRepeatedMessage(m, f, i));
+      case pb::FieldDescriptor::TYPE_FLOAT: {
+        const uint32_t bits = static_cast<uint32_t>(value);
+        float v;
+        std::memcpy(&v, &bits, sizeof v);
+        Double(v);
         break;
+      }
+      case pb::FieldDescriptor::TYPE_BOOL:
+        out_->append(value != 0 ? "true" : "false");
+        break;
+      case pb::FieldDescriptor::TYPE_STRING:
+      case pb::FieldDescriptor::TYPE_BYTES:
+        String(bytes, f->type() == pb::FieldDescriptor::TYPE_BYTES, id);
+        break;
+      default:
+        out_->append("null");
     }
   }
 
@@ -271,12 +408,12 @@ class JsonWriter {
     }
   }
 
-  void String(const std::string& value, bool bytes, bool id) {
+  void String(std::string_view value, bool bytes, bool id) {
     out_->push_back('"');
     if (id) {
-      out_->append(absl::BytesToHexString(value));
+      out_->append(absl::BytesToHexString(absl::string_view(value.data(), value.size())));
     } else if (bytes) {
-      out_->append(absl::Base64Escape(value));
+      out_->append(absl::Base64Escape(absl::string_view(value.data(), value.size())));
     } else {
       AppendJsonEscaped(value, out_);
     }
@@ -284,9 +421,21 @@ class JsonWriter {
   }
 
   std::string* out_;
-  std::vector<std::vector<const pb::FieldDescriptor*>> fields_;
+  std::vector<std::vector<Entry>> levels_;  // the entries of each nesting level
   size_t depth_ = 0;
 };
+
+const pb::Descriptor* RequestDescriptor(Signal signal) {
+  switch (signal) {
+    case Signal::kTraces:
+      return TracesRequest::descriptor();
+    case Signal::kMetrics:
+      return MetricsRequest::descriptor();
+    case Signal::kLogs:
+      break;
+  }
+  return LogsRequest::descriptor();
+}
 
 bool BadId(const std::string& id, size_t size) { return !id.empty() && id.size() != size; }
 
@@ -459,7 +608,17 @@ std::string EncodeOtlpJson(const Batch& batch) {
 }
 
 void AppendOtlpJson(const Batch& batch, std::string* out) {
-  JsonWriter(out).Message(batch.message());
+  std::string scratch;
+  const size_t size = out->size();
+  if (!AppendOtlpJson(batch.signal(), wire::SerializedRequest(batch, &scratch), out)) {
+    // Bytes that do not read do not parse either: an empty request.
+    out->resize(size);
+    out->append("{}");
+  }
+}
+
+bool AppendOtlpJson(Signal signal, std::string_view request, std::string* out) {
+  return WireJsonWriter(out).Message(request, RequestDescriptor(signal));
 }
 
 ValidationResult RemoveInvalidRecords(Batch& batch) {

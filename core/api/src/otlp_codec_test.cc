@@ -1,9 +1,14 @@
 #include "tributary/core/otlp_codec.h"
 
+#include <algorithm>
+#include <fstream>
+
 #include "absl/strings/escaping.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "tributary/core/testing/golden.h"
+#include "tributary/core/testing/otlp_corpus.h"
 #include "tributary/core/testing/test_consumer.h"
 
 namespace tributary::core {
@@ -17,6 +22,25 @@ constexpr char kSpanJson[] =
     R"("attributes":[{"key":"http.status_code","value":{"intValue":"200"}}],)"
     R"("links":[{"traceId":"00000000000000000000000000000001","spanId":"0000000000000002"}],)"
     R"("status":{"message":"boom","code":2}}]}]}]})";
+
+// The OTLP/JSON of a corpus that uses every field of every signal, from a
+// batch of objects and from one of serialized bytes, is byte for byte the
+// golden file (TRIBUTARY_UPDATE_GOLDEN=1 writes it instead).
+TEST(OtlpJsonTest, CorpusIsTheGoldenFile) {
+  testing::OtlpCorpus corpus(20);
+  const std::vector<Batch> batches = {Batch(corpus.Logs(4, 3)), Batch(corpus.Traces(4, 3)),
+                                      Batch(corpus.Metrics(4, 10))};
+  std::string got;
+  for (const Batch& batch : batches) {
+    const std::string objects = EncodeOtlpJson(batch);
+    const Batch wire(batch.signal(), batch.message().SerializeAsString(), batch.record_count());
+    EXPECT_EQ(EncodeOtlpJson(wire), objects);
+    got += objects;
+    got += '\n';
+  }
+  const std::string path = TRIBUTARY_SOURCE_DIR "/tests/golden/otlp.jsonl";
+  testing::ExpectGolden(path, got);
+}
 
 TEST(OtlpJsonTest, DecodesHexIdsAndEncodesThemBack) {
   auto batch = DecodeOtlpJson(Signal::kTraces, kSpanJson);

@@ -136,6 +136,93 @@ bool Reader::Next(Field* field) {
   }
 }
 
+std::string_view SerializedRequest(const Batch& batch, std::string* scratch) {
+  if (const std::string* bytes = batch.wire()) return *bytes;
+  batch.message().SerializeToString(scratch);
+  return *scratch;
+}
+
+void MessageField::Add(std::string_view payload) {
+  if (!present_) {
+    present_ = true;
+    bytes_ = payload;
+    return;
+  }
+  std::string joined;
+  joined.reserve(bytes_.size() + payload.size());
+  joined.append(bytes_);
+  joined.append(payload);
+  merged_ = std::move(joined);
+  bytes_ = merged_;
+}
+
+bool ReadAnyValue(std::string_view bytes, AnyValue* any) {
+  Reader reader(bytes);
+  Field f;
+  while (reader.Next(&f)) {
+    switch (f.number) {
+      case AnyValue::kString:
+      case AnyValue::kArray:
+      case AnyValue::kKvlist:
+      case AnyValue::kBytes:
+        if (f.type != Type::kLen) break;
+        if (any->member != f.number || f.number == AnyValue::kString ||
+            f.number == AnyValue::kBytes) {
+          any->bytes.Reset();
+        }
+        any->member = f.number;
+        any->bytes.Add(f.bytes);
+        break;
+      case AnyValue::kBool:
+      case AnyValue::kInt:
+        if (f.type != Type::kVarint) break;
+        any->member = f.number;
+        any->value = f.value;
+        break;
+      case AnyValue::kDouble:
+        if (f.type != Type::kFixed64) break;
+        any->member = f.number;
+        any->value = f.value;
+        break;
+      default:
+        break;
+    }
+  }
+  return reader.ok();
+}
+
+bool ReadKeyValue(std::string_view bytes, std::string_view* key, MessageField* value) {
+  Reader reader(bytes);
+  Field f;
+  *key = {};
+  while (reader.Next(&f)) {
+    if (f.type != Type::kLen) continue;
+    if (f.number == 1) {
+      *key = f.bytes;
+    } else if (f.number == 2) {
+      value->Add(f.bytes);
+    }
+  }
+  return reader.ok();
+}
+
+std::optional<std::string> StringAttribute(std::string_view message, uint32_t number,
+                                           std::string_view key) {
+  Reader reader(message);
+  Field f;
+  while (reader.Next(&f)) {
+    if (f.number != number || f.type != Type::kLen) continue;
+    std::string_view k;
+    MessageField value;
+    if (!ReadKeyValue(f.bytes, &k, &value) || k != key) continue;
+    AnyValue any;
+    if (ReadAnyValue(value.bytes(), &any) && any.member == AnyValue::kString) {
+      return std::string(any.bytes.bytes());
+    }
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 // Counts the fields numbered `number` (length-delimited) of one message.

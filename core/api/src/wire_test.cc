@@ -162,5 +162,72 @@ TEST(CountOtlpRecordsTest, TwoRequestsConcatenatedAreTheirUnion) {
   EXPECT_EQ(CountRecords(parsed), 8u);
 }
 
+// AnyValues written in pieces (concatenated serializations) read as
+// protobuf parses them: the last member wins, a message member written again
+// right after itself merges, one written after another member starts anew.
+TEST(AnyValueTest, FollowsTheOneofAsAParserDoes) {
+  using PbAnyValue = opentelemetry::proto::common::v1::AnyValue;
+  auto kvlist = [](const std::string& key) {
+    PbAnyValue v;
+    auto* kv = v.mutable_kvlist_value()->add_values();
+    kv->set_key(key);
+    kv->mutable_value()->set_int_value(1);
+    return v.SerializeAsString();
+  };
+  PbAnyValue text;
+  text.set_string_value("s");
+  PbAnyValue number;
+  number.set_int_value(-5);
+  const std::string cases[] = {
+      text.SerializeAsString() + number.SerializeAsString(),
+      kvlist("a") + kvlist("b"),
+      kvlist("a") + text.SerializeAsString() + kvlist("c"),
+      number.SerializeAsString() + text.SerializeAsString(),
+  };
+  for (const std::string& bytes : cases) {
+    PbAnyValue parsed;
+    ASSERT_TRUE(parsed.ParseFromString(bytes));
+    AnyValue any;
+    ASSERT_TRUE(ReadAnyValue(bytes, &any));
+    EXPECT_EQ(any.member, static_cast<uint32_t>(parsed.value_case()));
+    switch (parsed.value_case()) {
+      case PbAnyValue::kStringValue:
+        EXPECT_EQ(any.bytes.bytes(), parsed.string_value());
+        break;
+      case PbAnyValue::kIntValue:
+        EXPECT_EQ(static_cast<int64_t>(any.value), parsed.int_value());
+        break;
+      case PbAnyValue::kKvlistValue: {
+        opentelemetry::proto::common::v1::KeyValueList list;
+        ASSERT_TRUE(list.ParseFromString(std::string(any.bytes.bytes())));
+        ASSERT_EQ(list.values_size(), parsed.kvlist_value().values_size());
+        for (int k = 0; k < list.values_size(); ++k) {
+          EXPECT_EQ(list.values(k).key(), parsed.kvlist_value().values(k).key());
+        }
+        break;
+      }
+      default:
+        ADD_FAILURE() << "unexpected member " << parsed.value_case();
+    }
+  }
+}
+
+TEST(AnyValueTest, StringAttributeIsTheFirstWithAStringValue) {
+  opentelemetry::proto::resource::v1::Resource resource;
+  auto* kv = resource.add_attributes();
+  kv->set_key("topic");
+  kv->mutable_value()->set_int_value(3);
+  kv = resource.add_attributes();
+  kv->set_key("topic");
+  kv->mutable_value()->set_string_value("logs");
+  kv = resource.add_attributes();
+  kv->set_key("topic");
+  kv->mutable_value()->set_string_value("later");
+  const std::string bytes = resource.SerializeAsString();
+  EXPECT_EQ(StringAttribute(bytes, 1, "topic"), "logs");
+  EXPECT_EQ(StringAttribute(bytes, 1, "other"), std::nullopt);
+  EXPECT_EQ(StringAttribute(bytes, 2, "topic"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace tributary::core::wire

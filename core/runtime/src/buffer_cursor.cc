@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "buffer_files.h"
+#include "tributary/core/byte_pool.h"
 #include "tributary/core/log.h"
 #include "tributary/core/runtime/buffer.h"
 #include "tributary/core/wire.h"
@@ -41,13 +42,14 @@ bool WriteAheadBuffer::LocateLocked(Reader* r, Located* out) {
 std::shared_ptr<const Batch> WriteAheadBuffer::ReadFromDisk(const Located& where, bool wire_form,
                                                             std::string* error) {
   // The header and the payload in one read, the payload straight into the
-  // string the batch keeps.
+  // string the batch keeps (memory a finished batch gave back).
   char header[detail::kRecordHeaderSize];
-  std::string payload(where.length, '\0');
+  std::string payload = byte_pool::Take(where.length);
   iovec parts[2] = {{header, sizeof header}, {payload.data(), payload.size()}};
   ssize_t n = preadv(where.file->fd, parts, 2, static_cast<off_t>(where.offset));
   if (n != static_cast<ssize_t>(sizeof header + payload.size())) {
     *error = n < 0 ? strerror(errno) : "short read";
+    byte_pool::Give(std::move(payload));
     return nullptr;
   }
   detail::RecordHeader h;

@@ -32,6 +32,11 @@ std::string_view SignalName(Signal signal);
 std::string_view RecordKind(Signal signal);
 std::optional<Signal> ParseSignal(std::string_view name);
 
+// Options for an arena that holds a request parsed from `serialized_bytes`:
+// a first block near its size, no block above the heap's mmap threshold (so
+// that blocks are reused rather than mapped and faulted in for every batch).
+google::protobuf::ArenaOptions ArenaOptionsFor(size_t serialized_bytes);
+
 // Data points of one metric, whatever its type.
 size_t CountPoints(const opentelemetry::proto::metrics::v1::Metric& metric);
 size_t CountRecords(const TracesRequest& request);
@@ -50,6 +55,8 @@ class Batch {
   explicit Batch(MetricsRequest request);
   explicit Batch(LogsRequest request);
   // `request` must have been created on `arena`, which the batch keeps.
+  Batch(std::unique_ptr<google::protobuf::Arena> arena, TracesRequest* request);
+  Batch(std::unique_ptr<google::protobuf::Arena> arena, MetricsRequest* request);
   Batch(std::unique_ptr<google::protobuf::Arena> arena, LogsRequest* request);
   // The serialized export request `wire` of `signal`, holding `records`
   // records, as a write-ahead buffer reads it back: nothing is parsed until a

@@ -17,6 +17,9 @@ absl::StatusOr<Batch> DecodeOtlpJson(Signal signal, std::string_view json);
 absl::StatusOr<Batch> DecodeOtlpProto(Signal signal, std::string_view bytes);
 std::string EncodeOtlpJson(const Batch& batch);
 void AppendOtlpJson(const Batch& batch, std::string* out);
+// The OTLP/JSON of a serialized export request of `signal`, written from its
+// wire form; false (with `out` holding part of it) when it does not read.
+bool AppendOtlpJson(Signal signal, std::string_view request, std::string* out);
 
 // Appends `text` as the inside of a JSON string: quotes, backslashes and
 // control characters escaped, invalid UTF-8 replaced by U+FFFD.

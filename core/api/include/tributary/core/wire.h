@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "tributary/core/batch.h"
@@ -42,6 +43,9 @@ class Reader {
   // then ok() is false.
   bool Next(Field* field);
   bool ok() const { return ok_; }
+  // Where the next field begins: the bytes of the fields read so far, tags
+  // included, end here.
+  const char* position() const { return p_; }
 
  private:
   bool Fail() {
@@ -54,6 +58,62 @@ class Reader {
   const char* end_;
   bool ok_ = true;
 };
+
+// A singular message field: absent, or its bytes. A field that occurs more
+// than once is, as protobuf parses it, the merge of its occurrences, which is
+// what parsing their concatenation gives.
+class MessageField {
+ public:
+  MessageField() = default;
+  MessageField(const MessageField&) = delete;  // bytes_ may point into merged_
+  MessageField& operator=(const MessageField&) = delete;
+
+  bool present() const { return present_; }
+  std::string_view bytes() const { return bytes_; }
+  void Add(std::string_view payload);
+  void Reset() {
+    present_ = false;
+    bytes_ = {};
+  }
+
+ private:
+  bool present_ = false;
+  std::string_view bytes_;
+  std::string merged_;
+};
+
+// The member an OTLP AnyValue holds, as protobuf parses it: the last one
+// written; a message member (array, kvlist) written again after itself
+// merges.
+struct AnyValue {
+  enum Member : uint32_t {
+    kNone = 0,
+    kString = 1,
+    kBool = 2,
+    kInt = 3,
+    kDouble = 4,
+    kArray = 5,   // ArrayValue: values are field 1
+    kKvlist = 6,  // KeyValueList: values are field 1
+    kBytes = 7,
+  };
+  uint32_t member = kNone;
+  uint64_t value = 0;  // bool, int and double (bits) members
+  MessageField bytes;  // string, bytes, array and kvlist members
+};
+bool ReadAnyValue(std::string_view bytes, AnyValue* any);
+
+// A KeyValue's key (field 1) and value (field 2, an AnyValue).
+bool ReadKeyValue(std::string_view bytes, std::string_view* key, MessageField* value);
+
+// The first attribute `key` with a string value among the KeyValues of
+// field `number` of `message`.
+std::optional<std::string> StringAttribute(std::string_view message, uint32_t number,
+                                           std::string_view key);
+
+// The batch's serialized export request: the bytes it holds, or its
+// objects serialized into `scratch` (for a stage that reads the wire form
+// whichever way the batch came).
+std::string_view SerializedRequest(const Batch& batch, std::string* scratch);
 
 // Reads a base-128 varint at *p (at most 10 bytes) and advances *p.
 bool ReadVarint(const char** p, const char* end, uint64_t* value);
