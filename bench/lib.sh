@@ -52,3 +52,42 @@ wait_sent() {
     sleep 0.05
   done
 }
+
+# buffer_service DIR: service settings giving every pipeline a write-ahead
+# buffer in DIR (fsync interval, the built-in default).
+buffer_service() { printf 'buffer:\n  directory: %s\n  max_size: 4GiB\n' "$1"; }
+
+# agent_tail_run NAME CONFIG ADMIN_PORT: starts the agent with CONFIG (which
+# tails the big CRI file and serves its admin endpoint on ADMIN_PORT), waits
+# until its exporters sent every line and appends MiB/s
+# of the file, CPU-seconds per GiB and peak RSS (MiB) of the agent to
+# $WORK/NAME.{mibs,cpu,rss}. The clock starts before the process does.
+agent_tail_run() {
+  local name=$1 config=$2 admin=127.0.0.1:$3 t0 t1 apid
+  t0=$(date +%s.%N)
+  start agent "$build/agent/tributary-agent" --config "$config"
+  apid=${PIDS[-1]}
+  wait_sent "http://$admin" "$big_lines" "$apid"
+  t1=$(date +%s.%N)
+  awk -v b="$big_bytes" -v s="$t0" -v e="$t1" 'BEGIN {printf "%.1f\n", b / 1048576 / (e - s)}' >>"$WORK/$name.mibs"
+  awk -v t="$(cpu_ticks "$apid")" -v hz="$tck" -v b="$big_bytes" 'BEGIN {printf "%.2f\n", t / hz / (b / 1073741824)}' >>"$WORK/$name.cpu"
+  echo $(($(peak_rss_kib "$apid") / 1024)) >>"$WORK/$name.rss"
+  kill -TERM "$apid"
+  wait "$apid" || true
+  unset 'PIDS[-1]'
+  echo "run $run: $name $(tail -1 "$WORK/$name.mibs") MiB/s $(tail -1 "$WORK/$name.cpu") cpu-s/GiB" \
+    "$(tail -1 "$WORK/$name.rss") MiB" >&2
+}
+
+# print_tail_pair NAME MIBS CPU RSS: the medians agent_tail_run gathered for
+# NAME_buffer_off and NAME_buffer_on as BENCH lines named MIBS, CPU and RSS,
+# those of the buffered runs ending in `_buffered`.
+print_tail_pair() {
+  local name=$1 buffered suffix
+  for buffered in off on; do
+    suffix=$([[ $buffered == on ]] && echo _buffered || true)
+    echo "BENCH $2$suffix $(median <"$WORK/${name}_buffer_$buffered.mibs") MiB/s"
+    echo "BENCH $3$suffix $(median <"$WORK/${name}_buffer_$buffered.cpu") cpu-s"
+    echo "BENCH $4$suffix $(median <"$WORK/${name}_buffer_$buffered.rss") MiB"
+  done
+}

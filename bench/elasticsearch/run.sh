@@ -5,7 +5,8 @@
 #      into the elasticsearch exporter, to tributary-bulk-sink (a _bulk
 #      endpoint that reads and counts but indexes nothing, so the figure is
 #      ours alone): MiB/s of the file, CPU-seconds per GiB and peak RSS of
-#      the agent;
+#      the agent, without and with its write-ahead buffer (names ending in
+#      `_buffered`);
 #   2. tributary-loadgen sends log records (500 a request, 32 connections)
 #      over OTLP/gRPC to a collector with
 #      a buffer, whose elasticsearch exporter writes them to the bulk sink,
@@ -74,26 +75,19 @@ namespace: bench" \
 }
 
 for run in $(seq "$runs"); do
-  # 1. tail → elasticsearch exporter → bulk sink, in the agent.
-  a_admin=$(free_port)
-  write_config "$WORK/agent.yaml" admin "$a_admin" \
-    receiver tail "$(tail_cri_body "$big" "$WORK/checkpoints")" \
-    processor batch "" \
-    exporter elasticsearch "endpoints: [$SINK]" \
-    pipeline logs "tail | batch | elasticsearch"
-  t0=$(date +%s.%N)
-  start agent "$build/agent/tributary-agent" --config "$WORK/agent.yaml"
-  apid=${PIDS[-1]}
-  wait_sent "http://127.0.0.1:$a_admin" "$big_lines" "$apid"
-  t1=$(date +%s.%N)
-  awk -v b="$big_bytes" -v s="$t0" -v e="$t1" 'BEGIN {printf "%.1f\n", b / 1048576 / (e - s)}' >>"$WORK/tail.mibs"
-  awk -v t="$(cpu_ticks "$apid")" -v hz="$tck" -v b="$big_bytes" 'BEGIN {printf "%.2f\n", t / hz / (b / 1073741824)}' >>"$WORK/tail.cpu"
-  echo $(($(peak_rss_kib "$apid") / 1024)) >>"$WORK/tail.rss"
-  kill -TERM "$apid"; wait "$apid" || true
-  PIDS=("${base_pids[@]}")
-  rm -rf "$WORK/checkpoints"
-  echo "run $run: tail→sink $(tail -1 "$WORK/tail.mibs") MiB/s $(tail -1 "$WORK/tail.cpu") cpu-s/GiB" \
-    "$(tail -1 "$WORK/tail.rss") MiB" >&2
+  # 1. tail → elasticsearch exporter → bulk sink, in the agent, without
+  # and with its write-ahead buffer.
+  for buffered in off on; do
+    a_admin=$(free_port)
+    write_config "$WORK/agent.yaml" admin "$a_admin" \
+      receiver tail "$(tail_cri_body "$big" "$WORK/checkpoints")" \
+      processor batch "" \
+      exporter elasticsearch "endpoints: [$SINK]" \
+      service "$([[ $buffered == on ]] && buffer_service "$WORK/agent-buffer")" \
+      pipeline logs "tail | batch | elasticsearch"
+    agent_tail_run "tail_buffer_$buffered" "$WORK/agent.yaml" "$a_admin"
+    rm -rf "$WORK/checkpoints" "$WORK/agent-buffer"
+  done
 
   # 2. loadgen → collector → bulk sink, then → Elasticsearch.
   collector_run sink "$SINK"
@@ -102,9 +96,8 @@ for run in $(seq "$runs"); do
     curl -fsS -XDELETE "$ES/logs-generic-bench" >/dev/null 2>&1 || true
 done
 
-echo "BENCH elasticsearch_tail_cri_to_sink_mib_per_s $(median <"$WORK/tail.mibs") MiB/s"
-echo "BENCH elasticsearch_tail_cri_agent_cpu_per_gib $(median <"$WORK/tail.cpu") cpu-s"
-echo "BENCH elasticsearch_tail_cri_agent_peak_rss $(median <"$WORK/tail.rss") MiB"
+print_tail_pair tail elasticsearch_tail_cri_to_sink_mib_per_s \
+  elasticsearch_tail_cri_agent_cpu_per_gib elasticsearch_tail_cri_agent_peak_rss
 for name in sink es; do
   echo "BENCH elasticsearch_logs_to_${name}_docs_per_s $(median <"$WORK/$name.docs") docs/s"
   echo "BENCH elasticsearch_logs_to_${name}_mib_per_s $(median <"$WORK/$name.mibs") MiB/s"

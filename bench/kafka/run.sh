@@ -4,7 +4,8 @@
 #   1. the agent tails the 1 GiB CRI file of bench/tail from the beginning
 #      straight into the kafka exporter: MiB/s of the file until the last
 #      record has its delivery report, CPU-seconds per GiB and peak RSS of the
-#      agent;
+#      agent, without and with its write-ahead buffer (names ending in
+#      `_buffered`);
 #   2. tributary-loadgen sends spans over OTLP/gRPC to the collector, which
 #      keeps them in its write-ahead buffer for its kafka exporter to produce
 #      (one message per trace): spans/s and MiB/s of message values
@@ -37,31 +38,26 @@ drop_topic() {
 }
 
 for run in $(seq "$runs"); do
-  # 1. tail → kafka exporter, in the agent.
-  topic=bench_logs_$run
-  kafka_topic "$kport" "$topic" 6 2>/dev/null
-  a_admin=$(free_port)
-  write_config "$WORK/agent.yaml" admin "$a_admin" \
-    receiver tail "$(tail_cri_body "$big" "$WORK/checkpoints")" \
-    processor batch "" \
-    exporter kafka "brokers: [$B]
+  # 1. tail → kafka exporter, in the agent, without and with its
+  # write-ahead buffer.
+  for buffered in off on; do
+    topic=bench_logs_${run}_$buffered
+    kafka_topic "$kport" "$topic" 6 2>/dev/null
+    a_admin=$(free_port)
+    write_config "$WORK/agent.yaml" admin "$a_admin" \
+      receiver tail "$(tail_cri_body "$big" "$WORK/checkpoints")" \
+      processor batch "" \
+      exporter kafka "brokers: [$B]
 logs:
   topic: $topic
 sending_queue:
   num_consumers: ${BENCH_KAFKA_CONSUMERS:-4}" \
-    pipeline logs "tail | batch | kafka"
-  t0=$(date +%s.%N)
-  start agent "$build/agent/tributary-agent" --config "$WORK/agent.yaml"
-  apid=${PIDS[-1]}
-  wait_sent "http://127.0.0.1:$a_admin" "$big_lines" "$apid"
-  t1=$(date +%s.%N)
-  awk -v b="$big_bytes" -v s="$t0" -v e="$t1" 'BEGIN {printf "%.1f\n", b / 1048576 / (e - s)}' >>"$WORK/tail.mibs"
-  awk -v t="$(cpu_ticks "$apid")" -v hz="$tck" -v b="$big_bytes" 'BEGIN {printf "%.2f\n", t / hz / (b / 1073741824)}' >>"$WORK/tail.cpu"
-  echo $(($(peak_rss_kib "$apid") / 1024)) >>"$WORK/tail.rss"
-  kill -TERM "$apid"; wait "$apid" || true
-  PIDS=("$kafka_pid")
-  rm -rf "$WORK/checkpoints"
-  drop_topic "$topic"
+      service "$([[ $buffered == on ]] && buffer_service "$WORK/agent-buffer")" \
+      pipeline logs "tail | batch | kafka"
+    agent_tail_run "tail_buffer_$buffered" "$WORK/agent.yaml" "$a_admin"
+    rm -rf "$WORK/checkpoints" "$WORK/agent-buffer"
+    drop_topic "$topic"
+  done
 
   # 2. loadgen → collector → kafka exporter; then kcat -P with the same load.
   topic=bench_spans_$run
@@ -118,14 +114,12 @@ with open('$WORK/kcat.in', 'wb') as f:
   awk -v b="$bytes" -v s="$t0" -v e="$t1" 'BEGIN {printf "%.1f\n", b / 1048576 / (e - s)}' >>"$WORK/kcat.mibs"
   rm -f "$WORK/kcat.in"
   drop_topic "$topic"
-  echo "run $run: tail→kafka $(tail -1 "$WORK/tail.mibs") MiB/s $(tail -1 "$WORK/tail.cpu") cpu-s/GiB" \
-    "$(tail -1 "$WORK/tail.rss") MiB; spans→kafka $(tail -1 "$WORK/spans.rate") spans/s" \
+  echo "run $run: spans→kafka $(tail -1 "$WORK/spans.rate") spans/s" \
     "$(tail -1 "$WORK/spans.mibs") MiB/s ($messages messages of $size bytes); kcat -P $(tail -1 "$WORK/kcat.mibs") MiB/s" >&2
 done
 
-echo "BENCH kafka_tail_cri_mib_per_s $(median <"$WORK/tail.mibs") MiB/s"
-echo "BENCH kafka_tail_cri_agent_cpu_per_gib $(median <"$WORK/tail.cpu") cpu-s"
-echo "BENCH kafka_tail_cri_agent_peak_rss $(median <"$WORK/tail.rss") MiB"
+print_tail_pair tail kafka_tail_cri_mib_per_s \
+  kafka_tail_cri_agent_cpu_per_gib kafka_tail_cri_agent_peak_rss
 echo "BENCH kafka_spans_per_s $(median <"$WORK/spans.rate") spans/s"
 echo "BENCH kafka_spans_mib_per_s $(median <"$WORK/spans.mibs") MiB/s"
 echo "BENCH kafka_spans_collector_cpu_per_gib $(median <"$WORK/spans.cpu") cpu-s"

@@ -2,7 +2,9 @@
 # Tail: a pre-written 1 GiB CRI log (about 3.9 million lines of ~275 bytes)
 # read from the beginning by the agent's tail receiver (format cri)
 #   1. to the nop exporter (discards): the receiver and the pipeline alone;
-#   2. through the agent to the collector's file sink (OTLP/gRPC between them);
+#   2. through the agent to the collector's file sink (OTLP/gRPC between
+#      them), the agent without and with a write-ahead buffer (names ending
+#      in `_buffered`);
 #   3. spread over 100 files of 10 MiB each, to the nop exporter: peak RSS with
 #      100 files open (nop exporter).
 # Prints MiB/s, lines/s, CPU-seconds per GiB and peak RSS (medians of
@@ -26,12 +28,14 @@ if [[ ! -f "$cache/many/099.log" ]]; then
 fi
 many_lines=$(cat "$cache"/many/*.log | wc -l)
 
-# agent_config FILE INCLUDE EXPORTER EXPORTER_SETTINGS: tail → batch → EXPORTER.
+# agent_config FILE INCLUDE EXPORTER EXPORTER_SETTINGS [SERVICE_SETTINGS]:
+# tail → batch → EXPORTER.
 agent_config() {
   write_config "$1" admin "$a_admin" \
     receiver tail "$(tail_cri_body "$2" "$WORK/checkpoints")" \
     processor batch "" \
     exporter "$3" "$4" \
+    service "${5:-}" \
     pipeline logs "tail | batch | $3"
 }
 
@@ -61,8 +65,9 @@ for run in $(seq "$runs"); do
   kill -TERM "$apid"; wait "$apid" || true
   rm -rf "$WORK/checkpoints"
 
-  # 2. tail → agent → collector → file sink.
-  a_admin=$(free_port) c_admin=$(free_port) c_grpc=$(free_port)
+  # 2. tail → agent → collector → file sink, the agent without and with its
+  # write-ahead buffer.
+  c_admin=$(free_port) c_grpc=$(free_port)
   write_config "$WORK/collector.yaml" admin "$c_admin" \
     receiver otlp "$(otlp_bulk_receiver_body "$c_grpc")" \
     processor batch "" \
@@ -71,22 +76,19 @@ rotation:
   max_megabytes: 256
   max_backups: 1" \
     pipeline logs "otlp | batch | file"
-  agent_config "$WORK/agent.yaml" "$big" otlp "$(otlp_exporter_body "$c_grpc" "compression: none")"
-  PIDS=()
-  start collector "$build/collector/tributary-collector" --config "$WORK/collector.yaml"
-  cpid=${PIDS[-1]}
-  wait_ready "http://127.0.0.1:$c_admin/readyz"
-  t0=$(date +%s.%N)
-  start agent "$build/agent/tributary-agent" --config "$WORK/agent.yaml"
-  apid=${PIDS[-1]}
-  wait_sent "http://127.0.0.1:$c_admin" "$big_lines" "$apid"
-  t1=$(date +%s.%N)
-  awk -v b="$big_bytes" -v s="$t0" -v e="$t1" 'BEGIN {printf "%.1f\n", b / 1048576 / (e - s)}' >>"$WORK/sink.mibs"
-  awk -v t="$(cpu_ticks "$apid")" -v hz="$tck" -v b="$big_bytes" 'BEGIN {printf "%.2f\n", t / hz / (b / 1073741824)}' >>"$WORK/sink.agent_cpu"
-  echo $(($(peak_rss_kib "$apid") / 1024)) >>"$WORK/sink.agent_rss"
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid"; wait "$pid" || true; done
-  PIDS=()
-  rm -rf "$WORK/checkpoints" "$WORK"/sink.jsonl*
+  for buffered in off on; do
+    PIDS=()
+    start collector "$build/collector/tributary-collector" --config "$WORK/collector.yaml"
+    cpid=${PIDS[-1]}
+    wait_ready "http://127.0.0.1:$c_admin/readyz"
+    a_admin=$(free_port)
+    agent_config "$WORK/agent.yaml" "$big" otlp "$(otlp_exporter_body "$c_grpc" "compression: none")" \
+      "$([[ $buffered == on ]] && buffer_service "$WORK/agent-buffer")"
+    agent_tail_run "sink_buffer_$buffered" "$WORK/agent.yaml" "$a_admin"
+    kill -TERM "$cpid"; wait "$cpid" || true
+    PIDS=()
+    rm -rf "$WORK/checkpoints" "$WORK/agent-buffer" "$WORK"/sink.jsonl*
+  done
 
   # 3. 100 files → nop: peak RSS with 100 files open.
   a_admin=$(free_port)
@@ -100,7 +102,8 @@ rotation:
   PIDS=()
   rm -rf "$WORK/checkpoints"
   echo "run $run: cat $(tail -1 "$WORK/cat.mibs") MiB/s, nop $(tail -1 "$WORK/null.mibs") MiB/s," \
-    "sink $(tail -1 "$WORK/sink.mibs") MiB/s" >&2
+    "sink $(tail -1 "$WORK/sink_buffer_off.mibs") / $(tail -1 "$WORK/sink_buffer_on.mibs") MiB/s" \
+    "(buffer off / on)" >&2
 done
 
 echo "BENCH tail_cat_baseline_mib_per_s $(median <"$WORK/cat.mibs") MiB/s"
@@ -108,7 +111,6 @@ echo "BENCH tail_cri_to_nop_mib_per_s $(median <"$WORK/null.mibs") MiB/s"
 echo "BENCH tail_cri_to_nop_lines_per_s $(median <"$WORK/null.lines") lines/s"
 echo "BENCH tail_cri_to_nop_cpu_per_gib $(median <"$WORK/null.cpu") cpu-s"
 echo "BENCH tail_cri_to_nop_peak_rss $(median <"$WORK/null.rss") MiB"
-echo "BENCH tail_cri_to_collector_file_mib_per_s $(median <"$WORK/sink.mibs") MiB/s"
-echo "BENCH tail_cri_to_collector_agent_cpu_per_gib $(median <"$WORK/sink.agent_cpu") cpu-s"
-echo "BENCH tail_cri_to_collector_agent_peak_rss $(median <"$WORK/sink.agent_rss") MiB"
+print_tail_pair sink tail_cri_to_collector_file_mib_per_s \
+  tail_cri_to_collector_agent_cpu_per_gib tail_cri_to_collector_agent_peak_rss
 echo "BENCH tail_100_files_peak_rss $(median <"$WORK/many.rss") MiB"
