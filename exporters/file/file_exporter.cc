@@ -9,9 +9,11 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "tributary/core/byte_pool.h"
 #include "tributary/core/otlp_codec.h"
 #include "tributary/core/registry.h"
 #include "tributary/core/wire.h"
@@ -85,19 +87,20 @@ absl::Status FileExporter::Rotate() {
 }
 
 absl::Status FileExporter::Export(const core::Batch& batch, core::ExportReport&) noexcept {
-  std::string line = line_buffers_.Take();
   // Written from the serialized request (for a batch read back from the
-  // buffer, the bytes as they are, without parsing).
+  // buffer, the bytes as they are, without parsing); OTLP/JSON is usually
+  // two to three times the size of the protobuf form.
   std::string scratch;
-  if (!core::AppendOtlpJson(batch.signal(), core::wire::SerializedRequest(batch, &scratch),
-                            &line)) {
-    line.clear();
-    line_buffers_.Return(std::move(line));
-    return absl::DataLossError("the batch's serialized records do not parse");
+  const std::string_view request = core::wire::SerializedRequest(batch, &scratch);
+  std::string line = core::byte_pool::TakeEmpty(2 * request.size() + 1);
+  absl::Status status;
+  if (core::AppendOtlpJson(batch.signal(), request, &line)) {
+    line.push_back('\n');
+    status = Write(line);
+  } else {
+    status = absl::DataLossError("the batch's serialized records do not parse");
   }
-  line.push_back('\n');
-  absl::Status status = Write(line);
-  line_buffers_.Return(std::move(line));
+  core::byte_pool::Give(std::move(line));
   return status;
 }
 

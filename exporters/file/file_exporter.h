@@ -9,7 +9,6 @@
 #include "tributary/core/component.h"
 #include "tributary/core/config.h"
 #include "tributary/core/exporter_config.h"
-#include "tributary/core/string_pool.h"
 
 namespace tributary::exporters::file {
 
@@ -70,8 +69,6 @@ class FileExporter : public core::Exporter {
   std::mutex mu_;
   int fd_ = -1;
   uint64_t size_ = 0;
-  // Two line buffers kept, one per core this is sized for.
-  core::StringPool line_buffers_{2, 64u << 20};
 };
 
 }  // namespace tributary::exporters::file

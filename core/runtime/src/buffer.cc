@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "buffer_files.h"
+#include "tributary/core/byte_pool.h"
 #include "tributary/core/crc32c.h"
 #include "tributary/core/durable_file.h"
 #include "tributary/core/log.h"
@@ -107,16 +108,17 @@ absl::Status WriteAheadBuffer::Consume(Envelope envelope) noexcept {
   if (!envelope.batch || envelope.batch->empty()) return absl::OkStatus();
   Pending p;
   p.records = static_cast<uint32_t>(envelope.batch->record_count());
-  p.payload = payload_buffers_.Take();
-  if (const std::string* wire = envelope.batch->wire()) {
-    p.payload.assign(*wire);  // serialized already
-  } else if (!envelope.batch->message().SerializeToString(&p.payload)) {
-    return absl::InternalError("cannot serialise the batch");
+  if (envelope.batch->wire() != nullptr) {
+    p.source = envelope.batch;  // serialized already
+  } else {
+    const google::protobuf::Message& request = envelope.batch->message();
+    p.serialized = byte_pool::Take(request.ByteSizeLong());
+    request.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(p.serialized.data()));
   }
-  if (p.payload.size() > detail::kMaxRecordBytes) {
+  if (p.payload().size() > detail::kMaxRecordBytes) {
     return absl::InvalidArgumentError("batch larger than the largest buffer record");
   }
-  const uint64_t size = detail::kRecordHeaderSize + p.payload.size();
+  const uint64_t size = detail::kRecordHeaderSize + p.payload().size();
   std::lock_guard<std::mutex> lock(mu_);
   if (!accepting_) return absl::UnavailableError("buffer is not accepting data");
   if (pending_bytes_ > 0 && pending_bytes_ + size > kMaxPendingBytes) {
@@ -190,7 +192,7 @@ absl::Status WriteAheadBuffer::WriteGroup(std::vector<Pending>& group, size_t* w
         offset = active->bytes;
       }
     }
-    const uint64_t first_size = detail::kRecordHeaderSize + group[i].payload.size();
+    const uint64_t first_size = detail::kRecordHeaderSize + group[i].payload().size();
     if (active == nullptr ||
         (offset + first_size > options_.segment_bytes && offset > sizeof(detail::kSegmentMagic))) {
       if (active != nullptr && options_.fsync != FsyncPolicy::kNever) {
@@ -206,20 +208,21 @@ absl::Status WriteAheadBuffer::WriteGroup(std::vector<Pending>& group, size_t* w
     uint64_t bytes = 0;
     headers.reserve(std::min(group.size() - i, kMaxIov / 2));
     while (j < group.size() && iov.size() + 2 <= kMaxIov) {
-      const uint64_t size = detail::kRecordHeaderSize + group[j].payload.size();
+      const uint64_t size = detail::kRecordHeaderSize + group[j].payload().size();
       if (j > i && offset + bytes + size > options_.segment_bytes) break;
       detail::RecordHeader h;
       h.seq = group[j].seq;
       h.records = group[j].records;
       h.signal = options_.signal;
       headers.emplace_back();
-      detail::EncodeRecordHeader(h, group[j].payload, headers.back().data());
+      detail::EncodeRecordHeader(h, group[j].payload(), headers.back().data());
       bytes += size;
       ++j;
     }
     for (size_t k = i; k < j; ++k) {
       iov.push_back({headers[k - i].data(), detail::kRecordHeaderSize});
-      iov.push_back({group[k].payload.data(), group[k].payload.size()});
+      const std::string_view payload = group[k].payload();
+      iov.push_back({const_cast<char*>(payload.data()), payload.size()});
     }
     const int fd = active->file->fd;
     if (int err = WriteFully(fd, iov, offset, bytes); err != 0) {
@@ -254,8 +257,8 @@ void WriteAheadBuffer::IndexWritten(Segment* segment, const std::vector<Pending>
   uint64_t pos = offset;
   for (size_t k = from; k < to; ++k) {
     const Pending& p = group[k];
-    segment->index.push_back({p.seq, pos, static_cast<uint32_t>(p.payload.size()), p.records});
-    const uint64_t size = detail::kRecordHeaderSize + p.payload.size();
+    segment->index.push_back({p.seq, pos, static_cast<uint32_t>(p.payload().size()), p.records});
+    const uint64_t size = detail::kRecordHeaderSize + p.payload().size();
     pos += size;
     pending_bytes_ -= size;
     disk_bytes_ += size;
@@ -279,14 +282,13 @@ void WriteAheadBuffer::WriterLoop() {
     group.swap(pending_);
     const bool stop = stopping_ && group.empty();
     lock.unlock();
-    // Written or failed, the payload buffers go back for the next batches.
+    // Written or failed, serialized records' memory goes back to the pool.
     struct Recycle {
-      StringPool* pool;
       std::vector<Pending>* group;
       ~Recycle() {
-        for (Pending& p : *group) pool->Return(std::move(p.payload));
+        for (Pending& p : *group) byte_pool::Give(std::move(p.serialized));
       }
-    } recycle{&payload_buffers_, &group};
+    } recycle{&group};
     if (!group.empty()) {
       size_t written = 0;
       absl::Status s = WriteGroup(group, &written);
@@ -299,7 +301,7 @@ void WriteAheadBuffer::WriterLoop() {
         std::lock_guard<std::mutex> relock(mu_);
         for (size_t k = written; k < group.size(); ++k) {
           Pending& p = group[k];
-          pending_bytes_ -= detail::kRecordHeaderSize + p.payload.size();
+          pending_bytes_ -= detail::kRecordHeaderSize + p.payload().size();
           head_seq_ = std::max(head_seq_, p.seq);
           for (const AckRef& a : p.acks) a->Fail(s);
           p.acks.clear();

@@ -44,7 +44,7 @@ uint32_t RecordCrc(const char* header, const char* payload, size_t length) {
   return Crc32c(payload, length, crc);
 }
 
-void EncodeRecordHeader(const RecordHeader& h, const std::string& payload, char* out) {
+void EncodeRecordHeader(const RecordHeader& h, std::string_view payload, char* out) {
   Put32(out, kRecordMagic);
   Put32(out + 4, static_cast<uint32_t>(payload.size()));
   Put64(out + 12, h.seq);

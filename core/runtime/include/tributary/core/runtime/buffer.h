@@ -11,6 +11,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -19,7 +20,6 @@
 #include "tributary/core/config.h"
 #include "tributary/core/log.h"
 #include "tributary/core/ordered_acks.h"
-#include "tributary/core/string_pool.h"
 #include "tributary/core/telemetry.h"
 
 namespace tributary::core::runtime {
@@ -92,7 +92,7 @@ struct RecordHeader {
   uint32_t records = 0;
   Signal signal = Signal::kTraces;
 };
-void EncodeRecordHeader(const RecordHeader& h, const std::string& payload, char* out);
+void EncodeRecordHeader(const RecordHeader& h, std::string_view payload, char* out);
 bool DecodeRecordHeader(const char* in, RecordHeader* h);  // false if the magic is wrong
 uint32_t RecordCrc(const char* header, const char* payload, size_t length);
 // A cursor file: the last sequence number settled, u64, and its CRC32C, u32.
@@ -184,8 +184,14 @@ class WriteAheadBuffer : public Consumer {
   struct Pending {
     uint64_t seq;
     uint32_t records;
-    std::string payload;
+    // The record's bytes: those the batch holds while `source` is set
+    // (written from there, not copied), else `serialized`.
+    std::shared_ptr<const Batch> source;
+    std::string serialized;
     std::vector<AckRef> acks;
+    std::string_view payload() const {
+      return source ? std::string_view(*source->wire()) : std::string_view(serialized);
+    }
   };
   struct Reader {
     uint64_t next = 0;
@@ -240,8 +246,6 @@ class WriteAheadBuffer : public Consumer {
   bool LocateLocked(Reader* reader, Located* out);
   std::shared_ptr<const Batch> ReadFromDisk(const Located& where, bool wire_form,
                                             std::string* error);
-  // Serialised batches reuse a few buffers (written ones come back).
-  StringPool payload_buffers_{8, 16u << 20};
   void Settle(Cursor* cursor, uint64_t seq, const absl::Status& status);
   void AdvanceCommitLocked(Cursor* cursor);
   void ReclaimLocked();
