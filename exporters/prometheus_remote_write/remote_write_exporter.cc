@@ -18,6 +18,7 @@
 #include "tributary/core/log.h"
 #include "tributary/core/registry.h"
 #include "tributary/core/telemetry.h"
+#include "tributary/core/wire.h"
 
 namespace tributary::exporters::prometheus_remote_write {
 
@@ -80,22 +81,8 @@ absl::Status RemoteWriteConfig::Validate() const {
 
 namespace {
 
-void AppendVarint(uint64_t v, std::string* out) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
+using core::wire::AppendVarint;
+using core::wire::VarintSize;
 
 // One Label message as field 1 of TimeSeries.
 void AppendLabel(std::string_view name, std::string_view value, std::string* out) {

@@ -9,18 +9,23 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "re2/re2.h"
 #include "receivers/tail/file_identity.h"
+#include "tributary/core/byte_pool.h"
+#include "tributary/core/wire.h"
 
 namespace tributary::receivers::tail {
 
 namespace {
 
 constexpr size_t kReadBudget = 4 << 20;
+constexpr std::string_view kScopeName = "tributary/receiver/tail";
+constexpr uint32_t kScopeLogsLogRecords = 2;
 constexpr auto kRescanSoon = std::chrono::milliseconds(100);
 
 int64_t NowUnixNano() {
@@ -91,7 +96,6 @@ absl::Status TailReceiver::Start() {
   }
   if (absl::Status s = checkpoints_.Load(); !s.ok()) return s;
   read_buffer_ = std::make_unique<char[]>(read_buffer_size_);
-  NewBatch();
   thread_ = std::thread([this] { Run(); });
   return absl::OkStatus();
 }
@@ -328,9 +332,13 @@ std::shared_ptr<TailReceiver::File> TailReceiver::Open(const std::string& path, 
   f->StartAt(offset);
   File* raw = f.get();
   f->assembler = std::make_unique<RecordAssembler>(&assembler_options_, [this, raw] {
+    FinishRecord();
     BeginFile(*raw);
     ++batch_records_;
-    return current_->scope->add_log_records();
+    ++batch_files_[current_].count;
+    record_file_ = current_;
+    record_.Clear();
+    return &record_;
   });
   core::Log(core::LogLevel::kInfo, id_, "reading file",
             absl::StrCat("path=", path, " offset=", offset, rotated ? " rotated=true" : ""));
@@ -443,43 +451,84 @@ bool TailReceiver::Read(File& f, size_t budget, SteadyTime now) {
   return true;
 }
 
-void TailReceiver::NewBatch() {
-  // Blocks below the allocator's mmap threshold are reused from its heap.
-  google::protobuf::ArenaOptions options;
-  options.start_block_size = 64 << 10;
-  options.max_block_size = 128 << 10;
-  arena_ = std::make_unique<google::protobuf::Arena>(options);
-  batch_ = google::protobuf::Arena::CreateMessage<core::LogsRequest>(arena_.get());
-}
-
 void TailReceiver::BeginFile(File& f) {
-  if (current_ != nullptr && current_->file.get() == &f) return;
-  for (BatchFile& bf : batch_files_) {
-    if (bf.file.get() == &f) {
-      current_ = &bf;
+  if (current_ != kNoFile && batch_files_[current_].file.get() == &f) return;
+  for (size_t i = 0; i < batch_files_.size(); ++i) {
+    if (batch_files_[i].file.get() == &f) {
+      current_ = i;
       return;
     }
   }
-  auto* resource = batch_->add_resource_logs();
-  auto* attrs = resource->mutable_resource()->mutable_attributes();
-  auto* path = attrs->Add();
+  BatchFile bf;
+  bf.file = f.shared_from_this();
+  opentelemetry::proto::resource::v1::Resource resource;
+  auto* path = resource.add_attributes();
   path->set_key("log.file.path");
   AppendValidUtf8(f.path, path->mutable_value()->mutable_string_value());
-  auto* name = attrs->Add();
+  auto* name = resource.add_attributes();
   name->set_key("log.file.name");
   AppendValidUtf8(BaseName(f.path), name->mutable_value()->mutable_string_value());
-  auto* scope = resource->add_scope_logs();
-  scope->mutable_scope()->set_name("tributary/receiver/tail");
-  batch_files_.push_back(BatchFile{f.shared_from_this(), scope});
-  current_ = &batch_files_.back();
+  resource.SerializeToString(&bf.resource);
+  // The first file of a batch usually holds most of it: room for its
+  // records comes from memory a batch before gave back.
+  if (batch_files_.empty()) bf.records = core::byte_pool::TakeEmpty(last_batch_bytes_);
+  batch_files_.push_back(std::move(bf));
+  current_ = batch_files_.size() - 1;
+}
+
+void TailReceiver::FinishRecord() {
+  if (record_file_ == kNoFile) return;
+  std::string& out = batch_files_[record_file_].records;
+  record_file_ = kNoFile;
+  const size_t size = record_.ByteSizeLong();
+  core::wire::AppendLenHeader(kScopeLogsLogRecords, size, &out);
+  const size_t at = out.size();
+  out.resize(at + size);
+  record_.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(out.data() + at));
+}
+
+std::string TailReceiver::Compose() {
+  // ExportLogsServiceRequest { resource_logs = 1 }, ResourceLogs { resource
+  // = 1, scope_logs = 2 }, ScopeLogs { scope = 1, log_records = 2 },
+  // InstrumentationScope { name = 1 }; files whose lines made no records
+  // (blank lines) leave no empty resource.
+  using core::wire::LenFieldSize;
+  const size_t scope = LenFieldSize(1, kScopeName.size());
+  auto scope_logs_size = [&](const BatchFile& bf) {
+    return LenFieldSize(1, scope) + bf.records.size();
+  };
+  auto resource_logs_size = [&](const BatchFile& bf) {
+    return LenFieldSize(1, bf.resource.size()) + LenFieldSize(2, scope_logs_size(bf));
+  };
+  size_t total = 0;
+  for (const BatchFile& bf : batch_files_) {
+    if (bf.count > 0) total += LenFieldSize(1, resource_logs_size(bf));
+  }
+  std::string out = core::byte_pool::TakeEmpty(total);
+  size_t largest = 0;
+  for (const BatchFile& bf : batch_files_) {
+    largest = std::max(largest, bf.records.size());
+    if (bf.count == 0) continue;
+    core::wire::AppendLenHeader(1, resource_logs_size(bf), &out);
+    core::wire::AppendLenHeader(1, bf.resource.size(), &out);
+    out += bf.resource;
+    core::wire::AppendLenHeader(2, scope_logs_size(bf), &out);
+    core::wire::AppendLenHeader(1, scope, &out);
+    core::wire::AppendLenHeader(1, kScopeName.size(), &out);
+    out += kScopeName;
+    out += bf.records;
+  }
+  last_batch_bytes_ = largest;
+  return out;
 }
 
 void TailReceiver::Flush() {
+  FinishRecord();
   // Files read since the last batch: their offsets move even without records.
   for (auto& [key, f] : files_) {
     if (f->assembler->SafeOffset(f->consumed) != f->sent) BeginFile(*f);
   }
-  current_ = nullptr;
+  current_ = kNoFile;
   if (batch_files_.empty()) return;
   core::Envelope envelope;
   for (BatchFile& bf : batch_files_) {
@@ -487,7 +536,7 @@ void TailReceiver::Flush() {
     const uint64_t end = f.assembler->SafeOffset(f.consumed);
     const uint64_t bytes = end > f.sent ? end - f.sent : 0;
     f.sent = end;
-    const size_t records = static_cast<size_t>(bf.scope->log_records_size());
+    const size_t records = bf.count;
     // Plain names, not a structured binding, for the callback to capture.
     const std::pair<uint64_t, uint64_t> handed = f.Hand(end);
     const uint64_t generation = handed.first;
@@ -505,18 +554,15 @@ void TailReceiver::Flush() {
           shared->Wake();
         }));
   }
-  // Files whose lines made no records (blank lines) leave no empty resource.
-  auto* resources = batch_->mutable_resource_logs();
-  for (int i = resources->size() - 1; i >= 0; --i) {
-    if (resources->Get(i).scope_logs(0).log_records_size() == 0) resources->DeleteSubrange(i, 1);
-  }
-  batch_files_.clear();
   const size_t records = batch_records_;
   batch_records_ = 0;
+  std::string request = records > 0 ? Compose() : std::string();
+  for (BatchFile& bf : batch_files_) core::byte_pool::Give(std::move(bf.records));
+  batch_files_.clear();
   if (records == 0) return;  // the acks settle as the envelope goes
   std::vector<core::AckRef> acks = envelope.acks;
-  envelope.batch = std::make_shared<const core::Batch>(std::move(arena_), batch_);
-  NewBatch();
+  envelope.batch =
+      std::make_shared<const core::Batch>(core::Signal::kLogs, std::move(request), records);
   absl::Status status = logs_->Consume(std::move(envelope));
   if (!status.ok()) {
     for (const core::AckRef& ack : acks) ack->Fail(status);

@@ -80,9 +80,11 @@ class TailReceiver : public core::Receiver {
   bool InflightFull() const;
   void CheckTruncated(File& f, uint64_t size, SteadyTime now);
   void BeginFile(File& f);
+  // Appends record_, if one is being filled, to its file's records.
+  void FinishRecord();
   void Flush();
-  // Starts the next batch on a fresh arena.
-  void NewBatch();
+  // The batch's export request from batch_files_.
+  std::string Compose();
   bool CloseFinished(SteadyTime now);
   void SaveCheckpoints(bool force);
   void UpdateGauges();
@@ -112,16 +114,23 @@ class TailReceiver : public core::Receiver {
   std::unique_ptr<char[]> read_buffer_;
   size_t read_buffer_size_ = 0;
   int64_t observed_ = 0;
-  // The batch being built, and the files it holds records of.
-  std::unique_ptr<google::protobuf::Arena> arena_;
-  core::LogsRequest* batch_ = nullptr;  // on arena_
+  // The batch being built, written in the wire form as its records come:
+  // the files it holds records of, each with its serialized records.
   struct BatchFile {
     std::shared_ptr<File> file;
-    opentelemetry::proto::logs::v1::ScopeLogs* scope;
+    std::string resource;  // the Resource naming the file, serialized
+    std::string records;   // ScopeLogs.log_records fields
+    size_t count = 0;
   };
+  static constexpr size_t kNoFile = ~size_t{0};
   std::vector<BatchFile> batch_files_;
-  BatchFile* current_ = nullptr;
+  size_t current_ = kNoFile;  // index into batch_files_
   size_t batch_records_ = 0;
+  // The record the assembler is filling, written to batch_files_[record_file_]
+  // when the next one begins or the batch is sent.
+  opentelemetry::proto::logs::v1::LogRecord record_;
+  size_t record_file_ = kNoFile;
+  size_t last_batch_bytes_ = 0;  // records of the largest file of the last batch
 
   mutable std::mutex files_mu_;  // guards files_ against CommittedOffset()
 

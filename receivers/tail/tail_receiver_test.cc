@@ -30,6 +30,13 @@ class LineSink : public core::Consumer {
       --refusals_;
       return absl::ResourceExhaustedError("full");
     }
+    // Batches are written in the wire form, byte for byte what protobuf
+    // serializes of the request they parse to, with their records counted.
+    const std::string* wire = e.batch->wire();
+    if (wire == nullptr || *wire != e.batch->logs().SerializeAsString() ||
+        e.batch->record_count() != core::CountRecords(e.batch->logs())) {
+      ++unlike_protobuf_;
+    }
     for (const auto& rl : e.batch->logs().resource_logs()) {
       std::string path;
       for (const auto& kv : rl.resource().attributes()) {
@@ -71,6 +78,10 @@ class LineSink : public core::Consumer {
     std::lock_guard<std::mutex> lock(mu_);
     return records_;
   }
+  int unlike_protobuf() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return unlike_protobuf_;
+  }
   bool WaitForLines(size_t n, std::chrono::milliseconds timeout = 10s) {
     std::unique_lock<std::mutex> lock(mu_);
     return cv_.wait_for(lock, timeout, [&] { return lines_.size() >= n; });
@@ -85,6 +96,7 @@ class LineSink : public core::Consumer {
   std::vector<core::Envelope> held_;
   bool hold_ = false;
   int refusals_ = 0;
+  int unlike_protobuf_ = 0;
 };
 
 bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s) {
@@ -127,6 +139,7 @@ class TailReceiverTest : public ::testing::Test {
     return r;
   }
   std::string Path(const std::string& name) const { return dir_.path() + "/" + name; }
+  void TearDown() override { EXPECT_EQ(sink_.unlike_protobuf(), 0); }
 
   TempDir dir_;
   TailReceiverConfig config_;
@@ -427,6 +440,23 @@ TEST_F(TailReceiverTest, CriFilesKeepStreamsAndJoinPartials) {
   EXPECT_EQ(records[0].body().string_value(), "an error");
   EXPECT_EQ(records[1].body().string_value(), "first half second half");
   EXPECT_EQ(records[1].time_unix_nano(), 1709294400000000001u);
+}
+
+TEST_F(TailReceiverTest, FilesWithoutRecordsLeaveNoResourceInTheBatch) {
+  config_.format = "json";
+  Append(Path("a.log"), "{\"message\":\"a 0\",\"level\":\"warn\"}\n{\"message\":\"a 1\"}\n");
+  Append(Path("blank.log"), "\n\n\n");
+  Append(Path("c.log"), "{\"message\":\"c 0\",\"k\":[1,{\"x\":true}]}\n");
+  auto r = Start();
+  ASSERT_TRUE(sink_.WaitForLines(3));
+  EXPECT_TRUE(WaitUntil([&] { return r->CommittedOffset(Path("blank.log")) == 3; }));
+  std::vector<std::string> got = sink_.lines();
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"a 0", "a 1", "c 0"}));
+  for (const std::string& path : sink_.paths()) EXPECT_NE(path, Path("blank.log"));
+  for (const auto& record : sink_.records()) {
+    EXPECT_EQ(record.severity_number(), record.body().string_value() == "a 0" ? 13 : 0);
+  }
 }
 
 TEST_F(TailReceiverTest, ExcludedFilesAreLeftAlone) {

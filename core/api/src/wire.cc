@@ -21,6 +21,35 @@ bool ReadVarint(const char** p, const char* end, uint64_t* value) {
   return false;  // an eleventh byte
 }
 
+size_t VarintSize(uint64_t value) {
+  size_t n = 1;
+  while (value >= 0x80) {
+    value >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+void AppendVarint(uint64_t value, std::string* out) {
+  char bytes[10];
+  size_t n = 0;
+  while (value >= 0x80) {
+    bytes[n++] = static_cast<char>(value | 0x80);
+    value >>= 7;
+  }
+  bytes[n++] = static_cast<char>(value);
+  out->append(bytes, n);
+}
+
+void AppendLenHeader(uint32_t number, size_t length, std::string* out) {
+  AppendVarint(static_cast<uint64_t>(number) << 3 | static_cast<uint64_t>(Type::kLen), out);
+  AppendVarint(length, out);
+}
+
+size_t LenFieldSize(uint32_t number, size_t length) {
+  return VarintSize(static_cast<uint64_t>(number) << 3) + VarintSize(length) + length;
+}
+
 namespace {
 
 // A tag is a varint of at most five bytes whose value is kept to 32 bits,

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "google/protobuf/io/coded_stream.h"
 #include "gtest/gtest.h"
 #include "tributary/core/testing/test_consumer.h"
 
@@ -21,6 +22,37 @@ std::string Varint(uint64_t v) {
 }
 std::string Tag(uint32_t number, Type type) {
   return Varint(static_cast<uint64_t>(number) << 3 | static_cast<uint32_t>(type));
+}
+
+TEST(WireWriterTest, WritesVarintsAndHeadersAsProtobufDoes) {
+  for (uint64_t v : {uint64_t{0}, uint64_t{1}, uint64_t{127}, uint64_t{128}, uint64_t{16383},
+                     uint64_t{16384}, uint64_t{1} << 32, ~uint64_t{0}}) {
+    uint8_t expected[10];
+    const uint8_t* end = google::protobuf::io::CodedOutputStream::WriteVarint64ToArray(v, expected);
+    std::string out = "x";
+    AppendVarint(v, &out);
+    EXPECT_EQ(out, "x" + std::string(reinterpret_cast<const char*>(expected), end - expected)) << v;
+    EXPECT_EQ(VarintSize(v), google::protobuf::io::CodedOutputStream::VarintSize64(v)) << v;
+  }
+  // A ScopeLogs written field by field is what protobuf serializes.
+  opentelemetry::proto::logs::v1::ScopeLogs scope_logs;
+  scope_logs.mutable_scope()->set_name("tail");
+  auto* record = scope_logs.add_log_records();
+  record->mutable_body()->set_string_value(std::string(300, 'a'));
+  std::string written;
+  const std::string scope = scope_logs.scope().SerializeAsString();
+  const std::string body = record->SerializeAsString();
+  AppendLenHeader(1, scope.size(), &written);
+  written += scope;
+  AppendLenHeader(2, body.size(), &written);
+  written += body;
+  EXPECT_EQ(written, scope_logs.SerializeAsString());
+  EXPECT_EQ(LenFieldSize(1, scope.size()) + LenFieldSize(2, body.size()), written.size());
+  // Numbers from 16 take a two-byte tag.
+  std::string wide;
+  AppendLenHeader(16, 200, &wide);
+  EXPECT_EQ(wide, Tag(16, Type::kLen) + Varint(200));
+  EXPECT_EQ(LenFieldSize(16, 200), 2u + 2u + 200u);
 }
 
 TEST(WireReaderTest, ReadsEveryWireType) {

@@ -118,6 +118,14 @@ std::string_view SerializedRequest(const Batch& batch, std::string* scratch);
 // Reads a base-128 varint at *p (at most 10 bytes) and advances *p.
 bool ReadVarint(const char** p, const char* end, uint64_t* value);
 
+// Writing, as protobuf serializes: a varint in as few bytes as it takes,
+// and the tag and length that come before a length-delimited field's bytes.
+size_t VarintSize(uint64_t value);
+void AppendVarint(uint64_t value, std::string* out);
+void AppendLenHeader(uint32_t number, size_t length, std::string* out);
+// The bytes a length-delimited field `number` of `length` bytes takes.
+size_t LenFieldSize(uint32_t number, size_t length);
+
 // The records of a serialized OTLP export request of `signal` (spans,
 // metric data points, log records), counted on the wire form as a parser
 // would count them (a repeated oneof member, a field of an unexpected wire
