@@ -1,7 +1,6 @@
 #include "receivers/tail/record_assembler.h"
 
 #include <algorithm>
-#include <memory>
 
 #include "re2/re2.h"
 
@@ -153,18 +152,11 @@ void RecordAssembler::Emit(Stream stream, std::string_view text, int64_t time, b
 
 void RecordAssembler::EmitJson(std::string_view line, bool truncated, int64_t observed) {
   if (line.empty()) return;
-  // The fields are parsed onto the record's arena, so that moving them into
-  // the record is a swap of pointers rather than a copy.
+  // The fields are parsed into a list kept from line to line; they move
+  // into the record by swapping.
   LogRecord* r = add_();
-  google::protobuf::Arena* arena = r->GetArena();
-  std::unique_ptr<KeyValueList> owned;
-  KeyValueList* fields;
-  if (arena != nullptr) {
-    fields = google::protobuf::Arena::CreateMessage<KeyValueList>(arena);
-  } else {
-    owned = std::make_unique<KeyValueList>();
-    fields = owned.get();
-  }
+  KeyValueList* fields = &json_fields_;
+  fields->Clear();
   absl::Status parsed = ParseJsonObject(line, fields);
   if (!parsed.ok()) {
     const std::string error(parsed.message());

@@ -94,6 +94,7 @@ class RecordAssembler {
   std::array<Open, 3> partial_;    // runtime-split lines, per stream
   std::array<Open, 3> multiline_;  // multiline records, per stream
   std::string scratch_;
+  opentelemetry::proto::common::v1::KeyValueList json_fields_;
   AssemblerCounts counts_;
 };
 

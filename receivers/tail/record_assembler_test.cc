@@ -33,7 +33,7 @@ class AssemblerTest : public ::testing::Test {
   }
 
   AssemblerOptions options_;
-  // Records on an arena, as the receiver builds them.
+  // Records on an arena: the assembler fills whichever record it is handed.
   google::protobuf::Arena arena_;
   opentelemetry::proto::logs::v1::ScopeLogs* logs_ =
       google::protobuf::Arena::CreateMessage<opentelemetry::proto::logs::v1::ScopeLogs>(&arena_);
