@@ -132,7 +132,7 @@ grpc::ServerUnaryReactor* OtlpReceiver::GrpcService::Export(Signal signal,
     return reactor;
   }
   std::string received = Flatten(request);
-  absl::StatusOr<core::Batch> batch = core::DecodeOtlpProto(signal, received);
+  absl::StatusOr<core::Batch> batch = r.DecodeProto(signal, &received);
   if (!batch.ok()) {
     r.CountFailedRequest("grpc", "malformed");
     reactor->Finish(

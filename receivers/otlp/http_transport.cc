@@ -158,7 +158,7 @@ void OtlpReceiver::HandleHttp(common::http::ServerRequest&& req,
     req.body = std::move(*plain);
   }
   absl::StatusOr<core::Batch> batch =
-      json ? core::DecodeOtlpJson(signal, req.body) : core::DecodeOtlpProto(signal, req.body);
+      json ? core::DecodeOtlpJson(signal, req.body) : DecodeProto(signal, &req.body);
   std::string received = std::move(req.body);
   req.body = std::string();
   if (!batch.ok()) {

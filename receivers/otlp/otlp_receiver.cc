@@ -2,10 +2,14 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <optional>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "common/http/server.h"
 #include "receivers/otlp/export_outcome.h"
 #include "receivers/otlp/grpc_transport.h"
+#include "receivers/otlp/wire_check.h"
 #include "tributary/core/otlp_codec.h"
 #include "tributary/core/telemetry.h"
 
@@ -45,6 +49,7 @@ OtlpReceiver::Prepared OtlpReceiver::Prepare(core::Batch& batch, const std::stri
                                              std::string* received) {
   Prepared p;
   const Signal signal = batch.signal();
+  if (batch.wire() != nullptr) return Route(batch, transport, p);
   core::Telemetry& t = core::Telemetry::Get();
   core::ValidationResult invalid = core::RemoveInvalidRecords(batch);
   if (invalid.rejected > 0) {
@@ -68,11 +73,27 @@ OtlpReceiver::Prepared OtlpReceiver::Prepare(core::Batch& batch, const std::stri
       limited.truncated_values == 0) {
     batch.KeepWire(std::move(*received));
   }
+  return Route(batch, transport, p);
+}
+
+absl::StatusOr<core::Batch> OtlpReceiver::DecodeProto(Signal signal, std::string* received) const {
+  if (std::optional<size_t> records = PassesUnchanged(signal, *received, config_.limits)) {
+    return core::Batch(signal, std::exchange(*received, std::string()), *records);
+  }
+  return core::DecodeOtlpProto(signal, *received);
+}
+
+OtlpReceiver::Prepared OtlpReceiver::Route(const core::Batch& batch, const std::string& transport,
+                                           Prepared p) {
+  const Signal signal = batch.signal();
+  const size_t records = batch.record_count();
+  if (records == 0) return p;
   p.consumer = consumers_.For(signal);
   if (p.consumer == nullptr) {
     p.outcome.status = absl::UnimplementedError(absl::StrCat(
         "no ", std::string(core::SignalName(signal)), " pipeline uses receiver ", id_));
-    t.ReceiverRefused(id_, signal, transport, "no_pipeline")
+    core::Telemetry::Get()
+        .ReceiverRefused(id_, signal, transport, "no_pipeline")
         .Increment(static_cast<double>(records));
     return p;
   }

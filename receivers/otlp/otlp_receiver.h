@@ -59,11 +59,19 @@ class OtlpReceiver : public core::Receiver {
     core::Consumer* consumer = nullptr;
     size_t records = 0;
   };
-  // `received`: the request's protobuf bytes, kept with the batch when
-  // nothing was removed or cut from it, so that stages that take bytes (the
-  // write-ahead buffer, the OTLP exporter) use them as they came.
+  // An OTLP/protobuf request: when the wire check (PassesUnchanged) shows
+  // that nothing in it is invalid or over a limit, a batch of its bytes,
+  // moved out of `received` and never parsed; else the request parsed.
+  absl::StatusOr<core::Batch> DecodeProto(core::Signal signal, std::string* received) const;
+  // A batch decoded from objects is checked and bounded; `received`, the
+  // request's protobuf bytes, is kept with it when nothing was removed or
+  // cut, so that stages that take bytes (the write-ahead buffer, the OTLP
+  // exporter) use them as they came. A batch that holds its bytes already
+  // passed the wire check.
   Prepared Prepare(core::Batch& batch, const std::string& transport,
                    std::string* received = nullptr);
+  // The pipeline of a batch ready to go (with `p` as Prepare left it).
+  Prepared Route(const core::Batch& batch, const std::string& transport, Prepared p);
   // Counts the records of a request the pipeline accepted or refused.
   void Settle(core::Signal signal, const std::string& transport, size_t records,
               const absl::Status& status);
