@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "tributary/core/otlp_codec.h"
 #include "tributary/core/registry.h"
 
 namespace tributary::exporters::otlp {
@@ -111,18 +112,13 @@ absl::Status OtlpExporter::Start() {
 
 grpc::Status OtlpExporter::CallWithBytes(grpc::ClientContext& ctx, core::Signal signal,
                                          const std::string& request, std::string* response) {
-  static constexpr const char* kMethods[] = {
-      "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-      "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
-      "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
-  };
   // The bytes are the batch's, which outlives the call: gRPC reads them in
   // place.
   grpc::Slice slice(request.data(), request.size(), grpc::Slice::STATIC_SLICE);
   grpc::ByteBuffer send(&slice, 1);
   grpc::ByteBuffer reply;
   std::promise<grpc::Status> done;
-  bytes_->UnaryCall(&ctx, kMethods[static_cast<size_t>(signal)], grpc::StubOptions(), &send, &reply,
+  bytes_->UnaryCall(&ctx, core::OtlpGrpcMethod(signal), grpc::StubOptions(), &send, &reply,
                     [&done](grpc::Status s) { done.set_value(std::move(s)); });
   grpc::Status status = done.get_future().get();
   if (status.ok()) {

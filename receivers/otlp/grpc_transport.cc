@@ -73,9 +73,9 @@ struct OtlpReceiver::GrpcCall {
 };
 
 OtlpReceiver::GrpcService::GrpcService(OtlpReceiver* receiver) : receiver_(receiver) {
-  Add(0, "/opentelemetry.proto.collector.trace.v1.TraceService/Export", Signal::kTraces);
-  Add(1, "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export", Signal::kMetrics);
-  Add(2, "/opentelemetry.proto.collector.logs.v1.LogsService/Export", Signal::kLogs);
+  for (Signal signal : core::kAllSignals) {
+    Add(static_cast<int>(signal), core::OtlpGrpcMethod(signal), signal);
+  }
 }
 
 void OtlpReceiver::GrpcService::Add(int index, const char* path, Signal signal) {

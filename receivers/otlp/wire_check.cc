@@ -52,27 +52,33 @@ class Tables {
       request_[static_cast<int>(signal)] = Add(Request(signal));
     // Lists that ApplyRecordLimits bounds: those of resources, scopes,
     // spans, events, links, log records and data points.
-    for (const char* name :
-         {"opentelemetry.proto.resource.v1.Resource",
-          "opentelemetry.proto.common.v1.InstrumentationScope", "opentelemetry.proto.trace.v1.Span",
-          "opentelemetry.proto.trace.v1.Span.Event", "opentelemetry.proto.trace.v1.Span.Link",
-          "opentelemetry.proto.logs.v1.LogRecord", "opentelemetry.proto.metrics.v1.NumberDataPoint",
-          "opentelemetry.proto.metrics.v1.HistogramDataPoint",
-          "opentelemetry.proto.metrics.v1.ExponentialHistogramDataPoint",
-          "opentelemetry.proto.metrics.v1.SummaryDataPoint"}) {
-      SetRole(name, "attributes", Role::kAttributes);
+    namespace common = opentelemetry::proto::common::v1;
+    namespace logs = opentelemetry::proto::logs::v1;
+    namespace metrics = opentelemetry::proto::metrics::v1;
+    namespace trace = opentelemetry::proto::trace::v1;
+    for (const pb::Descriptor* d :
+         {opentelemetry::proto::resource::v1::Resource::descriptor(),
+          common::InstrumentationScope::descriptor(), trace::Span::descriptor(),
+          trace::Span::Event::descriptor(), trace::Span::Link::descriptor(),
+          logs::LogRecord::descriptor(), metrics::NumberDataPoint::descriptor(),
+          metrics::HistogramDataPoint::descriptor(),
+          metrics::ExponentialHistogramDataPoint::descriptor(),
+          metrics::SummaryDataPoint::descriptor()}) {
+      SetRole(d, "attributes", Role::kAttributes);
     }
-    SetRole("opentelemetry.proto.logs.v1.LogRecord", "body", Role::kBody);
-    SetRole("opentelemetry.proto.trace.v1.ScopeSpans", "spans", Role::kRecord);
-    SetRole("opentelemetry.proto.logs.v1.ScopeLogs", "log_records", Role::kRecord);
-    for (const char* name : {"Gauge", "Sum", "Histogram", "ExponentialHistogram", "Summary"}) {
-      SetRole(std::string("opentelemetry.proto.metrics.v1.") + name, "data_points", Role::kRecord);
+    SetRole(logs::LogRecord::descriptor(), "body", Role::kBody);
+    SetRole(trace::ScopeSpans::descriptor(), "spans", Role::kRecord);
+    SetRole(logs::ScopeLogs::descriptor(), "log_records", Role::kRecord);
+    for (const pb::Descriptor* d :
+         {metrics::Gauge::descriptor(), metrics::Sum::descriptor(),
+          metrics::Histogram::descriptor(), metrics::ExponentialHistogram::descriptor(),
+          metrics::Summary::descriptor()}) {
+      SetRole(d, "data_points", Role::kRecord);
     }
-    span_ = Find("opentelemetry.proto.trace.v1.Span");
-    log_ = Find("opentelemetry.proto.logs.v1.LogRecord");
-    metric_ = Find("opentelemetry.proto.metrics.v1.Metric");
-    any_value_ = Find("opentelemetry.proto.common.v1.AnyValue");
-    key_value_ = Find("opentelemetry.proto.common.v1.KeyValue");
+    span_ = &tables_.at(trace::Span::descriptor());
+    log_ = &tables_.at(logs::LogRecord::descriptor());
+    metric_ = &tables_.at(metrics::Metric::descriptor());
+    any_value_ = &tables_.at(common::AnyValue::descriptor());
   }
 
   const Table* request(core::Signal signal) const { return request_[static_cast<int>(signal)]; }
@@ -80,16 +86,18 @@ class Tables {
   const Table* log_ = nullptr;
   const Table* metric_ = nullptr;
   const Table* any_value_ = nullptr;
-  const Table* key_value_ = nullptr;
 
  private:
   static const pb::Descriptor* Request(core::Signal signal) {
-    const char* name = signal == core::Signal::kTraces
-                           ? "opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest"
-                       : signal == core::Signal::kMetrics
-                           ? "opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest"
-                           : "opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest";
-    return pb::DescriptorPool::generated_pool()->FindMessageTypeByName(name);
+    switch (signal) {
+      case core::Signal::kTraces:
+        return core::TracesRequest::descriptor();
+      case core::Signal::kMetrics:
+        return core::MetricsRequest::descriptor();
+      case core::Signal::kLogs:
+        return core::LogsRequest::descriptor();
+    }
+    return nullptr;
   }
 
   Table* Add(const pb::Descriptor* d) {
@@ -119,19 +127,9 @@ class Tables {
     return &t;
   }
 
-  const Table* Find(const std::string& name) const {
-    for (const auto& [d, t] : tables_) {
-      if (d->full_name() == name) return &t;
-    }
-    return nullptr;
-  }
-
-  void SetRole(const std::string& message, const std::string& field, Role role) {
-    for (auto& [d, t] : tables_) {
-      if (d->full_name() != message) continue;
-      const pb::FieldDescriptor* f = d->FindFieldByName(field);
-      if (f != nullptr) t.fields[f->number()].role = role;
-    }
+  // Every table must exist (reached from a request), and so must the field.
+  void SetRole(const pb::Descriptor* message, const char* field, Role role) {
+    tables_.at(message).fields[message->FindFieldByName(field)->number()].role = role;
   }
 
   std::map<const pb::Descriptor*, Table> tables_;

@@ -621,6 +621,18 @@ bool AppendOtlpJson(Signal signal, std::string_view request, std::string* out) {
   return WireJsonWriter(out).Message(request, RequestDescriptor(signal));
 }
 
+const char* OtlpGrpcMethod(Signal signal) {
+  switch (signal) {
+    case Signal::kTraces:
+      return "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+    case Signal::kMetrics:
+      return "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+    case Signal::kLogs:
+      return "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+  }
+  return "";
+}
+
 ValidationResult RemoveInvalidRecords(Batch& batch) {
   ValidationResult result;
   if (!HasInvalidRecords(batch)) return result;

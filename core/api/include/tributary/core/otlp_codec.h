@@ -21,6 +21,10 @@ void AppendOtlpJson(const Batch& batch, std::string* out);
 // wire form; false (with `out` holding part of it) when it does not read.
 bool AppendOtlpJson(Signal signal, std::string_view request, std::string* out);
 
+// The gRPC method an export request of `signal` is sent to
+// ("/opentelemetry.proto.collector.trace.v1.TraceService/Export", ...).
+const char* OtlpGrpcMethod(Signal signal);
+
 // Appends `text` as the inside of a JSON string: quotes, backslashes and
 // control characters escaped, invalid UTF-8 replaced by U+FFFD.
 void AppendJsonEscaped(std::string_view text, std::string* out);
