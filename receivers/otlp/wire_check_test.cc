@@ -109,6 +109,10 @@ TEST(WireCheckTest, InvalidRecordsAndMalformedRequestsNeedTheParser) {
   bytes[at + 3] = '\xC0';
   EXPECT_FALSE(core::DecodeOtlpProto(Signal::kTraces, bytes).ok());
   EXPECT_FALSE(PassesUnchanged(Signal::kTraces, bytes, RecordLimits()));
+  // A length written in six bytes, which protobuf refuses.
+  const std::string six(std::string("\x0a\x80\x80\x80\x80\x80\x00", 7));
+  EXPECT_FALSE(core::DecodeOtlpProto(Signal::kMetrics, six).ok());
+  EXPECT_FALSE(PassesUnchanged(Signal::kMetrics, six, Unlimited()));
   // Cut short.
   const std::string whole = OneSpan().SerializeAsString();
   EXPECT_FALSE(PassesUnchanged(Signal::kTraces, whole.substr(0, whole.size() - 1), RecordLimits()));

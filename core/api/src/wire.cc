@@ -69,6 +69,19 @@ bool ReadTag(const char** p, const char* end, uint32_t* number, uint32_t* type) 
   return *number != 0;
 }
 
+// A length is a varint of at most five bytes whose value stays below 2^31
+// less 16, as protobuf's parser reads it (ReadSize), and within the data.
+bool ReadLength(const char** p, const char* end, uint64_t* length) {
+  const char* q = *p;
+  if (!ReadVarint(&q, end, length) || q - *p > 5 ||
+      *length > static_cast<uint64_t>(std::numeric_limits<int32_t>::max() - 16) ||
+      *length > static_cast<uint64_t>(end - q)) {
+    return false;
+  }
+  *p = q;
+  return true;
+}
+
 }  // namespace
 
 bool Reader::SkipGroup(uint32_t number, const char** group_end) {
@@ -91,9 +104,7 @@ bool Reader::SkipGroup(uint32_t number, const char** group_end) {
         p_ += 8;
         break;
       case 2:
-        if (!ReadVarint(&p_, end_, &value) || value > static_cast<uint64_t>(end_ - p_)) {
-          return false;
-        }
+        if (!ReadLength(&p_, end_, &value)) return false;
         p_ += value;
         break;
       case 3:
@@ -137,10 +148,7 @@ bool Reader::Next(Field* field) {
       return true;
     case 2: {
       uint64_t length;
-      if (!ReadVarint(&p_, end_, &length) || length > static_cast<uint64_t>(end_ - p_) ||
-          length > static_cast<uint64_t>(std::numeric_limits<int32_t>::max())) {
-        return Fail();
-      }
+      if (!ReadLength(&p_, end_, &length)) return Fail();
       field->bytes = std::string_view(p_, length);
       p_ += length;
       return true;

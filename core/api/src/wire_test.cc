@@ -89,18 +89,21 @@ TEST(WireReaderTest, ReadsEveryWireType) {
 
 TEST(WireReaderTest, StopsOnMalformedData) {
   const std::string cases[] = {
-      Tag(1, Type::kVarint) + "\x80",                                 // truncated varint
-      Tag(1, Type::kVarint) + std::string(10, '\xff') + "\x01",       // eleven bytes
-      Tag(2, Type::kLen) + Varint(4) + "abc",                         // length past the end
-      Tag(3, Type::kFixed64) + "1234567",                             // truncated fixed64
-      Tag(4, Type::kFixed32) + "123",                                 // truncated fixed32
-      Varint(0) + Varint(1),                                          // field number 0
-      std::string("\x88\x80\x80\x80\x80\x00", 6) + Varint(1),         // a tag of six bytes
-      Varint(1 << 3 | 6),                                             // wire type 6
-      Varint(1 << 3 | 7),                                             // wire type 7
-      Tag(5, Type::kEndGroup),                                        // end without start
-      Tag(5, Type::kStartGroup) + Tag(6, Type::kEndGroup),            // mismatched end
-      Tag(5, Type::kStartGroup) + Tag(6, Type::kVarint) + Varint(1),  // unterminated
+      Tag(1, Type::kVarint) + "\x80",                                   // truncated varint
+      Tag(1, Type::kVarint) + std::string(10, '\xff') + "\x01",         // eleven bytes
+      Tag(2, Type::kLen) + Varint(4) + "abc",                           // length past the end
+      Tag(3, Type::kFixed64) + "1234567",                               // truncated fixed64
+      Tag(4, Type::kFixed32) + "123",                                   // truncated fixed32
+      Varint(0) + Varint(1),                                            // field number 0
+      std::string("\x88\x80\x80\x80\x80\x00", 6) + Varint(1),           // a tag of six bytes
+      Varint(1 << 3 | 6),                                               // wire type 6
+      Varint(1 << 3 | 7),                                               // wire type 7
+      Tag(5, Type::kEndGroup),                                          // end without start
+      Tag(5, Type::kStartGroup) + Tag(6, Type::kEndGroup),              // mismatched end
+      Tag(5, Type::kStartGroup) + Tag(6, Type::kVarint) + Varint(1),    // unterminated
+      Tag(2, Type::kLen) + std::string("\x80\x80\x80\x80\x80\x00", 6),  // a length of six bytes
+      Tag(5, Type::kStartGroup) + Tag(2, Type::kLen) + std::string("\x81\x80\x80\x80\x80\x00", 6) +
+          "x" + Tag(5, Type::kEndGroup),  // the same in a group
   };
   for (const std::string& data : cases) {
     Reader reader(data);
