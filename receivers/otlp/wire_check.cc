@@ -1,10 +1,10 @@
 #include "receivers/otlp/wire_check.h"
 
-#include <cstring>
 #include <map>
 #include <vector>
 
 #include "google/protobuf/descriptor.h"
+#include "tributary/core/utf8.h"
 #include "tributary/core/wire.h"
 
 namespace tributary::receivers::otlp {
@@ -141,47 +141,6 @@ const Tables& TheTables() {
   return *tables;
 }
 
-bool ValidUtf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  size_t i = 0;
-  while (i < n) {
-    if (i + 8 <= n) {
-      uint64_t word;
-      std::memcpy(&word, p + i, 8);
-      if ((word & 0x8080808080808080ull) == 0) {
-        i += 8;
-        continue;
-      }
-    }
-    const unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    uint32_t min;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2, min = 0x80, cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3, min = 0x800, cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4, min = 0x10000, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (n - i < len) return false;
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += len;
-  }
-  return true;
-}
-
 // The wire type a field of `type` is written with when not packed.
 Type WireTypeOf(pb::FieldDescriptor::Type type) {
   switch (type) {
@@ -269,7 +228,7 @@ class Checker {
       }
       switch (info.type) {
         case pb::FieldDescriptor::TYPE_STRING:
-          if (!ValidUtf8(f.bytes)) return false;
+          if (!core::utf8::IsValid(f.bytes)) return false;
           if (any_value && value_depth >= 0 && f.number == 1 && TooLong(f.bytes)) return false;
           break;
         case pb::FieldDescriptor::TYPE_BYTES:

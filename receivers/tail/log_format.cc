@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "tributary/core/utf8.h"
 
 namespace tributary::receivers::tail {
 
@@ -55,27 +56,6 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
   const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-// The length of the valid UTF-8 sequence at p, or 0 when it is not one.
-size_t Utf8SequenceLength(const unsigned char* p, size_t n) {
-  const unsigned char c = p[0];
-  if (c < 0x80) return 1;
-  auto cont = [&](size_t i) { return i < n && (p[i] & 0xC0) == 0x80; };
-  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (n < 3 || !cont(1) || !cont(2)) return 0;
-    if (c == 0xE0 && p[1] < 0xA0) return 0;  // overlong
-    if (c == 0xED && p[1] > 0x9F) return 0;  // surrogate
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (n < 4 || !cont(1) || !cont(2) || !cont(3)) return 0;
-    if (c == 0xF0 && p[1] < 0x90) return 0;  // overlong
-    if (c == 0xF4 && p[1] > 0x8F) return 0;  // beyond U+10FFFF
-    return 4;
-  }
-  return 0;
 }
 
 void AppendCodePoint(uint32_t cp, std::string* out) {
@@ -201,7 +181,7 @@ class JsonReader {
     while (true) {
       const char* run = p_;
       while (p_ < end_ && *p_ != '"' && *p_ != '\\') ++p_;
-      if (out && p_ > run) AppendValidUtf8(std::string_view(run, p_ - run), out);
+      if (out && p_ > run) core::utf8::AppendValid(std::string_view(run, p_ - run), out);
       if (p_ == end_) return Fail("unterminated string");
       if (*p_ == '"') {
         ++p_;
@@ -495,46 +475,6 @@ int SeverityFromNumber(int64_t level) {
       return 21;
     default:
       return 0;
-  }
-}
-
-bool IsValidUtf8(std::string_view text) {
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  size_t n = text.size();
-  while (n >= 8) {
-    uint64_t word;
-    std::memcpy(&word, p, 8);
-    if ((word & 0x8080808080808080ULL) != 0) break;
-    p += 8;
-    n -= 8;
-  }
-  while (n > 0) {
-    const size_t len = Utf8SequenceLength(p, n);
-    if (len == 0) return false;
-    p += len;
-    n -= len;
-  }
-  return true;
-}
-
-void AppendValidUtf8(std::string_view text, std::string* out) {
-  if (IsValidUtf8(text)) {
-    out->append(text);
-    return;
-  }
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  size_t n = text.size();
-  while (n > 0) {
-    const size_t len = Utf8SequenceLength(p, n);
-    if (len == 0) {
-      AppendCodePoint(kReplacement, out);
-      ++p;
-      --n;
-    } else {
-      out->append(reinterpret_cast<const char*>(p), len);
-      p += len;
-      n -= len;
-    }
   }
 }
 

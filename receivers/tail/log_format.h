@@ -50,11 +50,6 @@ int SeverityFromText(std::string_view text);
 // The numeric levels of pino and bunyan (10 trace ... 60 fatal); 0 otherwise.
 int SeverityFromNumber(int64_t level);
 
-// Whether `text` is valid UTF-8 (protobuf refuses string fields that are not).
-bool IsValidUtf8(std::string_view text);
-// Appends `text` to `out` with each invalid UTF-8 sequence replaced by U+FFFD.
-void AppendValidUtf8(std::string_view text, std::string* out);
-
 }  // namespace tributary::receivers::tail
 
 #endif  // TRIBUTARY_RECEIVERS_TAIL_LOG_FORMAT_H_

@@ -139,22 +139,5 @@ TEST(Severity, MapsCommonNames) {
   EXPECT_EQ(SeverityFromNumber(7), 0);
 }
 
-TEST(Utf8, ReplacesInvalidSequences) {
-  EXPECT_TRUE(IsValidUtf8("plain ascii text, long enough for words"));
-  EXPECT_TRUE(IsValidUtf8("\xc3\xa9\xf0\x9f\x98\x80"));
-  EXPECT_FALSE(IsValidUtf8("\xff"));
-  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));  // a surrogate
-  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));      // overlong
-  std::string out;
-  AppendValidUtf8(
-      "a\xff"
-      "b\xe2\x82",
-      &out);
-  EXPECT_EQ(out,
-            "a\xef\xbf\xbd"
-            "b\xef\xbf\xbd\xef\xbf\xbd");
-  EXPECT_TRUE(IsValidUtf8(out));
-}
-
 }  // namespace
 }  // namespace tributary::receivers::tail

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "re2/re2.h"
+#include "tributary/core/utf8.h"
 
 namespace tributary::receivers::tail {
 
@@ -123,7 +124,7 @@ void RecordAssembler::Emit(Stream stream, std::string_view text, int64_t time, b
     truncated = true;
   }
   std::string* body = r->mutable_body()->mutable_string_value();
-  AppendValidUtf8(text, body);
+  core::utf8::AppendValid(text, body);
   if (body->size() > options_->max_record_bytes) {
     // Replacement characters for invalid bytes took more room than the bytes.
     size_t n = options_->max_record_bytes;

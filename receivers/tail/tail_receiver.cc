@@ -17,6 +17,7 @@
 #include "re2/re2.h"
 #include "receivers/tail/file_identity.h"
 #include "tributary/core/byte_pool.h"
+#include "tributary/core/utf8.h"
 #include "tributary/core/wire.h"
 
 namespace tributary::receivers::tail {
@@ -464,10 +465,10 @@ void TailReceiver::BeginFile(File& f) {
   opentelemetry::proto::resource::v1::Resource resource;
   auto* path = resource.add_attributes();
   path->set_key("log.file.path");
-  AppendValidUtf8(f.path, path->mutable_value()->mutable_string_value());
+  core::utf8::AppendValid(f.path, path->mutable_value()->mutable_string_value());
   auto* name = resource.add_attributes();
   name->set_key("log.file.name");
-  AppendValidUtf8(BaseName(f.path), name->mutable_value()->mutable_string_value());
+  core::utf8::AppendValid(BaseName(f.path), name->mutable_value()->mutable_string_value());
   resource.SerializeToString(&bf.resource);
   // The first file of a batch usually holds most of it: room for its
   // records comes from memory a batch before gave back.

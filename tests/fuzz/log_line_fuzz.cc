@@ -10,6 +10,7 @@
 #include "re2/re2.h"
 #include "receivers/tail/log_format.h"
 #include "receivers/tail/record_assembler.h"
+#include "tributary/core/utf8.h"
 
 using namespace tributary::receivers::tail;
 
@@ -40,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   assembler.FlushAll(1);
   for (const auto& r : scope.log_records()) {
     const std::string& body = r.body().string_value();
-    if (!IsValidUtf8(body)) abort();
+    if (!tributary::core::utf8::IsValid(body)) abort();
     if (options.format != Format::kJson && body.size() > options.max_record_bytes) abort();
   }
   std::string wire;

@@ -12,37 +12,13 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/json_util.h"
+#include "tributary/core/utf8.h"
 #include "tributary/core/wire.h"
 
 namespace tributary::core {
 namespace {
 
 namespace pb = google::protobuf;
-
-// The length of the valid UTF-8 sequence at the start of `p` (n > 0 bytes,
-// p[0] >= 0x80), or 0 when it is not one.
-size_t Utf8Length(const unsigned char* p, size_t n) {
-  const unsigned char c = p[0];
-  size_t len;
-  uint32_t min;
-  uint32_t cp;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2, min = 0x80, cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3, min = 0x800, cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4, min = 0x10000, cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (n < len) return 0;
-  for (size_t i = 1; i < len; ++i) {
-    if ((p[i] & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (p[i] & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
 
 // The protobuf JSON mapping writes `bytes` as base64, OTLP/JSON writes ids as
 // hex. A hex id of 32 (or 16) characters is also valid base64 of exactly 24
@@ -539,7 +515,7 @@ void AppendJsonEscaped(std::string_view text, std::string* out) {
     }
     size_t len = 1;
     if (c >= 0x80) {
-      len = Utf8Length(p + i, n - i);
+      len = utf8::SequenceLength(p + i, n - i);
       if (len > 0) {
         i += len;
         continue;
