@@ -47,6 +47,84 @@ TEST(ExpandEnvTest, SubstitutesBothFormsAndDefaults) {
   EXPECT_FALSE(ExpandEnv("${bad name}").ok());
 }
 
+// Keys shaped like a connector's: a list of blocks and a list of durations.
+struct Dimension {
+  std::string name;
+  std::string default_value;
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Required("name", name, "attribute name");
+    v.Optional("default", default_value, "value when the attribute is absent");
+  }
+  absl::Status Validate() const {
+    return name.empty() ? absl::InvalidArgumentError("name must not be empty") : absl::OkStatus();
+  }
+};
+struct ListsConfig {
+  std::vector<Dimension> dimensions;
+  std::vector<std::chrono::milliseconds> buckets{std::chrono::milliseconds(2),
+                                                 std::chrono::seconds(1)};
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("dimensions", dimensions, "extra attributes");
+    v.Optional("buckets", buckets, "bucket bounds");
+  }
+};
+
+ConfigErrors ReadLists(const std::string& text, ListsConfig* out) {
+  ConfigErrors errors;
+  FieldReader::ReadStruct(YAML::Load(text), "c.yaml", "connectors.x", &errors, *out);
+  return errors;
+}
+
+TEST(ConfigListsTest, ReadsListsOfBlocksAndOfDurations) {
+  ListsConfig config;
+  ConfigErrors errors = ReadLists(
+      "dimensions:\n  - name: http.method\n    default: GET\n  - {name: http.route}\n"
+      "buckets: [100us, 2ms, 1.5s]\n",
+      &config);
+  ASSERT_TRUE(errors.empty()) << errors.ToString();
+  ASSERT_EQ(config.dimensions.size(), 2u);
+  EXPECT_EQ(config.dimensions[0].name, "http.method");
+  EXPECT_EQ(config.dimensions[0].default_value, "GET");
+  EXPECT_EQ(config.dimensions[1].name, "http.route");
+  EXPECT_EQ(config.dimensions[1].default_value, "");
+  // Each duration is kept to the field's resolution.
+  EXPECT_EQ(config.buckets, (std::vector<std::chrono::milliseconds>{
+                                std::chrono::milliseconds(0), std::chrono::milliseconds(2),
+                                std::chrono::milliseconds(1500)}));
+}
+
+TEST(ConfigListsTest, ErrorsNameTheItemAndItsKey) {
+  ListsConfig config;
+  const std::string errors =
+      ReadLists(
+          "dimensions:\n  - name: a\n  - {name: b, colour: red}\n  - {default: x}\n  -\n"
+          "buckets: [2ms, soon]\n",
+          &config)
+          .ToString();
+  EXPECT_THAT(errors, HasSubstr("connectors.x.dimensions[1].colour"));
+  EXPECT_THAT(errors, HasSubstr("connectors.x.dimensions[2].name: required key is missing"));
+  EXPECT_THAT(errors, HasSubstr("connectors.x.dimensions[2]: name must not be empty"));
+  EXPECT_THAT(errors, HasSubstr("connectors.x.dimensions[3]: expected a value"));
+  EXPECT_THAT(errors, HasSubstr("connectors.x.buckets[1]"));
+  EXPECT_THAT(ReadLists("dimensions: http.method\n", &config).ToString(),
+              HasSubstr("connectors.x.dimensions: expected a list"));
+}
+
+TEST(ConfigListsTest, TheReferenceDescribesEachItemsKeys) {
+  std::vector<FieldDoc> docs = DescribeConfig<ListsConfig>();
+  ASSERT_EQ(docs.size(), 4u);
+  EXPECT_EQ(docs[0].key, "dimensions");
+  EXPECT_EQ(docs[0].type, "list of blocks");
+  EXPECT_EQ(docs[1].key, "dimensions[].name");
+  EXPECT_TRUE(docs[1].required);
+  EXPECT_EQ(docs[2].key, "dimensions[].default");
+  EXPECT_EQ(docs[3].key, "buckets");
+  EXPECT_EQ(docs[3].type, "list of durations");
+  EXPECT_EQ(docs[3].default_value, "`[2ms, 1s]`");
+}
+
 class LoadConfigTest : public ::testing::Test {
  protected:
   void SetUp() override { RegisterAllComponents(registry_); }

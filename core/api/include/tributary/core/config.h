@@ -69,6 +69,14 @@ struct IsOptional : std::false_type {};
 template <class T>
 struct IsOptional<std::optional<T>> : std::true_type {};
 
+// A list of config blocks (structs with VisitFields).
+template <class T>
+struct IsBlockList : std::false_type {};
+template <class T>
+requires HasVisitFields<T>
+struct IsBlockList<std::vector<T>> : std::true_type {
+};
+
 }  // namespace detail
 
 // The parsing visitor of a config struct's VisitFields(): reads each declared
@@ -181,6 +189,27 @@ class FieldReader {
   void Decode(const YAML::Node& n, const std::string& path, T& out) {
     ReadStruct(n, file_, path, errors_, out);
   }
+  // A list of any other decodable type (durations, blocks): each item
+  // decoded as a value of its own, its path ending in `[index]`.
+  template <class T>
+  void Decode(const YAML::Node& n, const std::string& path, std::vector<T>& out) {
+    if (!n.IsSequence()) {
+      errors_->Add(file_, n.Mark(), path, "expected a list");
+      return;
+    }
+    out.clear();
+    size_t index = 0;
+    for (const auto& item : n) {
+      T value{};
+      const std::string item_path = path + "[" + std::to_string(index++) + "]";
+      if (item.IsNull()) {
+        errors_->Add(file_, item.Mark(), item_path, "expected a value");
+        continue;
+      }
+      Decode(item, item_path, value);
+      out.push_back(std::move(value));
+    }
+  }
 
   YAML::Node node_;
   std::string file_;
@@ -231,6 +260,16 @@ class FieldDocWriter {
       out_->push_back({path, "block", field ? "on" : "off", help, false});
       FieldDocWriter nested(path, out_);
       inner.VisitFields(nested);
+    } else if constexpr (detail::IsBlockList<T>::value) {
+      // A list of blocks: one row for the list, then the keys of each item
+      // under `key[]`.
+      out_->push_back(
+          {path, "list of blocks",
+           field.empty() ? std::string() : "(" + std::to_string(field.size()) + " items)", help,
+           required});
+      typename T::value_type inner{};
+      FieldDocWriter nested(path + "[]", out_);
+      inner.VisitFields(nested);
     } else {
       out_->push_back({path, TypeName(field), Format(field), help, required});
     }
@@ -249,6 +288,10 @@ class FieldDocWriter {
   static std::string TypeName(const std::chrono::duration<R, P>&) {
     return "duration";
   }
+  template <class R, class P>
+  static std::string TypeName(const std::vector<std::chrono::duration<R, P>>&) {
+    return "list of durations";
+  }
 
   static std::string Format(const std::string& v) { return v.empty() ? "" : "`" + v + "`"; }
   static std::string Format(const bool& v) { return v ? "`true`" : "`false`"; }
@@ -265,6 +308,13 @@ class FieldDocWriter {
   template <class R, class P>
   static std::string Format(const std::chrono::duration<R, P>& v) {
     return "`" + FormatDuration(v) + "`";
+  }
+  template <class R, class P>
+  static std::string Format(const std::vector<std::chrono::duration<R, P>>& v) {
+    if (v.empty()) return "";
+    std::string out = "`[";
+    for (size_t i = 0; i < v.size(); ++i) out += (i > 0 ? ", " : "") + FormatDuration(v[i]);
+    return out + "]`";
   }
 
   std::string prefix_;
