@@ -121,7 +121,7 @@ deadline=$((SECONDS + 240))
 until (( SECONDS - loadgen_started >= 75 )) &&
   [[ -n "$(query 'sum(rate(http_server_request_duration_seconds_count{job="frontend"}[1m]))')" ]] &&
   [[ "$(query 'count(node_boot_time_seconds)')" == 2 ]] &&
-  curl -fsS --max-time 10 "$ES/logs-*/_count?q=log.level:ERROR" 2>/dev/null | grep -qv '"count":0'; do
+  curl -fsS --max-time 10 "$ES/logs-*/_count?q=log.level:ERROR" 2>/dev/null | grep -cv '"count":0' >/dev/null; do
   ((SECONDS < deadline)) || { echo "the workload's data did not arrive in time" >&2; exit 1; }
   sleep 2
 done

@@ -25,7 +25,7 @@ write_config "$WORK/agent.yaml" admin "$a_admin" \
 K8S_NODE_NAME=node-a start agent "$AGENT" --config "$WORK/agent.yaml"
 wait_ready "http://127.0.0.1:$a_admin/readyz"
 deadline=$((SECONDS + 30))
-until curl -fsS --max-time 5 "http://127.0.0.1:$prom_port/metrics" 2>/dev/null | grep -q '^node_load1'; do
+until curl -fsS --max-time 5 "http://127.0.0.1:$prom_port/metrics" 2>/dev/null | grep -c '^node_load1' >/dev/null; do
   ((SECONDS < deadline)) || { echo "no host metrics on the agent's exporter" >&2; exit 1; }
   sleep 0.2
 done

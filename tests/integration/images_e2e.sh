@@ -254,8 +254,9 @@ echo "Prometheus exporter: node-a's host metrics and $requests frontend requests
 
 # The memory limiter's limit comes from the container's cgroup: 80% of the
 # DaemonSet's 512Mi.
+# (awk reads the whole exposition: stopping early would fail curl's write.)
 limit=$(curl -fsS "http://127.0.0.1:$agent_admin/metrics" |
-  awk '/^tributary_memory_limiter_limit_bytes\{/ {print $NF; exit}')
+  awk '/^tributary_memory_limiter_limit_bytes\{/ && limit == "" {limit = $NF} END {print limit}')
 want=$(python3 -c "
 import yaml
 for d in yaml.safe_load_all(open('$WORK/rendered.yaml')):

@@ -60,7 +60,7 @@ collector c2
 C1="http://127.0.0.1:${C_ADMIN[c1]}" C2="http://127.0.0.1:${C_ADMIN[c2]}"
 # Until c2 holds partitions and has read each to its end.
 deadline=$((SECONDS + 90))
-until curl -fsS "$C2/metrics" | grep -q '^tributary_kafka_consumer_lag{' &&
+until curl -fsS "$C2/metrics" | grep -c '^tributary_kafka_consumer_lag{' >/dev/null &&
   ! curl -fsS "$C2/metrics" | grep '^tributary_kafka_consumer_lag{' | grep -qv ' 0$'; do
   ((SECONDS < deadline)) || { echo "c2 did not get partitions or catch up" >&2; exit 1; }
   sleep 0.5

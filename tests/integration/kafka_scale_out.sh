@@ -56,8 +56,8 @@ for c in c1 c2; do
 done
 # Until the group has settled with partitions on both members.
 deadline=$((SECONDS + 60))
-until curl -fsS "http://127.0.0.1:${C_ADMIN[c1]}/metrics" | grep -q '^tributary_kafka_consumer_lag{' &&
-  curl -fsS "http://127.0.0.1:${C_ADMIN[c2]}/metrics" | grep -q '^tributary_kafka_consumer_lag{'; do
+until curl -fsS "http://127.0.0.1:${C_ADMIN[c1]}/metrics" | grep -c '^tributary_kafka_consumer_lag{' >/dev/null &&
+  curl -fsS "http://127.0.0.1:${C_ADMIN[c2]}/metrics" | grep -c '^tributary_kafka_consumer_lag{' >/dev/null; do
   ((SECONDS < deadline)) || { echo "the consumer group did not assign both collectors" >&2; exit 1; }
   sleep 0.5
 done

@@ -43,7 +43,7 @@ write_config "$WORK/source.yaml" admin "$s_admin" \
   pipeline metrics "hostmetrics | | prometheus"
 start source "$AGENT" --config "$WORK/source.yaml"
 deadline=$((SECONDS + 30))
-until curl -fsS "http://127.0.0.1:$s_prom/metrics" 2>/dev/null | grep -q '^node_load1'; do
+until curl -fsS "http://127.0.0.1:$s_prom/metrics" 2>/dev/null | grep -c '^node_load1' >/dev/null; do
   ((SECONDS < deadline)) || { echo "no exposition from the source agent" >&2; exit 1; }
   sleep 0.2
 done
