@@ -29,12 +29,14 @@ enum class Role : uint8_t {
   kBody,        // a log record's body, bounded like an attribute value
 };
 
+struct Table;
+
 struct FieldInfo {
   bool known = false;
   bool repeated = false;
   pb::FieldDescriptor::Type type = pb::FieldDescriptor::TYPE_INT32;
-  int oneof = -1;                 // index of the oneof it belongs to, else -1
-  const void* message = nullptr;  // the Table of a message field
+  int oneof = -1;                  // index of the oneof it belongs to, else -1
+  const Table* message = nullptr;  // of a message field
   Role role = Role::kPlain;
 };
 
@@ -235,7 +237,7 @@ class Checker {
           if (any_value && value_depth >= 0 && f.number == 7 && TooLong(f.bytes)) return false;
           break;
         case pb::FieldDescriptor::TYPE_MESSAGE: {
-          const Table& child = *static_cast<const Table*>(info.message);
+          const Table& child = *info.message;
           int child_value_depth = value_depth;
           if (limited_ && info.role == Role::kAttributes) {
             ++attributes;
