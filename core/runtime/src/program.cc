@@ -22,7 +22,8 @@ namespace tributary::core::runtime {
 namespace {
 
 void PrintReference(const Registry& registry) {
-  auto table = [](const std::vector<FieldDoc>& docs) {
+  auto table = [](const std::vector<FieldDoc>& docs) -> std::string {
+    if (docs.empty()) return "No settings.\n";
     std::string out = "| key | type | default | description |\n| --- | --- | --- | --- |\n";
     for (const FieldDoc& d : docs) {
       absl::StrAppend(&out, "| `", d.key, "` | ", d.type, " | ",
@@ -37,19 +38,31 @@ void PrintReference(const Registry& registry) {
       "Durations are written `250ms`, `5s`, `1m30s`; sizes `512KiB`, `4MiB`, `1GB`. "
       "`${env:NAME}` (or `${NAME}`, `${NAME:-default}`) is replaced by the environment "
       "variable's value.\n\n## service\n\n`service.pipelines.<signal>[/<name>]` takes "
-      "`receivers`, `processors` and `exporters`, lists of component ids.\n\n";
+      "`receivers`, `processors` and `exporters`, lists of component ids. A connector "
+      "(top-level `connectors:`) is listed under the `exporters` of the pipelines it takes "
+      "data from and under the `receivers` of those it emits into.\n\n";
   absl::StrAppend(&out, table(DescribeConfig<ServiceSettings>()));
   auto section = [&](const char* title, const auto& factories) {
     for (const auto& [type, f] : factories) {
       std::vector<std::string> signals;
-      for (Signal s : f.signals) signals.emplace_back(SignalName(s));
+      for (Signal s : f.signals) {
+        std::string name(SignalName(s));
+        if (auto to = f.outputs.find(s); to != f.outputs.end()) {
+          std::vector<std::string> outputs;
+          for (Signal o : to->second) outputs.emplace_back(SignalName(o));
+          absl::StrAppend(&name, " → ", absl::StrJoin(outputs, ", "));
+        }
+        signals.push_back(std::move(name));
+      }
       absl::StrAppend(&out, "\n## ", title, ": `", type, "`\n\n", f.description,
-                      "\n\nSignals: ", absl::StrJoin(signals, ", "), ".\n\n", table(f.describe()));
+                      "\n\nSignals: ", absl::StrJoin(signals, f.outputs.empty() ? ", " : "; "),
+                      ".\n\n", table(f.describe()));
     }
   };
   section("receiver", registry.receivers());
   section("processor", registry.processors());
   section("exporter", registry.exporters());
+  section("connector", registry.connectors());
   fwrite(out.data(), 1, out.size(), stdout);
 }
 

@@ -59,6 +59,42 @@ class PipelineHead : public Consumer {
   Consumer* next_;
 };
 
+// A connector in its upstream pipeline's exporter place: counts what it
+// takes as sent by it. The downstream pipelines count the same records as
+// received, and account for them from there (whatever they later do with
+// them), so each process's books balance across connectors.
+class ConnectorEntry : public Consumer {
+ public:
+  ConnectorEntry(const std::string& id, Signal signal, Connector* connector)
+      : sent_(Telemetry::Get().ExporterSent(id, signal)), connector_(connector) {}
+  absl::Status Consume(Envelope envelope) noexcept override {
+    if (envelope.batch == nullptr || envelope.batch->empty()) return absl::OkStatus();
+    const double records = static_cast<double>(envelope.batch->record_count());
+    absl::Status s = connector_->Consume(std::move(envelope));
+    if (s.ok()) sent_.Increment(records);
+    return s;
+  }
+
+ private:
+  prometheus::Counter& sent_;
+  Connector* connector_;
+};
+
+// The consumer a receiver or connector hands one signal to: the heads of
+// the pipelines that list it, through a fan-out when there are several.
+Consumer* Join(const std::vector<Consumer*>& heads,
+               std::vector<std::unique_ptr<Consumer>>* fanouts) {
+  if (heads.size() == 1) return heads.front();
+  fanouts->push_back(std::make_unique<FanoutConsumer>(heads));
+  return fanouts->back().get();
+}
+
+void SetConsumer(ReceiverConsumers* consumers, Signal signal, Consumer* c) {
+  if (signal == Signal::kTraces) consumers->traces = c;
+  if (signal == Signal::kMetrics) consumers->metrics = c;
+  if (signal == Signal::kLogs) consumers->logs = c;
+}
+
 }  // namespace
 
 Service::Service(const Registry& registry, ServiceConfig config, std::string program)
@@ -82,8 +118,9 @@ absl::Status Service::Start() {
   }
   if (absl::Status s = CreateExporters(); !s.ok()) return s;
   ReceiverHeads receiver_heads;
-  for (const PipelineSpec& p : config_.pipelines) {
-    if (absl::Status s = BuildPipeline(p, &receiver_heads); !s.ok()) return s;
+  for (size_t index : config_.build_order) {
+    if (absl::Status s = BuildPipeline(config_.pipelines[index], &receiver_heads); !s.ok())
+      return s;
   }
   if (absl::Status s = CreateReceivers(receiver_heads); !s.ok()) return s;
   if (absl::Status s = StartComponents(); !s.ok()) return s;
@@ -99,7 +136,7 @@ absl::Status Service::CreateExporters() {
   for (const PipelineSpec& p : config_.pipelines) {
     for (const ComponentId& id : p.exporters) {
       const std::string key = id.ToString();
-      if (exporters_.count(key)) continue;
+      if (exporters_.count(key) || config_.IsConnector(id)) continue;
       const ComponentSpec& spec = config_.exporters.at(key);
       const ExporterFactory& f = registry_.exporters().at(id.type);
       auto exporter = f.create(CreateContext{id, program_}, spec.config.get());
@@ -115,28 +152,41 @@ absl::Status Service::CreateExporters() {
   return absl::OkStatus();
 }
 
-absl::Status Service::BuildPipeline(const PipelineSpec& p, ReceiverHeads* receiver_heads) {
+absl::Status Service::BuildPipeline(const PipelineSpec& p, ReceiverHeads* heads) {
   // Built back to front; processors get one instance per pipeline.
+  Stage& stage = stages_.emplace_back();
+  stage.spec = &p;
+  struct Out {
+    std::string name;
+    Consumer* consumer;
+    bool wire_form;
+  };
+  std::vector<Out> outs;
+  for (const ComponentId& id : p.exporters) {
+    const std::string key = id.ToString();
+    if (config_.IsConnector(id)) {
+      absl::StatusOr<ConnectorInstance*> c = ConnectorFor(id, p.signal, *heads);
+      if (!c.ok()) return c.status();
+      ++(*c)->feeders;
+      stage.feeds.push_back(*c);
+      outs.push_back({key, (*c)->entry.get(), (*c)->connector->ReadsWireForm()});
+    } else {
+      ExporterRunner* runner = exporters_.at(key).get();
+      outs.push_back({key, runner, runner->ReadsWireForm()});
+    }
+  }
   Consumer* next = nullptr;
   if (!config_.settings.buffer.directory.empty()) {
     // The buffer sits between the processors and the exporters, one cursor each.
     BufferOptions options = BufferOptions::From(config_.settings.buffer, p.id, p.signal);
     if (!p.when_full.empty()) options.when_full = ParseWhenFull(p.when_full).value();
-    auto buffer = std::make_unique<WriteAheadBuffer>(options);
-    for (const ComponentId& id : p.exporters) {
-      ExporterRunner* runner = exporters_.at(id.ToString()).get();
-      buffer->AddCursor(id.ToString(), runner, runner->ReadsWireForm());
-    }
-    next = buffer.get();
-    buffers_.push_back(std::move(buffer));
+    stage.buffer = std::make_unique<WriteAheadBuffer>(options);
+    for (const Out& out : outs) stage.buffer->AddCursor(out.name, out.consumer, out.wire_form);
+    next = stage.buffer.get();
   } else {
-    std::vector<Consumer*> outs;
-    for (const ComponentId& id : p.exporters) outs.push_back(exporters_.at(id.ToString()).get());
-    next = outs.front();
-    if (outs.size() > 1) {
-      fanouts_.push_back(std::make_unique<FanoutConsumer>(outs));
-      next = fanouts_.back().get();
-    }
+    std::vector<Consumer*> consumers;
+    for (const Out& out : outs) consumers.push_back(out.consumer);
+    next = Join(consumers, &fanouts_);
   }
   for (auto it = p.processors.rbegin(); it != p.processors.rend(); ++it) {
     const std::string key = it->ToString();
@@ -150,28 +200,47 @@ absl::Status Service::BuildPipeline(const PipelineSpec& p, ReceiverHeads* receiv
                                        processor.status().message()));
     }
     next = processor->get();
-    processors_.push_back(std::move(*processor));
+    stage.processors.insert(stage.processors.begin(), std::move(*processor));
   }
   fanouts_.push_back(std::make_unique<PipelineHead>(p.id, p.signal, next));
   next = fanouts_.back().get();
-  for (const ComponentId& id : p.receivers)
-    (*receiver_heads)[id.ToString()][p.signal].push_back(next);
+  for (const ComponentId& id : p.receivers) (*heads)[id.ToString()][p.signal].push_back(next);
   return absl::OkStatus();
+}
+
+absl::StatusOr<Service::ConnectorInstance*> Service::ConnectorFor(const ComponentId& id,
+                                                                  Signal input,
+                                                                  const ReceiverHeads& heads) {
+  const std::string key = id.ToString();
+  auto [it, inserted] = connectors_.try_emplace({key, input});
+  ConnectorInstance& instance = it->second;
+  if (!inserted) return &instance;
+  // The pipelines it emits into are built: the build order puts them first.
+  const ConnectorFactory& f = registry_.connectors().at(id.type);
+  ReceiverConsumers outputs;
+  if (auto h = heads.find(key); h != heads.end()) {
+    for (const auto& [signal, list] : h->second) {
+      if (f.outputs.at(input).count(signal)) SetConsumer(&outputs, signal, Join(list, &fanouts_));
+    }
+  }
+  const ComponentSpec& spec = config_.connectors.at(key);
+  auto connector = f.create(CreateContext{id, program_}, spec.config.get(), input, outputs);
+  if (!connector.ok()) {
+    connectors_.erase(it);
+    return absl::Status(connector.status().code(),
+                        absl::StrCat("connector ", key, ": ", connector.status().message()));
+  }
+  instance.id = key;
+  instance.connector = std::move(*connector);
+  instance.entry = std::make_unique<ConnectorEntry>(key, input, instance.connector.get());
+  return &instance;
 }
 
 absl::Status Service::CreateReceivers(const ReceiverHeads& receiver_heads) {
   for (const auto& [key, heads] : receiver_heads) {
+    if (config_.connectors.count(key)) continue;
     ReceiverConsumers consumers;
-    for (const auto& [signal, list] : heads) {
-      Consumer* c = list.front();
-      if (list.size() > 1) {
-        fanouts_.push_back(std::make_unique<FanoutConsumer>(list));
-        c = fanouts_.back().get();
-      }
-      if (signal == Signal::kTraces) consumers.traces = c;
-      if (signal == Signal::kMetrics) consumers.metrics = c;
-      if (signal == Signal::kLogs) consumers.logs = c;
-    }
+    for (const auto& [signal, list] : heads) SetConsumer(&consumers, signal, Join(list, &fanouts_));
     const ComponentSpec& spec = config_.receivers.at(key);
     auto receiver = registry_.receivers()
                         .at(spec.id.type)
@@ -189,14 +258,26 @@ absl::Status Service::StartComponents() {
   for (auto& [key, runner] : exporters_) {
     if (absl::Status s = runner->Start(); !s.ok()) return s;
   }
-  for (auto& b : buffers_) {
-    if (absl::Status s = b->Start(); !s.ok()) {
-      return absl::Status(
-          s.code(), absl::StrCat("buffer of pipeline ", b->options().name, ": ", s.message()));
+  // Downstream first: a pipeline's connectors, buffer and processors start
+  // once everything they hand data to runs.
+  for (Stage& stage : stages_) {
+    for (ConnectorInstance* c : stage.feeds) {
+      if (c->started) continue;
+      if (absl::Status s = c->connector->Start(); !s.ok()) {
+        return absl::Status(s.code(), absl::StrCat("connector ", c->id, ": ", s.message()));
+      }
+      c->started = true;
     }
-  }
-  for (auto& p : processors_) {
-    if (absl::Status s = p->Start(); !s.ok()) return s;
+    if (stage.buffer) {
+      if (absl::Status s = stage.buffer->Start(); !s.ok()) {
+        return absl::Status(
+            s.code(),
+            absl::StrCat("buffer of pipeline ", stage.buffer->options().name, ": ", s.message()));
+      }
+    }
+    for (auto it = stage.processors.rbegin(); it != stage.processors.rend(); ++it) {
+      if (absl::Status s = (*it)->Start(); !s.ok()) return s;
+    }
   }
   for (auto& [key, r] : receivers_) {
     if (absl::Status s = r->Start(); !s.ok()) {
@@ -232,13 +313,22 @@ void Service::Shutdown() noexcept {
   ready_ = false;
   const Deadline deadline = Clock::now() + config_.settings.shutdown_timeout;
   for (auto& [key, r] : receivers_) r->Shutdown(deadline);
-  // Processors were created back to front; flush them front to back.
-  for (auto it = processors_.rbegin(); it != processors_.rend(); ++it) (*it)->Shutdown(deadline);
-  // Buffers write what they hold and stop reading; the exporters then finish
-  // what they were given; what they could not is left in the buffer.
-  for (auto& b : buffers_) b->Shutdown(deadline);
+  // Upstream first: a pipeline's processors flush front to back, its buffer
+  // writes what it holds and stops reading; a connector flushes once every
+  // pipeline feeding it has, into pipelines that still run. The exporters
+  // then finish what they were given; what they could not is left in the
+  // buffers.
+  for (auto stage = stages_.rbegin(); stage != stages_.rend(); ++stage) {
+    for (auto& p : stage->processors) p->Shutdown(deadline);
+    if (stage->buffer) stage->buffer->Shutdown(deadline);
+    for (ConnectorInstance* c : stage->feeds) {
+      if (--c->feeders == 0 && c->started) c->connector->Shutdown(deadline);
+    }
+  }
   for (auto& [key, runner] : exporters_) runner->Shutdown(deadline);
-  for (auto& b : buffers_) b->Close();
+  for (Stage& stage : stages_) {
+    if (stage.buffer) stage.buffer->Close();
+  }
   {
     std::lock_guard<std::mutex> lock(trim_mu_);
     trim_stop_ = true;
@@ -265,11 +355,12 @@ std::string Service::StatusText() const {
   for (const auto& [key, runner] : exporters_) {
     absl::StrAppend(&out, "  ", key, ": ", runner->queue_depth(), " batches\n");
   }
-  if (!buffers_.empty()) {
+  if (!config_.settings.buffer.directory.empty()) {
     absl::StrAppend(&out, "\nbuffers (", config_.settings.buffer.directory, "):\n");
-    for (const auto& b : buffers_) {
-      absl::StrAppend(&out, "  ", b->options().name, ": ", b->size_bytes(), " of ",
-                      b->options().max_bytes, " bytes\n");
+    for (const Stage& stage : stages_) {
+      const WriteAheadBuffer& b = *stage.buffer;
+      absl::StrAppend(&out, "  ", b.options().name, ": ", b.size_bytes(), " of ",
+                      b.options().max_bytes, " bytes\n");
     }
   }
   absl::StrAppend(&out, "\nendpoints: /metrics /healthz /readyz\n");

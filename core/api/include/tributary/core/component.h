@@ -88,6 +88,21 @@ class Exporter : public Lifecycle {
   virtual bool ReadsWireForm() const { return false; }
 };
 
+// The exporter of one pipeline and a receiver of others. The upstream
+// pipeline hands it envelopes of its input signal through Consume, in an
+// exporter's place; what it emits goes to the pipelines that list it under
+// `receivers`, through the consumers it was created with. A pass-through
+// connector forwards envelopes with their acknowledgements; one that
+// aggregates releases them once the data is folded into its state, and
+// emits new envelopes (acknowledged by nobody upstream) as it flushes.
+// Shutdown flushes what it holds while the downstream pipelines still run.
+class Connector : public Consumer, public Lifecycle {
+ public:
+  // As Exporter::ReadsWireForm: whether Consume may be handed a batch read
+  // from a write-ahead buffer and not parsed.
+  virtual bool ReadsWireForm() const { return false; }
+};
+
 }  // namespace tributary::core
 
 #endif  // TRIBUTARY_CORE_COMPONENT_H_

@@ -51,11 +51,17 @@ struct Factory {
   std::function<QueueConfig(const void*)> queue;
   std::function<RetryConfig(const void*)> retry;
   std::function<std::optional<DeadLetterConfig>(const void*)> dead_letter;
+  // Connectors only: for each input signal (one of `signals`), the signals
+  // the connector emits from it.
+  std::map<Signal, std::set<Signal>> outputs;
 };
 
 using ReceiverFactory = Factory<Receiver, const ReceiverConsumers&>;
 using ProcessorFactory = Factory<Processor, Signal, Consumer* /*next*/>;
 using ExporterFactory = Factory<Exporter>;
+// A connector instance per input signal, with the consumers of the pipelines
+// that receive from it, one per output signal.
+using ConnectorFactory = Factory<Connector, Signal /*input*/, const ReceiverConsumers& /*outputs*/>;
 
 // Builds a Factory from a typed config struct and a typed create function.
 template <class Instance, class Config, class... CreateArgs, class Fn>
@@ -105,15 +111,18 @@ class Registry {
   void Add(ReceiverFactory f) { receivers_.emplace(f.type, std::move(f)); }
   void Add(ProcessorFactory f) { processors_.emplace(f.type, std::move(f)); }
   void Add(ExporterFactory f) { exporters_.emplace(f.type, std::move(f)); }
+  void Add(ConnectorFactory f) { connectors_.emplace(f.type, std::move(f)); }
 
   const std::map<std::string, ReceiverFactory>& receivers() const { return receivers_; }
   const std::map<std::string, ProcessorFactory>& processors() const { return processors_; }
   const std::map<std::string, ExporterFactory>& exporters() const { return exporters_; }
+  const std::map<std::string, ConnectorFactory>& connectors() const { return connectors_; }
 
  private:
   std::map<std::string, ReceiverFactory> receivers_;
   std::map<std::string, ProcessorFactory> processors_;
   std::map<std::string, ExporterFactory> exporters_;
+  std::map<std::string, ConnectorFactory> connectors_;
 };
 
 }  // namespace tributary::core

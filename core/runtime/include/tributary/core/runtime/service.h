@@ -83,7 +83,12 @@ struct ServiceConfig {
   std::map<std::string, ComponentSpec> receivers;
   std::map<std::string, ComponentSpec> processors;
   std::map<std::string, ComponentSpec> exporters;
+  std::map<std::string, ComponentSpec> connectors;
   std::vector<PipelineSpec> pipelines;
+  // Indexes into `pipelines`, each after every pipeline it hands data to
+  // through a connector: the order in which they are built.
+  std::vector<size_t> build_order;
+  bool IsConnector(const ComponentId& id) const { return connectors.count(id.ToString()) > 0; }
 };
 
 absl::StatusOr<ServiceConfig> LoadConfigText(const Registry& registry, std::string_view text,
@@ -111,9 +116,30 @@ class Service {
   using ReceiverHeads = std::map<std::string, std::map<Signal, std::vector<Consumer*>>>;
   // Exporters, one instance each, shared by the pipelines naming them.
   absl::Status CreateExporters();
+  // A connector's instance for one input signal, in the exporter place of
+  // the pipelines of that signal that list it.
+  struct ConnectorInstance {
+    std::string id;
+    std::unique_ptr<Connector> connector;
+    std::unique_ptr<Consumer> entry;  // what upstream pipelines hand data to
+    int feeders = 0;                  // pipelines exporting into it, not yet shut down
+    bool started = false;
+  };
+  // One built pipeline.
+  struct Stage {
+    const PipelineSpec* spec = nullptr;
+    std::vector<std::unique_ptr<Processor>> processors;  // front to back
+    std::unique_ptr<WriteAheadBuffer> buffer;            // when configured
+    std::vector<ConnectorInstance*> feeds;               // connectors among its exporters
+  };
   // One pipeline from its exporters (through the buffer when configured) back
-  // to its head, which the pipeline's receivers will hand their data to.
-  absl::Status BuildPipeline(const PipelineSpec& p, ReceiverHeads* receiver_heads);
+  // to its head, which the pipeline's receivers (receivers or connectors)
+  // will hand their data to.
+  absl::Status BuildPipeline(const PipelineSpec& p, ReceiverHeads* heads);
+  // The instance of connector `id` for `input`, created on first use with
+  // the heads of the pipelines that receive from it, which must be built.
+  absl::StatusOr<ConnectorInstance*> ConnectorFor(const ComponentId& id, Signal input,
+                                                  const ReceiverHeads& heads);
   absl::Status CreateReceivers(const ReceiverHeads& receiver_heads);
   // Exporters first, receivers last, so data has somewhere to go.
   absl::Status StartComponents();
@@ -123,8 +149,8 @@ class Service {
   ServiceConfig config_;
   std::string program_;
   std::map<std::string, std::unique_ptr<ExporterRunner>> exporters_;
-  std::vector<std::unique_ptr<Processor>> processors_;  // in start order
-  std::vector<std::unique_ptr<WriteAheadBuffer>> buffers_;
+  std::vector<Stage> stages_;  // in build order: downstream first
+  std::map<std::pair<std::string, Signal>, ConnectorInstance> connectors_;
   std::vector<std::unique_ptr<Consumer>> fanouts_;  // and pipeline heads
   std::map<std::string, std::unique_ptr<Receiver>> receivers_;
   std::unique_ptr<AdminServer> admin_;
