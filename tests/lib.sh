@@ -61,16 +61,17 @@ wait_ready() {
 write_config() {
   local file=$1
   shift
-  local receivers="" processors="" exporters="" pipelines="" service=""
+  local receivers="" processors="" exporters="" connectors="" pipelines="" service=""
   while (($#)); do
     case "$1" in
-      receiver | processor | exporter)
+      receiver | processor | exporter | connector)
         local block="  $2:"$'\n'
         [[ -n "$3" ]] && block+="$(printf '%s\n' "$3" | sed '/^$/d; s/^/    /')"$'\n'
         case "$1" in
           receiver) receivers+=$block ;;
           processor) processors+=$block ;;
           exporter) exporters+=$block ;;
+          connector) connectors+=$block ;;
         esac
         shift 3
         ;;
@@ -101,6 +102,7 @@ write_config() {
     [[ -n "$receivers" ]] && printf 'receivers:\n%s' "$receivers"
     [[ -n "$processors" ]] && printf 'processors:\n%s' "$processors"
     [[ -n "$exporters" ]] && printf 'exporters:\n%s' "$exporters"
+    [[ -n "$connectors" ]] && printf 'connectors:\n%s' "$connectors"
     printf 'service:\n%s  pipelines:\n%s' "$service" "$pipelines"
   } >"$file"
 }

@@ -257,9 +257,14 @@ class FieldDocWriter {
       field.VisitFields(nested);
     } else if constexpr (detail::IsOptional<T>::value) {
       typename T::value_type inner{};
-      out_->push_back({path, "block", field ? "on" : "off", help, false});
-      FieldDocWriter nested(path, out_);
-      inner.VisitFields(nested);
+      if constexpr (detail::HasVisitFields<typename T::value_type>) {
+        out_->push_back({path, "block", field ? "on" : "off", help, false});
+        FieldDocWriter nested(path, out_);
+        inner.VisitFields(nested);
+      } else {
+        // A value that may be absent: documented as its type, no default.
+        out_->push_back({path, TypeName(inner), field ? Format(*field) : "", help, required});
+      }
     } else if constexpr (detail::IsBlockList<T>::value) {
       // A list of blocks: one row for the list, then the keys of each item
       // under `key[]`.

@@ -1,0 +1,543 @@
+#include "connectors/spanmetrics/spanmetrics_connector.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "tributary/core/instance_id.h"
+#include "tributary/core/log.h"
+#include "tributary/core/registry.h"
+
+namespace tributary::connectors::spanmetrics {
+
+namespace {
+
+using opentelemetry::proto::common::v1::AnyValue;
+using opentelemetry::proto::common::v1::KeyValue;
+using opentelemetry::proto::metrics::v1::AggregationTemporality;
+using opentelemetry::proto::resource::v1::Resource;
+using opentelemetry::proto::trace::v1::ResourceSpans;
+using opentelemetry::proto::trace::v1::Span;
+using opentelemetry::proto::trace::v1::Status;
+using Attributes = google::protobuf::RepeatedPtrField<KeyValue>;
+
+constexpr size_t kMaxUnsent = 16;
+constexpr const char* kUnknownService = "unknown_service";
+
+const core::MetricFamily<prometheus::Gauge> kSeries{"tributary_connector_series",
+                                                    "Series a connector aggregates into"};
+const core::MetricFamily<prometheus::Counter> kOverflowSpans{
+    "tributary_connector_overflow_spans_total",
+    "Spans counted in an overflow series because the connector's series were at their limit"};
+const core::MetricFamily<prometheus::Counter> kFlushes{
+    "tributary_connector_flushes_total",
+    "Emissions of a connector's metrics, by whether the next pipeline took them"};
+const core::MetricFamily<prometheus::Counter> kUnsentPoints{
+    "tributary_connector_unsent_points_total",
+    "Delta points a connector gave up on after the next pipeline refused them repeatedly"};
+
+std::string_view SpanKindName(int kind) {
+  static constexpr std::string_view kNames[] = {"SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL",
+                                                "SPAN_KIND_SERVER",      "SPAN_KIND_CLIENT",
+                                                "SPAN_KIND_PRODUCER",    "SPAN_KIND_CONSUMER"};
+  return kind >= 0 && kind < 6 ? kNames[kind] : kNames[0];
+}
+
+std::string_view StatusCodeName(int code) {
+  static constexpr std::string_view kNames[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK",
+                                                "STATUS_CODE_ERROR"};
+  return code >= 0 && code < 3 ? kNames[code] : kNames[0];
+}
+
+const AnyValue* Find(const Attributes& attributes, std::string_view key) {
+  for (const KeyValue& kv : attributes) {
+    if (kv.key() == key) return &kv.value();
+  }
+  return nullptr;
+}
+
+// Appends a value to a key so that values of different types or contents
+// never give the same bytes.
+void AppendValueKey(std::string* key, const AnyValue& v) {
+  switch (v.value_case()) {
+    case AnyValue::kStringValue:
+      key->push_back('s');
+      key->append(v.string_value());
+      break;
+    case AnyValue::kBoolValue:
+      key->push_back(v.bool_value() ? 'T' : 'F');
+      break;
+    case AnyValue::kIntValue: {
+      const int64_t i = v.int_value();
+      key->push_back('i');
+      key->append(reinterpret_cast<const char*>(&i), sizeof(i));
+      break;
+    }
+    case AnyValue::kDoubleValue: {
+      const double d = v.double_value();
+      key->push_back('d');
+      key->append(reinterpret_cast<const char*>(&d), sizeof(d));
+      break;
+    }
+    default:
+      key->push_back('o');
+      key->append(v.SerializeAsString());
+  }
+  key->push_back('\0');
+}
+
+void AddString(std::vector<KeyValue>* out, const char* key, std::string_view value) {
+  KeyValue& kv = out->emplace_back();
+  kv.set_key(key);
+  kv.mutable_value()->set_string_value(std::string(value));
+}
+
+}  // namespace
+
+absl::Status SpanMetricsConfig::Validate() const {
+  if (histogram.unit != "ms" && histogram.unit != "s") {
+    return absl::InvalidArgumentError("histogram.unit must be ms or s");
+  }
+  const auto& buckets = histogram.explicit_buckets.buckets;
+  if (buckets.empty()) {
+    return absl::InvalidArgumentError("histogram.explicit.buckets must not be empty");
+  }
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    if (buckets[i].count() <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("histogram.explicit.buckets[", i, "] must be positive"));
+    }
+    if (i > 0 && buckets[i] <= buckets[i - 1]) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "histogram.explicit.buckets must be ascending: [", i, "] is not above [", i - 1, "]"));
+    }
+  }
+  static constexpr const char* kBuiltIn[] = {kServiceName, kSpanName, kSpanKind, kStatusCode,
+                                             kInstanceId};
+  auto built_in = [](const std::string& name) {
+    return std::find_if(std::begin(kBuiltIn), std::end(kBuiltIn),
+                        [&](const char* b) { return name == b; }) != std::end(kBuiltIn);
+  };
+  for (size_t i = 0; i < dimensions.size(); ++i) {
+    if (built_in(dimensions[i].name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("dimensions[", i, "]: '", dimensions[i].name, "' is a built-in dimension"));
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (dimensions[j].name == dimensions[i].name) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("dimensions[", i, "]: '", dimensions[i].name, "' is listed twice"));
+      }
+    }
+  }
+  for (size_t i = 0; i < exclude_dimensions.size(); ++i) {
+    if (!built_in(exclude_dimensions[i])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("exclude_dimensions[", i, "]: '", exclude_dimensions[i],
+                       "' is not one of service.name, span.name, span.kind, status.code, "
+                       "collector.instance.id"));
+    }
+  }
+  if (aggregation_temporality != "AGGREGATION_TEMPORALITY_CUMULATIVE" &&
+      aggregation_temporality != "AGGREGATION_TEMPORALITY_DELTA") {
+    return absl::InvalidArgumentError(
+        "aggregation_temporality must be AGGREGATION_TEMPORALITY_CUMULATIVE or "
+        "AGGREGATION_TEMPORALITY_DELTA");
+  }
+  if (metrics_flush_interval.count() <= 0) {
+    return absl::InvalidArgumentError("metrics_flush_interval must be positive");
+  }
+  if (metrics_expiration.count() < 0) {
+    return absl::InvalidArgumentError("metrics_expiration must not be negative");
+  }
+  if (aggregation_cardinality_limit < 0) {
+    return absl::InvalidArgumentError("aggregation_cardinality_limit must not be negative");
+  }
+  if (exemplars.max_per_data_point < 1) {
+    return absl::InvalidArgumentError("exemplars.max_per_data_point must be at least 1");
+  }
+  return absl::OkStatus();
+}
+
+SpanMetricsConnector::SpanMetricsConnector(std::string id, SpanMetricsConfig config,
+                                           core::Consumer* next, std::string instance_id,
+                                           NowFn now)
+    : id_(std::move(id)),
+      config_(std::move(config)),
+      next_(next),
+      instance_id_(std::move(instance_id)),
+      now_(now ? std::move(now)
+               : [] {
+                   return static_cast<uint64_t>(
+                       std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count());
+                 }),
+      divider_(config_.histogram.unit == "s" ? 1e9 : 1e6),
+      series_gauge_(kSeries.Add({{"connector", id_}})),
+      overflow_spans_(kOverflowSpans.Add({{"connector", id_}})),
+      flushes_ok_(kFlushes.Add({{"connector", id_}, {"result", "ok"}})),
+      flushes_refused_(kFlushes.Add({{"connector", id_}, {"result", "refused"}})),
+      dropped_points_(kUnsentPoints.Add({{"connector", id_}})) {
+  for (auto b : config_.histogram.explicit_buckets.buckets) {
+    bounds_.push_back(static_cast<double>(b.count()) / divider_);
+  }
+  const char* built_in[] = {kServiceName, kSpanName, kSpanKind, kStatusCode, kInstanceId};
+  for (int i = 0; i < 5; ++i) {
+    keep_[i] = std::find(config_.exclude_dimensions.begin(), config_.exclude_dimensions.end(),
+                         built_in[i]) == config_.exclude_dimensions.end();
+  }
+  key_.reserve(256);
+}
+
+SpanMetricsConnector::~SpanMetricsConnector() {
+  {
+    std::lock_guard<std::mutex> lock(run_mu_);
+    stopping_ = true;
+  }
+  run_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::Status SpanMetricsConnector::Start() {
+  thread_ = std::thread([this] { Run(); });
+  return absl::OkStatus();
+}
+
+void SpanMetricsConnector::Run() {
+  std::unique_lock<std::mutex> lock(run_mu_);
+  while (!run_cv_.wait_for(lock, config_.metrics_flush_interval, [&] { return stopping_; })) {
+    lock.unlock();
+    (void)Flush();
+    lock.lock();
+  }
+}
+
+void SpanMetricsConnector::Shutdown(core::Deadline) noexcept {
+  {
+    std::lock_guard<std::mutex> lock(run_mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  run_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (absl::Status s = Flush(); !s.ok()) {
+    core::Log(core::LogLevel::kWarn, id_, "last flush refused",
+              absl::StrCat("error=\"", s.message(), "\""));
+  }
+}
+
+size_t SpanMetricsConnector::series() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return series_count_;
+}
+
+absl::Status SpanMetricsConnector::Consume(core::Envelope envelope) noexcept {
+  if (envelope.batch == nullptr || envelope.batch->empty()) return absl::OkStatus();
+  if (absl::Status s = envelope.batch->Parse(); !s.ok()) return s;
+  const uint64_t now = now_();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const ResourceSpans& rs : envelope.batch->traces().resource_spans()) FoldResource(rs, now);
+  return absl::OkStatus();
+}
+
+SpanMetricsConnector::ResourceState& SpanMetricsConnector::ResourceFor(const Resource& resource) {
+  // The resource's identity: its key attributes, or all of them in key order.
+  key_.clear();
+  if (!config_.resource_metrics_key_attributes.empty()) {
+    for (const std::string& name : config_.resource_metrics_key_attributes) {
+      const AnyValue* v = Find(resource.attributes(), name);
+      if (v == nullptr) {
+        key_.push_back('\x01');
+        continue;
+      }
+      AppendValueKey(&key_, *v);
+    }
+  } else {
+    std::vector<const KeyValue*> sorted;
+    sorted.reserve(resource.attributes_size());
+    for (const KeyValue& kv : resource.attributes()) sorted.push_back(&kv);
+    std::sort(sorted.begin(), sorted.end(),
+              [](const KeyValue* a, const KeyValue* b) { return a->key() < b->key(); });
+    for (const KeyValue* kv : sorted) {
+      key_.append(kv->key());
+      key_.push_back('\0');
+      AppendValueKey(&key_, kv->value());
+    }
+  }
+  auto it = resources_.find(key_);
+  if (it != resources_.end()) return *it->second;
+  auto state = std::make_unique<ResourceState>();
+  if (config_.resource_metrics_key_attributes.empty()) {
+    *state->resource.mutable_attributes() = resource.attributes();
+  } else {
+    for (const std::string& name : config_.resource_metrics_key_attributes) {
+      for (const KeyValue& kv : resource.attributes()) {
+        if (kv.key() == name) *state->resource.add_attributes() = kv;
+      }
+    }
+  }
+  ResourceState& ref = *state;
+  resources_.emplace(key_, std::move(state));
+  return ref;
+}
+
+std::unique_ptr<SpanMetricsConnector::Series> SpanMetricsConnector::NewSeries(uint64_t now) const {
+  auto s = std::make_unique<Series>();
+  s->start = now;
+  if (!config_.histogram.disable) s->buckets.assign(bounds_.size() + 1, 0);
+  if (config_.exemplars.enabled) {
+    s->exemplars.reserve(static_cast<size_t>(config_.exemplars.max_per_data_point));
+  }
+  return s;
+}
+
+SpanMetricsConnector::Series& SpanMetricsConnector::SeriesFor(ResourceState& state,
+                                                              const std::string& service,
+                                                              const Span& span,
+                                                              const Resource& resource,
+                                                              uint64_t now) {
+  key_.clear();
+  if (keep_[0]) key_.append(service).push_back('\0');
+  if (keep_[1]) key_.append(span.name()).push_back('\0');
+  if (keep_[2]) key_.push_back(static_cast<char>('A' + (span.kind() & 0x3f)));
+  if (keep_[3]) key_.push_back(static_cast<char>('A' + (span.status().code() & 0x3f)));
+  for (const Dimension& d : config_.dimensions) {
+    const AnyValue* v = Find(span.attributes(), d.name);
+    if (v == nullptr) v = Find(resource.attributes(), d.name);
+    if (v != nullptr) {
+      AppendValueKey(&key_, *v);
+    } else if (d.default_value) {
+      key_.push_back('s');
+      key_.append(*d.default_value).push_back('\0');
+    } else {
+      key_.push_back('\x01');
+    }
+  }
+  auto it = state.series.find(key_);
+  if (it != state.series.end()) return *it->second;
+
+  const int64_t limit = config_.aggregation_cardinality_limit;
+  if (limit > 0 && series_count_ >= static_cast<size_t>(limit)) {
+    // One series for everything over the limit, whatever its attributes.
+    overflow_spans_.Increment();
+    static const std::string kOverflowKey("\x02overflow", 9);
+    auto& overflow = state.series[kOverflowKey];
+    if (!overflow) {
+      overflow = NewSeries(now);
+      KeyValue& kv = overflow->attributes.emplace_back();
+      kv.set_key("otel_metric_overflow");
+      kv.mutable_value()->set_bool_value(true);
+      ++series_count_;
+    }
+    return *overflow;
+  }
+  std::unique_ptr<Series> s = NewSeries(now);
+  if (keep_[0]) AddString(&s->attributes, kServiceName, service);
+  if (keep_[1]) AddString(&s->attributes, kSpanName, span.name());
+  if (keep_[2]) AddString(&s->attributes, kSpanKind, SpanKindName(span.kind()));
+  if (keep_[3]) AddString(&s->attributes, kStatusCode, StatusCodeName(span.status().code()));
+  if (keep_[4]) AddString(&s->attributes, kInstanceId, instance_id_);
+  for (const Dimension& d : config_.dimensions) {
+    const AnyValue* v = Find(span.attributes(), d.name);
+    if (v == nullptr) v = Find(resource.attributes(), d.name);
+    if (v != nullptr) {
+      KeyValue& kv = s->attributes.emplace_back();
+      kv.set_key(d.name);
+      *kv.mutable_value() = *v;
+    } else if (d.default_value) {
+      AddString(&s->attributes, d.name.c_str(), *d.default_value);
+    }
+  }
+  ++series_count_;
+  Series& ref = *s;
+  state.series.emplace(key_, std::move(s));
+  return ref;
+}
+
+void SpanMetricsConnector::FoldResource(const ResourceSpans& rs, uint64_t now) {
+  const Resource& resource = rs.resource();
+  ResourceState& state = ResourceFor(resource);
+  const AnyValue* name = Find(resource.attributes(), kServiceName);
+  static const std::string kUnknown(kUnknownService);
+  const std::string& service = name != nullptr && name->value_case() == AnyValue::kStringValue &&
+                                       !name->string_value().empty()
+                                   ? name->string_value()
+                                   : kUnknown;
+  const bool histogram = !config_.histogram.disable;
+  const bool exemplars = histogram && config_.exemplars.enabled;
+  const size_t max_exemplars = static_cast<size_t>(config_.exemplars.max_per_data_point);
+  for (const auto& scope : rs.scope_spans()) {
+    for (const Span& span : scope.spans()) {
+      Series& s = SeriesFor(state, service, span, resource, now);
+      ++s.calls;
+      s.touched = true;
+      s.last_span = now;
+      if (!histogram) continue;
+      // A span that ends before it starts counts with duration 0.
+      const uint64_t start = span.start_time_unix_nano(), end = span.end_time_unix_nano();
+      const double value = end > start ? static_cast<double>(end - start) / divider_ : 0.0;
+      s.sum += value;
+      ++s.buckets[std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin()];
+      if (exemplars && span.trace_id().size() == 16 && span.span_id().size() == 8) {
+        Exemplar* e;
+        if (s.exemplars.size() < max_exemplars) {
+          e = &s.exemplars.emplace_back();
+        } else {
+          e = &s.exemplars[s.next_exemplar];
+          s.next_exemplar = (s.next_exemplar + 1) % max_exemplars;
+        }
+        memcpy(e->trace_id, span.trace_id().data(), 16);
+        memcpy(e->span_id, span.span_id().data(), 8);
+        e->value = value;
+        e->time = end;
+      }
+    }
+  }
+}
+
+std::optional<core::Batch> SpanMetricsConnector::BuildLocked(uint64_t now) {
+  using opentelemetry::proto::metrics::v1::Metric;
+  const bool delta = config_.delta();
+  const AggregationTemporality temporality =
+      delta ? opentelemetry::proto::metrics::v1::AGGREGATION_TEMPORALITY_DELTA
+            : opentelemetry::proto::metrics::v1::AGGREGATION_TEMPORALITY_CUMULATIVE;
+  const uint64_t expiration = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(config_.metrics_expiration).count());
+  core::MetricsRequest request;
+  for (auto r = resources_.begin(); r != resources_.end();) {
+    ResourceState& state = *r->second;
+    Metric* calls = nullptr;
+    Metric* duration = nullptr;
+    for (auto it = state.series.begin(); it != state.series.end();) {
+      Series& s = *it->second;
+      if (expiration > 0 && now - s.last_span > expiration) {
+        state.series.erase(it++);
+        --series_count_;
+        continue;
+      }
+      if (delta && !s.touched) {
+        ++it;
+        continue;
+      }
+      if (calls == nullptr) {
+        auto* rm = request.add_resource_metrics();
+        *rm->mutable_resource() = state.resource;
+        auto* sm = rm->add_scope_metrics();
+        sm->mutable_scope()->set_name("spanmetricsconnector");
+        calls = sm->add_metrics();
+        calls->set_name(config_.metrics_namespace.empty()
+                            ? std::string("calls")
+                            : absl::StrCat(config_.metrics_namespace, ".calls"));
+        calls->mutable_sum()->set_is_monotonic(true);
+        calls->mutable_sum()->set_aggregation_temporality(temporality);
+        if (!config_.histogram.disable) {
+          duration = sm->add_metrics();
+          duration->set_name(config_.metrics_namespace.empty()
+                                 ? std::string("duration")
+                                 : absl::StrCat(config_.metrics_namespace, ".duration"));
+          duration->set_unit(config_.histogram.unit);
+          duration->mutable_histogram()->set_aggregation_temporality(temporality);
+        }
+      }
+      auto* point = calls->mutable_sum()->add_data_points();
+      point->mutable_attributes()->Assign(s.attributes.begin(), s.attributes.end());
+      point->set_start_time_unix_nano(s.start);
+      point->set_time_unix_nano(now);
+      point->set_as_int(static_cast<int64_t>(s.calls));
+      if (duration != nullptr) {
+        auto* h = duration->mutable_histogram()->add_data_points();
+        h->mutable_attributes()->Assign(s.attributes.begin(), s.attributes.end());
+        h->set_start_time_unix_nano(s.start);
+        h->set_time_unix_nano(now);
+        h->set_count(s.calls);
+        h->set_sum(s.sum);
+        h->mutable_bucket_counts()->Assign(s.buckets.begin(), s.buckets.end());
+        h->mutable_explicit_bounds()->Assign(bounds_.begin(), bounds_.end());
+        for (const Exemplar& e : s.exemplars) {
+          auto* x = h->add_exemplars();
+          x->set_trace_id(e.trace_id, 16);
+          x->set_span_id(e.span_id, 8);
+          x->set_as_double(e.value);
+          x->set_time_unix_nano(e.time);
+        }
+      }
+      s.exemplars.clear();
+      s.next_exemplar = 0;
+      s.touched = false;
+      if (delta) {
+        s.start = now;
+        s.calls = 0;
+        s.sum = 0;
+        std::fill(s.buckets.begin(), s.buckets.end(), 0);
+      }
+      ++it;
+    }
+    if (state.series.empty()) {
+      resources_.erase(r++);
+    } else {
+      ++r;
+    }
+  }
+  series_gauge_.Set(static_cast<double>(series_count_));
+  if (request.resource_metrics_size() == 0) return std::nullopt;
+  return core::Batch(std::move(request));
+}
+
+absl::Status SpanMetricsConnector::Flush() {
+  std::deque<std::shared_ptr<const core::Batch>> to_send;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    to_send.swap(unsent_);
+    if (std::optional<core::Batch> b = BuildLocked(now_())) {
+      to_send.push_back(std::make_shared<const core::Batch>(std::move(*b)));
+    }
+  }
+  if (to_send.empty()) return absl::OkStatus();
+  absl::Status result;
+  while (!to_send.empty()) {
+    result = next_->Consume(core::Envelope{to_send.front(), {}});
+    if (!result.ok()) break;
+    to_send.pop_front();
+  }
+  if (result.ok()) {
+    flushes_ok_.Increment();
+    return result;
+  }
+  flushes_refused_.Increment();
+  // Cumulative totals go again with the next flush; deltas are kept for it.
+  if (config_.delta()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    while (to_send.size() > kMaxUnsent) {
+      dropped_points_.Increment(static_cast<double>(to_send.front()->record_count()));
+      to_send.pop_front();
+    }
+    unsent_ = std::move(to_send);
+  }
+  return result;
+}
+
+}  // namespace tributary::connectors::spanmetrics
+
+namespace tributary {
+
+void RegisterConnectorSpanmetrics(core::Registry& registry) {
+  using connectors::spanmetrics::SpanMetricsConfig;
+  using core::Signal;
+  auto factory = core::MakeFactory<core::Connector, SpanMetricsConfig, Signal,
+                                   const core::ReceiverConsumers&>(
+      "spanmetrics", {Signal::kTraces},
+      "Request, error and duration (RED) metrics from spans, per service, span name, kind, "
+      "status and dimensions, as the OpenTelemetry Collector's spanmetrics connector makes them.",
+      [](const core::CreateContext& ctx, const SpanMetricsConfig& config, Signal,
+         const core::ReceiverConsumers& outputs)
+          -> absl::StatusOr<std::unique_ptr<core::Connector>> {
+        return std::make_unique<connectors::spanmetrics::SpanMetricsConnector>(
+            ctx.id.ToString(), config, outputs.metrics, core::ProcessInstanceId());
+      });
+  factory.outputs = {{Signal::kTraces, {Signal::kMetrics}}};
+  registry.Add(std::move(factory));
+}
+
+}  // namespace tributary

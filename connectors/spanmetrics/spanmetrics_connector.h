@@ -1,0 +1,114 @@
+#ifndef TRIBUTARY_CONNECTORS_SPANMETRICS_SPANMETRICS_CONNECTOR_H_
+#define TRIBUTARY_CONNECTORS_SPANMETRICS_SPANMETRICS_CONNECTOR_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "connectors/spanmetrics/spanmetrics_config.h"
+#include "tributary/core/component.h"
+#include "tributary/core/telemetry.h"
+
+namespace tributary::connectors::spanmetrics {
+
+// Turns spans into request, error and duration (RED) metrics, as the
+// OpenTelemetry Collector's spanmetrics connector does: per resource, and
+// per service, span name, kind, status and configured dimensions, a count of
+// calls (`<namespace>.calls`, a monotonic sum) and a histogram of durations
+// (`<namespace>.duration`), emitted every metrics_flush_interval.
+//
+// A span is folded into its series when Consume returns, and the upstream
+// acknowledgements go then: what a crash loses is what was folded since the
+// last flush (cumulative series start again from 0, which Prometheus reads
+// as a reset). The fold allocates nothing for a series it has seen: the key
+// is built in a buffer kept between spans and looked up without a copy.
+class SpanMetricsConnector : public core::Connector {
+ public:
+  // Wall-clock time in Unix nanoseconds; injectable for tests.
+  using NowFn = std::function<uint64_t()>;
+
+  SpanMetricsConnector(std::string id, SpanMetricsConfig config, core::Consumer* next,
+                       std::string instance_id, NowFn now = nullptr);
+  ~SpanMetricsConnector() override;
+
+  absl::Status Start() override;
+  // Stops the timer and emits what was folded since the last flush.
+  void Shutdown(core::Deadline deadline) noexcept override;
+  absl::Status Consume(core::Envelope envelope) noexcept override;
+
+  // Emits the metrics now, as the timer does; returns what the next
+  // pipeline answered.
+  absl::Status Flush();
+  size_t series() const;
+
+ private:
+  struct Exemplar {
+    char trace_id[16];
+    char span_id[8];
+    double value;
+    uint64_t time;
+  };
+  struct Series {
+    std::vector<opentelemetry::proto::common::v1::KeyValue> attributes;
+    uint64_t start = 0;  // start of the totals: creation (cumulative) or last flush (delta)
+    uint64_t last_span = 0;
+    uint64_t calls = 0;
+    double sum = 0;
+    std::vector<uint64_t> buckets;
+    std::vector<Exemplar> exemplars;  // a ring of at most max_per_data_point
+    size_t next_exemplar = 0;
+    bool touched = false;  // spans since the last flush
+  };
+  struct ResourceState {
+    opentelemetry::proto::resource::v1::Resource resource;
+    absl::flat_hash_map<std::string, std::unique_ptr<Series>> series;
+  };
+
+  void FoldResource(const opentelemetry::proto::trace::v1::ResourceSpans& rs, uint64_t now);
+  ResourceState& ResourceFor(const opentelemetry::proto::resource::v1::Resource& resource);
+  Series& SeriesFor(ResourceState& state, const std::string& service,
+                    const opentelemetry::proto::trace::v1::Span& span,
+                    const opentelemetry::proto::resource::v1::Resource& resource, uint64_t now);
+  std::unique_ptr<Series> NewSeries(uint64_t now) const;
+  // Builds the request of one flush and resets what a flush resets.
+  std::optional<core::Batch> BuildLocked(uint64_t now);
+  void Run();
+
+  const std::string id_;
+  const SpanMetricsConfig config_;
+  core::Consumer* const next_;
+  const std::string instance_id_;
+  const NowFn now_;
+  std::vector<double> bounds_;  // bucket bounds in the histogram's unit
+  double divider_;              // nanoseconds per unit
+  bool keep_[5];                // of service.name, span.name, span.kind, status.code, instance
+
+  prometheus::Gauge& series_gauge_;
+  prometheus::Counter& overflow_spans_;
+  prometheus::Counter& flushes_ok_;
+  prometheus::Counter& flushes_refused_;
+  prometheus::Counter& dropped_points_;
+
+  mutable std::mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<ResourceState>> resources_;
+  size_t series_count_ = 0;
+  std::string key_;  // reused for every span
+  // Delta requests the next pipeline refused, sent again first next time.
+  std::deque<std::shared_ptr<const core::Batch>> unsent_;
+
+  std::mutex run_mu_;
+  std::condition_variable run_cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace tributary::connectors::spanmetrics
+
+#endif  // TRIBUTARY_CONNECTORS_SPANMETRICS_SPANMETRICS_CONNECTOR_H_
