@@ -13,6 +13,8 @@ namespace tributary::connectors::spanmetrics {
 
 namespace {
 
+using common::aggregation::AddString;
+using common::aggregation::FindAttribute;
 using opentelemetry::proto::common::v1::AnyValue;
 using opentelemetry::proto::common::v1::KeyValue;
 using opentelemetry::proto::metrics::v1::AggregationTemporality;
@@ -20,7 +22,6 @@ using opentelemetry::proto::resource::v1::Resource;
 using opentelemetry::proto::trace::v1::ResourceSpans;
 using opentelemetry::proto::trace::v1::Span;
 using opentelemetry::proto::trace::v1::Status;
-using Attributes = google::protobuf::RepeatedPtrField<KeyValue>;
 
 constexpr size_t kMaxUnsent = 16;
 constexpr const char* kUnknownService = "unknown_service";
@@ -30,9 +31,6 @@ const core::MetricFamily<prometheus::Gauge> kSeries{"tributary_connector_series"
 const core::MetricFamily<prometheus::Counter> kOverflowSpans{
     "tributary_connector_overflow_spans_total",
     "Spans counted in an overflow series because the connector's series were at their limit"};
-const core::MetricFamily<prometheus::Counter> kFlushes{
-    "tributary_connector_flushes_total",
-    "Emissions of a connector's metrics, by whether the next pipeline took them"};
 const core::MetricFamily<prometheus::Counter> kUnsentPoints{
     "tributary_connector_unsent_points_total",
     "Delta points a connector gave up on after the next pipeline refused them repeatedly"};
@@ -48,13 +46,6 @@ std::string_view StatusCodeName(int code) {
   static constexpr std::string_view kNames[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK",
                                                 "STATUS_CODE_ERROR"};
   return code >= 0 && code < 3 ? kNames[code] : kNames[0];
-}
-
-const AnyValue* Find(const Attributes& attributes, std::string_view key) {
-  for (const KeyValue& kv : attributes) {
-    if (kv.key() == key) return &kv.value();
-  }
-  return nullptr;
 }
 
 // Appends a value to a key so that values of different types or contents
@@ -85,12 +76,6 @@ void AppendValueKey(std::string* key, const AnyValue& v) {
       key->append(v.SerializeAsString());
   }
   key->push_back('\0');
-}
-
-void AddString(std::vector<KeyValue>* out, const char* key, std::string_view value) {
-  KeyValue& kv = out->emplace_back();
-  kv.set_key(key);
-  kv.mutable_value()->set_string_value(std::string(value));
 }
 
 }  // namespace
@@ -161,24 +146,19 @@ absl::Status SpanMetricsConfig::Validate() const {
 }
 
 SpanMetricsConnector::SpanMetricsConnector(std::string id, SpanMetricsConfig config,
-                                           core::Consumer* next, std::string instance_id,
-                                           NowFn now)
+                                           core::Consumer* next, std::string instance_id, NowFn now)
     : id_(std::move(id)),
       config_(std::move(config)),
       next_(next),
       instance_id_(std::move(instance_id)),
-      now_(now ? std::move(now)
-               : [] {
-                   return static_cast<uint64_t>(
-                       std::chrono::duration_cast<std::chrono::nanoseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count());
-                 }),
+      now_(now ? std::move(now) : common::aggregation::UnixNanos),
       divider_(config_.histogram.unit == "s" ? 1e9 : 1e6),
       series_gauge_(kSeries.Add({{"connector", id_}})),
       overflow_spans_(kOverflowSpans.Add({{"connector", id_}})),
-      flushes_ok_(kFlushes.Add({{"connector", id_}, {"result", "ok"}})),
-      flushes_refused_(kFlushes.Add({{"connector", id_}, {"result", "refused"}})),
+      flushes_ok_(
+          common::aggregation::kConnectorFlushes.Add({{"connector", id_}, {"result", "ok"}})),
+      flushes_refused_(
+          common::aggregation::kConnectorFlushes.Add({{"connector", id_}, {"result", "refused"}})),
       dropped_points_(kUnsentPoints.Add({{"connector", id_}})) {
   for (auto b : config_.histogram.explicit_buckets.buckets) {
     bounds_.push_back(static_cast<double>(b.count()) / divider_);
@@ -191,37 +171,13 @@ SpanMetricsConnector::SpanMetricsConnector(std::string id, SpanMetricsConfig con
   key_.reserve(256);
 }
 
-SpanMetricsConnector::~SpanMetricsConnector() {
-  {
-    std::lock_guard<std::mutex> lock(run_mu_);
-    stopping_ = true;
-  }
-  run_cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
 absl::Status SpanMetricsConnector::Start() {
-  thread_ = std::thread([this] { Run(); });
+  timer_.Start(config_.metrics_flush_interval, [this] { (void)Flush(); });
   return absl::OkStatus();
 }
 
-void SpanMetricsConnector::Run() {
-  std::unique_lock<std::mutex> lock(run_mu_);
-  while (!run_cv_.wait_for(lock, config_.metrics_flush_interval, [&] { return stopping_; })) {
-    lock.unlock();
-    (void)Flush();
-    lock.lock();
-  }
-}
-
 void SpanMetricsConnector::Shutdown(core::Deadline) noexcept {
-  {
-    std::lock_guard<std::mutex> lock(run_mu_);
-    if (stopping_) return;
-    stopping_ = true;
-  }
-  run_cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (!timer_.Stop()) return;
   if (absl::Status s = Flush(); !s.ok()) {
     core::Log(core::LogLevel::kWarn, id_, "last flush refused",
               absl::StrCat("error=\"", s.message(), "\""));
@@ -247,7 +203,7 @@ SpanMetricsConnector::ResourceState& SpanMetricsConnector::ResourceFor(const Res
   key_.clear();
   if (!config_.resource_metrics_key_attributes.empty()) {
     for (const std::string& name : config_.resource_metrics_key_attributes) {
-      const AnyValue* v = Find(resource.attributes(), name);
+      const AnyValue* v = FindAttribute(resource.attributes(), name);
       if (v == nullptr) {
         key_.push_back('\x01');
         continue;
@@ -286,7 +242,8 @@ SpanMetricsConnector::ResourceState& SpanMetricsConnector::ResourceFor(const Res
 std::unique_ptr<SpanMetricsConnector::Series> SpanMetricsConnector::NewSeries(uint64_t now) const {
   auto s = std::make_unique<Series>();
   s->start = now;
-  if (!config_.histogram.disable) s->buckets.assign(bounds_.size() + 1, 0);
+  if (!config_.histogram.disable)
+    s->duration = common::aggregation::ExplicitHistogram(bounds_.size());
   if (config_.exemplars.enabled) {
     s->exemplars.reserve(static_cast<size_t>(config_.exemplars.max_per_data_point));
   }
@@ -304,8 +261,8 @@ SpanMetricsConnector::Series& SpanMetricsConnector::SeriesFor(ResourceState& sta
   if (keep_[2]) key_.push_back(static_cast<char>('A' + (span.kind() & 0x3f)));
   if (keep_[3]) key_.push_back(static_cast<char>('A' + (span.status().code() & 0x3f)));
   for (const Dimension& d : config_.dimensions) {
-    const AnyValue* v = Find(span.attributes(), d.name);
-    if (v == nullptr) v = Find(resource.attributes(), d.name);
+    const AnyValue* v = FindAttribute(span.attributes(), d.name);
+    if (v == nullptr) v = FindAttribute(resource.attributes(), d.name);
     if (v != nullptr) {
       AppendValueKey(&key_, *v);
     } else if (d.default_value) {
@@ -340,8 +297,8 @@ SpanMetricsConnector::Series& SpanMetricsConnector::SeriesFor(ResourceState& sta
   if (keep_[3]) AddString(&s->attributes, kStatusCode, StatusCodeName(span.status().code()));
   if (keep_[4]) AddString(&s->attributes, kInstanceId, instance_id_);
   for (const Dimension& d : config_.dimensions) {
-    const AnyValue* v = Find(span.attributes(), d.name);
-    if (v == nullptr) v = Find(resource.attributes(), d.name);
+    const AnyValue* v = FindAttribute(span.attributes(), d.name);
+    if (v == nullptr) v = FindAttribute(resource.attributes(), d.name);
     if (v != nullptr) {
       KeyValue& kv = s->attributes.emplace_back();
       kv.set_key(d.name);
@@ -359,7 +316,7 @@ SpanMetricsConnector::Series& SpanMetricsConnector::SeriesFor(ResourceState& sta
 void SpanMetricsConnector::FoldResource(const ResourceSpans& rs, uint64_t now) {
   const Resource& resource = rs.resource();
   ResourceState& state = ResourceFor(resource);
-  const AnyValue* name = Find(resource.attributes(), kServiceName);
+  const AnyValue* name = FindAttribute(resource.attributes(), kServiceName);
   static const std::string kUnknown(kUnknownService);
   const std::string& service = name != nullptr && name->value_case() == AnyValue::kStringValue &&
                                        !name->string_value().empty()
@@ -378,8 +335,7 @@ void SpanMetricsConnector::FoldResource(const ResourceSpans& rs, uint64_t now) {
       // A span that ends before it starts counts with duration 0.
       const uint64_t start = span.start_time_unix_nano(), end = span.end_time_unix_nano();
       const double value = end > start ? static_cast<double>(end - start) / divider_ : 0.0;
-      s.sum += value;
-      ++s.buckets[std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin()];
+      s.duration.Observe(bounds_, value);
       if (exemplars && span.trace_id().size() == 16 && span.span_id().size() == 8) {
         Exemplar* e;
         if (s.exemplars.size() < max_exemplars) {
@@ -451,10 +407,7 @@ std::optional<core::Batch> SpanMetricsConnector::BuildLocked(uint64_t now) {
         h->mutable_attributes()->Assign(s.attributes.begin(), s.attributes.end());
         h->set_start_time_unix_nano(s.start);
         h->set_time_unix_nano(now);
-        h->set_count(s.calls);
-        h->set_sum(s.sum);
-        h->mutable_bucket_counts()->Assign(s.buckets.begin(), s.buckets.end());
-        h->mutable_explicit_bounds()->Assign(bounds_.begin(), bounds_.end());
+        s.duration.Fill(bounds_, h);
         for (const Exemplar& e : s.exemplars) {
           auto* x = h->add_exemplars();
           x->set_trace_id(e.trace_id, 16);
@@ -469,8 +422,7 @@ std::optional<core::Batch> SpanMetricsConnector::BuildLocked(uint64_t now) {
       if (delta) {
         s.start = now;
         s.calls = 0;
-        s.sum = 0;
-        std::fill(s.buckets.begin(), s.buckets.end(), 0);
+        s.duration.Reset();
       }
       ++it;
     }

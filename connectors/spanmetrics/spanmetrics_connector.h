@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/aggregation/aggregation.h"
 #include "connectors/spanmetrics/spanmetrics_config.h"
 #include "tributary/core/component.h"
 #include "tributary/core/telemetry.h"
@@ -36,7 +37,6 @@ class SpanMetricsConnector : public core::Connector {
 
   SpanMetricsConnector(std::string id, SpanMetricsConfig config, core::Consumer* next,
                        std::string instance_id, NowFn now = nullptr);
-  ~SpanMetricsConnector() override;
 
   absl::Status Start() override;
   // Stops the timer and emits what was folded since the last flush.
@@ -60,8 +60,7 @@ class SpanMetricsConnector : public core::Connector {
     uint64_t start = 0;  // start of the totals: creation (cumulative) or last flush (delta)
     uint64_t last_span = 0;
     uint64_t calls = 0;
-    double sum = 0;
-    std::vector<uint64_t> buckets;
+    common::aggregation::ExplicitHistogram duration;
     std::vector<Exemplar> exemplars;  // a ring of at most max_per_data_point
     size_t next_exemplar = 0;
     bool touched = false;  // spans since the last flush
@@ -79,7 +78,6 @@ class SpanMetricsConnector : public core::Connector {
   std::unique_ptr<Series> NewSeries(uint64_t now) const;
   // Builds the request of one flush and resets what a flush resets.
   std::optional<core::Batch> BuildLocked(uint64_t now);
-  void Run();
 
   const std::string id_;
   const SpanMetricsConfig config_;
@@ -103,10 +101,7 @@ class SpanMetricsConnector : public core::Connector {
   // Delta requests the next pipeline refused, sent again first next time.
   std::deque<std::shared_ptr<const core::Batch>> unsent_;
 
-  std::mutex run_mu_;
-  std::condition_variable run_cv_;
-  bool stopping_ = false;
-  std::thread thread_;
+  common::aggregation::PeriodicTask timer_;
 };
 
 }  // namespace tributary::connectors::spanmetrics

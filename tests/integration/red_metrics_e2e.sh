@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# RED metrics from spans: the SDK example services (loadgen -> frontend ->
-# backend) send their traces through tributary-agent to tributary-collector,
-# whose spanmetrics connector turns them into calls and duration metrics for
-# its prometheus exporter, which a real Prometheus scrapes. Every count must
-# be exact: calls of each of the six spans of a checkout = requests, errors
-# of the frontend's server span = the load generator's errors, the duration
-# histogram's count = calls, and its p95 within one bucket of the p95 of the
-# spans in the collector's file sink. The collector's books balance across
-# the connector.
-#   spanmetrics_e2e.sh AGENT COLLECTOR EXAMPLES_DIR
+# RED metrics and the service graph from spans: the SDK example services
+# (loadgen -> frontend -> backend -> sqlite) send their traces through
+# tributary-agent to tributary-collector, whose spanmetrics and servicegraph
+# connectors turn them into metrics for its prometheus exporter, which a
+# real Prometheus scrapes. Every count must be exact: calls of each of the
+# six spans of a checkout = requests, errors of the frontend's server span =
+# the load generator's errors, the duration histogram's count = calls, and
+# its p95 within one bucket of the p95 of the spans in the collector's file
+# sink; the edges loadgen -> frontend -> backend -> sqlite (a virtual node
+# from db.system) with one request each per checkout, the failed ones on
+# frontend -> backend, and no unpaired span. The collector's books balance
+# across the connectors.
+#   red_metrics_e2e.sh AGENT COLLECTOR EXAMPLES_DIR
 set -euo pipefail
 AGENT=$1
 COLLECTOR=$2
@@ -31,9 +34,12 @@ histogram:
   explicit:
     buckets: [100us, 200us, 300us, 400us, 500us, 750us, 1ms, 1500us, 2ms, 3ms, 5ms, 10ms, 50ms]
 exemplars: {enabled: true}" \
+  connector servicegraph "metrics_flush_interval: 1s
+store: {ttl: 1s, max_items: 100000}
+store_expiration_loop: 200ms" \
   service "buffer: {directory: $WORK/collector-buffer}" \
-  pipeline traces "otlp | batch | file spanmetrics" \
-  pipeline metrics "spanmetrics | | prometheus" \
+  pipeline traces "otlp | batch | file spanmetrics servicegraph" \
+  pipeline metrics "spanmetrics servicegraph | | prometheus" \
   pipeline metrics/services "otlp | batch | file" \
   pipeline logs "otlp | batch | file"
 start collector "$COLLECTOR" --config "$WORK/collector.yaml"
@@ -138,9 +144,36 @@ b_exact, b_estimate = bisect.bisect_left(bounds, exact), bisect.bisect_left(boun
 print(f"p95: {exact:.3f} ms from the spans (bucket {b_exact}), {estimate:.3f} ms from Prometheus (bucket {b_estimate})")
 if abs(b_exact - b_estimate) > 1:
     problems.append(f"p95 {estimate} ms from Prometheus is more than one bucket from {exact} ms")
+
+# The service graph: every call of a checkout is one edge request.
+edges = {("loadgen", "frontend", ""): (n, errors), ("frontend", "backend", ""): (n, errors),
+         ("backend", "sqlite", "virtual_node"): (n, errors)}
+deadline = time.time() + 30
+while True:
+    got = {}
+    for (client, server, kind) in edges:
+        sel = f'client="{client}",server="{server}",connection_type="{kind}"'
+        got[(client, server, kind)] = (scalar(f"sum(traces_service_graph_request_total{{{sel}}})"),
+                                       scalar(f"sum(traces_service_graph_request_failed_total{{{sel}}})"))
+    if got == {k: (float(a), float(b)) for k, (a, b) in edges.items()} or time.time() > deadline:
+        break
+    time.sleep(0.5)
+for k, (want_requests, want_failed) in edges.items():
+    if got[k] != (want_requests, want_failed):
+        problems.append(f"edge {k}: requests, failed = {got[k]}, expected {(want_requests, want_failed)}")
+others = query('traces_service_graph_request_total unless on(client, server) '
+               '(traces_service_graph_request_total{client="loadgen",server="frontend"} or '
+               'traces_service_graph_request_total{client="frontend",server="backend"} or '
+               'traces_service_graph_request_total{client="backend",server="sqlite"})')
+if others:
+    problems.append(f"unexpected edges: {[s['metric'] for s in others]}")
+count = scalar('sum(traces_service_graph_request_server_seconds_count{client="frontend",server="backend"})')
+if count != n:
+    problems.append(f"frontend -> backend server-side duration count {count}, expected {n}")
 if problems:
     sys.exit("\n".join(problems))
-print(f"spanmetrics: {n} calls per span of the checkout, {errors} frontend errors, counts exact")
+print(f"spanmetrics: {n} calls per span of the checkout, {errors} frontend errors, counts exact;"
+      f" service graph: loadgen -> frontend -> backend -> sqlite, {n} requests each")
 PY
 
 # The collector's books: every span the traces pipeline took went to both
@@ -151,9 +184,17 @@ wait_drained "$c" 60
 received=$(metric "$c" tributary_pipeline_received_records_total 'pipeline="traces"')
 to_file=$(metric "$c" tributary_exporter_sent_records_total 'exporter="file",signal="spans"')
 to_connector=$(metric "$c" tributary_exporter_sent_records_total 'exporter="spanmetrics"')
+to_graph=$(metric "$c" tributary_exporter_sent_records_total 'exporter="servicegraph"')
 points=$(metric "$c" tributary_pipeline_received_records_total 'pipeline="metrics"')
 to_prometheus=$(metric "$c" tributary_exporter_sent_records_total 'exporter="prometheus"')
-echo "collector: traces received=$received file=$to_file spanmetrics=$to_connector;" \
+echo "collector: traces received=$received file=$to_file spanmetrics=$to_connector" \
+  "servicegraph=$to_graph;" \
   "metrics received=$points prometheus=$to_prometheus"
-((received == 6 * N && to_file == received && to_connector == received))
+((received == 6 * N && to_file == received && to_connector == received && to_graph == received))
+# Every client and server span found its partner or a virtual node.
+curl -fsS --max-time 10 "$c/metrics" >"$WORK/collector-metrics.txt"
+grep -E '^tributary_connector_unpaired_spans_total\{connector="servicegraph",side="(client|server)"\} 0$' \
+  "$WORK/collector-metrics.txt" | wc -l | grep -qx 2
+grep -qE '^tributary_connector_dropped_spans_total\{connector="servicegraph"\} 0$' "$WORK/collector-metrics.txt"
+grep -qE "^tributary_connector_edges_total\{connector=\"servicegraph\"\} $((3 * N))\$" "$WORK/collector-metrics.txt"
 ((points > 0 && to_prometheus == points))

@@ -1,0 +1,84 @@
+#include "common/aggregation/aggregation.h"
+
+#include <algorithm>
+
+namespace tributary::common::aggregation {
+
+using opentelemetry::proto::common::v1::AnyValue;
+using opentelemetry::proto::common::v1::KeyValue;
+
+const AnyValue* FindAttribute(const Attributes& attributes, std::string_view key) {
+  for (const KeyValue& kv : attributes) {
+    if (kv.key() == key) return &kv.value();
+  }
+  return nullptr;
+}
+
+std::string_view FindString(const Attributes& attributes, std::string_view key) {
+  const AnyValue* v = FindAttribute(attributes, key);
+  return v != nullptr && v->value_case() == AnyValue::kStringValue
+             ? std::string_view(v->string_value())
+             : std::string_view();
+}
+
+void AddString(std::vector<KeyValue>* out, std::string_view key, std::string_view value) {
+  KeyValue& kv = out->emplace_back();
+  kv.set_key(std::string(key));
+  kv.mutable_value()->set_string_value(std::string(value));
+}
+
+const core::MetricFamily<prometheus::Counter> kConnectorFlushes{
+    "tributary_connector_flushes_total",
+    "Emissions of a connector's metrics, by whether the next pipeline took them"};
+
+uint64_t UnixNanos() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+void ExplicitHistogram::Observe(const std::vector<double>& bounds, double value) {
+  ++buckets_[std::lower_bound(bounds.begin(), bounds.end(), value) - bounds.begin()];
+  ++count_;
+  sum_ += value;
+}
+
+void ExplicitHistogram::Reset() {
+  std::fill(buckets_.begin(), buckets_.end(), 0);
+  count_ = 0;
+  sum_ = 0;
+}
+
+void ExplicitHistogram::Fill(const std::vector<double>& bounds,
+                             opentelemetry::proto::metrics::v1::HistogramDataPoint* point) const {
+  point->set_count(count_);
+  point->set_sum(sum_);
+  point->mutable_bucket_counts()->Assign(buckets_.begin(), buckets_.end());
+  point->mutable_explicit_bounds()->Assign(bounds.begin(), bounds.end());
+}
+
+void PeriodicTask::Start(std::chrono::nanoseconds interval, std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_ || thread_.joinable()) return;
+  thread_ = std::thread([this, interval, fn = std::move(fn)] {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, interval, [&] { return stopping_; })) {
+      lock.unlock();
+      fn();
+      lock.lock();
+    }
+  });
+}
+
+bool PeriodicTask::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return false;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  return true;
+}
+
+}  // namespace tributary::common::aggregation
