@@ -211,12 +211,11 @@ SpanMetricsConnector::ResourceState& SpanMetricsConnector::ResourceFor(const Res
       AppendValueKey(&key_, *v);
     }
   } else {
-    std::vector<const KeyValue*> sorted;
-    sorted.reserve(resource.attributes_size());
-    for (const KeyValue& kv : resource.attributes()) sorted.push_back(&kv);
-    std::sort(sorted.begin(), sorted.end(),
+    sorted_.clear();
+    for (const KeyValue& kv : resource.attributes()) sorted_.push_back(&kv);
+    std::sort(sorted_.begin(), sorted_.end(),
               [](const KeyValue* a, const KeyValue* b) { return a->key() < b->key(); });
-    for (const KeyValue* kv : sorted) {
+    for (const KeyValue* kv : sorted_) {
       key_.append(kv->key());
       key_.push_back('\0');
       AppendValueKey(&key_, kv->value());
