@@ -97,7 +97,7 @@ class SpanMetricsConnector : public core::Connector {
   mutable std::mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<ResourceState>> resources_;
   size_t series_count_ = 0;
-  std::string key_;  // reused for every span
+  std::string key_;                                                        // reused for every span
   std::vector<const opentelemetry::proto::common::v1::KeyValue*> sorted_;  // and resource
   // Delta requests the next pipeline refused, sent again first next time.
   std::deque<std::shared_ptr<const core::Batch>> unsent_;
