@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace tributary::exporters::prometheus {
@@ -136,7 +137,9 @@ void MetricStore::SetHistogram(Series& s, const pm::HistogramDataPoint& p, bool 
   }
   const bool add = delta && s.buckets && !s.buckets->exponential && s.buckets->bounds == bounds;
   if (!add) {
-    NewBuckets(s, std::move(bounds), std::move(counts), p);
+    std::shared_ptr<Buckets> old = s.buckets;
+    Buckets& b = NewBuckets(s, std::move(bounds), std::move(counts), p);
+    SetExemplars(p, old, b);
     return;
   }
   Buckets& b = OwnBuckets(s);
@@ -144,6 +147,29 @@ void MetricStore::SetHistogram(Series& s, const pm::HistogramDataPoint& p, bool 
   b.sum += p.sum();
   b.count += p.count();
   b.has_sum = b.has_sum || p.has_sum();
+  SetExemplars(p, nullptr, b);
+}
+
+void MetricStore::SetExemplars(const pm::HistogramDataPoint& p, const std::shared_ptr<Buckets>& old,
+                               Buckets& b) {
+  // The exemplars of the series' earlier buckets, when they are the same.
+  if (old && !old->exemplars.empty() && old->bounds == b.bounds && b.exemplars.empty()) {
+    b.exemplars = old->exemplars;
+  }
+  for (const pm::Exemplar& e : p.exemplars()) {
+    if (e.trace_id().size() != 16 || e.span_id().size() != 8) continue;
+    const double value =
+        e.value_case() == pm::Exemplar::kAsInt ? static_cast<double>(e.as_int()) : e.as_double();
+    const size_t bucket =
+        std::lower_bound(b.bounds.begin(), b.bounds.end(), value) - b.bounds.begin();
+    if (b.exemplars.empty()) b.exemplars.resize(b.counts.size());
+    Exemplar& x = b.exemplars[std::min(bucket, b.exemplars.size() - 1)];
+    if (!x.labels.empty() && x.time_unix_nano > e.time_unix_nano()) continue;
+    x.labels = absl::StrCat("trace_id=\"", absl::BytesToHexString(e.trace_id()), "\",span_id=\"",
+                            absl::BytesToHexString(e.span_id()), "\"");
+    x.value = value;
+    x.time_unix_nano = e.time_unix_nano();
+  }
 }
 
 void MetricStore::SetExponentialHistogram(Series& s, const pm::ExponentialHistogramDataPoint& p,
@@ -320,7 +346,7 @@ size_t MetricStore::series() const {
 }
 
 void MetricStore::RenderBuckets(const std::string& name, std::string_view labels, const Buckets& b,
-                                std::string* extra, std::string* out) {
+                                bool exemplars, std::string* extra, std::string* out) {
   uint64_t cumulative = 0;
   for (size_t i = 0; i < b.counts.size(); ++i) {
     cumulative += b.counts[i];
@@ -333,6 +359,15 @@ void MetricStore::RenderBuckets(const std::string& name, std::string_view labels
     extra->push_back('"');
     AppendSampleStart(name, "_bucket", labels, *extra, out);
     AppendNumber(cumulative, out);
+    if (exemplars && i < b.exemplars.size() && !b.exemplars[i].labels.empty()) {
+      const Exemplar& e = b.exemplars[i];
+      absl::StrAppend(out, " # {", e.labels, "} ");
+      AppendNumber(e.value, out);
+      if (e.time_unix_nano != 0) {
+        out->push_back(' ');
+        AppendNumber(static_cast<double>(e.time_unix_nano) / 1e9, out);
+      }
+    }
     out->push_back('\n');
   }
   if (b.has_sum) {
@@ -433,7 +468,7 @@ void MetricStore::Render(Format format, std::string* out) const {
       out->push_back('\n');
     }
     for (const auto& [labels, b] : family.buckets) {
-      RenderBuckets(name, labels.view(), *b, &extra, out);
+      RenderBuckets(name, labels.view(), *b, om, &extra, out);
     }
     for (const auto& [labels, q] : family.quantiles) {
       RenderQuantiles(name, labels.view(), *q, &extra, out);

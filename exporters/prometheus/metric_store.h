@@ -54,9 +54,16 @@ class MetricStore {
   size_t series() const;
 
  private:
+  // The latest exemplar of a bucket: OpenMetrics shows one per bucket line.
+  struct Exemplar {
+    std::string labels;  // rendered: trace_id="...",span_id="..."
+    double value = 0;
+    uint64_t time_unix_nano = 0;
+  };
   struct Buckets {
-    std::vector<double> bounds;    // upper bounds, ascending, +Inf implied
-    std::vector<uint64_t> counts;  // per bucket (not cumulative), bounds + 1
+    std::vector<double> bounds;       // upper bounds, ascending, +Inf implied
+    std::vector<uint64_t> counts;     // per bucket (not cumulative), bounds + 1
+    std::vector<Exemplar> exemplars;  // per bucket, or empty; an empty `labels` is none
     double sum = 0;
     bool has_sum = false;
     uint64_t count = 0;
@@ -115,9 +122,14 @@ class MetricStore {
   static void SetExponentialHistogram(
       Series& s, const opentelemetry::proto::metrics::v1::ExponentialHistogramDataPoint& p,
       bool delta);
-  // The samples of a histogram or summary series; `extra` is scratch.
+  // Keeps the point's exemplars (those with a trace id) in the buckets of
+  // their values; the older exemplars of the other buckets stay.
+  static void SetExemplars(const opentelemetry::proto::metrics::v1::HistogramDataPoint& p,
+                           const std::shared_ptr<Buckets>& old, Buckets& b);
+  // The samples of a histogram or summary series; `extra` is scratch. With
+  // `exemplars` (OpenMetrics), each bucket's exemplar follows its sample.
   static void RenderBuckets(const std::string& name, std::string_view labels, const Buckets& b,
-                            std::string* extra, std::string* out);
+                            bool exemplars, std::string* extra, std::string* out);
   static void RenderQuantiles(const std::string& name, std::string_view labels, const Quantiles& q,
                               std::string* extra, std::string* out);
   // The series in `families_`, by reference (called with mu_ held).

@@ -193,6 +193,49 @@ TEST(MetricStoreTest, DeltaSumsAndHistogramsAccumulate) {
   EXPECT_THAT(text, HasSubstr("latency_milliseconds_count{" + labels + "} 15\n"));
 }
 
+TEST(MetricStoreTest, ExemplarsFollowTheirBucketsInOpenMetricsOnly) {
+  MetricStore store({});
+  auto add = [&](std::vector<std::pair<double, char>> exemplars, uint64_t time) {
+    MetricsRequest r;
+    auto* h = NewScope(r)->add_metrics();
+    h->set_name("latency");
+    h->set_unit("ms");
+    h->mutable_histogram()->set_aggregation_temporality(pm::AGGREGATION_TEMPORALITY_CUMULATIVE);
+    auto* hp = h->mutable_histogram()->add_data_points();
+    hp->add_explicit_bounds(5);
+    hp->add_explicit_bounds(10);
+    for (uint64_t c : {1, 1, 1}) hp->add_bucket_counts(c);
+    hp->set_count(3);
+    hp->set_sum(20);
+    for (auto [value, id] : exemplars) {
+      auto* e = hp->add_exemplars();
+      e->set_as_double(value);
+      e->set_trace_id(std::string(16, id));
+      e->set_span_id(std::string(8, id));
+      e->set_time_unix_nano(time);
+    }
+    auto* bad = hp->add_exemplars();  // no trace: not shown
+    bad->set_as_double(1);
+    store.Add(r, Clock::now());
+  };
+  add({{5, '\x01'}, {12, '\x02'}}, 1700000000500000000ull);
+  const std::string labels = "instance=\"pod-1\",job=\"shop/checkout\",otel_scope_name=\"lib\"";
+  std::string om = Render(store, MetricStore::Format::kOpenMetrics);
+  EXPECT_THAT(om, HasSubstr("latency_milliseconds_bucket{" + labels + ",le=\"5\"} 1 # {"));
+  EXPECT_THAT(om, HasSubstr(",le=\"5\"} 1 # {trace_id=\"01010101010101010101010101010101\","
+                            "span_id=\"0101010101010101\"} 5 1700000000.5\n"));
+  EXPECT_THAT(om, HasSubstr(",le=\"10\"} 2\n"));
+  EXPECT_THAT(om, HasSubstr(",le=\"+Inf\"} 3 # {trace_id=\"02020202020202020202020202020202\","
+                            "span_id=\"0202020202020202\"} 12 1700000000.5\n"));
+  EXPECT_THAT(Render(store), Not(HasSubstr("trace_id")));
+  // A later point keeps the exemplars of the buckets it has none for.
+  add({{7, '\x03'}}, 1700000001000000000ull);
+  om = Render(store, MetricStore::Format::kOpenMetrics);
+  EXPECT_THAT(om, HasSubstr(",le=\"5\"} 1 # {trace_id=\"0101"));
+  EXPECT_THAT(om, HasSubstr(",le=\"10\"} 2 # {trace_id=\"0303"));
+  EXPECT_THAT(om, HasSubstr(",le=\"+Inf\"} 3 # {trace_id=\"0202"));
+}
+
 TEST(MetricStoreTest, ExponentialHistogramsBecomeExplicitBuckets) {
   pm::ExponentialHistogramDataPoint p;
   p.set_scale(0);  // base 2

@@ -125,13 +125,14 @@ for s in series:
         problems.append(f"series without collector_instance_id: {s['metric']}")
 
 # p95 from the spans themselves, against Prometheus's estimate: within one bucket.
-durations = []
+durations, trace_ids = [], set()
 for line in open(sink):
     for rs in json.loads(line).get("resourceSpans", []):
         svc = next((kv["value"].get("stringValue") for kv in rs["resource"].get("attributes", [])
                     if kv["key"] == "service.name"), None)
         for ss in rs.get("scopeSpans", []):
             for s in ss.get("spans", []):
+                trace_ids.add(s["traceId"].lower())
                 if svc == "frontend" and s["name"] == "GET /checkout":
                     durations.append((int(s["endTimeUnixNano"]) - int(s["startTimeUnixNano"])) / 1e6)
 if len(durations) != n:
@@ -144,6 +145,21 @@ b_exact, b_estimate = bisect.bisect_left(bounds, exact), bisect.bisect_left(boun
 print(f"p95: {exact:.3f} ms from the spans (bucket {b_exact}), {estimate:.3f} ms from Prometheus (bucket {b_estimate})")
 if abs(b_exact - b_estimate) > 1:
     problems.append(f"p95 {estimate} ms from Prometheus is more than one bucket from {exact} ms")
+
+# Exemplars: Prometheus stored some from the OpenMetrics scrapes, and each
+# names a trace the collector received.
+now = time.time()
+url = f"{base}/api/v1/query_exemplars?" + urllib.parse.urlencode(
+    {"query": f"traces_span_metrics_duration_milliseconds_bucket{{{fe}}}",
+     "start": now - 600, "end": now + 60})
+with urllib.request.urlopen(url, timeout=10) as r:
+    found = [e for series in json.load(r)["data"] for e in series["exemplars"]]
+if not found:
+    problems.append("no exemplars in Prometheus")
+for e in found:
+    if e["labels"].get("trace_id") not in trace_ids or len(e["labels"].get("span_id", "")) != 16:
+        problems.append(f"exemplar of an unknown trace: {e}")
+print(f"exemplars: {len(found)}, every one a trace of the sink")
 
 # The service graph: every call of a checkout is one edge request.
 edges = {("loadgen", "frontend", ""): (n, errors), ("frontend", "backend", ""): (n, errors),
