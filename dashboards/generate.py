@@ -73,7 +73,53 @@ class Dashboard:
             self.y += height
         return pos
 
-    def timeseries(self, title, unit, targets, description="", width=12, stack=False):
+    def table(self, title, unit, targets, description="", width=24, height=8):
+        """Instant queries in table format, one row per label set, joined."""
+        self.panels.append({
+            "type": "table",
+            "title": title,
+            "description": description,
+            "id": self._id(),
+            "datasource": self.ds,
+            "gridPos": self._place(width, height),
+            "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+            "options": {"showHeader": True},
+            "targets": [dict(self._target(i, (expr, legend)), format="table", instant=True,
+                             range=False) for i, (expr, legend) in enumerate(targets)],
+            "transformations": [
+                {"id": "merge", "options": {}},
+                {"id": "organize", "options": {
+                    "excludeByName": {"Time": True},
+                    "renameByName": {f"Value #{chr(ord('A') + i)}": legend
+                                     for i, (_, legend) in enumerate(targets)}}},
+            ],
+        })
+
+    def node_graph(self, title, nodes, edges, description="", width=24, height=12):
+        """Grafana's node graph: `nodes` gives series labelled id, `edges` series
+        labelled id, source and target; their values are the main statistic."""
+        self.panels.append({
+            "type": "nodeGraph",
+            "title": title,
+            "description": description,
+            "id": self._id(),
+            "datasource": self.ds,
+            "gridPos": self._place(width, height),
+            "fieldConfig": {"defaults": {"unit": "reqps"}, "overrides": []},
+            "options": {},
+            "targets": [dict(self._target(0, (nodes, "nodes")), format="table", instant=True,
+                             range=False),
+                        dict(self._target(1, (edges, "edges")), format="table", instant=True,
+                             range=False)],
+            "transformations": [
+                {"id": "organize", "options": {"excludeByName": {"Time": True},
+                                               "renameByName": {"Value #A": "mainstat",
+                                                                "Value #B": "mainstat"}}},
+            ],
+        })
+
+    def timeseries(self, title, unit, targets, description="", width=12, stack=False,
+                   exemplars=False):
         self.panels.append({
             "type": "timeseries",
             "title": title,
@@ -93,7 +139,8 @@ class Dashboard:
             "options": {"legend": {"displayMode": "table", "placement": "bottom",
                                    "showLegend": True, "calcs": ["mean", "max"]},
                         "tooltip": {"mode": "multi", "sort": "desc"}},
-            "targets": [self._target(i, t) for i, t in enumerate(targets)],
+            "targets": [dict(self._target(i, t), **({"exemplar": True} if exemplars else {}))
+                        for i, t in enumerate(targets)],
         })
 
     def stat(self, title, unit, expr, description="", width=6):
@@ -442,7 +489,9 @@ def node():
 def services():
     d = Dashboard("tributary-services", "Tributary / Services (HTTP)",
                   "Request rate, errors and latency per service and route, from the "
-                  "OpenTelemetry HTTP semantic-convention histograms.", "prometheus")
+                  "OpenTelemetry HTTP semantic-convention histograms and from the spans "
+                  "(the collector's spanmetrics connector), and the service graph "
+                  "(its servicegraph connector).", "prometheus")
     d.variable("job", "Service",
                "label_values(http_server_request_duration_seconds_count, job)")
     d.variable("instance", "Instance",
@@ -481,6 +530,56 @@ def services():
     d.timeseries("Outgoing latency p99 by server", "s", [(
         quantile("0.99", "http_client_request_duration_seconds", "job, server_address"),
         "{{job}} → {{server_address}}")])
+
+    # The collector's spanmetrics connector: the same figures from the spans.
+    server = 'span_kind="SPAN_KIND_SERVER"'
+    calls = f'traces_span_metrics_calls_total{{{SEL}, {server}}}'
+    failed = f'traces_span_metrics_calls_total{{{SEL}, {server}, status_code="STATUS_CODE_ERROR"}}'
+    d.row("From spans (spanmetrics)")
+    d.timeseries("Span requests/s by service and operation", "reqps", [(
+        f"sum by (job, span_name) (rate({calls}[$__rate_interval]))", "{{job}} {{span_name}}")],
+        description="Server spans counted by the collector's spanmetrics connector.")
+    d.timeseries("Span error ratio by service and operation", "percentunit", [(
+        f"sum by (job, span_name) (rate({failed}[$__rate_interval])) / "
+        f"sum by (job, span_name) (rate({calls}[$__rate_interval]))", "{{job}} {{span_name}}")],
+        description="Server spans with status ERROR over all server spans.")
+    d.timeseries("Span latency p50, p95, p99 by service", "ms", [
+        (quantile(q, "traces_span_metrics_duration_milliseconds", "job", server),
+         f"{{{{job}}}} p{int(float(q) * 100)}") for q in ("0.5", "0.95", "0.99")],
+        description="Server span durations; the points are exemplars, linked to their traces.",
+        width=24, exemplars=True)
+    d.table("Operations", "short", [
+        (f"sum by (job, span_name) (rate({calls}[$__rate_interval]))", "requests/s"),
+        (f"sum by (job, span_name) (rate({failed}[$__rate_interval])) / "
+         f"sum by (job, span_name) (rate({calls}[$__rate_interval]))", "error ratio"),
+        (quantile("0.95", "traces_span_metrics_duration_milliseconds", "job, span_name", server),
+         "p95 ms")],
+        description="Per service and operation (server spans): rate, error ratio, p95.")
+
+    # The collector's servicegraph connector: who calls whom.
+    edges = "traces_service_graph_request_total"
+    d.row("Service graph (servicegraph)")
+    d.table("Service graph edges", "short", [
+        (f"sum by (client, server, connection_type) (rate({edges}[$__rate_interval]))",
+         "requests/s"),
+        (f"sum by (client, server, connection_type) "
+         f"(rate(traces_service_graph_request_failed_total[$__rate_interval])) / "
+         f"sum by (client, server, connection_type) (rate({edges}[$__rate_interval]))",
+         "failed ratio"),
+        ("histogram_quantile(0.95, sum by (le, client, server, connection_type) "
+         "(rate(traces_service_graph_request_server_seconds_bucket[$__rate_interval])))",
+         "p95 s (server side)")],
+        description="Each edge: calls a client made to a server, paired from their spans.")
+    d.node_graph(
+        "Service graph",
+        f'sum by (id) (label_replace(sum by (client) (rate({edges}[$__rate_interval])), '
+        f'"id", "$1", "client", "(.*)") or label_replace(sum by (server) '
+        f'(rate({edges}[$__rate_interval])), "id", "$1", "server", "(.*)"))',
+        f'label_replace(label_replace(label_join(sum by (client, server) '
+        f'(rate({edges}[$__rate_interval])), "id", "->", "client", "server"), '
+        f'"source", "$1", "client", "(.*)"), "target", "$1", "server", "(.*)")',
+        description="Services and the calls between them (requests/s); databases and "
+        "services outside tracing are virtual nodes.")
     return d
 
 

@@ -61,8 +61,8 @@ def metric_names(expr):
 def registered_metrics(repo):
     """Metric names the C++ sources register (string literals)."""
     names = set()
-    for top in ("core", "common", "receivers", "processors", "exporters", "agent", "collector",
-                "sdk"):
+    for top in ("core", "common", "receivers", "processors", "exporters", "connectors", "agent",
+                "collector", "sdk"):
         for root, _, files in os.walk(os.path.join(repo, top)):
             for f in files:
                 if f.endswith((".cc", ".h")) and not f.endswith("_test.cc"):

@@ -74,8 +74,16 @@ else:
           "kafka: collector consumer group")
 for signal, p in agent["service"]["pipelines"].items():
     check(p["exporters"] == list(agent["exporters"]), f"agent pipeline {signal} exporters")
+# Every collector pipeline takes the collector's receiver; span metrics and
+# the service graph go from the traces pipeline to the metrics pipeline.
+connectors = ["spanmetrics", "servicegraph"]
+check(sorted(collector.get("connectors", {})) == sorted(connectors), "collector connectors")
 for signal, p in collector["service"]["pipelines"].items():
-    check(p["receivers"] == list(collector["receivers"]), f"collector pipeline {signal} receivers")
+    own = connectors if signal == "metrics" else []
+    check(p["receivers"] == list(collector["receivers"]) + own,
+          f"collector pipeline {signal} receivers {p['receivers']}")
+check(collector["service"]["pipelines"]["traces"]["exporters"] == ["file"] + connectors,
+      "collector traces pipeline exporters")
 
 # The agent DaemonSet.
 ds = one("DaemonSet", "tributary-agent")

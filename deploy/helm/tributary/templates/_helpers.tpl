@@ -59,7 +59,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $_ := set $config "receivers" $receivers -}}
 {{- $names := keys $receivers -}}
 {{- range $signal, $pipeline := $config.service.pipelines -}}
-{{- $_ := set $pipeline "receivers" $names -}}
+{{- $_ := set $pipeline "receivers" (concat $names (default (list) $pipeline.receivers)) -}}
 {{- end -}}
 {{- mustMergeOverwrite $config (deepCopy .Values.collector.config) | toYaml -}}
 {{- end }}
