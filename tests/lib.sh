@@ -191,23 +191,26 @@ metric() {
 }
 
 # check_accounting URL SIGNAL: with nothing in flight, every record a process
-# took in (received, or recovered from its buffer at start) is sent,
-# dead-lettered, dropped with a reason, still buffered, or was handed back to
-# its sender with a retryable error by a processor. SIGNAL is spans, logs or
-# metric_points; assumes one exporter per signal.
+# took in (received, recovered from its buffer at start, or emitted by a
+# processor from the points it merged) is sent, dead-lettered, dropped with a
+# reason, still buffered, handed back to its sender with a retryable error by
+# a processor, or merged. SIGNAL is spans, logs or metric_points; assumes one
+# exporter per signal.
 check_accounting() {
   local url=$1 f="signal=\"$2\""
-  local received recovered sent dead dropped buffered returned
+  local received recovered emitted sent dead dropped buffered returned merged
   received=$(metric "$url" tributary_pipeline_received_records_total "$f")
   recovered=$(metric "$url" tributary_buffer_recovered_records_total "$f")
+  emitted=$(metric "$url" tributary_processor_emitted_records_total "$f")
   sent=$(metric "$url" tributary_exporter_sent_records_total "$f")
   dead=$(metric "$url" tributary_dead_lettered_records_total "$f")
   dropped=$(metric "$url" tributary_dropped_records_total "$f")
   buffered=$(metric "$url" tributary_buffer_records "$f")
   returned=$(metric "$url" tributary_processor_returned_records_total "$f")
-  echo "accounting $url: received=$received recovered=$recovered = sent=$sent" \
-    "dead_lettered=$dead dropped=$dropped buffered=$buffered returned=$returned"
-  if ((received + recovered != sent + dead + dropped + buffered + returned)); then
+  merged=$(metric "$url" tributary_processor_merged_records_total "$f")
+  echo "accounting $url: received=$received recovered=$recovered emitted=$emitted = sent=$sent" \
+    "dead_lettered=$dead dropped=$dropped buffered=$buffered returned=$returned merged=$merged"
+  if ((received + recovered + emitted != sent + dead + dropped + buffered + returned + merged)); then
     echo "accounting does not balance at $url" >&2
     return 1
   fi

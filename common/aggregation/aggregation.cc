@@ -31,6 +31,50 @@ const core::MetricFamily<prometheus::Counter> kConnectorFlushes{
     "tributary_connector_flushes_total",
     "Emissions of a connector's metrics, by whether the next pipeline took them"};
 
+void AppendValueKey(std::string* key, const AnyValue& v) {
+  switch (v.value_case()) {
+    case AnyValue::kStringValue:
+      key->push_back('s');
+      key->append(v.string_value());
+      break;
+    case AnyValue::kBoolValue:
+      key->push_back(v.bool_value() ? 'T' : 'F');
+      break;
+    case AnyValue::kIntValue: {
+      const int64_t i = v.int_value();
+      key->push_back('i');
+      key->append(reinterpret_cast<const char*>(&i), sizeof(i));
+      break;
+    }
+    case AnyValue::kDoubleValue: {
+      const double d = v.double_value();
+      key->push_back('d');
+      key->append(reinterpret_cast<const char*>(&d), sizeof(d));
+      break;
+    }
+    default:
+      key->push_back('o');
+      key->append(v.SerializeAsString());
+  }
+  key->push_back('\0');
+}
+
+void AppendAttributesKey(std::string* key, const Attributes& attributes,
+                         const std::vector<std::string>& skip,
+                         std::vector<const KeyValue*>* scratch) {
+  scratch->clear();
+  for (const KeyValue& kv : attributes) {
+    if (std::find(skip.begin(), skip.end(), kv.key()) == skip.end()) scratch->push_back(&kv);
+  }
+  std::sort(scratch->begin(), scratch->end(),
+            [](const KeyValue* a, const KeyValue* b) { return a->key() < b->key(); });
+  for (const KeyValue* kv : *scratch) {
+    key->append(kv->key());
+    key->push_back('\0');
+    AppendValueKey(key, kv->value());
+  }
+}
+
 uint64_t UnixNanos() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())

@@ -30,6 +30,15 @@ std::string_view FindString(const Attributes& attributes, std::string_view key);
 void AddString(std::vector<opentelemetry::proto::common::v1::KeyValue>* out, std::string_view key,
                std::string_view value);
 
+// Appends `v` to a key, so that values of different types or contents never
+// give the same bytes.
+void AppendValueKey(std::string* key, const opentelemetry::proto::common::v1::AnyValue& v);
+// Appends the attributes, less those named in `skip`, in key order (so the
+// same set in any order gives the same key); `scratch` is reused.
+void AppendAttributesKey(std::string* key, const Attributes& attributes,
+                         const std::vector<std::string>& skip,
+                         std::vector<const opentelemetry::proto::common::v1::KeyValue*>* scratch);
+
 // tributary_connector_flushes_total{connector, result}: emissions of a
 // connector's metrics, by whether the next pipeline took them (ok, refused).
 extern const core::MetricFamily<prometheus::Counter> kConnectorFlushes;

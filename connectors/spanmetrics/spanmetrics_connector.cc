@@ -14,6 +14,7 @@ namespace tributary::connectors::spanmetrics {
 namespace {
 
 using common::aggregation::AddString;
+using common::aggregation::AppendValueKey;
 using common::aggregation::FindAttribute;
 using opentelemetry::proto::common::v1::AnyValue;
 using opentelemetry::proto::common::v1::KeyValue;
@@ -46,36 +47,6 @@ std::string_view StatusCodeName(int code) {
   static constexpr std::string_view kNames[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK",
                                                 "STATUS_CODE_ERROR"};
   return code >= 0 && code < 3 ? kNames[code] : kNames[0];
-}
-
-// Appends a value to a key so that values of different types or contents
-// never give the same bytes.
-void AppendValueKey(std::string* key, const AnyValue& v) {
-  switch (v.value_case()) {
-    case AnyValue::kStringValue:
-      key->push_back('s');
-      key->append(v.string_value());
-      break;
-    case AnyValue::kBoolValue:
-      key->push_back(v.bool_value() ? 'T' : 'F');
-      break;
-    case AnyValue::kIntValue: {
-      const int64_t i = v.int_value();
-      key->push_back('i');
-      key->append(reinterpret_cast<const char*>(&i), sizeof(i));
-      break;
-    }
-    case AnyValue::kDoubleValue: {
-      const double d = v.double_value();
-      key->push_back('d');
-      key->append(reinterpret_cast<const char*>(&d), sizeof(d));
-      break;
-    }
-    default:
-      key->push_back('o');
-      key->append(v.SerializeAsString());
-  }
-  key->push_back('\0');
 }
 
 }  // namespace
@@ -211,15 +182,8 @@ SpanMetricsConnector::ResourceState& SpanMetricsConnector::ResourceFor(const Res
       AppendValueKey(&key_, *v);
     }
   } else {
-    sorted_.clear();
-    for (const KeyValue& kv : resource.attributes()) sorted_.push_back(&kv);
-    std::sort(sorted_.begin(), sorted_.end(),
-              [](const KeyValue* a, const KeyValue* b) { return a->key() < b->key(); });
-    for (const KeyValue* kv : sorted_) {
-      key_.append(kv->key());
-      key_.push_back('\0');
-      AppendValueKey(&key_, kv->value());
-    }
+    static const std::vector<std::string> kNone;
+    common::aggregation::AppendAttributesKey(&key_, resource.attributes(), kNone, &sorted_);
   }
   auto it = resources_.find(key_);
   if (it != resources_.end()) return *it->second;
