@@ -1,0 +1,133 @@
+#ifndef TRIBUTARY_PROCESSORS_TAIL_SAMPLING_TAIL_SAMPLING_PROCESSOR_H_
+#define TRIBUTARY_PROCESSORS_TAIL_SAMPLING_TAIL_SAMPLING_PROCESSOR_H_
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "common/aggregation/aggregation.h"
+#include "processors/tail_sampling/policy.h"
+#include "tributary/core/component.h"
+#include "tributary/core/telemetry.h"
+
+namespace tributary::processors::tail_sampling {
+
+struct DecisionCacheConfig {
+  int64_t sampled_cache_size = 100000;
+  int64_t non_sampled_cache_size = 100000;
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("sampled_cache_size", sampled_cache_size,
+               "decided traces remembered as sampled: their late spans follow at once");
+    v.Optional("non_sampled_cache_size", non_sampled_cache_size,
+               "decided traces remembered as not sampled: their late spans are dropped");
+  }
+};
+
+// `processors.tail_sampling`, keyed as the OpenTelemetry Collector's.
+struct TailSamplingConfig {
+  std::chrono::milliseconds decision_wait{30000};
+  int64_t num_traces = 50000;
+  std::string when_full = "refuse";
+  DecisionCacheConfig decision_cache;
+  std::vector<PolicyConfig> policies;
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("decision_wait", decision_wait,
+               "how long after its first span a trace is decided; must stay under the "
+               "senders' acknowledgement timeouts, as their acknowledgement waits for it");
+    v.Optional("num_traces", num_traces, "traces held undecided at once");
+    v.Optional("when_full", when_full,
+               "with num_traces held: refuse (new traces get a retryable refusal: senders retry, "
+               "Kafka rewinds) or decide_early (the oldest traces are decided at once)");
+    v.Optional("decision_cache", decision_cache, "decisions remembered for late spans");
+    v.Required("policies", policies, "a trace is sampled when any policy samples it");
+  }
+  absl::Status Validate() const;
+};
+
+// Decides per trace, once decision_wait has passed since its first span,
+// whether to keep it, as the OpenTelemetry Collector's tail_sampling
+// processor does: sampled when any policy samples it. Every decision is a
+// function of the trace's spans and the configuration alone (the
+// probabilistic policy hashes the trace id), so a redelivered or rerouted
+// trace gets the same one.
+//
+// The acknowledgements of a trace's spans are held until its decision: a
+// sampled trace's go when the next stage took it, a trace sampled out's at
+// once, its spans counted in tributary_dropped_records_total
+// {reason="sampled_out"}. So a sender is answered up to decision_wait after
+// it sent, and a crash loses nothing acknowledged.
+class TailSamplingProcessor : public core::Processor {
+ public:
+  using NowFn = std::function<uint64_t()>;  // nanoseconds, any epoch
+
+  TailSamplingProcessor(std::string id, TailSamplingConfig config,
+                        std::vector<std::unique_ptr<Policy>> policies, core::Consumer* next,
+                        NowFn now = nullptr);
+
+  absl::Status Start() override;
+  // Decides every pending trace and hands on the sampled ones.
+  void Shutdown(core::Deadline deadline) noexcept override;
+  absl::Status Consume(core::Envelope envelope) noexcept override;
+
+  // Decides the traces whose wait is over, as the processor's timer does.
+  void DecideDue();
+  size_t pending() const;
+
+ private:
+  struct Trace {
+    TraceSummary summary;
+    core::TracesRequest spans;
+    size_t span_count = 0;
+    std::vector<core::AckRef> acks;
+    uint64_t deadline = 0;
+  };
+  // Sampled spans with the acknowledgements they settle.
+  struct Out {
+    core::TracesRequest request;
+    size_t spans = 0;
+    std::vector<core::AckRef> acks;
+  };
+
+  // Decides `trace` (removed from pending_), adding it to `out` if sampled.
+  void DecideLocked(const std::string& trace_id, Out* out);
+  void Remember(const std::string& trace_id, bool sampled);
+  // Decides the oldest traces until `room` more fit.
+  void DecideEarlyLocked(size_t room, Out* out);
+  void Send(Out out);
+
+  const std::string id_;
+  const TailSamplingConfig config_;
+  const std::vector<std::unique_ptr<Policy>> policies_;
+  core::Consumer* const next_;
+  const NowFn now_;
+  const uint64_t wait_;
+
+  prometheus::Counter& sampled_out_;
+  prometheus::Counter& returned_;
+  prometheus::Counter& traces_sampled_;
+  prometheus::Counter& traces_not_sampled_;
+  prometheus::Counter& early_;
+  prometheus::Counter& refused_;
+  prometheus::Gauge& pending_gauge_;
+
+  mutable std::mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Trace>> pending_;
+  std::deque<std::pair<uint64_t, std::string>> order_;  // (deadline, trace id), oldest first
+  absl::flat_hash_set<std::string> sampled_, not_sampled_;
+  std::deque<std::string> sampled_order_, not_sampled_order_;
+
+  common::aggregation::PeriodicTask timer_;
+};
+
+}  // namespace tributary::processors::tail_sampling
+
+#endif  // TRIBUTARY_PROCESSORS_TAIL_SAMPLING_TAIL_SAMPLING_PROCESSOR_H_
