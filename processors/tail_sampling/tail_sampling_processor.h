@@ -33,7 +33,8 @@ struct DecisionCacheConfig {
 
 // `processors.tail_sampling`, keyed as the OpenTelemetry Collector's.
 struct TailSamplingConfig {
-  std::chrono::milliseconds decision_wait{30000};
+  // Shorter than the Collector's 30 s: senders wait for the decision (below).
+  std::chrono::milliseconds decision_wait{5000};
   int64_t num_traces = 50000;
   std::string when_full = "refuse";
   DecisionCacheConfig decision_cache;
