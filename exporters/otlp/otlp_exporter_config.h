@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "common/otlp/grpc_client.h"
 #include "common/tls/client_config.h"
 #include "tributary/core/config.h"
 #include "tributary/core/exporter_config.h"
@@ -33,6 +34,9 @@ struct OtlpExporterConfig {
     v.Optional("retry_on_failure", retry_on_failure, "retry of retryable failures");
     v.Optional("dead_letter", dead_letter,
                "where records the destination refuses for good are kept");
+  }
+  common::otlp::GrpcClientSettings client() const {
+    return {endpoint, compression, timeout, headers, tls};
   }
   absl::Status Validate() const {
     if (compression != "gzip" && compression != "none" && !compression.empty()) {
