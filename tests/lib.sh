@@ -190,14 +190,17 @@ metric() {
     END { printf "%d\n", sum }'
 }
 
-# check_accounting URL SIGNAL: with nothing in flight, every record a process
-# took in (received, recovered from its buffer at start, or emitted by a
-# processor from the points it merged) is sent, dead-lettered, dropped with a
-# reason, still buffered, handed back to its sender with a retryable error by
-# a processor, or merged. SIGNAL is spans, logs or metric_points; assumes one
-# exporter per signal.
+# check_accounting URL SIGNAL [FANOUT]: with nothing in flight, every record
+# a process took in (received, recovered from its buffer at start, or
+# emitted by a processor from the points it merged) is sent, dead-lettered,
+# dropped with a reason, still buffered, handed back to its sender with a
+# retryable error by a processor, or merged. SIGNAL is spans, logs or
+# metric_points. Each pipeline of SIGNAL is taken to deliver to FANOUT
+# exporters and connectors (default 1), each of which accounts for every
+# record: what comes in counts FANOUT times (so nothing may be dropped before
+# the fan-out when FANOUT > 1).
 check_accounting() {
-  local url=$1 f="signal=\"$2\""
+  local url=$1 f="signal=\"$2\"" fanout=${3:-1}
   local received recovered emitted sent dead dropped buffered returned merged
   received=$(metric "$url" tributary_pipeline_received_records_total "$f")
   recovered=$(metric "$url" tributary_buffer_recovered_records_total "$f")
@@ -208,9 +211,11 @@ check_accounting() {
   buffered=$(metric "$url" tributary_buffer_records "$f")
   returned=$(metric "$url" tributary_processor_returned_records_total "$f")
   merged=$(metric "$url" tributary_processor_merged_records_total "$f")
-  echo "accounting $url: received=$received recovered=$recovered emitted=$emitted = sent=$sent" \
-    "dead_lettered=$dead dropped=$dropped buffered=$buffered returned=$returned merged=$merged"
-  if ((received + recovered + emitted != sent + dead + dropped + buffered + returned + merged)); then
+  echo "accounting $url: ($fanout x) received=$received emitted=$emitted recovered=$recovered =" \
+    "sent=$sent dead_lettered=$dead dropped=$dropped buffered=$buffered ($fanout x)" \
+    "returned=$returned merged=$merged"
+  if (((received + emitted) * fanout + recovered !=
+    sent + dead + dropped + buffered + (returned + merged) * fanout)); then
     echo "accounting does not balance at $url" >&2
     return 1
   fi

@@ -43,6 +43,11 @@ void AppendAttributesKey(std::string* key, const Attributes& attributes,
 // connector's metrics, by whether the next pipeline took them (ok, refused).
 extern const core::MetricFamily<prometheus::Counter> kConnectorFlushes;
 
+// A 64-bit hash of `a` then `b` (FNV-1a, finished by a mixer so that every
+// bit depends on every input bit): the same on every machine and build, for
+// decisions that several collectors must make alike.
+uint64_t Hash64(std::string_view a, std::string_view b = {});
+
 // Wall-clock time in Unix nanoseconds.
 uint64_t UnixNanos();
 

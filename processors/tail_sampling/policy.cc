@@ -140,20 +140,7 @@ bool StatusIndex(const std::string& name, int* index) {
 }  // namespace
 
 uint64_t TraceHash(std::string_view trace_id, std::string_view salt) {
-  // FNV-1a over the salt and the id, then a finaliser to spread the bits.
-  uint64_t h = 1469598103934665603ull;
-  for (std::string_view part : {salt, trace_id}) {
-    for (unsigned char c : part) {
-      h ^= c;
-      h *= 1099511628211ull;
-    }
-  }
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
+  return common::aggregation::Hash64(salt, trace_id);
 }
 
 absl::Status PolicyConfig::Validate() const {

@@ -271,5 +271,9 @@ echo "memory limiter limit: $limit bytes"
 
 for url in "http://127.0.0.1:$agent_admin" "http://127.0.0.1:$collector_admin"; do
   wait_drained "$url" 60
-  for signal in spans logs; do check_accounting "$url" "$signal"; done
+  check_accounting "$url" logs
 done
+check_accounting "http://127.0.0.1:$agent_admin" spans
+# The chart's collector hands its spans to the file exporter and to the
+# spanmetrics and servicegraph connectors.
+check_accounting "http://127.0.0.1:$collector_admin" spans 3

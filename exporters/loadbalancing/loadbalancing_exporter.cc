@@ -1,0 +1,339 @@
+#include "exporters/loadbalancing/loadbalancing_exporter.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <future>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "tributary/core/log.h"
+#include "tributary/core/registry.h"
+
+namespace tributary::exporters::loadbalancing {
+
+namespace {
+
+using common::aggregation::FindString;
+using common::aggregation::Hash64;
+using core::RecordRef;
+
+constexpr int kPointsPerBackend = 160;
+
+// The key a record is routed by.
+std::string_view KeyOf(bool by_trace, std::string_view trace_id, std::string_view service) {
+  return by_trace && !trace_id.empty() ? trace_id : service;
+}
+
+// One backend's share of a batch.
+struct Part {
+  std::vector<RecordRef> records;  // traces and logs
+  std::vector<int> resources;      // metrics: whole resources
+};
+
+core::Batch MetricsPart(const core::Batch& batch, const std::vector<int>& resources) {
+  core::MetricsRequest r;
+  for (int i : resources) *r.add_resource_metrics() = batch.metrics().resource_metrics(i);
+  return core::Batch(std::move(r));
+}
+
+}  // namespace
+
+absl::Status LoadBalancingConfig::Validate() const {
+  if (routing_key != "traceID" && routing_key != "service") {
+    return absl::InvalidArgumentError("routing_key must be traceID or service");
+  }
+  if (resolver.static_list.has_value() == resolver.dns.has_value()) {
+    return absl::InvalidArgumentError("resolver: give exactly one of static and dns");
+  }
+  if (resolver.static_list && resolver.static_list->hostnames.empty()) {
+    return absl::InvalidArgumentError("resolver.static.hostnames must not be empty");
+  }
+  if (resolver.dns) {
+    if (resolver.dns->hostname.empty()) {
+      return absl::InvalidArgumentError("resolver.dns.hostname must not be empty");
+    }
+    if (resolver.dns->port < 1 || resolver.dns->port > 65535) {
+      return absl::InvalidArgumentError("resolver.dns.port must be 1-65535");
+    }
+    if (resolver.dns->interval.count() <= 0 || resolver.dns->timeout.count() <= 0) {
+      return absl::InvalidArgumentError("resolver.dns.interval and timeout must be positive");
+    }
+  }
+  const auto& otlp = protocol.otlp;
+  if (otlp.compression != "gzip" && otlp.compression != "none" && !otlp.compression.empty()) {
+    return absl::InvalidArgumentError("protocol.otlp.compression must be gzip or none");
+  }
+  if (otlp.timeout.count() <= 0) {
+    return absl::InvalidArgumentError("protocol.otlp.timeout must be > 0");
+  }
+  return common::tls::ValidateFor(otlp.tls, {.client = "the loadbalancing exporter",
+                                             .server_name_override = true,
+                                             .insecure_skip_verify = false});
+}
+
+Ring::Ring(std::vector<std::string> backends) : backends_(std::move(backends)) {
+  std::sort(backends_.begin(), backends_.end());
+  backends_.erase(std::unique(backends_.begin(), backends_.end()), backends_.end());
+  for (size_t b = 0; b < backends_.size(); ++b) {
+    for (int i = 0; i < kPointsPerBackend; ++i) {
+      points_.emplace_back(Hash64(backends_[b], absl::StrCat("#", i)), b);
+    }
+  }
+  std::sort(points_.begin(), points_.end());
+}
+
+size_t Ring::Find(std::string_view key) const {
+  const uint64_t h = Hash64(key);
+  auto it = std::lower_bound(points_.begin(), points_.end(), std::make_pair(h, size_t{0}));
+  if (it == points_.end()) it = points_.begin();
+  return it->second;
+}
+
+absl::StatusOr<std::vector<std::string>> ResolveHost(const std::string& hostname, int port,
+                                                     std::chrono::milliseconds timeout) {
+  // getaddrinfo cannot be cancelled: it runs on its own thread, and a late
+  // answer is dropped.
+  auto result = std::make_shared<std::promise<absl::StatusOr<std::vector<std::string>>>>();
+  std::future<absl::StatusOr<std::vector<std::string>>> answer = result->get_future();
+  std::thread([hostname, port, result] {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* list = nullptr;
+    const int rc = getaddrinfo(hostname.c_str(), nullptr, &hints, &list);
+    if (rc != 0) {
+      result->set_value(absl::UnavailableError(
+          absl::StrCat("cannot resolve ", hostname, ": ", gai_strerror(rc))));
+      return;
+    }
+    std::vector<std::string> out;
+    for (addrinfo* a = list; a != nullptr; a = a->ai_next) {
+      char text[INET6_ADDRSTRLEN] = {};
+      if (a->ai_family == AF_INET) {
+        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr, text,
+                  sizeof(text));
+        out.push_back(absl::StrCat(text, ":", port));
+      } else if (a->ai_family == AF_INET6) {
+        inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr, text,
+                  sizeof(text));
+        out.push_back(absl::StrCat("[", text, "]:", port));
+      }
+    }
+    freeaddrinfo(list);
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    result->set_value(std::move(out));
+  }).detach();
+  if (answer.wait_for(timeout) != std::future_status::ready) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("resolving ", hostname, " took over ", timeout.count(), " ms"));
+  }
+  return answer.get();
+}
+
+LoadBalancingExporter::LoadBalancingExporter(std::string id, LoadBalancingConfig config,
+                                             ResolveFn resolve)
+    : id_(std::move(id)), config_(std::move(config)), resolve_(std::move(resolve)) {
+  backends_ = std::make_shared<Backends>(Backends{Ring({}), {}});
+}
+
+LoadBalancingExporter::~LoadBalancingExporter() { resolver_timer_.Stop(); }
+
+absl::Status LoadBalancingExporter::Start() {
+  if (config_.resolver.static_list) {
+    SetBackends(config_.resolver.static_list->hostnames);
+    return absl::OkStatus();
+  }
+  // A name that does not resolve yet is no reason not to start: the timer
+  // asks again, and exports wait for backends as retryable failures.
+  Resolve();
+  resolver_timer_.Start(config_.resolver.dns->interval, [this] { Resolve(); });
+  return absl::OkStatus();
+}
+
+void LoadBalancingExporter::Shutdown(core::Deadline) noexcept { resolver_timer_.Stop(); }
+
+void LoadBalancingExporter::Resolve() {
+  absl::StatusOr<std::vector<std::string>> answer =
+      resolve_ ? resolve_()
+               : ResolveHost(config_.resolver.dns->hostname,
+                             static_cast<int>(config_.resolver.dns->port),
+                             config_.resolver.dns->timeout);
+  if (!answer.ok()) {
+    core::Log(core::LogLevel::kWarn, id_, "resolving the backends failed; keeping the known ones",
+              absl::StrCat("error=\"", answer.status().message(), "\""));
+    return;
+  }
+  if (answer->empty()) {
+    core::Log(core::LogLevel::kWarn, id_,
+              "the backends' name resolved to nothing; keeping the known ones");
+    return;
+  }
+  SetBackends(std::move(*answer));
+}
+
+std::vector<std::string> LoadBalancingExporter::backends() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return backends_->ring.backends();
+}
+
+void LoadBalancingExporter::SetBackends(std::vector<std::string> endpoints) {
+  Ring ring(std::move(endpoints));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (ring.backends() == backends_->ring.backends()) return;
+  auto next = std::make_shared<Backends>(Backends{std::move(ring), {}});
+  for (const std::string& endpoint : next->ring.backends()) {
+    // A backend that stays keeps its client (and connection).
+    std::shared_ptr<common::otlp::GrpcClient> client;
+    for (size_t i = 0; i < backends_->clients.size(); ++i) {
+      if (backends_->ring.backends()[i] == endpoint) client = backends_->clients[i];
+    }
+    if (!client) {
+      const OtlpProtocolConfig& p = config_.protocol.otlp;
+      client = std::make_shared<common::otlp::GrpcClient>(
+          common::otlp::GrpcClientSettings{endpoint, p.compression, p.timeout, p.headers, p.tls});
+      if (absl::Status s = client->Start(); !s.ok()) {
+        core::Log(core::LogLevel::kError, id_, "cannot make a client for a backend",
+                  absl::StrCat("backend=", endpoint, " error=\"", s.message(), "\""));
+      }
+    }
+    next->clients.push_back(std::move(client));
+  }
+  core::Log(core::LogLevel::kInfo, id_, "backends",
+            absl::StrCat("count=", next->ring.backends().size()));
+  backends_ = std::move(next);
+}
+
+absl::Status LoadBalancingExporter::Export(const core::Batch& batch,
+                                           core::ExportReport& report) noexcept {
+  if (absl::Status s = batch.Parse(); !s.ok()) return s;
+  std::shared_ptr<const Backends> backends;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    backends = backends_;
+  }
+  if (backends->ring.empty()) return absl::UnavailableError("no backends resolved yet");
+  const bool by_trace = config_.routing_key == "traceID";
+  std::vector<Part> parts(backends->ring.backends().size());
+  switch (batch.signal()) {
+    case core::Signal::kTraces: {
+      const auto& rss = batch.traces().resource_spans();
+      for (int r = 0; r < rss.size(); ++r) {
+        const std::string_view service = FindString(rss[r].resource().attributes(), "service.name");
+        for (int s = 0; s < rss[r].scope_spans_size(); ++s) {
+          const auto& spans = rss[r].scope_spans(s).spans();
+          for (int i = 0; i < spans.size(); ++i) {
+            parts[backends->ring.Find(KeyOf(by_trace, spans[i].trace_id(), service))]
+                .records.push_back(
+                    {static_cast<uint32_t>(r), static_cast<uint32_t>(s), static_cast<uint32_t>(i)});
+          }
+        }
+      }
+      break;
+    }
+    case core::Signal::kLogs: {
+      const auto& rls = batch.logs().resource_logs();
+      for (int r = 0; r < rls.size(); ++r) {
+        const std::string_view service = FindString(rls[r].resource().attributes(), "service.name");
+        for (int s = 0; s < rls[r].scope_logs_size(); ++s) {
+          const auto& logs = rls[r].scope_logs(s).log_records();
+          for (int i = 0; i < logs.size(); ++i) {
+            parts[backends->ring.Find(KeyOf(by_trace, logs[i].trace_id(), service))]
+                .records.push_back(
+                    {static_cast<uint32_t>(r), static_cast<uint32_t>(s), static_cast<uint32_t>(i)});
+          }
+        }
+      }
+      break;
+    }
+    case core::Signal::kMetrics: {
+      const auto& rms = batch.metrics().resource_metrics();
+      for (int r = 0; r < rms.size(); ++r) {
+        parts[backends->ring.Find(FindString(rms[r].resource().attributes(), "service.name"))]
+            .resources.push_back(r);
+      }
+      break;
+    }
+  }
+  auto part_batch = [&](const Part& part) {
+    return batch.signal() == core::Signal::kMetrics ? MetricsPart(batch, part.resources)
+                                                    : core::SelectRecords(batch, part.records);
+  };
+  // Every backend's part at once.
+  struct Sent {
+    absl::Status status;
+    core::ExportReport report;
+  };
+  std::vector<std::future<Sent>> sending(parts.size());
+  std::vector<std::optional<core::Batch>> batches(parts.size());
+  for (size_t b = 0; b < parts.size(); ++b) {
+    if (parts[b].records.empty() && parts[b].resources.empty()) continue;
+    batches[b] = part_batch(parts[b]);
+    std::shared_ptr<common::otlp::GrpcClient> client = backends->clients[b];
+    const core::Batch* part = &*batches[b];
+    sending[b] = std::async(std::launch::async, [client, part, attempt = report.attempt] {
+      Sent sent;
+      sent.report.attempt = attempt;
+      sent.status = client->Export(*part, sent.report);
+      return sent;
+    });
+  }
+  absl::Status result;
+  Part failed;
+  for (size_t b = 0; b < parts.size(); ++b) {
+    if (!sending[b].valid()) continue;
+    Sent sent = sending[b].get();
+    report.rejected_records += sent.report.rejected_records;
+    if (!sent.report.rejected_reason.empty()) report.rejected_reason = sent.report.rejected_reason;
+    if (sent.status.ok()) continue;
+    if (core::IsRetryable(sent.status)) {
+      // Only this part goes again, routed again.
+      failed.records.insert(failed.records.end(), parts[b].records.begin(), parts[b].records.end());
+      failed.resources.insert(failed.resources.end(), parts[b].resources.begin(),
+                              parts[b].resources.end());
+      if (result.ok()) {
+        result = absl::Status(
+            sent.status.code(),
+            absl::StrCat("backend ", backends->ring.backends()[b], ": ", sent.status.message()));
+      }
+    } else {
+      // Refused for good by this backend: the part goes to the dead-letter file.
+      report.rejected_records += batches[b]->record_count();
+      report.rejected_reason =
+          absl::StrCat("backend ", backends->ring.backends()[b], ": ", sent.status.message());
+      if (report.rejected) {
+        report.rejected->Append(*batches[b]);
+      } else {
+        report.rejected = std::move(*batches[b]);
+      }
+    }
+  }
+  if (!result.ok()) {
+    std::sort(failed.records.begin(), failed.records.end());
+    std::sort(failed.resources.begin(), failed.resources.end());
+    report.retry = part_batch(failed);
+  }
+  return result;
+}
+
+}  // namespace tributary::exporters::loadbalancing
+
+namespace tributary {
+
+void RegisterExporterLoadbalancing(core::Registry& registry) {
+  using exporters::loadbalancing::LoadBalancingConfig;
+  registry.Add(core::MakeFactory<core::Exporter, LoadBalancingConfig>(
+      "loadbalancing", {core::Signal::kTraces, core::Signal::kMetrics, core::Signal::kLogs},
+      "OTLP/gRPC to several backends, each trace (or service) always to the same one by a "
+      "consistent-hash ring, the backends listed or found by DNS.",
+      [](const core::CreateContext& ctx,
+         const LoadBalancingConfig& config) -> absl::StatusOr<std::unique_ptr<core::Exporter>> {
+        return std::make_unique<exporters::loadbalancing::LoadBalancingExporter>(ctx.id.ToString(),
+                                                                                 config);
+      }));
+}
+
+}  // namespace tributary
