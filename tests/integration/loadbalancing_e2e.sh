@@ -3,10 +3,10 @@
 # exporter (static resolver) in front of three collectors. 3,000 traces of
 # six spans from the OpenTelemetry JS SDK, each split over the two agents,
 # must arrive with every span of each trace in exactly one collector's file
-# sink, each collector taking a share. Then one collector is stopped while
-# traces keep coming (the agents' write-ahead buffers hold what it cannot
-# take) and started again: afterwards every span is still in exactly one
-# sink, nothing lost and nothing twice.
+# sink, each collector taking a share. Then one collector is stopped and
+# 1,500 more traces come (the agents retry its part from their write-ahead
+# buffers) and it is started again: afterwards every span is still in
+# exactly one sink, nothing lost and nothing twice.
 #   loadbalancing_e2e.sh AGENT COLLECTOR
 set -euo pipefail
 AGENT=$1
@@ -92,13 +92,22 @@ PY
 send "$N" "$WORK/sent-1.jsonl"
 check "$N"
 
-# Collector 2 goes away mid-run; what is routed to it waits in the agents.
-send $((N / 2)) "$WORK/sent-2.jsonl" &
-sender=$!
-sleep 0.5
+# Collector 2 goes away; what is routed to it waits in the agents' buffers,
+# retried, while the other collectors take theirs.
 kill -TERM "${PIDS[1]}"
 wait "${PIDS[1]}" || true
-wait "$sender"
+send $((N / 2)) "$WORK/sent-2.jsonl"
+retries=0
+deadline=$((SECONDS + 60))
+until ((retries > 0)); do
+  ((SECONDS < deadline)) || { echo "the agents never retried collector 2's part" >&2; exit 1; }
+  sleep 0.5
+  retries=0
+  for node in a b; do
+    retries=$((retries + $(metric "http://127.0.0.1:${a_admin[$node]}" tributary_exporter_retried_records_total)))
+  done
+done
+echo "retries while collector 2 was away: $retries"
 start "collector-2b" "$COLLECTOR" --config "$WORK/collector-2.yaml"
 wait_ready "http://127.0.0.1:${c_admin[2]}/readyz"
 check $((N + N / 2))
