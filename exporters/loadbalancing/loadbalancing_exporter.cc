@@ -7,37 +7,22 @@
 #include <algorithm>
 #include <future>
 #include <thread>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "common/otlp/wire_request.h"
 #include "tributary/core/log.h"
 #include "tributary/core/registry.h"
+#include "tributary/core/wire.h"
 
 namespace tributary::exporters::loadbalancing {
 
 namespace {
 
-using common::aggregation::FindString;
 using common::aggregation::Hash64;
-using core::RecordRef;
+using common::otlp::WireRef;
 
 constexpr int kPointsPerBackend = 160;
-
-// The key a record is routed by.
-std::string_view KeyOf(bool by_trace, std::string_view trace_id, std::string_view service) {
-  return by_trace && !trace_id.empty() ? trace_id : service;
-}
-
-// One backend's share of a batch.
-struct Part {
-  std::vector<RecordRef> records;  // traces and logs
-  std::vector<int> resources;      // metrics: whole resources
-};
-
-core::Batch MetricsPart(const core::Batch& batch, const std::vector<int>& resources) {
-  core::MetricsRequest r;
-  for (int i : resources) *r.add_resource_metrics() = batch.metrics().resource_metrics(i);
-  return core::Batch(std::move(r));
-}
 
 }  // namespace
 
@@ -209,72 +194,63 @@ void LoadBalancingExporter::SetBackends(std::vector<std::string> endpoints) {
 
 absl::Status LoadBalancingExporter::Export(const core::Batch& batch,
                                            core::ExportReport& report) noexcept {
-  if (absl::Status s = batch.Parse(); !s.ok()) return s;
   std::shared_ptr<const Backends> backends;
   {
     std::lock_guard<std::mutex> lock(mu_);
     backends = backends_;
   }
   if (backends->ring.empty()) return absl::UnavailableError("no backends resolved yet");
-  const bool by_trace = config_.routing_key == "traceID";
-  std::vector<Part> parts(backends->ring.backends().size());
-  switch (batch.signal()) {
-    case core::Signal::kTraces: {
-      const auto& rss = batch.traces().resource_spans();
-      for (int r = 0; r < rss.size(); ++r) {
-        const std::string_view service = FindString(rss[r].resource().attributes(), "service.name");
-        for (int s = 0; s < rss[r].scope_spans_size(); ++s) {
-          const auto& spans = rss[r].scope_spans(s).spans();
-          for (int i = 0; i < spans.size(); ++i) {
-            parts[backends->ring.Find(KeyOf(by_trace, spans[i].trace_id(), service))]
-                .records.push_back(
-                    {static_cast<uint32_t>(r), static_cast<uint32_t>(s), static_cast<uint32_t>(i)});
-          }
+  // The batch is split on its serialized form: each part is composed from
+  // the bytes of its records and sent as they are.
+  std::string scratch;
+  common::otlp::WireRequest request;
+  if (!request.Read(core::wire::SerializedRequest(batch, &scratch))) {
+    return absl::InvalidArgumentError("the batch is not a valid OTLP request");
+  }
+  const core::Signal signal = batch.signal();
+  const bool by_trace = config_.routing_key == "traceID" && signal != core::Signal::kMetrics;
+  std::vector<std::vector<WireRef>> parts(backends->ring.backends().size());
+  for (uint32_t r = 0; r < request.resources(); ++r) {
+    const std::string service =
+        core::wire::StringAttribute(request.resource(r), 1, "service.name").value_or("");
+    for (uint32_t s = 0; s < request.scopes(r); ++s) {
+      for (uint32_t i = 0; i < request.records(r, s); ++i) {
+        const WireRef ref{r, s, i};
+        std::string_view key = service;
+        if (by_trace) {
+          const std::string_view id = signal == core::Signal::kTraces
+                                          ? common::otlp::SpanTraceId(request.record(ref))
+                                          : common::otlp::LogTraceId(request.record(ref));
+          if (!id.empty()) key = id;
         }
+        parts[backends->ring.Find(key)].push_back(ref);
       }
-      break;
-    }
-    case core::Signal::kLogs: {
-      const auto& rls = batch.logs().resource_logs();
-      for (int r = 0; r < rls.size(); ++r) {
-        const std::string_view service = FindString(rls[r].resource().attributes(), "service.name");
-        for (int s = 0; s < rls[r].scope_logs_size(); ++s) {
-          const auto& logs = rls[r].scope_logs(s).log_records();
-          for (int i = 0; i < logs.size(); ++i) {
-            parts[backends->ring.Find(KeyOf(by_trace, logs[i].trace_id(), service))]
-                .records.push_back(
-                    {static_cast<uint32_t>(r), static_cast<uint32_t>(s), static_cast<uint32_t>(i)});
-          }
-        }
-      }
-      break;
-    }
-    case core::Signal::kMetrics: {
-      const auto& rms = batch.metrics().resource_metrics();
-      for (int r = 0; r < rms.size(); ++r) {
-        parts[backends->ring.Find(FindString(rms[r].resource().attributes(), "service.name"))]
-            .resources.push_back(r);
-      }
-      break;
     }
   }
-  auto part_batch = [&](const Part& part) {
-    return batch.signal() == core::Signal::kMetrics ? MetricsPart(batch, part.resources)
-                                                    : core::SelectRecords(batch, part.records);
+  auto compose = [&](const std::vector<WireRef>& refs) {
+    std::string bytes = request.Compose(refs);
+    const size_t records = signal == core::Signal::kMetrics
+                               ? core::wire::CountOtlpRecords(signal, bytes).value_or(0)
+                               : refs.size();
+    return core::Batch(signal, std::move(bytes), records);
   };
-  // Every backend's part at once.
+  // Every backend's part at once: the first on this thread.
   struct Sent {
     absl::Status status;
     core::ExportReport report;
   };
-  std::vector<std::future<Sent>> sending(parts.size());
   std::vector<std::optional<core::Batch>> batches(parts.size());
+  std::vector<std::future<Sent>> sending(parts.size());
+  std::optional<size_t> here;
   for (size_t b = 0; b < parts.size(); ++b) {
-    if (parts[b].records.empty() && parts[b].resources.empty()) continue;
-    batches[b] = part_batch(parts[b]);
-    std::shared_ptr<common::otlp::GrpcClient> client = backends->clients[b];
-    const core::Batch* part = &*batches[b];
-    sending[b] = std::async(std::launch::async, [client, part, attempt = report.attempt] {
+    if (parts[b].empty()) continue;
+    batches[b] = compose(parts[b]);
+    if (!here) {
+      here = b;
+      continue;
+    }
+    sending[b] = std::async(std::launch::async, [client = backends->clients[b], part = &*batches[b],
+                                                 attempt = report.attempt] {
       Sent sent;
       sent.report.attempt = attempt;
       sent.status = client->Export(*part, sent.report);
@@ -282,18 +258,22 @@ absl::Status LoadBalancingExporter::Export(const core::Batch& batch,
     });
   }
   absl::Status result;
-  Part failed;
+  std::vector<WireRef> failed;
   for (size_t b = 0; b < parts.size(); ++b) {
-    if (!sending[b].valid()) continue;
-    Sent sent = sending[b].get();
+    if (!batches[b]) continue;
+    Sent sent;
+    if (here && b == *here) {
+      sent.report.attempt = report.attempt;
+      sent.status = backends->clients[b]->Export(*batches[b], sent.report);
+    } else {
+      sent = sending[b].get();
+    }
     report.rejected_records += sent.report.rejected_records;
     if (!sent.report.rejected_reason.empty()) report.rejected_reason = sent.report.rejected_reason;
     if (sent.status.ok()) continue;
     if (core::IsRetryable(sent.status)) {
       // Only this part goes again, routed again.
-      failed.records.insert(failed.records.end(), parts[b].records.begin(), parts[b].records.end());
-      failed.resources.insert(failed.resources.end(), parts[b].resources.begin(),
-                              parts[b].resources.end());
+      failed.insert(failed.end(), parts[b].begin(), parts[b].end());
       if (result.ok()) {
         result = absl::Status(
             sent.status.code(),
@@ -312,9 +292,10 @@ absl::Status LoadBalancingExporter::Export(const core::Batch& batch,
     }
   }
   if (!result.ok()) {
-    std::sort(failed.records.begin(), failed.records.end());
-    std::sort(failed.resources.begin(), failed.resources.end());
-    report.retry = part_batch(failed);
+    std::sort(failed.begin(), failed.end(), [](const WireRef& x, const WireRef& y) {
+      return std::tie(x.resource, x.scope, x.record) < std::tie(y.resource, y.scope, y.record);
+    });
+    report.retry = compose(failed);
   }
   return result;
 }

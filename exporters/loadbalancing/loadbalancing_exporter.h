@@ -132,6 +132,7 @@ class LoadBalancingExporter : public core::Exporter {
   void Shutdown(core::Deadline deadline) noexcept override;
   absl::Status Export(const core::Batch& batch, core::ExportReport& report) noexcept override;
   int MaxConcurrency() const override { return 16; }
+  bool ReadsWireForm() const override { return true; }
 
   // Resolves now (the timer does it every interval).
   void Resolve();
