@@ -109,46 +109,54 @@ absl::Status GrpcClient::Start() {
   return absl::OkStatus();
 }
 
-grpc::Status GrpcClient::CallWithBytes(grpc::ClientContext& ctx, core::Signal signal,
-                                       const std::string& request, std::string* response) {
+void GrpcClient::PrepareContext(grpc::ClientContext* ctx) const {
+  ctx->set_deadline(std::chrono::system_clock::now() + config_.timeout);
+  for (const auto& [k, v] : config_.headers) ctx->AddMetadata(absl::AsciiStrToLower(k), v);
+}
+
+std::shared_ptr<GrpcClient::Call> GrpcClient::Send(const core::Batch& batch) {
+  auto call = std::make_shared<Call>();
+  PrepareContext(&call->ctx_);
   // The bytes are the batch's, which outlives the call: gRPC reads them in
   // place.
-  grpc::Slice slice(request.data(), request.size(), grpc::Slice::STATIC_SLICE);
-  grpc::ByteBuffer send(&slice, 1);
-  grpc::ByteBuffer reply;
-  std::promise<grpc::Status> done;
-  bytes_->UnaryCall(&ctx, core::OtlpGrpcMethod(signal), grpc::StubOptions(), &send, &reply,
-                    [&done](grpc::Status s) { done.set_value(std::move(s)); });
-  grpc::Status status = done.get_future().get();
-  if (status.ok()) {
-    std::vector<grpc::Slice> slices;
-    if (reply.Dump(&slices).ok()) {
-      for (const grpc::Slice& s : slices) {
-        response->append(reinterpret_cast<const char*>(s.begin()), s.size());
-      }
-    }
-  }
-  return status;
+  const std::string& wire = *batch.wire();
+  call->slice_ = grpc::Slice(wire.data(), wire.size(), grpc::Slice::STATIC_SLICE);
+  call->send_ = grpc::ByteBuffer(&call->slice_, 1);
+  // The callback holds the call until it has answered.
+  bytes_->UnaryCall(&call->ctx_, core::OtlpGrpcMethod(batch.signal()), grpc::StubOptions(),
+                    &call->send_, &call->reply_, [call](grpc::Status status) {
+                      Result result;
+                      result.status = FromGrpcStatus(status);
+                      std::vector<grpc::Slice> slices;
+                      if (status.ok() && call->reply_.Dump(&slices).ok()) {
+                        std::string response;
+                        for (const grpc::Slice& s : slices) {
+                          response.append(reinterpret_cast<const char*>(s.begin()), s.size());
+                        }
+                        // The partial_success field (1) of every signal's
+                        // response: rejected records (1) and a message (2).
+                        opentelemetry::proto::collector::logs::v1::ExportLogsServiceResponse parsed;
+                        if (parsed.ParseFromString(response) && parsed.has_partial_success()) {
+                          result.report.rejected_records =
+                              parsed.partial_success().rejected_log_records();
+                          result.report.rejected_reason = parsed.partial_success().error_message();
+                        }
+                      }
+                      call->done_.set_value(std::move(result));
+                    });
+  return call;
 }
 
 absl::Status GrpcClient::Export(const core::Batch& batch, core::ExportReport& report) noexcept {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + config_.timeout);
-  for (const auto& [k, v] : config_.headers) ctx.AddMetadata(absl::AsciiStrToLower(k), v);
-  grpc::Status status;
-  if (const std::string* wire = batch.wire()) {
-    std::string response;
-    status = CallWithBytes(ctx, batch.signal(), *wire, &response);
-    if (!status.ok()) return FromGrpcStatus(status);
-    // The partial_success field (1) of every signal's response: rejected
-    // records (1) and a message (2).
-    opentelemetry::proto::collector::logs::v1::ExportLogsServiceResponse parsed;
-    if (parsed.ParseFromString(response) && parsed.has_partial_success()) {
-      report.rejected_records = parsed.partial_success().rejected_log_records();
-      report.rejected_reason = parsed.partial_success().error_message();
-    }
-    return absl::OkStatus();
+  if (batch.wire() != nullptr) {
+    Result result = Send(batch)->Wait();
+    report.rejected_records = result.report.rejected_records;
+    report.rejected_reason = std::move(result.report.rejected_reason);
+    return result.status;
   }
+  grpc::ClientContext ctx;
+  PrepareContext(&ctx);
+  grpc::Status status;
   switch (batch.signal()) {
     case core::Signal::kTraces: {
       opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse response;

@@ -4,6 +4,7 @@
 #include <grpcpp/generic/generic_stub.h>
 
 #include <chrono>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -32,18 +33,26 @@ struct GrpcClientSettings {
 // in the report.
 class GrpcClient {
  public:
+  // A call in progress, started by Send.
+  class Call;
+  struct Result {
+    absl::Status status;
+    core::ExportReport report;
+  };
+
   explicit GrpcClient(GrpcClientSettings settings);
   // Checks the certificate files and makes the channel (which connects
   // lazily).
   absl::Status Start();
   absl::Status Export(const core::Batch& batch, core::ExportReport& report) noexcept;
+  // Starts sending a batch that holds its wire form (Batch::wire()), which
+  // must outlive the call; Wait() on the call gives what Export would have.
+  // Several calls run at once without a thread each.
+  std::shared_ptr<Call> Send(const core::Batch& batch);
   const std::string& endpoint() const { return config_.endpoint; }
 
  private:
-  // Sends a serialized request to the signal's Export method; the response's
-  // bytes go to `response`.
-  grpc::Status CallWithBytes(grpc::ClientContext& ctx, core::Signal signal,
-                             const std::string& request, std::string* response);
+  void PrepareContext(grpc::ClientContext* ctx) const;
 
   const GrpcClientSettings config_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -51,6 +60,18 @@ class GrpcClient {
   std::unique_ptr<opentelemetry::proto::collector::metrics::v1::MetricsService::Stub> metrics_;
   std::unique_ptr<opentelemetry::proto::collector::logs::v1::LogsService::Stub> logs_;
   std::unique_ptr<grpc::GenericStub> bytes_;
+};
+
+class GrpcClient::Call {
+ public:
+  Result Wait() { return done_.get_future().get(); }
+
+ private:
+  friend class GrpcClient;
+  grpc::ClientContext ctx_;
+  grpc::Slice slice_;
+  grpc::ByteBuffer send_, reply_;
+  std::promise<Result> done_;
 };
 
 // gRPC status to the pipeline's retry decision: the codes OTLP names

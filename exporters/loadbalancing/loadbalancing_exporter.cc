@@ -5,7 +5,6 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <future>
 #include <thread>
 #include <tuple>
 
@@ -234,40 +233,19 @@ absl::Status LoadBalancingExporter::Export(const core::Batch& batch,
                                : refs.size();
     return core::Batch(signal, std::move(bytes), records);
   };
-  // Every backend's part at once: the first on this thread.
-  struct Sent {
-    absl::Status status;
-    core::ExportReport report;
-  };
+  // Every backend's part at once.
   std::vector<std::optional<core::Batch>> batches(parts.size());
-  std::vector<std::future<Sent>> sending(parts.size());
-  std::optional<size_t> here;
+  std::vector<std::shared_ptr<common::otlp::GrpcClient::Call>> calls(parts.size());
   for (size_t b = 0; b < parts.size(); ++b) {
     if (parts[b].empty()) continue;
     batches[b] = compose(parts[b]);
-    if (!here) {
-      here = b;
-      continue;
-    }
-    sending[b] = std::async(std::launch::async, [client = backends->clients[b], part = &*batches[b],
-                                                 attempt = report.attempt] {
-      Sent sent;
-      sent.report.attempt = attempt;
-      sent.status = client->Export(*part, sent.report);
-      return sent;
-    });
+    calls[b] = backends->clients[b]->Send(*batches[b]);
   }
   absl::Status result;
   std::vector<WireRef> failed;
   for (size_t b = 0; b < parts.size(); ++b) {
-    if (!batches[b]) continue;
-    Sent sent;
-    if (here && b == *here) {
-      sent.report.attempt = report.attempt;
-      sent.status = backends->clients[b]->Export(*batches[b], sent.report);
-    } else {
-      sent = sending[b].get();
-    }
+    if (!calls[b]) continue;
+    common::otlp::GrpcClient::Result sent = calls[b]->Wait();
     report.rejected_records += sent.report.rejected_records;
     if (!sent.report.rejected_reason.empty()) report.rejected_reason = sent.report.rejected_reason;
     if (sent.status.ok()) continue;
