@@ -4,27 +4,15 @@
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
 
-#include <fstream>
 #include <future>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/tls/tls.h"
 #include "tributary/core/otlp_codec.h"
 
 namespace tributary::common::otlp {
-namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-}  // namespace
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   const std::string message = status.error_message();
@@ -75,7 +63,7 @@ absl::Status GrpcClient::Start() {
     for (const std::string* f :
          {&config_.tls.ca_file, &config_.tls.cert_file, &config_.tls.key_file}) {
       if (f->empty()) continue;
-      auto content = ReadFile(*f);
+      auto content = tls::ReadFile(*f);
       if (!content.ok()) return content.status();
       if (content->find("-----BEGIN") == std::string::npos) {
         return absl::InvalidArgumentError(absl::StrCat(*f, " holds no PEM data"));

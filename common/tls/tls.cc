@@ -46,8 +46,6 @@ int64_t NewestModification(std::initializer_list<std::string_view> paths) {
   return newest;
 }
 
-namespace {
-
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
@@ -55,6 +53,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   s << in.rdbuf();
   return s.str();
 }
+
+namespace {
 
 std::string OpenSslError() {
   unsigned long e = ERR_get_error();

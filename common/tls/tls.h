@@ -96,6 +96,9 @@ class ServerCertificates {
 // Newest modification time of the files, in nanoseconds; 0 if none exists.
 int64_t NewestModification(std::initializer_list<std::string_view> paths);
 
+// The whole content of a (certificate or key) file.
+absl::StatusOr<std::string> ReadFile(const std::string& path);
+
 }  // namespace tributary::common::tls
 
 #endif  // TRIBUTARY_COMMON_TLS_TLS_H_

@@ -155,7 +155,6 @@ absl::Status Service::CreateExporters() {
 absl::Status Service::BuildPipeline(const PipelineSpec& p, ReceiverHeads* heads) {
   // Built back to front; processors get one instance per pipeline.
   Stage& stage = stages_.emplace_back();
-  stage.spec = &p;
   struct Out {
     std::string name;
     Consumer* consumer;

@@ -127,7 +127,6 @@ class Service {
   };
   // One built pipeline.
   struct Stage {
-    const PipelineSpec* spec = nullptr;
     std::vector<std::unique_ptr<Processor>> processors;  // front to back
     std::unique_ptr<WriteAheadBuffer> buffer;            // when configured
     std::vector<ConnectorInstance*> feeds;               // connectors among its exporters
