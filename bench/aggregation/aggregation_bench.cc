@@ -14,6 +14,8 @@
 
 #include "connectors/servicegraph/servicegraph_connector.h"
 #include "connectors/spanmetrics/spanmetrics_connector.h"
+#include "processors/aggregate/aggregate_processor.h"
+#include "processors/tail_sampling/tail_sampling_processor.h"
 
 // bench/sdk/alloc_count.cc: heap allocations made by the calling thread.
 uint64_t ThreadAllocations() noexcept;
@@ -162,6 +164,48 @@ int main() {
     printf("BENCH spanmetrics_series %zu series\n", c.series());
     printf("BENCH spanmetrics_state_mib %.1f MiB\n", (RssKib() - before) / 1024.0);
     Measure("spanmetrics", c, batches, 20);
+  }
+  {
+    // Tail sampling with three policies (errors, latency, 10%): batches of
+    // 1,000 spans of 250 traces, decided after every 20 batches.
+    processors::tail_sampling::TailSamplingConfig config;
+    config.num_traces = 1000000;
+    config.policies.resize(3);
+    config.policies[0].type = "status_code";
+    config.policies[0].status_code = processors::tail_sampling::StatusCodeConfig{{"ERROR"}};
+    config.policies[1].type = "latency";
+    config.policies[1].latency = processors::tail_sampling::LatencyConfig{500, 0};
+    config.policies[2].type = "probabilistic";
+    config.policies[2].probabilistic = processors::tail_sampling::ProbabilisticConfig{10, ""};
+    std::vector<std::unique_ptr<processors::tail_sampling::Policy>> policies;
+    for (size_t i = 0; i < 3; ++i) {
+      policies.push_back(
+          std::move(*processors::tail_sampling::Policy::Make(config.policies[i], i)));
+    }
+    uint64_t now = 0;
+    processors::tail_sampling::TailSamplingProcessor p("tail_sampling", config, std::move(policies),
+                                                       &sink, [&now] { return now; });
+    auto batches = ServiceGraphBatches(400, 1 << 20);
+    std::vector<double> ns, allocs;
+    for (int run = 0; run < 5; ++run) {
+      size_t spans = 0;
+      const uint64_t a0 = ThreadAllocations();
+      auto t0 = std::chrono::steady_clock::now();
+      for (size_t b = 0; b < batches.size(); ++b) {
+        if (!p.Consume(core::Envelope{batches[b], {}}).ok()) std::abort();
+        spans += batches[b]->record_count();
+        if (b % 20 == 19) {
+          now += 100000000000ull;  // past decision_wait
+          p.DecideDue();
+        }
+      }
+      auto t1 = std::chrono::steady_clock::now();
+      ns.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count() / spans);
+      allocs.push_back(static_cast<double>(ThreadAllocations() - a0) / spans);
+    }
+    printf("BENCH tail_sampling_3_policies_ns_per_span %.1f ns/span\n", Median(ns));
+    printf("BENCH tail_sampling_3_policies_allocations_per_span %.2f allocations/span\n",
+           Median(allocs));
   }
   {
     connectors::servicegraph::ServiceGraphConfig config;

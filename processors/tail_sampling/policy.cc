@@ -87,6 +87,7 @@ class Probabilistic : public Policy {
 
 class StringAttribute : public Policy {
  public:
+  bool ReadsSpans() const override { return true; }
   explicit StringAttribute(const StringAttributeConfig& c) : config_(c) {
     if (c.enabled_regex_matching) {
       for (const std::string& v : c.values) patterns_.push_back(std::make_unique<re2::RE2>(v));
@@ -113,6 +114,7 @@ class StringAttribute : public Policy {
 
 class NumericAttribute : public Policy {
  public:
+  bool ReadsSpans() const override { return true; }
   explicit NumericAttribute(const NumericAttributeConfig& c) : config_(c) {}
   bool Sample(const TraceSummary&, const Spans& spans) const override {
     const bool match = AnyValueOf(spans, config_.key, [&](const AnyValue& v) {

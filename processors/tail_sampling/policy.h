@@ -110,6 +110,8 @@ struct TraceSummary {
 class Policy {
  public:
   virtual ~Policy() = default;
+  // Whether Sample reads the spans themselves, beyond the summary.
+  virtual bool ReadsSpans() const { return false; }
   virtual bool Sample(
       const TraceSummary& trace,
       const std::vector<const opentelemetry::proto::trace::v1::ResourceSpans*>& spans) const = 0;

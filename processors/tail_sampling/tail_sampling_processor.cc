@@ -1,18 +1,19 @@
 #include "processors/tail_sampling/tail_sampling_processor.h"
 
 #include <algorithm>
+#include <iterator>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "tributary/core/log.h"
 #include "tributary/core/registry.h"
+#include "tributary/core/wire.h"
 
 namespace tributary::processors::tail_sampling {
 
 namespace {
 
 using opentelemetry::proto::trace::v1::ResourceSpans;
-using opentelemetry::proto::trace::v1::ScopeSpans;
-using opentelemetry::proto::trace::v1::Span;
 
 const core::MetricFamily<prometheus::Counter> kTraces{
     "tributary_tail_sampling_traces_total",
@@ -65,7 +66,9 @@ TailSamplingProcessor::TailSamplingProcessor(std::string id, TailSamplingConfig 
       traces_not_sampled_(kTraces.Add({{"processor", id_}, {"decision", "not_sampled"}})),
       early_(kEarly.Add({{"processor", id_}})),
       refused_(kRefused.Add({{"processor", id_}})),
-      pending_gauge_(kPending.Add({{"processor", id_}})) {}
+      pending_gauge_(kPending.Add({{"processor", id_}})) {
+  for (const auto& p : policies_) policies_read_attributes_ |= p->ReadsSpans();
+}
 
 absl::Status TailSamplingProcessor::Start() {
   const auto tick = std::clamp<std::chrono::nanoseconds>(
@@ -102,27 +105,49 @@ void TailSamplingProcessor::Remember(const std::string& trace_id, bool sampled) 
   }
 }
 
+core::Batch TailSamplingProcessor::Compose(std::vector<SpanAt> spans) {
+  // Per chunk, its spans in their order there, composed from its bytes.
+  std::stable_sort(spans.begin(), spans.end(), [](const SpanAt& a, const SpanAt& b) {
+    if (a.chunk != b.chunk) return a.chunk.get() < b.chunk.get();
+    return std::tie(a.ref.resource, a.ref.scope, a.ref.record) <
+           std::tie(b.ref.resource, b.ref.scope, b.ref.record);
+  });
+  std::string bytes;
+  std::vector<common::otlp::WireRef> refs;
+  for (size_t i = 0; i < spans.size();) {
+    size_t j = i;
+    refs.clear();
+    while (j < spans.size() && spans[j].chunk == spans[i].chunk) refs.push_back(spans[j++].ref);
+    bytes += spans[i].chunk->request.Compose(refs);
+    i = j;
+  }
+  return core::Batch(core::Signal::kTraces, std::move(bytes), spans.size());
+}
+
 void TailSamplingProcessor::DecideLocked(const std::string& trace_id, Out* out) {
   auto it = pending_.find(trace_id);
   if (it == pending_.end()) return;
   std::unique_ptr<Trace> trace = std::move(it->second);
   pending_.erase(it);
+  // Objects only for the policies that read attributes, once per trace.
+  std::optional<core::Batch> parsed;
   std::vector<const ResourceSpans*> spans;
-  for (const ResourceSpans& rs : trace->spans.resource_spans()) spans.push_back(&rs);
+  if (policies_read_attributes_) {
+    parsed = Compose(trace->spans);
+    for (const ResourceSpans& rs : parsed->traces().resource_spans()) spans.push_back(&rs);
+  }
   const bool sampled = std::any_of(policies_.begin(), policies_.end(),
                                    [&](const auto& p) { return p->Sample(trace->summary, spans); });
   Remember(trace_id, sampled);
   if (!sampled) {
     // Its acknowledgements go with `trace`: nothing is left to deliver.
     traces_not_sampled_.Increment();
-    sampled_out_.Increment(static_cast<double>(trace->span_count));
+    sampled_out_.Increment(static_cast<double>(trace->spans.size()));
     return;
   }
   traces_sampled_.Increment();
-  for (ResourceSpans& rs : *trace->spans.mutable_resource_spans()) {
-    out->request.add_resource_spans()->Swap(&rs);
-  }
-  out->spans += trace->span_count;
+  out->spans.insert(out->spans.end(), std::make_move_iterator(trace->spans.begin()),
+                    std::make_move_iterator(trace->spans.end()));
   out->acks.insert(out->acks.end(), trace->acks.begin(), trace->acks.end());
 }
 
@@ -156,30 +181,65 @@ void TailSamplingProcessor::DecideDue() {
 }
 
 void TailSamplingProcessor::Send(Out out) {
-  if (out.spans == 0) return;
-  core::Envelope e{std::make_shared<const core::Batch>(std::move(out.request)), out.acks};
+  if (out.spans.empty()) return;
+  const size_t spans = out.spans.size();
+  core::Envelope e{std::make_shared<const core::Batch>(Compose(std::move(out.spans))), out.acks};
   if (absl::Status s = next_->Consume(e); !s.ok()) {
     // Handed back: the senders retry, and the remembered decision sends the
     // spans on at once when they come again.
-    returned_.Increment(static_cast<double>(out.spans));
+    returned_.Increment(static_cast<double>(spans));
     e.Fail(core::IsRetryable(s) ? s : absl::UnavailableError(s.message()));
   }
 }
 
+namespace {
+
+absl::string_view AbslView(std::string_view v) { return absl::string_view(v.data(), v.size()); }
+
+// What the policies look at in a span, read from its bytes: start (7) and
+// end (8) times, and the status (15) code (3).
+void Summarize(std::string_view span, TraceSummary* t) {
+  core::wire::Reader reader(span);
+  core::wire::Field f;
+  uint64_t start = 0, end = 0;
+  int code = 0;
+  while (reader.Next(&f)) {
+    if (f.number == 7 && f.type == core::wire::Type::kFixed64) start = f.value;
+    if (f.number == 8 && f.type == core::wire::Type::kFixed64) end = f.value;
+    if (f.number == 15 && f.type == core::wire::Type::kLen) {
+      core::wire::Reader status(f.bytes);
+      core::wire::Field g;
+      while (status.Next(&g)) {
+        if (g.number == 3 && g.type == core::wire::Type::kVarint) code = static_cast<int>(g.value);
+      }
+    }
+  }
+  t->first_start = std::min(t->first_start, start);
+  t->last_end = std::max(t->last_end, end);
+  if (code >= 0 && code < 3) t->status[code] = true;
+}
+
+}  // namespace
+
 absl::Status TailSamplingProcessor::Consume(core::Envelope envelope) noexcept {
   if (envelope.batch == nullptr || envelope.batch->empty()) return absl::OkStatus();
-  if (absl::Status s = envelope.batch->Parse(); !s.ok()) return s;
-  const core::TracesRequest& request = envelope.batch->traces();
+  auto chunk = std::make_shared<Chunk>();
+  chunk->batch = envelope.batch;
+  if (!chunk->request.Read(core::wire::SerializedRequest(*chunk->batch, &chunk->serialized))) {
+    return absl::InvalidArgumentError(absl::StrCat(id_, ": the batch is not a valid request"));
+  }
+  const common::otlp::WireRequest& request = chunk->request;
   Out early, now_out;
   size_t dropped = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     // Room for the traces this request starts.
-    absl::flat_hash_set<std::string_view> fresh;
-    for (const ResourceSpans& rs : request.resource_spans()) {
-      for (const ScopeSpans& ss : rs.scope_spans()) {
-        for (const Span& span : ss.spans()) {
-          const std::string& id = span.trace_id();
+    absl::flat_hash_set<absl::string_view> fresh;
+    for (uint32_t r = 0; r < request.resources(); ++r) {
+      for (uint32_t s = 0; s < request.scopes(r); ++s) {
+        for (uint32_t i = 0; i < request.records(r, s); ++i) {
+          const absl::string_view id =
+              AbslView(common::otlp::SpanTraceId(request.record({r, s, i})));
           if (!pending_.contains(id) && !sampled_.contains(id) && !not_sampled_.contains(id)) {
             fresh.insert(id);
           }
@@ -200,55 +260,42 @@ absl::Status TailSamplingProcessor::Consume(core::Envelope envelope) noexcept {
       DecideEarlyLocked(room, &early);
     }
     const uint64_t now = now_();
-    // Where this request's spans go in each trace, per scope.
-    absl::flat_hash_map<Trace*, ScopeSpans*> scope_of;
-    absl::flat_hash_set<Trace*> holding;
-    for (const ResourceSpans& rs : request.resource_spans()) {
-      for (const ScopeSpans& ss : rs.scope_spans()) {
-        scope_of.clear();
-        ScopeSpans* now_scope = nullptr;
-        for (const Span& span : ss.spans()) {
-          const std::string& id = span.trace_id();
-          if (sampled_.contains(id)) {
-            // A late span of a trace already sent on.
-            if (now_scope == nullptr) {
-              auto* out_rs = now_out.request.add_resource_spans();
-              *out_rs->mutable_resource() = rs.resource();
-              now_scope = out_rs->add_scope_spans();
-              *now_scope->mutable_scope() = ss.scope();
+    Trace* last = nullptr;  // spans of a trace mostly come together
+    for (uint32_t r = 0; r < request.resources(); ++r) {
+      for (uint32_t s = 0; s < request.scopes(r); ++s) {
+        for (uint32_t i = 0; i < request.records(r, s); ++i) {
+          const common::otlp::WireRef ref{r, s, i};
+          const std::string_view span = request.record(ref);
+          const absl::string_view id = AbslView(common::otlp::SpanTraceId(span));
+          Trace* trace =
+              last != nullptr && absl::string_view(last->summary.trace_id) == id ? last : nullptr;
+          if (trace == nullptr) {
+            if (sampled_.contains(id)) {
+              // A late span of a trace already sent on.
+              now_out.spans.push_back({chunk, ref});
+              continue;
             }
-            *now_scope->add_spans() = span;
-            ++now_out.spans;
-            continue;
+            if (not_sampled_.contains(id)) {
+              ++dropped;
+              continue;
+            }
+            auto& slot = pending_[id];
+            if (!slot) {
+              slot = std::make_unique<Trace>();
+              slot->summary.trace_id = std::string(id);
+              slot->deadline = now + wait_;
+              order_.emplace_back(slot->deadline, slot->summary.trace_id);
+            }
+            trace = slot.get();
+            // The first span of this request for the trace: it holds the
+            // request's acknowledgements.
+            if (trace->spans.empty() || trace->spans.back().chunk != chunk) {
+              trace->acks.insert(trace->acks.end(), envelope.acks.begin(), envelope.acks.end());
+            }
+            last = trace;
           }
-          if (not_sampled_.contains(id)) {
-            ++dropped;
-            continue;
-          }
-          auto& trace = pending_[id];
-          if (!trace) {
-            trace = std::make_unique<Trace>();
-            trace->summary.trace_id = id;
-            trace->deadline = now + wait_;
-            order_.emplace_back(trace->deadline, id);
-          }
-          ScopeSpans*& scope = scope_of[trace.get()];
-          if (scope == nullptr) {
-            auto* trace_rs = trace->spans.add_resource_spans();
-            *trace_rs->mutable_resource() = rs.resource();
-            scope = trace_rs->add_scope_spans();
-            *scope->mutable_scope() = ss.scope();
-          }
-          *scope->add_spans() = span;
-          ++trace->span_count;
-          TraceSummary& t = trace->summary;
-          t.first_start = std::min<uint64_t>(t.first_start, span.start_time_unix_nano());
-          t.last_end = std::max<uint64_t>(t.last_end, span.end_time_unix_nano());
-          const int code = span.status().code();
-          if (code >= 0 && code < 3) t.status[code] = true;
-          if (holding.insert(trace.get()).second) {
-            trace->acks.insert(trace->acks.end(), envelope.acks.begin(), envelope.acks.end());
-          }
+          trace->spans.push_back({chunk, ref});
+          Summarize(span, &trace->summary);
         }
       }
     }
@@ -256,7 +303,7 @@ absl::Status TailSamplingProcessor::Consume(core::Envelope envelope) noexcept {
   }
   if (dropped > 0) sampled_out_.Increment(static_cast<double>(dropped));
   Send(std::move(early));
-  if (now_out.spans > 0) {
+  if (!now_out.spans.empty()) {
     now_out.acks = envelope.acks;
     Send(std::move(now_out));
   }

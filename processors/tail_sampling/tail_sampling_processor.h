@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "common/aggregation/aggregation.h"
+#include "common/otlp/wire_request.h"
 #include "processors/tail_sampling/policy.h"
 #include "tributary/core/component.h"
 #include "tributary/core/telemetry.h"
@@ -84,22 +85,34 @@ class TailSamplingProcessor : public core::Processor {
   size_t pending() const;
 
  private:
+  // A request as received, taken apart on its serialized form, kept while
+  // a span of it waits: a trace holds its spans as places in such chunks,
+  // never as objects.
+  struct Chunk {
+    std::shared_ptr<const core::Batch> batch;
+    std::string serialized;  // when the batch held objects
+    common::otlp::WireRequest request;
+  };
+  struct SpanAt {
+    std::shared_ptr<const Chunk> chunk;
+    common::otlp::WireRef ref;
+  };
   struct Trace {
     TraceSummary summary;
-    core::TracesRequest spans;
-    size_t span_count = 0;
+    std::vector<SpanAt> spans;
     std::vector<core::AckRef> acks;
     uint64_t deadline = 0;
   };
   // Sampled spans with the acknowledgements they settle.
   struct Out {
-    core::TracesRequest request;
-    size_t spans = 0;
+    std::vector<SpanAt> spans;
     std::vector<core::AckRef> acks;
   };
 
   // Decides `trace` (removed from pending_), adding it to `out` if sampled.
   void DecideLocked(const std::string& trace_id, Out* out);
+  // The request holding `spans`, composed from their chunks' bytes.
+  static core::Batch Compose(std::vector<SpanAt> spans);
   void Remember(const std::string& trace_id, bool sampled);
   // Decides the oldest traces until `room` more fit.
   void DecideEarlyLocked(size_t room, Out* out);
@@ -108,6 +121,7 @@ class TailSamplingProcessor : public core::Processor {
   const std::string id_;
   const TailSamplingConfig config_;
   const std::vector<std::unique_ptr<Policy>> policies_;
+  bool policies_read_attributes_ = false;
   core::Consumer* const next_;
   const NowFn now_;
   const uint64_t wait_;
