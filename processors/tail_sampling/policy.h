@@ -100,7 +100,7 @@ struct PolicyConfig {
 
 // What a policy looks at in a trace, gathered as its spans arrive.
 struct TraceSummary {
-  std::string trace_id;
+  std::string_view trace_id;  // held by whoever holds the summary
   uint64_t first_start = UINT64_MAX;
   uint64_t last_end = 0;
   bool status[3] = {false, false, false};  // UNSET, OK, ERROR seen

@@ -92,7 +92,7 @@ size_t TailSamplingProcessor::pending() const {
   return pending_.size();
 }
 
-void TailSamplingProcessor::Remember(const std::string& trace_id, bool sampled) {
+void TailSamplingProcessor::Remember(const TraceKey& trace_id, bool sampled) {
   auto& set = sampled ? sampled_ : not_sampled_;
   auto& order = sampled ? sampled_order_ : not_sampled_order_;
   const size_t limit = static_cast<size_t>(sampled ? config_.decision_cache.sampled_cache_size
@@ -124,7 +124,7 @@ core::Batch TailSamplingProcessor::Compose(std::vector<SpanAt> spans) {
   return core::Batch(core::Signal::kTraces, std::move(bytes), spans.size());
 }
 
-void TailSamplingProcessor::DecideLocked(const std::string& trace_id, Out* out) {
+void TailSamplingProcessor::DecideLocked(const TraceKey& trace_id, Out* out) {
   auto it = pending_.find(trace_id);
   if (it == pending_.end()) return;
   std::unique_ptr<Trace> trace = std::move(it->second);
@@ -133,7 +133,7 @@ void TailSamplingProcessor::DecideLocked(const std::string& trace_id, Out* out) 
   std::optional<core::Batch> parsed;
   std::vector<const ResourceSpans*> spans;
   if (policies_read_attributes_) {
-    parsed = Compose(trace->spans);
+    parsed = Compose(std::vector<SpanAt>(trace->spans.begin(), trace->spans.end()));
     for (const ResourceSpans& rs : parsed->traces().resource_spans()) spans.push_back(&rs);
   }
   const bool sampled = std::any_of(policies_.begin(), policies_.end(),
@@ -194,8 +194,6 @@ void TailSamplingProcessor::Send(Out out) {
 
 namespace {
 
-absl::string_view AbslView(std::string_view v) { return absl::string_view(v.data(), v.size()); }
-
 // What the policies look at in a span, read from its bytes: start (7) and
 // end (8) times, and the status (15) code (3).
 void Summarize(std::string_view span, TraceSummary* t) {
@@ -234,12 +232,11 @@ absl::Status TailSamplingProcessor::Consume(core::Envelope envelope) noexcept {
   {
     std::lock_guard<std::mutex> lock(mu_);
     // Room for the traces this request starts.
-    absl::flat_hash_set<absl::string_view> fresh;
+    absl::flat_hash_set<TraceKey> fresh;
     for (uint32_t r = 0; r < request.resources(); ++r) {
       for (uint32_t s = 0; s < request.scopes(r); ++s) {
         for (uint32_t i = 0; i < request.records(r, s); ++i) {
-          const absl::string_view id =
-              AbslView(common::otlp::SpanTraceId(request.record({r, s, i})));
+          const TraceKey id = TraceKey::Of(common::otlp::SpanTraceId(request.record({r, s, i})));
           if (!pending_.contains(id) && !sampled_.contains(id) && !not_sampled_.contains(id)) {
             fresh.insert(id);
           }
@@ -261,14 +258,14 @@ absl::Status TailSamplingProcessor::Consume(core::Envelope envelope) noexcept {
     }
     const uint64_t now = now_();
     Trace* last = nullptr;  // spans of a trace mostly come together
+    TraceKey last_id;
     for (uint32_t r = 0; r < request.resources(); ++r) {
       for (uint32_t s = 0; s < request.scopes(r); ++s) {
         for (uint32_t i = 0; i < request.records(r, s); ++i) {
           const common::otlp::WireRef ref{r, s, i};
           const std::string_view span = request.record(ref);
-          const absl::string_view id = AbslView(common::otlp::SpanTraceId(span));
-          Trace* trace =
-              last != nullptr && absl::string_view(last->summary.trace_id) == id ? last : nullptr;
+          const TraceKey id = TraceKey::Of(common::otlp::SpanTraceId(span));
+          Trace* trace = last != nullptr && last_id == id ? last : nullptr;
           if (trace == nullptr) {
             if (sampled_.contains(id)) {
               // A late span of a trace already sent on.
@@ -282,9 +279,10 @@ absl::Status TailSamplingProcessor::Consume(core::Envelope envelope) noexcept {
             auto& slot = pending_[id];
             if (!slot) {
               slot = std::make_unique<Trace>();
-              slot->summary.trace_id = std::string(id);
+              slot->key = id;
+              slot->summary.trace_id = slot->key.view();
               slot->deadline = now + wait_;
-              order_.emplace_back(slot->deadline, slot->summary.trace_id);
+              order_.emplace_back(slot->deadline, id);
             }
             trace = slot.get();
             // The first span of this request for the trace: it holds the
@@ -293,6 +291,7 @@ absl::Status TailSamplingProcessor::Consume(core::Envelope envelope) noexcept {
               trace->acks.insert(trace->acks.end(), envelope.acks.begin(), envelope.acks.end());
             }
             last = trace;
+            last_id = id;
           }
           trace->spans.push_back({chunk, ref});
           Summarize(span, &trace->summary);

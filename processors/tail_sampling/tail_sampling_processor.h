@@ -1,6 +1,8 @@
 #ifndef TRIBUTARY_PROCESSORS_TAIL_SAMPLING_TAIL_SAMPLING_PROCESSOR_H_
 #define TRIBUTARY_PROCESSORS_TAIL_SAMPLING_TAIL_SAMPLING_PROCESSOR_H_
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -12,6 +14,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "common/aggregation/aggregation.h"
 #include "common/otlp/wire_request.h"
 #include "processors/tail_sampling/policy.h"
@@ -97,10 +100,29 @@ class TailSamplingProcessor : public core::Processor {
     std::shared_ptr<const Chunk> chunk;
     common::otlp::WireRef ref;
   };
+  // A trace id as a key, held inline (ids are 16 bytes; a longer,
+  // malformed one is known by its first 16).
+  struct TraceKey {
+    std::array<char, 16> bytes{};
+    uint8_t size = 0;
+    static TraceKey Of(std::string_view id) {
+      TraceKey k;
+      k.size = static_cast<uint8_t>(std::min<size_t>(id.size(), 16));
+      std::copy_n(id.data(), k.size, k.bytes.data());
+      return k;
+    }
+    std::string_view view() const { return std::string_view(bytes.data(), size); }
+    bool operator==(const TraceKey& o) const { return view() == o.view(); }
+    template <class H>
+    friend H AbslHashValue(H h, const TraceKey& k) {
+      return H::combine(std::move(h), absl::string_view(k.bytes.data(), k.size));
+    }
+  };
   struct Trace {
-    TraceSummary summary;
-    std::vector<SpanAt> spans;
-    std::vector<core::AckRef> acks;
+    TraceKey key;
+    TraceSummary summary;  // its trace_id views `key`
+    absl::InlinedVector<SpanAt, 4> spans;
+    absl::InlinedVector<core::AckRef, 2> acks;
     uint64_t deadline = 0;
   };
   // Sampled spans with the acknowledgements they settle.
@@ -110,10 +132,10 @@ class TailSamplingProcessor : public core::Processor {
   };
 
   // Decides `trace` (removed from pending_), adding it to `out` if sampled.
-  void DecideLocked(const std::string& trace_id, Out* out);
+  void DecideLocked(const TraceKey& trace_id, Out* out);
   // The request holding `spans`, composed from their chunks' bytes.
   static core::Batch Compose(std::vector<SpanAt> spans);
-  void Remember(const std::string& trace_id, bool sampled);
+  void Remember(const TraceKey& trace_id, bool sampled);
   // Decides the oldest traces until `room` more fit.
   void DecideEarlyLocked(size_t room, Out* out);
   void Send(Out out);
@@ -135,10 +157,10 @@ class TailSamplingProcessor : public core::Processor {
   prometheus::Gauge& pending_gauge_;
 
   mutable std::mutex mu_;
-  absl::flat_hash_map<std::string, std::unique_ptr<Trace>> pending_;
-  std::deque<std::pair<uint64_t, std::string>> order_;  // (deadline, trace id), oldest first
-  absl::flat_hash_set<std::string> sampled_, not_sampled_;
-  std::deque<std::string> sampled_order_, not_sampled_order_;
+  absl::flat_hash_map<TraceKey, std::unique_ptr<Trace>> pending_;
+  std::deque<std::pair<uint64_t, TraceKey>> order_;  // (deadline, trace id), oldest first
+  absl::flat_hash_set<TraceKey> sampled_, not_sampled_;
+  std::deque<TraceKey> sampled_order_, not_sampled_order_;
 
   common::aggregation::PeriodicTask timer_;
 };
