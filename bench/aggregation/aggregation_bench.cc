@@ -208,6 +208,52 @@ int main() {
            Median(allocs));
   }
   {
+    // aggregate: three senders (pods) of the same 1,000 counter series, each
+    // point a cumulative sum with two attributes, merged on dropping the pod.
+    processors::aggregate::AggregateConfig config;
+    config.drop_attributes = {"k8s.pod.name"};
+    uint64_t now = 1700000000000000000ull;
+    std::vector<std::shared_ptr<const core::Batch>> rounds;
+    for (int round = 0; round < 20; ++round) {
+      for (int pod = 0; pod < 3; ++pod) {
+        core::MetricsRequest r;
+        auto* rm = r.add_resource_metrics();
+        SetString(rm->mutable_resource()->add_attributes(), "service.name", "shop");
+        SetString(rm->mutable_resource()->add_attributes(), "k8s.pod.name",
+                  "shop-" + std::to_string(pod));
+        auto* m = rm->add_scope_metrics()->add_metrics();
+        m->set_name("http.server.requests");
+        m->mutable_sum()->set_is_monotonic(true);
+        m->mutable_sum()->set_aggregation_temporality(
+            opentelemetry::proto::metrics::v1::AGGREGATION_TEMPORALITY_CUMULATIVE);
+        for (int series = 0; series < 1000; ++series) {
+          auto* point = m->mutable_sum()->add_data_points();
+          SetString(point->add_attributes(), "http.route", "/r/" + std::to_string(series % 100));
+          SetString(point->add_attributes(), "http.response.status_code",
+                    std::to_string(200 + series / 100));
+          point->set_start_time_unix_nano(1700000000000000000ull);
+          point->set_time_unix_nano(1700000000000000000ull + (round + 1) * 1000000000ull);
+          point->set_as_int(round * 10 + series);
+        }
+        rounds.push_back(std::make_shared<const core::Batch>(std::move(r)));
+      }
+    }
+    std::vector<double> ns;
+    for (int run = 0; run < 5; ++run) {
+      processors::aggregate::AggregateProcessor fresh("aggregate", config, &sink,
+                                                      [&now] { return now; });
+      size_t points = 0;
+      auto t0 = std::chrono::steady_clock::now();
+      for (const auto& b : rounds) {
+        if (!fresh.Consume(core::Envelope{b, {}}).ok()) std::abort();
+        points += b->record_count();
+      }
+      auto t1 = std::chrono::steady_clock::now();
+      ns.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count() / points);
+    }
+    printf("BENCH aggregate_ns_per_point %.1f ns/point\n", Median(ns));
+  }
+  {
     connectors::servicegraph::ServiceGraphConfig config;
     config.store.max_items = 100000;
     connectors::servicegraph::ServiceGraphConnector c("servicegraph", config, &sink, "bench");
