@@ -208,6 +208,34 @@ int main() {
            Median(allocs));
   }
   {
+    // What 1,000,000 undecided traces (two spans each, as the batches above)
+    // hold: resident memory with them pending, and refusal beyond num_traces.
+    processors::tail_sampling::TailSamplingConfig config;
+    config.num_traces = 1000000;
+    config.policies.resize(1);
+    config.policies[0].type = "always_sample";
+    std::vector<std::unique_ptr<processors::tail_sampling::Policy>> policies;
+    policies.push_back(std::move(*processors::tail_sampling::Policy::Make(config.policies[0], 0)));
+    processors::tail_sampling::TailSamplingProcessor p("tail_sampling", config, std::move(policies),
+                                                       &sink, [] { return uint64_t{0}; });
+    const long before = RssKib();
+    // 2,000 batches of 500 traces, made one at a time: only the processor
+    // keeps them.
+    for (uint64_t b = 0; b < 2000; ++b) {
+      auto batch = ServiceGraphBatches(1, (2u << 20) + b * 500).front();
+      if (!p.Consume(core::Envelope{batch, {}}).ok()) std::abort();
+    }
+    const long after = RssKib();
+    const bool refused =
+        !p.Consume(core::Envelope{ServiceGraphBatches(1, 1u << 30).front(), {}}).ok();
+    printf("BENCH tail_sampling_1m_pending_traces %zu traces\n", p.pending());
+    printf("BENCH tail_sampling_1m_pending_rss_mib %.0f MiB\n", (after - before) / 1024.0);
+    printf("BENCH tail_sampling_bytes_per_pending_trace %.0f bytes\n",
+           (after - before) * 1024.0 / static_cast<double>(p.pending()));
+    printf("BENCH tail_sampling_full_refuses %d (1: a request of new traces was refused)\n",
+           refused ? 1 : 0);
+  }
+  {
     // aggregate: three senders (pods) of the same 1,000 counter series, each
     // point a cumulative sum with two attributes, merged on dropping the pod.
     processors::aggregate::AggregateConfig config;

@@ -226,6 +226,8 @@ absl::Status TailSamplingProcessor::Consume(core::Envelope envelope) noexcept {
   if (!chunk->request.Read(core::wire::SerializedRequest(*chunk->batch, &chunk->serialized))) {
     return absl::InvalidArgumentError(absl::StrCat(id_, ": the batch is not a valid request"));
   }
+  // A batch of objects was serialized into the chunk: only those bytes are kept.
+  if (!chunk->serialized.empty()) chunk->batch.reset();
   const common::otlp::WireRequest& request = chunk->request;
   Out early, now_out;
   size_t dropped = 0;

@@ -92,8 +92,8 @@ class TailSamplingProcessor : public core::Processor {
   // a span of it waits: a trace holds its spans as places in such chunks,
   // never as objects.
   struct Chunk {
-    std::shared_ptr<const core::Batch> batch;
-    std::string serialized;  // when the batch held objects
+    std::shared_ptr<const core::Batch> batch;  // when it holds the bytes read
+    std::string serialized;                    // else its objects serialized
     common::otlp::WireRequest request;
   };
   struct SpanAt {
