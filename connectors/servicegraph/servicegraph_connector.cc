@@ -300,7 +300,8 @@ absl::Status ServiceGraphConnector::Flush() {
     auto* failed = sum("traces_service_graph_request_failed_total");
     auto* server = histogram("traces_service_graph_request_server_seconds");
     auto* client = histogram("traces_service_graph_request_client_seconds");
-    for (const auto& [key, s] : series_) {
+    for (const auto& entry : series_) {
+      const Series& s = entry.second;
       auto count = [&](auto* into, uint64_t value) {
         auto* p = into->add_data_points();
         p->mutable_attributes()->Assign(s.attributes.begin(), s.attributes.end());

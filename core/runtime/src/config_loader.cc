@@ -181,7 +181,8 @@ void CheckConnectorGraph(const Registry& registry, const YAML::Node& section,
     auto it = outputs.find(input);
     return it == outputs.end() ? kNone : it->second;
   };
-  for (const auto& [key, spec] : config->connectors) {
+  for (const auto& entry : config->connectors) {
+    const std::string& key = entry.first;
     auto used = [&](const ConnectorUse& u) { return u.connector == key; };
     if (std::none_of(as_receiver.begin(), as_receiver.end(), used) &&
         std::none_of(as_exporter.begin(), as_exporter.end(), used)) {
