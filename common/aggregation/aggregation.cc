@@ -21,12 +21,6 @@ std::string_view FindString(const Attributes& attributes, std::string_view key) 
              : std::string_view();
 }
 
-void AddString(std::vector<KeyValue>* out, std::string_view key, std::string_view value) {
-  KeyValue& kv = out->emplace_back();
-  kv.set_key(std::string(key));
-  kv.mutable_value()->set_string_value(std::string(value));
-}
-
 const core::MetricFamily<prometheus::Counter> kConnectorFlushes{
     "tributary_connector_flushes_total",
     "Emissions of a connector's metrics, by whether the next pipeline took them"};

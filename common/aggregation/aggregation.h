@@ -14,21 +14,19 @@
 #include <thread>
 #include <vector>
 
+#include "tributary/core/attributes.h"
 #include "tributary/core/batch.h"
 #include "tributary/core/telemetry.h"
 
 namespace tributary::common::aggregation {
 
-using Attributes = google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>;
+using core::Attributes;
 
 // The value of `key` among `attributes`, or null.
 const opentelemetry::proto::common::v1::AnyValue* FindAttribute(const Attributes& attributes,
                                                                 std::string_view key);
 // The string value of `key`, or empty when absent or not a string.
 std::string_view FindString(const Attributes& attributes, std::string_view key);
-
-void AddString(std::vector<opentelemetry::proto::common::v1::KeyValue>* out, std::string_view key,
-               std::string_view value);
 
 // Appends `v` to a key, so that values of different types or contents never
 // give the same bytes.

@@ -49,7 +49,6 @@ class GrpcClient {
   // must outlive the call; Wait() on the call gives what Export would have.
   // Several calls run at once without a thread each.
   std::shared_ptr<Call> Send(const core::Batch& batch);
-  const std::string& endpoint() const { return config_.endpoint; }
 
  private:
   void PrepareContext(grpc::ClientContext* ctx) const;

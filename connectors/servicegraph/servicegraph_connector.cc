@@ -11,8 +11,8 @@ namespace tributary::connectors::servicegraph {
 
 namespace {
 
-using common::aggregation::AddString;
 using common::aggregation::FindString;
+using core::AddStringAttribute;
 using opentelemetry::proto::resource::v1::Resource;
 using opentelemetry::proto::trace::v1::Span;
 
@@ -221,15 +221,15 @@ void ServiceGraphConnector::CompleteLocked(const Edge& edge) {
   if (inserted) {
     s.server = common::aggregation::ExplicitHistogram(bounds_.size());
     s.client = common::aggregation::ExplicitHistogram(bounds_.size());
-    AddString(&s.attributes, "client", edge.client);
-    AddString(&s.attributes, "server", edge.server);
-    AddString(&s.attributes, "connection_type", edge.connection_type);
-    AddString(&s.attributes, "collector.instance.id", instance_id_);
+    AddStringAttribute(&s.attributes, "client", edge.client);
+    AddStringAttribute(&s.attributes, "server", edge.server);
+    AddStringAttribute(&s.attributes, "connection_type", edge.connection_type);
+    AddStringAttribute(&s.attributes, "collector.instance.id", instance_id_);
     if (config_.virtual_node_extra_label && edge.connection_type == kVirtualNode) {
-      AddString(&s.attributes, "virtual_node",
-                edge.has_client && edge.client != "user" ? "server" : "client");
+      AddStringAttribute(&s.attributes, "virtual_node",
+                         edge.has_client && edge.client != "user" ? "server" : "client");
     }
-    for (const auto& [k, v] : edge.dimensions) AddString(&s.attributes, k, v);
+    for (const auto& [k, v] : edge.dimensions) AddStringAttribute(&s.attributes, k, v);
   }
   ++s.requests;
   if (edge.failed) ++s.failed;
@@ -304,7 +304,7 @@ absl::Status ServiceGraphConnector::Flush() {
       const Series& s = entry.second;
       auto count = [&](auto* into, uint64_t value) {
         auto* p = into->add_data_points();
-        p->mutable_attributes()->Assign(s.attributes.begin(), s.attributes.end());
+        *p->mutable_attributes() = s.attributes;
         p->set_start_time_unix_nano(start_);
         p->set_time_unix_nano(now);
         p->set_as_int(static_cast<int64_t>(value));
@@ -313,7 +313,7 @@ absl::Status ServiceGraphConnector::Flush() {
       count(failed, s.failed);
       for (auto [into, h] : {std::pair{server, &s.server}, std::pair{client, &s.client}}) {
         auto* p = into->add_data_points();
-        p->mutable_attributes()->Assign(s.attributes.begin(), s.attributes.end());
+        *p->mutable_attributes() = s.attributes;
         p->set_start_time_unix_nano(start_);
         p->set_time_unix_nano(now);
         h->Fill(bounds_, p);

@@ -119,7 +119,7 @@ class ServiceGraphConnector : public core::Connector {
     uint64_t expires = 0;
   };
   struct Series {
-    std::vector<opentelemetry::proto::common::v1::KeyValue> attributes;
+    core::Attributes attributes;
     uint64_t requests = 0, failed = 0;
     common::aggregation::ExplicitHistogram server, client;
   };

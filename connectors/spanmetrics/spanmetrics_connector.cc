@@ -13,9 +13,9 @@ namespace tributary::connectors::spanmetrics {
 
 namespace {
 
-using common::aggregation::AddString;
 using common::aggregation::AppendValueKey;
 using common::aggregation::FindAttribute;
+using core::AddStringAttribute;
 using opentelemetry::proto::common::v1::AnyValue;
 using opentelemetry::proto::common::v1::KeyValue;
 using opentelemetry::proto::metrics::v1::AggregationTemporality;
@@ -246,28 +246,29 @@ SpanMetricsConnector::Series& SpanMetricsConnector::SeriesFor(ResourceState& sta
     auto& overflow = state.series[kOverflowKey];
     if (!overflow) {
       overflow = NewSeries(now);
-      KeyValue& kv = overflow->attributes.emplace_back();
-      kv.set_key("otel_metric_overflow");
-      kv.mutable_value()->set_bool_value(true);
+      KeyValue* kv = overflow->attributes.Add();
+      kv->set_key("otel_metric_overflow");
+      kv->mutable_value()->set_bool_value(true);
       ++series_count_;
     }
     return *overflow;
   }
   std::unique_ptr<Series> s = NewSeries(now);
-  if (keep_[0]) AddString(&s->attributes, kServiceName, service);
-  if (keep_[1]) AddString(&s->attributes, kSpanName, span.name());
-  if (keep_[2]) AddString(&s->attributes, kSpanKind, SpanKindName(span.kind()));
-  if (keep_[3]) AddString(&s->attributes, kStatusCode, StatusCodeName(span.status().code()));
-  if (keep_[4]) AddString(&s->attributes, kInstanceId, instance_id_);
+  if (keep_[0]) AddStringAttribute(&s->attributes, kServiceName, service);
+  if (keep_[1]) AddStringAttribute(&s->attributes, kSpanName, span.name());
+  if (keep_[2]) AddStringAttribute(&s->attributes, kSpanKind, SpanKindName(span.kind()));
+  if (keep_[3])
+    AddStringAttribute(&s->attributes, kStatusCode, StatusCodeName(span.status().code()));
+  if (keep_[4]) AddStringAttribute(&s->attributes, kInstanceId, instance_id_);
   for (const Dimension& d : config_.dimensions) {
     const AnyValue* v = FindAttribute(span.attributes(), d.name);
     if (v == nullptr) v = FindAttribute(resource.attributes(), d.name);
     if (v != nullptr) {
-      KeyValue& kv = s->attributes.emplace_back();
-      kv.set_key(d.name);
-      *kv.mutable_value() = *v;
+      KeyValue* kv = s->attributes.Add();
+      kv->set_key(d.name);
+      *kv->mutable_value() = *v;
     } else if (d.default_value) {
-      AddString(&s->attributes, d.name.c_str(), *d.default_value);
+      AddStringAttribute(&s->attributes, d.name.c_str(), *d.default_value);
     }
   }
   ++series_count_;
@@ -361,13 +362,13 @@ std::optional<core::Batch> SpanMetricsConnector::BuildLocked(uint64_t now) {
         }
       }
       auto* point = calls->mutable_sum()->add_data_points();
-      point->mutable_attributes()->Assign(s.attributes.begin(), s.attributes.end());
+      *point->mutable_attributes() = s.attributes;
       point->set_start_time_unix_nano(s.start);
       point->set_time_unix_nano(now);
       point->set_as_int(static_cast<int64_t>(s.calls));
       if (duration != nullptr) {
         auto* h = duration->mutable_histogram()->add_data_points();
-        h->mutable_attributes()->Assign(s.attributes.begin(), s.attributes.end());
+        *h->mutable_attributes() = s.attributes;
         h->set_start_time_unix_nano(s.start);
         h->set_time_unix_nano(now);
         s.duration.Fill(bounds_, h);

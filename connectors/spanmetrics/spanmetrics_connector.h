@@ -56,7 +56,7 @@ class SpanMetricsConnector : public core::Connector {
     uint64_t time;
   };
   struct Series {
-    std::vector<opentelemetry::proto::common::v1::KeyValue> attributes;
+    core::Attributes attributes;
     uint64_t start = 0;  // start of the totals: creation (cumulative) or last flush (delta)
     uint64_t last_span = 0;
     uint64_t calls = 0;

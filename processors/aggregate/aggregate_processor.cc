@@ -142,7 +142,7 @@ absl::Status AggregateProcessor::Consume(core::Envelope envelope) noexcept {
                 for (const KeyValue& kv : p.attributes()) {
                   if (std::find(config_.drop_attributes.begin(), config_.drop_attributes.end(),
                                 kv.key()) == config_.drop_attributes.end()) {
-                    out->attributes.push_back(kv);
+                    *out->attributes.Add() = kv;
                   }
                 }
               }
@@ -319,7 +319,7 @@ std::optional<core::Batch> AggregateProcessor::BuildLocked(uint64_t now) {
     m->set_description(first.description);
     for (const Output* out : outs) {
       auto fill = [&](auto* p) {
-        p->mutable_attributes()->Assign(out->attributes.begin(), out->attributes.end());
+        *p->mutable_attributes() = out->attributes;
         p->set_time_unix_nano(now);
       };
       auto number = [&](pm::NumberDataPoint* p, double v) {

@@ -93,7 +93,7 @@ class AggregateProcessor : public core::Processor {
     Kind kind = Kind::kGauge;
     bool delta_inputs = false;
     bool integer = true;  // every value an integer
-    std::vector<opentelemetry::proto::common::v1::KeyValue> attributes;
+    core::Attributes attributes;
     uint64_t start = 0;
     uint64_t updated = 0;     // now_ of the last point merged
     double total = 0;         // monotonic: the sum of increments
