@@ -156,7 +156,6 @@ ServiceGraphConnector::Edge* ServiceGraphConnector::EdgeFor(const std::string& k
   if (store_.size() >= static_cast<size_t>(config_.store.max_items)) return nullptr;
   Edge& edge = store_[key];
   edge.expires = now + static_cast<uint64_t>(std::chrono::nanoseconds(config_.store.ttl).count());
-  expiry_.emplace_back(edge.expires, key);
   return &edge;
 }
 
@@ -176,10 +175,17 @@ void ServiceGraphConnector::FoldSpan(const Span& span, const std::string& servic
   const bool server = kind == Span::SPAN_KIND_SERVER || kind == Span::SPAN_KIND_CONSUMER;
   if (!client && !server) return;
   const bool messaging = kind == Span::SPAN_KIND_PRODUCER || kind == Span::SPAN_KIND_CONSUMER;
+  const bool root = server && span.parent_span_id().empty();
+  const std::string_view db =
+      client ? FirstOf(config_.database_name_attributes, span, &resource) : std::string_view();
   // The call's key: the client span's id, which is the server span's parent.
   key_.assign(span.trace_id());
   key_.append(client ? span.span_id() : span.parent_span_id());
-  Edge* edge = EdgeFor(key_, now);
+  // A request from outside tracing (no client span can be its parent) and a
+  // database call (no server span answers it) are complete at once.
+  const bool at_once = root || (!db.empty() && !store_.contains(key_));
+  Edge local;
+  Edge* edge = at_once ? &local : EdgeFor(key_, now);
   if (edge == nullptr) {
     dropped_.Increment();
     return;
@@ -192,9 +198,7 @@ void ServiceGraphConnector::FoldSpan(const Span& span, const std::string& servic
     edge->client_seconds = Seconds(span);
     edge->peer = std::string(FirstOf(config_.virtual_node_peer_attributes, span, nullptr));
     AddDimensions("client", span, resource, edge);
-    // A database call has no server span to wait for.
-    if (std::string_view db = FirstOf(config_.database_name_attributes, span, &resource);
-        !db.empty()) {
+    if (!db.empty()) {
       edge->connection_type = kDatabase;
       edge->has_server = true;
       edge->server = std::string(db);
@@ -204,12 +208,17 @@ void ServiceGraphConnector::FoldSpan(const Span& span, const std::string& servic
     edge->has_server = true;
     edge->server = service;
     edge->server_seconds = Seconds(span);
-    edge->root = span.parent_span_id().empty();
     AddDimensions("server", span, resource, edge);
+    if (root) {
+      edge->has_client = true;
+      edge->client = "user";
+      edge->client_seconds = edge->server_seconds;
+      edge->connection_type = kVirtualNode;
+    }
   }
   if (edge->has_client && edge->has_server) {
     CompleteLocked(*edge);
-    store_.erase(key_);
+    if (!at_once) store_.erase(key_);
   }
 }
 
@@ -244,23 +253,18 @@ void ServiceGraphConnector::Expire() {
 }
 
 void ServiceGraphConnector::ExpireLocked(uint64_t now, bool all) {
-  while (!expiry_.empty() && (all || expiry_.front().first <= now)) {
-    auto [expires, key] = std::move(expiry_.front());
-    expiry_.pop_front();
-    auto it = store_.find(key);
-    // Completed since, or replaced by a later edge of the same key.
-    if (it == store_.end() || it->second.expires != expires) continue;
+  // The store holds at most store.max_items: a walk through it every
+  // store_expiration_loop costs less than keeping the spans in expiry order.
+  for (auto it = store_.begin(); it != store_.end();) {
     Edge& e = it->second;
+    if (!all && e.expires > now) {
+      ++it;
+      continue;
+    }
     if (e.has_client && !e.peer.empty()) {
       // A call nothing answered, to a service or database outside tracing.
       e.server = e.peer;
       e.server_seconds = e.client_seconds;
-      e.connection_type = kVirtualNode;
-      CompleteLocked(e);
-    } else if (e.has_server && e.root) {
-      // A request from outside tracing.
-      e.client = "user";
-      e.client_seconds = e.server_seconds;
       e.connection_type = kVirtualNode;
       CompleteLocked(e);
     } else if (e.has_client) {
@@ -268,7 +272,7 @@ void ServiceGraphConnector::ExpireLocked(uint64_t now, bool all) {
     } else {
       unpaired_server_.Increment();
     }
-    store_.erase(it);
+    store_.erase(it++);
   }
 }
 

@@ -3,7 +3,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -113,7 +112,6 @@ class ServiceGraphConnector : public core::Connector {
     std::string peer;  // the client span's virtual node name, if any
     double client_seconds = 0, server_seconds = 0;
     bool has_client = false, has_server = false;
-    bool root = false;  // the server span has no parent
     bool failed = false;
     std::vector<std::pair<std::string, std::string>> dimensions;
     uint64_t expires = 0;
@@ -150,7 +148,6 @@ class ServiceGraphConnector : public core::Connector {
 
   mutable std::mutex mu_;
   absl::flat_hash_map<std::string, Edge> store_;
-  std::deque<std::pair<uint64_t, std::string>> expiry_;  // (expires, key), oldest first
   absl::flat_hash_map<std::string, Series> series_;
   std::string key_;
 

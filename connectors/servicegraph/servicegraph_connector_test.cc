@@ -171,16 +171,20 @@ TEST_F(ServiceGraphTest, MessagingDatabaseAndVirtualNodes) {
                 true,
                 {{"db.system", "redis"}, {"peer.service", "cache"}}}}))
           .ok());
-  // A root server span: a request from outside tracing.
+  // A root server span: a request from outside tracing, an edge at once.
+  const double edges_before =
+      MetricValue("tributary_connector_edges_total", {{"connector", "servicegraph/test"}});
   ASSERT_TRUE(c->Consume(Spans("r", {{"frontend", Span::SPAN_KIND_SERVER, "5", "", 7}})).ok());
+  EXPECT_EQ(edges_before + 1,
+            MetricValue("tributary_connector_edges_total", {{"connector", "servicegraph/test"}}));
   // Neither side can be named: unpaired.
   ASSERT_TRUE(c->Consume(Spans("u", {{"frontend", Span::SPAN_KIND_CLIENT, "6", "5", 1},
                                      {"backend", Span::SPAN_KIND_SERVER, "7", "9", 1},
                                      {"backend", Span::SPAN_KIND_INTERNAL, "8", "7", 1}}))
                   .ok());
-  EXPECT_EQ(c->waiting(), 5u);
+  EXPECT_EQ(c->waiting(), 4u);
   c->Expire();
-  EXPECT_EQ(c->waiting(), 5u);  // not yet
+  EXPECT_EQ(c->waiting(), 4u);  // not yet
   now_ += 2001 * kMs;
   c->Expire();
   EXPECT_EQ(c->waiting(), 0u);
