@@ -79,12 +79,12 @@ absl::Status TailSamplingProcessor::Start() {
 
 void TailSamplingProcessor::Shutdown(core::Deadline) noexcept {
   if (!timer_.Stop()) return;
-  Out out;
+  Outs outs;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    DecideEarlyLocked(static_cast<size_t>(config_.num_traces), &out);
+    DecideEarlyLocked(static_cast<size_t>(config_.num_traces), &outs);
   }
-  Send(std::move(out));
+  Send(std::move(outs));
 }
 
 size_t TailSamplingProcessor::pending() const {
@@ -124,7 +124,7 @@ core::Batch TailSamplingProcessor::Compose(std::vector<SpanAt> spans) {
   return core::Batch(core::Signal::kTraces, std::move(bytes), spans.size());
 }
 
-void TailSamplingProcessor::DecideLocked(const TraceKey& trace_id, Out* out) {
+void TailSamplingProcessor::DecideLocked(const TraceKey& trace_id, Outs* outs) {
   auto it = pending_.find(trace_id);
   if (it == pending_.end()) return;
   std::unique_ptr<Trace> trace = std::move(it->second);
@@ -146,25 +146,30 @@ void TailSamplingProcessor::DecideLocked(const TraceKey& trace_id, Out* out) {
     return;
   }
   traces_sampled_.Increment();
-  out->spans.insert(out->spans.end(), std::make_move_iterator(trace->spans.begin()),
-                    std::make_move_iterator(trace->spans.end()));
-  out->acks.insert(out->acks.end(), trace->acks.begin(), trace->acks.end());
+  if (outs->empty() || outs->back().spans.size() >= kSendSpans) outs->emplace_back();
+  Out& out = outs->back();
+  out.spans.insert(out.spans.end(), std::make_move_iterator(trace->spans.begin()),
+                   std::make_move_iterator(trace->spans.end()));
+  // The traces of one request share its acknowledgements: each goes once.
+  for (core::AckRef& ack : trace->acks) {
+    if (out.acks.empty() || out.acks.back() != ack) out.acks.push_back(std::move(ack));
+  }
 }
 
-void TailSamplingProcessor::DecideEarlyLocked(size_t count, Out* out) {
+void TailSamplingProcessor::DecideEarlyLocked(size_t count, Outs* outs) {
   while (count > 0 && !order_.empty()) {
     auto [deadline, trace_id] = std::move(order_.front());
     order_.pop_front();
     auto it = pending_.find(trace_id);
     if (it == pending_.end() || it->second->deadline != deadline) continue;
-    DecideLocked(trace_id, out);
+    DecideLocked(trace_id, outs);
     --count;
   }
   pending_gauge_.Set(static_cast<double>(pending_.size()));
 }
 
 void TailSamplingProcessor::DecideDue() {
-  Out out;
+  Outs outs;
   {
     std::lock_guard<std::mutex> lock(mu_);
     const uint64_t now = now_();
@@ -173,11 +178,15 @@ void TailSamplingProcessor::DecideDue() {
       order_.pop_front();
       auto it = pending_.find(trace_id);
       if (it == pending_.end() || it->second->deadline != deadline) continue;
-      DecideLocked(trace_id, &out);
+      DecideLocked(trace_id, &outs);
     }
     pending_gauge_.Set(static_cast<double>(pending_.size()));
   }
-  Send(std::move(out));
+  Send(std::move(outs));
+}
+
+void TailSamplingProcessor::Send(Outs outs) {
+  for (Out& out : outs) Send(std::move(out));
 }
 
 void TailSamplingProcessor::Send(Out out) {
@@ -229,7 +238,8 @@ absl::Status TailSamplingProcessor::Consume(core::Envelope envelope) noexcept {
   // A batch of objects was serialized into the chunk: only those bytes are kept.
   if (!chunk->serialized.empty()) chunk->batch.reset();
   const common::otlp::WireRequest& request = chunk->request;
-  Out early, now_out;
+  Outs early;
+  Out now_out;
   size_t dropped = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -130,15 +130,21 @@ class TailSamplingProcessor : public core::Processor {
     std::vector<SpanAt> spans;
     std::vector<core::AckRef> acks;
   };
+  // What one round of decisions sends on: batches of whole traces, each of
+  // about kSendSpans spans, so that deciding many traces at once never makes
+  // one huge batch downstream.
+  using Outs = std::vector<Out>;
+  static constexpr size_t kSendSpans = 8192;
 
-  // Decides `trace` (removed from pending_), adding it to `out` if sampled.
-  void DecideLocked(const TraceKey& trace_id, Out* out);
+  // Decides `trace` (removed from pending_), adding it to `outs` if sampled.
+  void DecideLocked(const TraceKey& trace_id, Outs* outs);
   // The request holding `spans`, composed from their chunks' bytes.
   static core::Batch Compose(std::vector<SpanAt> spans);
   void Remember(const TraceKey& trace_id, bool sampled);
   // Decides the oldest traces until `room` more fit.
-  void DecideEarlyLocked(size_t room, Out* out);
+  void DecideEarlyLocked(size_t room, Outs* outs);
   void Send(Out out);
+  void Send(Outs outs);
 
   const std::string id_;
   const TailSamplingConfig config_;

@@ -4,13 +4,15 @@
 // what reached the destination.
 //
 //   tributary-fault-send --endpoint HOST:PORT --acked FILE [--duration 20]
-//       [--threads 2] [--batch 50] [--rate 40] [--give-up-after 300]
+//       [--threads 2] [--batch 50] [--rate 40] [--give-up-after 300] [--deadline 5]
 //
-// --rate is requests per second per thread. Each acknowledged request adds a
-// line `<first id> <count>` to FILE.
+// --rate is requests per second per thread; --deadline is the seconds an
+// attempt waits for its answer. Failed attempts are counted by status code. Each acknowledged
+// request adds a line `<first id> <count>` to FILE.
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -36,6 +38,7 @@ struct Options {
   int batch = 50;
   double rate = 40;
   double give_up_after = 300;
+  double deadline = 5;
 };
 
 otlp::collector::trace::v1::ExportTraceServiceRequest MakeRequest(uint64_t first, int count,
@@ -83,6 +86,8 @@ bool Parse(int argc, char** argv, Options* o) {
       o->rate = std::stod(v);
     } else if (k == "--give-up-after") {
       o->give_up_after = std::stod(v);
+    } else if (k == "--deadline") {
+      o->deadline = std::stod(v);
     } else {
       return false;
     }
@@ -97,7 +102,7 @@ int main(int argc, char** argv) {
   if (!Parse(argc, argv, &o)) {
     fprintf(stderr,
             "usage: %s --endpoint HOST:PORT --acked FILE [--duration S] [--threads N] "
-            "[--batch N] [--rate R] [--give-up-after S]\n",
+            "[--batch N] [--rate R] [--give-up-after S] [--deadline S]\n",
             argv[0]);
     return 2;
   }
@@ -108,6 +113,7 @@ int main(int argc, char** argv) {
   }
   std::mutex acked_mu;
   std::atomic<uint64_t> acked_spans{0}, abandoned_spans{0}, failures{0};
+  std::atomic<uint64_t> failures_by_code[17] = {};
   const Clock::time_point start = Clock::now();
   const Clock::time_point stop_sending = start + std::chrono::duration_cast<Clock::duration>(
                                                      std::chrono::duration<double>(o.duration));
@@ -138,7 +144,9 @@ int main(int argc, char** argv) {
         bool ok = false;
         while (Clock::now() < give_up) {
           grpc::ClientContext ctx;
-          ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+          ctx.set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                               std::chrono::duration<double>(o.deadline)));
           ctx.set_wait_for_ready(false);
           otlp::collector::trace::v1::ExportTraceServiceResponse resp;
           grpc::Status s = stub->Export(&ctx, req, &resp);
@@ -147,6 +155,7 @@ int main(int argc, char** argv) {
             break;
           }
           failures++;
+          failures_by_code[std::min<int>(s.error_code(), 16)]++;
           std::this_thread::sleep_for(backoff);
           backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
         }
@@ -164,9 +173,15 @@ int main(int argc, char** argv) {
   }
   for (auto& th : threads) th.join();
   fclose(acked);
-  printf("fault-send: acked=%llu abandoned=%llu failed_attempts=%llu\n",
+  std::string codes;
+  for (int c = 0; c < 17; ++c) {
+    if (failures_by_code[c].load() > 0) {
+      codes += " code_" + std::to_string(c) + "=" + std::to_string(failures_by_code[c].load());
+    }
+  }
+  printf("fault-send: acked=%llu abandoned=%llu failed_attempts=%llu%s\n",
          static_cast<unsigned long long>(acked_spans.load()),
          static_cast<unsigned long long>(abandoned_spans.load()),
-         static_cast<unsigned long long>(failures.load()));
+         static_cast<unsigned long long>(failures.load()), codes.c_str());
   return abandoned_spans.load() == 0 ? 0 : 3;
 }
