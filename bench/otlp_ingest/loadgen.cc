@@ -4,6 +4,11 @@
 //
 //   tributary-loadgen --endpoint 127.0.0.1:4317 [--threads 16] [--duration 10]
 //       [--batch 500] [--rate 0] [--signals traces,logs,metrics] [--service checkout]
+//       [--routes 4]
+//
+// --routes gives the number of distinct HTTP routes (span names), and so of
+// span-metric series: a server span per route and status, a database span
+// per route.
 
 #include <grpcpp/grpcpp.h>
 
@@ -33,6 +38,7 @@ struct Options {
   double rate = 0;  // requests per second over all threads; 0 is as fast as possible
   bool traces = true, logs = false, metrics = false;
   std::string service = "loadgen";
+  int routes = 4;
 };
 
 uint64_t NowNanos() {
@@ -80,7 +86,8 @@ otlp::collector::trace::v1::ExportTraceServiceRequest MakeTraces(const Options& 
   for (int i = 0; i < o.batch; i += 2) {
     const std::string trace_id = RandomBytes(rng, 16);
     const std::string server_id = RandomBytes(rng, 8);
-    const char* route = kRoutes[rng() % 4];
+    const uint64_t r = rng() % static_cast<uint64_t>(o.routes);
+    const std::string route = r < 4 ? kRoutes[r] : "/api/v" + std::to_string(r);
     const bool error = rng() % 20 == 0;
     auto* server = ss->add_spans();
     server->set_trace_id(trace_id);
@@ -98,11 +105,12 @@ otlp::collector::trace::v1::ExportTraceServiceRequest MakeTraces(const Options& 
       db->set_trace_id(trace_id);
       db->set_span_id(RandomBytes(rng, 8));
       db->set_parent_span_id(server_id);
-      db->set_name("SELECT orders");
+      db->set_name(r < 4 ? std::string("SELECT orders") : "SELECT t" + std::to_string(r));
       db->set_kind(otlp::trace::v1::Span::SPAN_KIND_CLIENT);
       db->set_start_time_unix_nano(now - 4000000);
       db->set_end_time_unix_nano(now - 1000000);
       SetString(db->add_attributes(), "db.system", "postgresql");
+      SetString(db->add_attributes(), "db.name", "orders");
       SetString(db->add_attributes(), "db.operation.name", "SELECT");
     }
   }
@@ -184,6 +192,8 @@ bool ParseArgs(int argc, char** argv, Options* o) {
       o->batch = std::stoi(v);
     } else if (k == "--rate") {
       o->rate = std::stod(v);
+    } else if (k == "--routes") {
+      o->routes = std::stoi(v);
     } else if (k == "--service") {
       o->service = v;
     } else if (k == "--signals") {
@@ -194,7 +204,7 @@ bool ParseArgs(int argc, char** argv, Options* o) {
       return false;
     }
   }
-  return (argc % 2) == 1 && o->threads > 0 && o->batch > 0 && o->duration > 0;
+  return (argc % 2) == 1 && o->threads > 0 && o->batch > 0 && o->duration > 0 && o->routes > 0;
 }
 
 }  // namespace
@@ -202,10 +212,10 @@ bool ParseArgs(int argc, char** argv, Options* o) {
 int main(int argc, char** argv) {
   Options o;
   if (!ParseArgs(argc, argv, &o)) {
-    fprintf(
-        stderr,
-        "usage: tributary-loadgen --endpoint HOST:PORT [--threads N] [--duration S] "
-        "[--batch SPANS] [--rate REQ_PER_S] [--signals traces,logs,metrics] [--service NAME]\n");
+    fprintf(stderr,
+            "usage: tributary-loadgen --endpoint HOST:PORT [--threads N] [--duration S] "
+            "[--batch SPANS] [--rate REQ_PER_S] [--signals traces,logs,metrics] [--service NAME] "
+            "[--routes N]\n");
     return 2;
   }
   std::atomic<uint64_t> spans{0}, logs{0}, points{0}, failed{0}, requests{0};
