@@ -36,6 +36,13 @@ void SetString(opentelemetry::proto::common::v1::KeyValue* kv, const std::string
   kv->mutable_value()->set_string_value(v);
 }
 
+// A batch as the receivers and the write-ahead buffer hand it on: the
+// request's serialized bytes.
+std::shared_ptr<const core::Batch> WireBatch(const core::TracesRequest& r) {
+  return std::make_shared<const core::Batch>(core::Signal::kTraces, r.SerializeAsString(),
+                                             core::CountRecords(r));
+}
+
 // Batches of 1,000 spans: 10 resources (services) of 100 spans each.
 std::vector<std::shared_ptr<const core::Batch>> SpanMetricsBatches(int batches) {
   std::vector<std::shared_ptr<const core::Batch>> out;
@@ -67,7 +74,7 @@ std::vector<std::shared_ptr<const core::Batch>> SpanMetricsBatches(int batches) 
         SetString(s->add_attributes(), "server.address", "10.0.0.1");
       }
     }
-    out.push_back(std::make_shared<const core::Batch>(std::move(r)));
+    out.push_back(WireBatch(r));
   }
   return out;
 }
@@ -106,7 +113,7 @@ std::vector<std::shared_ptr<const core::Batch>> ServiceGraphBatches(int batches,
       }
     }
     call += 500;
-    out.push_back(std::make_shared<const core::Batch>(std::move(r)));
+    out.push_back(WireBatch(r));
   }
   return out;
 }

@@ -1,6 +1,9 @@
 #include "common/aggregation/aggregation.h"
 
 #include <algorithm>
+#include <cstring>
+
+#include "tributary/core/wire.h"
 
 namespace tributary::common::aggregation {
 
@@ -25,32 +28,75 @@ const core::MetricFamily<prometheus::Counter> kConnectorFlushes{
     "tributary_connector_flushes_total",
     "Emissions of a connector's metrics, by whether the next pipeline took them"};
 
+namespace {
+
+void AppendString(std::string* key, std::string_view s) {
+  key->push_back('s');
+  key->append(s);
+  key->push_back('\0');
+}
+void AppendBool(std::string* key, bool b) {
+  key->push_back(b ? 'T' : 'F');
+  key->push_back('\0');
+}
+void AppendInt(std::string* key, int64_t i) {
+  key->push_back('i');
+  key->append(reinterpret_cast<const char*>(&i), sizeof(i));
+  key->push_back('\0');
+}
+void AppendDouble(std::string* key, double d) {
+  key->push_back('d');
+  key->append(reinterpret_cast<const char*>(&d), sizeof(d));
+  key->push_back('\0');
+}
+
+}  // namespace
+
 void AppendValueKey(std::string* key, const AnyValue& v) {
   switch (v.value_case()) {
     case AnyValue::kStringValue:
-      key->push_back('s');
-      key->append(v.string_value());
-      break;
+      return AppendString(key, v.string_value());
     case AnyValue::kBoolValue:
-      key->push_back(v.bool_value() ? 'T' : 'F');
-      break;
-    case AnyValue::kIntValue: {
-      const int64_t i = v.int_value();
-      key->push_back('i');
-      key->append(reinterpret_cast<const char*>(&i), sizeof(i));
-      break;
-    }
-    case AnyValue::kDoubleValue: {
-      const double d = v.double_value();
-      key->push_back('d');
-      key->append(reinterpret_cast<const char*>(&d), sizeof(d));
-      break;
-    }
+      return AppendBool(key, v.bool_value());
+    case AnyValue::kIntValue:
+      return AppendInt(key, v.int_value());
+    case AnyValue::kDoubleValue:
+      return AppendDouble(key, v.double_value());
     default:
       key->push_back('o');
       key->append(v.SerializeAsString());
+      key->push_back('\0');
   }
-  key->push_back('\0');
+}
+
+bool AppendValueKey(std::string* key, std::string_view bytes) {
+  namespace wire = core::wire;
+  wire::AnyValue any;
+  if (!wire::ReadAnyValue(bytes, &any)) return false;
+  switch (any.member) {
+    case wire::AnyValue::kString:
+      AppendString(key, any.bytes.bytes());
+      return true;
+    case wire::AnyValue::kBool:
+      AppendBool(key, any.value != 0);
+      return true;
+    case wire::AnyValue::kInt:
+      AppendInt(key, static_cast<int64_t>(any.value));
+      return true;
+    case wire::AnyValue::kDouble: {
+      double d;
+      memcpy(&d, &any.value, sizeof(d));
+      AppendDouble(key, d);
+      return true;
+    }
+    default: {
+      // Arrays, lists and bytes: keyed by their canonical serialization.
+      AnyValue v;
+      if (!v.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return false;
+      AppendValueKey(key, v);
+      return true;
+    }
+  }
 }
 
 void AppendAttributesKey(std::string* key, const Attributes& attributes,

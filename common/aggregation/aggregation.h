@@ -31,6 +31,10 @@ std::string_view FindString(const Attributes& attributes, std::string_view key);
 // Appends `v` to a key, so that values of different types or contents never
 // give the same bytes.
 void AppendValueKey(std::string* key, const opentelemetry::proto::common::v1::AnyValue& v);
+// The same for a serialized AnyValue (the same value gives the same bytes
+// either way); false when `bytes` is not an AnyValue. Scalars and strings
+// are read without building objects.
+bool AppendValueKey(std::string* key, std::string_view bytes);
 // Appends the attributes, less those named in `skip`, in key order (so the
 // same set in any order gives the same key); `scratch` is reused.
 void AppendAttributesKey(std::string* key, const Attributes& attributes,

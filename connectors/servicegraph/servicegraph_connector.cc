@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/otlp/wire_request.h"
 #include "tributary/core/instance_id.h"
 #include "tributary/core/log.h"
 #include "tributary/core/registry.h"
@@ -11,9 +12,7 @@ namespace tributary::connectors::servicegraph {
 
 namespace {
 
-using common::aggregation::FindString;
 using core::AddStringAttribute;
-using opentelemetry::proto::resource::v1::Resource;
 using opentelemetry::proto::trace::v1::Span;
 
 const core::MetricFamily<prometheus::Counter> kEdges{
@@ -31,24 +30,12 @@ constexpr const char* kMessaging = "messaging_system";
 constexpr const char* kDatabase = "database";
 constexpr const char* kVirtualNode = "virtual_node";
 
-bool IsError(const Span& span) {
-  return span.status().code() == opentelemetry::proto::trace::v1::Status::STATUS_CODE_ERROR;
+bool IsError(const common::otlp::SpanView& span) {
+  return span.status_code == opentelemetry::proto::trace::v1::Status::STATUS_CODE_ERROR;
 }
 
-double Seconds(const Span& span) {
-  const uint64_t start = span.start_time_unix_nano(), end = span.end_time_unix_nano();
-  return end > start ? static_cast<double>(end - start) / 1e9 : 0.0;
-}
-
-// The value of the first of `names` the span (then its resource) has.
-std::string_view FirstOf(const std::vector<std::string>& names, const Span& span,
-                         const Resource* resource) {
-  for (const std::string& name : names) {
-    std::string_view v = FindString(span.attributes(), name);
-    if (v.empty() && resource != nullptr) v = FindString(resource->attributes(), name);
-    if (!v.empty()) return v;
-  }
-  return {};
+double Seconds(const common::otlp::SpanView& span) {
+  return static_cast<double>(span.duration()) / 1e9;
 }
 
 }  // namespace
@@ -137,14 +124,34 @@ size_t ServiceGraphConnector::waiting() const {
 
 absl::Status ServiceGraphConnector::Consume(core::Envelope envelope) noexcept {
   if (envelope.batch == nullptr || envelope.batch->empty()) return absl::OkStatus();
-  if (absl::Status s = envelope.batch->Parse(); !s.ok()) return s;
+  std::string serialized;
+  common::otlp::WireRequest request;
+  if (!request.Read(core::wire::SerializedRequest(*envelope.batch, &serialized))) {
+    return absl::InvalidArgumentError(absl::StrCat(id_, ": the batch is not a valid request"));
+  }
+  // Read outside the lock: each resource block's service and spans.
+  struct Block {
+    std::string service;
+    std::vector<common::otlp::SpanView> spans;
+  };
+  std::vector<Block> blocks(request.resources());
+  common::otlp::AttributeScratch scratch;
+  for (uint32_t r = 0; r < request.resources(); ++r) {
+    blocks[r].service = common::otlp::FindString(request.resource(r), 1, "service.name", &scratch);
+    if (blocks[r].service.empty()) blocks[r].service = "unknown_service";
+    for (uint32_t s = 0; s < request.scopes(r); ++s) {
+      for (uint32_t i = 0; i < request.records(r, s); ++i) {
+        if (!blocks[r].spans.emplace_back().Read(request.record({r, s, i}))) {
+          return absl::InvalidArgumentError(absl::StrCat(id_, ": a span is not valid"));
+        }
+      }
+    }
+  }
   const uint64_t now = now_();
   std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& rs : envelope.batch->traces().resource_spans()) {
-    std::string service(FindString(rs.resource().attributes(), "service.name"));
-    if (service.empty()) service = "unknown_service";
-    for (const auto& scope : rs.scope_spans()) {
-      for (const Span& span : scope.spans()) FoldSpan(span, service, rs.resource(), now);
+  for (uint32_t r = 0; r < request.resources(); ++r) {
+    for (const common::otlp::SpanView& span : blocks[r].spans) {
+      FoldSpan(span, blocks[r].service, request.resource(r), now);
     }
   }
   return absl::OkStatus();
@@ -159,28 +166,41 @@ ServiceGraphConnector::Edge* ServiceGraphConnector::EdgeFor(const std::string& k
   return &edge;
 }
 
-void ServiceGraphConnector::AddDimensions(const char* side, const Span& span,
-                                          const Resource& resource, Edge* edge) {
+std::string_view ServiceGraphConnector::FirstOf(const std::vector<std::string>& names,
+                                                const common::otlp::SpanView& span,
+                                                const std::string_view* resource,
+                                                common::otlp::AttributeScratch* scratch) {
+  for (const std::string& name : names) {
+    std::string_view v = common::otlp::FindString(span.bytes, 9, name, scratch);
+    if (v.empty() && resource != nullptr) v = common::otlp::FindString(*resource, 1, name, scratch);
+    if (!v.empty()) return v;
+  }
+  return {};
+}
+
+void ServiceGraphConnector::AddDimensions(const char* side, const common::otlp::SpanView& span,
+                                          std::string_view resource, Edge* edge) {
   for (const std::string& d : config_.dimensions) {
-    std::string_view v = FindString(span.attributes(), d);
-    if (v.empty()) v = FindString(resource.attributes(), d);
+    std::string_view v = common::otlp::FindString(span.bytes, 9, d, &scratch_);
+    if (v.empty()) v = common::otlp::FindString(resource, 1, d, &scratch_);
     if (!v.empty()) edge->dimensions.emplace_back(absl::StrCat(side, "_", d), std::string(v));
   }
 }
 
-void ServiceGraphConnector::FoldSpan(const Span& span, const std::string& service,
-                                     const Resource& resource, uint64_t now) {
-  const auto kind = span.kind();
+void ServiceGraphConnector::FoldSpan(const common::otlp::SpanView& span, const std::string& service,
+                                     std::string_view resource, uint64_t now) {
+  const int kind = span.kind;
   const bool client = kind == Span::SPAN_KIND_CLIENT || kind == Span::SPAN_KIND_PRODUCER;
   const bool server = kind == Span::SPAN_KIND_SERVER || kind == Span::SPAN_KIND_CONSUMER;
   if (!client && !server) return;
   const bool messaging = kind == Span::SPAN_KIND_PRODUCER || kind == Span::SPAN_KIND_CONSUMER;
-  const bool root = server && span.parent_span_id().empty();
+  const bool root = server && span.parent_span_id.empty();
   const std::string_view db =
-      client ? FirstOf(config_.database_name_attributes, span, &resource) : std::string_view();
+      client ? FirstOf(config_.database_name_attributes, span, &resource, &db_scratch_)
+             : std::string_view();
   // The call's key: the client span's id, which is the server span's parent.
-  key_.assign(span.trace_id());
-  key_.append(client ? span.span_id() : span.parent_span_id());
+  key_.assign(span.trace_id);
+  key_.append(client ? span.span_id : span.parent_span_id);
   // A request from outside tracing (no client span can be its parent) and a
   // database call (no server span answers it) are complete at once.
   const bool at_once = root || (!db.empty() && !store_.contains(key_));
@@ -196,7 +216,8 @@ void ServiceGraphConnector::FoldSpan(const Span& span, const std::string& servic
     edge->has_client = true;
     edge->client = service;
     edge->client_seconds = Seconds(span);
-    edge->peer = std::string(FirstOf(config_.virtual_node_peer_attributes, span, nullptr));
+    edge->peer =
+        std::string(FirstOf(config_.virtual_node_peer_attributes, span, nullptr, &scratch_));
     AddDimensions("client", span, resource, edge);
     if (!db.empty()) {
       edge->connection_type = kDatabase;

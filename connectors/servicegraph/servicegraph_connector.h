@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "common/aggregation/aggregation.h"
+#include "common/otlp/span_view.h"
 #include "tributary/core/component.h"
 #include "tributary/core/telemetry.h"
 
@@ -122,12 +123,19 @@ class ServiceGraphConnector : public core::Connector {
     common::aggregation::ExplicitHistogram server, client;
   };
 
-  void FoldSpan(const opentelemetry::proto::trace::v1::Span& span, const std::string& service,
-                const opentelemetry::proto::resource::v1::Resource& resource, uint64_t now);
+  // `resource` is the span's serialized Resource.
+  void FoldSpan(const common::otlp::SpanView& span, const std::string& service,
+                std::string_view resource, uint64_t now);
   // Where the edge of `key` is kept; null when the store is full.
   Edge* EdgeFor(const std::string& key, uint64_t now);
-  void AddDimensions(const char* side, const opentelemetry::proto::trace::v1::Span& span,
-                     const opentelemetry::proto::resource::v1::Resource& resource, Edge* edge);
+  void AddDimensions(const char* side, const common::otlp::SpanView& span,
+                     std::string_view resource, Edge* edge);
+  // The value of the first of `names` the span (then `resource`, unless
+  // null) has, pointing into the span, the resource or `scratch`.
+  static std::string_view FirstOf(const std::vector<std::string>& names,
+                                  const common::otlp::SpanView& span,
+                                  const std::string_view* resource,
+                                  common::otlp::AttributeScratch* scratch);
   void CompleteLocked(const Edge& edge);
   void ExpireLocked(uint64_t now, bool all);
 
@@ -150,6 +158,7 @@ class ServiceGraphConnector : public core::Connector {
   absl::flat_hash_map<std::string, Edge> store_;
   absl::flat_hash_map<std::string, Series> series_;
   std::string key_;
+  common::otlp::AttributeScratch db_scratch_, scratch_;  // for the span being folded
 
   common::aggregation::PeriodicTask flush_timer_;
   common::aggregation::PeriodicTask expiry_timer_;

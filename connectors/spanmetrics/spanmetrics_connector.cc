@@ -20,11 +20,10 @@ using opentelemetry::proto::common::v1::AnyValue;
 using opentelemetry::proto::common::v1::KeyValue;
 using opentelemetry::proto::metrics::v1::AggregationTemporality;
 using opentelemetry::proto::resource::v1::Resource;
-using opentelemetry::proto::trace::v1::ResourceSpans;
-using opentelemetry::proto::trace::v1::Span;
-using opentelemetry::proto::trace::v1::Status;
 
-constexpr size_t kMaxUnsent = 16;
+constexpr size_t kMaxUnsent = 16;  // flushes
+constexpr size_t kFlushSeries = 1000;
+constexpr size_t kMaxKnownResources = 4096;
 constexpr const char* kUnknownService = "unknown_service";
 
 const core::MetricFamily<prometheus::Gauge> kSeries{"tributary_connector_series",
@@ -140,6 +139,8 @@ SpanMetricsConnector::SpanMetricsConnector(std::string id, SpanMetricsConfig con
                          built_in[i]) == config_.exclude_dimensions.end();
   }
   key_.reserve(256);
+  for (const Dimension& d : config_.dimensions) dimension_names_.push_back(d.name);
+  dimension_values_ = std::make_unique<core::wire::MessageField[]>(dimension_names_.size());
 }
 
 absl::Status SpanMetricsConnector::Start() {
@@ -162,11 +163,45 @@ size_t SpanMetricsConnector::series() const {
 
 absl::Status SpanMetricsConnector::Consume(core::Envelope envelope) noexcept {
   if (envelope.batch == nullptr || envelope.batch->empty()) return absl::OkStatus();
-  if (absl::Status s = envelope.batch->Parse(); !s.ok()) return s;
+  // Read outside the lock, into storage this thread keeps between batches.
+  thread_local common::otlp::SpansReader spans;
+  std::string serialized;
+  if (!spans.Read(core::wire::SerializedRequest(*envelope.batch, &serialized))) {
+    return absl::InvalidArgumentError(absl::StrCat(id_, ": the batch is not a valid request"));
+  }
+  thread_local std::vector<KnownResource*> resources;
   const uint64_t now = now_();
   std::lock_guard<std::mutex> lock(mu_);
-  for (const ResourceSpans& rs : envelope.batch->traces().resource_spans()) FoldResource(rs, now);
+  if (known_resources_.size() >= kMaxKnownResources) known_resources_.clear();
+  resources.clear();
+  for (size_t b = 0; b < spans.blocks(); ++b) {
+    KnownResource* known = ResourceOf(spans.resource(b));
+    if (known == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(id_, ": a resource is not valid"));
+    }
+    resources.push_back(known);
+  }
+  for (size_t b = 0; b < spans.blocks(); ++b)
+    Fold(*resources[b], spans.begin(b), spans.end(b), now);
   return absl::OkStatus();
+}
+
+SpanMetricsConnector::KnownResource* SpanMetricsConnector::ResourceOf(std::string_view bytes) {
+  auto it = known_resources_.find(absl::string_view(bytes.data(), bytes.size()));
+  if (it != known_resources_.end()) return it->second.get();
+  auto known = std::make_unique<KnownResource>();
+  if (!known->resource.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return nullptr;
+  }
+  const AnyValue* name = FindAttribute(known->resource.attributes(), kServiceName);
+  known->service = name != nullptr && name->value_case() == AnyValue::kStringValue &&
+                           !name->string_value().empty()
+                       ? name->string_value()
+                       : kUnknownService;
+  known->state = &ResourceFor(known->resource);
+  KnownResource* ref = known.get();
+  known_resources_.emplace(std::string(bytes), std::move(known));
+  return ref;
 }
 
 SpanMetricsConnector::ResourceState& SpanMetricsConnector::ResourceFor(const Resource& resource) {
@@ -213,20 +248,37 @@ std::unique_ptr<SpanMetricsConnector::Series> SpanMetricsConnector::NewSeries(ui
   return s;
 }
 
+const AnyValue* SpanMetricsConnector::DimensionValue(const std::string& name,
+                                                     const common::otlp::SpanView& span,
+                                                     const Resource& resource) {
+  if (common::otlp::FindAttribute(span.bytes, 9, name, &dimension_bytes_)) {
+    const std::string_view v = dimension_bytes_.bytes();
+    if (dimension_value_.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+      return &dimension_value_;
+    }
+  }
+  return FindAttribute(resource.attributes(), name);
+}
+
 SpanMetricsConnector::Series& SpanMetricsConnector::SeriesFor(ResourceState& state,
                                                               const std::string& service,
-                                                              const Span& span,
+                                                              const common::otlp::SpanView& span,
                                                               const Resource& resource,
                                                               uint64_t now) {
   key_.clear();
   if (keep_[0]) key_.append(service).push_back('\0');
-  if (keep_[1]) key_.append(span.name()).push_back('\0');
-  if (keep_[2]) key_.push_back(static_cast<char>('A' + (span.kind() & 0x3f)));
-  if (keep_[3]) key_.push_back(static_cast<char>('A' + (span.status().code() & 0x3f)));
-  for (const Dimension& d : config_.dimensions) {
-    const AnyValue* v = FindAttribute(span.attributes(), d.name);
-    if (v == nullptr) v = FindAttribute(resource.attributes(), d.name);
-    if (v != nullptr) {
+  if (keep_[1]) key_.append(span.name).push_back('\0');
+  if (keep_[2]) key_.push_back(static_cast<char>('A' + (span.kind & 0x3f)));
+  if (keep_[3]) key_.push_back(static_cast<char>('A' + (span.status_code & 0x3f)));
+  // From the span's bytes without building the values, else the resource's.
+  common::otlp::FindAttributes(span.bytes, 9, dimension_names_.data(), dimension_names_.size(),
+                               dimension_values_.get());
+  for (size_t i = 0; i < config_.dimensions.size(); ++i) {
+    const Dimension& d = config_.dimensions[i];
+    if (dimension_values_[i].present() && AppendValueKey(&key_, dimension_values_[i].bytes())) {
+      continue;
+    }
+    if (const AnyValue* v = FindAttribute(resource.attributes(), d.name); v != nullptr) {
       AppendValueKey(&key_, *v);
     } else if (d.default_value) {
       key_.push_back('s');
@@ -255,15 +307,12 @@ SpanMetricsConnector::Series& SpanMetricsConnector::SeriesFor(ResourceState& sta
   }
   std::unique_ptr<Series> s = NewSeries(now);
   if (keep_[0]) AddStringAttribute(&s->attributes, kServiceName, service);
-  if (keep_[1]) AddStringAttribute(&s->attributes, kSpanName, span.name());
-  if (keep_[2]) AddStringAttribute(&s->attributes, kSpanKind, SpanKindName(span.kind()));
-  if (keep_[3])
-    AddStringAttribute(&s->attributes, kStatusCode, StatusCodeName(span.status().code()));
+  if (keep_[1]) AddStringAttribute(&s->attributes, kSpanName, span.name);
+  if (keep_[2]) AddStringAttribute(&s->attributes, kSpanKind, SpanKindName(span.kind));
+  if (keep_[3]) AddStringAttribute(&s->attributes, kStatusCode, StatusCodeName(span.status_code));
   if (keep_[4]) AddStringAttribute(&s->attributes, kInstanceId, instance_id_);
   for (const Dimension& d : config_.dimensions) {
-    const AnyValue* v = FindAttribute(span.attributes(), d.name);
-    if (v == nullptr) v = FindAttribute(resource.attributes(), d.name);
-    if (v != nullptr) {
+    if (const AnyValue* v = DimensionValue(d.name, span, resource); v != nullptr) {
       KeyValue* kv = s->attributes.Add();
       kv->set_key(d.name);
       *kv->mutable_value() = *v;
@@ -277,47 +326,41 @@ SpanMetricsConnector::Series& SpanMetricsConnector::SeriesFor(ResourceState& sta
   return ref;
 }
 
-void SpanMetricsConnector::FoldResource(const ResourceSpans& rs, uint64_t now) {
-  const Resource& resource = rs.resource();
-  ResourceState& state = ResourceFor(resource);
-  const AnyValue* name = FindAttribute(resource.attributes(), kServiceName);
-  static const std::string kUnknown(kUnknownService);
-  const std::string& service = name != nullptr && name->value_case() == AnyValue::kStringValue &&
-                                       !name->string_value().empty()
-                                   ? name->string_value()
-                                   : kUnknown;
+void SpanMetricsConnector::Fold(const KnownResource& known, const common::otlp::SpanView* begin,
+                                const common::otlp::SpanView* end, uint64_t now) {
+  ResourceState& state = *known.state;
+  const Resource& resource = known.resource;
+  const std::string& service = known.service;
   const bool histogram = !config_.histogram.disable;
   const bool exemplars = histogram && config_.exemplars.enabled;
   const size_t max_exemplars = static_cast<size_t>(config_.exemplars.max_per_data_point);
-  for (const auto& scope : rs.scope_spans()) {
-    for (const Span& span : scope.spans()) {
-      Series& s = SeriesFor(state, service, span, resource, now);
-      ++s.calls;
-      s.touched = true;
-      s.last_span = now;
-      if (!histogram) continue;
-      // A span that ends before it starts counts with duration 0.
-      const uint64_t start = span.start_time_unix_nano(), end = span.end_time_unix_nano();
-      const double value = end > start ? static_cast<double>(end - start) / divider_ : 0.0;
-      s.duration.Observe(bounds_, value);
-      if (exemplars && span.trace_id().size() == 16 && span.span_id().size() == 8) {
-        Exemplar* e;
-        if (s.exemplars.size() < max_exemplars) {
-          e = &s.exemplars.emplace_back();
-        } else {
-          e = &s.exemplars[s.next_exemplar];
-          s.next_exemplar = (s.next_exemplar + 1) % max_exemplars;
-        }
-        memcpy(e->trace_id, span.trace_id().data(), 16);
-        memcpy(e->span_id, span.span_id().data(), 8);
-        e->value = value;
-        e->time = end;
+  for (const common::otlp::SpanView* span_at = begin; span_at != end; ++span_at) {
+    const common::otlp::SpanView& span = *span_at;
+    Series& s = SeriesFor(state, service, span, resource, now);
+    ++s.calls;
+    s.touched = true;
+    s.last_span = now;
+    if (!histogram) continue;
+    // A span that ends before it starts counts with duration 0.
+    const double value = static_cast<double>(span.duration()) / divider_;
+    s.duration.Observe(bounds_, value);
+    if (exemplars && span.trace_id.size() == 16 && span.span_id.size() == 8) {
+      Exemplar* e;
+      if (s.exemplars.size() < max_exemplars) {
+        e = &s.exemplars.emplace_back();
+      } else {
+        e = &s.exemplars[s.next_exemplar];
+        s.next_exemplar = (s.next_exemplar + 1) % max_exemplars;
       }
+      memcpy(e->trace_id, span.trace_id.data(), 16);
+      memcpy(e->span_id, span.span_id.data(), 8);
+      e->value = value;
+      e->time = span.end;
     }
   }
 }
 
-std::optional<core::Batch> SpanMetricsConnector::BuildLocked(uint64_t now) {
+SpanMetricsConnector::FlushBatches SpanMetricsConnector::BuildLocked(uint64_t now) {
   using opentelemetry::proto::metrics::v1::Metric;
   const bool delta = config_.delta();
   const AggregationTemporality temporality =
@@ -325,11 +368,26 @@ std::optional<core::Batch> SpanMetricsConnector::BuildLocked(uint64_t now) {
             : opentelemetry::proto::metrics::v1::AGGREGATION_TEMPORALITY_CUMULATIVE;
   const uint64_t expiration = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(config_.metrics_expiration).count());
-  core::MetricsRequest request;
+  FlushBatches out;
+  google::protobuf::Arena arena;
+  core::MetricsRequest* request = nullptr;
+  size_t series_in_request = 0;
+  Metric* calls = nullptr;
+  Metric* duration = nullptr;
+  auto finish = [&] {
+    if (request != nullptr && request->resource_metrics_size() > 0) {
+      const size_t points = core::CountRecords(*request);
+      out.push_back(std::make_shared<const core::Batch>(core::Signal::kMetrics,
+                                                        request->SerializeAsString(), points));
+    }
+    request = nullptr;
+    series_in_request = 0;
+    calls = duration = nullptr;
+    arena.Reset();
+  };
   for (auto r = resources_.begin(); r != resources_.end();) {
     ResourceState& state = *r->second;
-    Metric* calls = nullptr;
-    Metric* duration = nullptr;
+    calls = duration = nullptr;
     for (auto it = state.series.begin(); it != state.series.end();) {
       Series& s = *it->second;
       if (expiration > 0 && now - s.last_span > expiration) {
@@ -341,8 +399,12 @@ std::optional<core::Batch> SpanMetricsConnector::BuildLocked(uint64_t now) {
         ++it;
         continue;
       }
+      if (series_in_request == kFlushSeries) finish();
+      if (request == nullptr) {
+        request = google::protobuf::Arena::CreateMessage<core::MetricsRequest>(&arena);
+      }
       if (calls == nullptr) {
-        auto* rm = request.add_resource_metrics();
+        auto* rm = request->add_resource_metrics();
         *rm->mutable_resource() = state.resource;
         auto* sm = rm->add_scope_metrics();
         sm->mutable_scope()->set_name("spanmetricsconnector");
@@ -380,6 +442,7 @@ std::optional<core::Batch> SpanMetricsConnector::BuildLocked(uint64_t now) {
           x->set_time_unix_nano(e.time);
         }
       }
+      ++series_in_request;
       s.exemplars.clear();
       s.next_exemplar = 0;
       s.touched = false;
@@ -392,41 +455,49 @@ std::optional<core::Batch> SpanMetricsConnector::BuildLocked(uint64_t now) {
     }
     if (state.series.empty()) {
       resources_.erase(r++);
+      known_resources_.clear();
     } else {
       ++r;
     }
   }
+  finish();
   series_gauge_.Set(static_cast<double>(series_count_));
-  if (request.resource_metrics_size() == 0) return std::nullopt;
-  return core::Batch(std::move(request));
+  return out;
 }
 
 absl::Status SpanMetricsConnector::Flush() {
-  std::deque<std::shared_ptr<const core::Batch>> to_send;
+  std::deque<FlushBatches> to_send;
   {
     std::lock_guard<std::mutex> lock(mu_);
     to_send.swap(unsent_);
-    if (std::optional<core::Batch> b = BuildLocked(now_())) {
-      to_send.push_back(std::make_shared<const core::Batch>(std::move(*b)));
+    if (FlushBatches built = BuildLocked(now_()); !built.empty()) {
+      to_send.push_back(std::move(built));
     }
   }
   if (to_send.empty()) return absl::OkStatus();
   absl::Status result;
-  while (!to_send.empty()) {
-    result = next_->Consume(core::Envelope{to_send.front(), {}});
-    if (!result.ok()) break;
-    to_send.pop_front();
+  while (!to_send.empty() && result.ok()) {
+    FlushBatches& flush = to_send.front();
+    while (!flush.empty()) {
+      result = next_->Consume(core::Envelope{flush.front(), {}});
+      if (!result.ok()) break;
+      flush.pop_front();
+    }
+    if (flush.empty()) to_send.pop_front();
   }
   if (result.ok()) {
     flushes_ok_.Increment();
     return result;
   }
   flushes_refused_.Increment();
-  // Cumulative totals go again with the next flush; deltas are kept for it.
+  // Cumulative totals go again with the next flush; deltas are kept for it,
+  // those of at most kMaxUnsent flushes.
   if (config_.delta()) {
     std::lock_guard<std::mutex> lock(mu_);
     while (to_send.size() > kMaxUnsent) {
-      dropped_points_.Increment(static_cast<double>(to_send.front()->record_count()));
+      for (const auto& b : to_send.front()) {
+        dropped_points_.Increment(static_cast<double>(b->record_count()));
+      }
       to_send.pop_front();
     }
     unsent_ = std::move(to_send);

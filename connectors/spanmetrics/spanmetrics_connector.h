@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "common/aggregation/aggregation.h"
+#include "common/otlp/span_view.h"
 #include "connectors/spanmetrics/spanmetrics_config.h"
 #include "tributary/core/component.h"
 #include "tributary/core/telemetry.h"
@@ -28,8 +29,9 @@ namespace tributary::connectors::spanmetrics {
 // A span is folded into its series when Consume returns, and the upstream
 // acknowledgements go then: what a crash loses is what was folded since the
 // last flush (cumulative series start again from 0, which Prometheus reads
-// as a reset). The fold allocates nothing for a series it has seen: the key
-// is built in a buffer kept between spans and looked up without a copy.
+// as a reset). Spans are read from the request's wire form, outside the
+// lock; the fold allocates nothing for a series it has seen: the key is
+// built in a buffer kept between spans and looked up without a copy.
 class SpanMetricsConnector : public core::Connector {
  public:
   // Wall-clock time in Unix nanoseconds; injectable for tests.
@@ -70,14 +72,34 @@ class SpanMetricsConnector : public core::Connector {
     absl::flat_hash_map<std::string, std::unique_ptr<Series>> series;
   };
 
-  void FoldResource(const opentelemetry::proto::trace::v1::ResourceSpans& rs, uint64_t now);
+  // A resource as it comes on the wire: its state, its attributes (for
+  // the dimensions its spans lack) and its service name, kept by its
+  // serialized bytes so that a resource seen before is not parsed again.
+  struct KnownResource {
+    ResourceState* state = nullptr;
+    opentelemetry::proto::resource::v1::Resource resource;
+    std::string service;
+  };
+
+  // The resource of these bytes; null when they are not a Resource.
+  KnownResource* ResourceOf(std::string_view bytes);
+  void Fold(const KnownResource& known, const common::otlp::SpanView* begin,
+            const common::otlp::SpanView* end, uint64_t now);
   ResourceState& ResourceFor(const opentelemetry::proto::resource::v1::Resource& resource);
   Series& SeriesFor(ResourceState& state, const std::string& service,
-                    const opentelemetry::proto::trace::v1::Span& span,
+                    const common::otlp::SpanView& span,
                     const opentelemetry::proto::resource::v1::Resource& resource, uint64_t now);
+  // The value of dimension `name` from the span, then its resource; null
+  // when neither has it. Points into dimension_value_.
+  const opentelemetry::proto::common::v1::AnyValue* DimensionValue(
+      const std::string& name, const common::otlp::SpanView& span,
+      const opentelemetry::proto::resource::v1::Resource& resource);
   std::unique_ptr<Series> NewSeries(uint64_t now) const;
   // Builds the request of one flush and resets what a flush resets.
-  std::optional<core::Batch> BuildLocked(uint64_t now);
+  // One flush: serialized requests of at most kFlushSeries series each,
+  // only one of them built as objects at a time.
+  using FlushBatches = std::deque<std::shared_ptr<const core::Batch>>;
+  FlushBatches BuildLocked(uint64_t now);
 
   const std::string id_;
   const SpanMetricsConfig config_;
@@ -96,11 +118,18 @@ class SpanMetricsConnector : public core::Connector {
 
   mutable std::mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<ResourceState>> resources_;
+  // Emptied whenever a resource's state expires, and when it grows past a
+  // bound.
+  absl::flat_hash_map<std::string, std::unique_ptr<KnownResource>> known_resources_;
   size_t series_count_ = 0;
-  std::string key_;                                                        // reused for every span
+  std::string key_;                           // reused for every span
+  core::wire::MessageField dimension_bytes_;  // and dimension
+  std::vector<std::string> dimension_names_;
+  std::unique_ptr<core::wire::MessageField[]> dimension_values_;  // of the span being folded
+  opentelemetry::proto::common::v1::AnyValue dimension_value_;
   std::vector<const opentelemetry::proto::common::v1::KeyValue*> sorted_;  // and resource
   // Delta requests the next pipeline refused, sent again first next time.
-  std::deque<std::shared_ptr<const core::Batch>> unsent_;
+  std::deque<FlushBatches> unsent_;
 
   common::aggregation::PeriodicTask timer_;
 };

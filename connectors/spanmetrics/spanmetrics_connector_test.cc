@@ -1,6 +1,7 @@
 #include "connectors/spanmetrics/spanmetrics_connector.h"
 
 #include <map>
+#include <set>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -353,6 +354,64 @@ TEST_F(SpanMetricsTest, RefusedDeltasAreSentWithTheNextFlush) {
     }
   }
   EXPECT_EQ(total, 2);
+}
+
+TEST_F(SpanMetricsTest, DeltasOfAtMostSixteenRefusedFlushesAreKeptTheRestCounted) {
+  SpanMetricsConfig config;
+  config.aggregation_temporality = "AGGREGATION_TEMPORALITY_DELTA";
+  config.histogram.disable = true;
+  auto c = Make(config);
+  const double unsent_before = core::testing::MetricValue("tributary_connector_unsent_points_total",
+                                                          {{"connector", "spanmetrics/test"}});
+  Spans spans = Spans::With({{"service.name", "s"}});
+  spans.Add("a", kMs);
+  out_.refuse_status = absl::UnavailableError("down");
+  // 20 flushes of one call each, all refused: the oldest 4 are given up.
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(c->Consume(spans.Envelope()).ok());
+    EXPECT_FALSE(c->Flush().ok());
+  }
+  EXPECT_EQ(core::testing::MetricValue("tributary_connector_unsent_points_total",
+                                       {{"connector", "spanmetrics/test"}}),
+            unsent_before + 4);
+  out_.refuse_status = absl::OkStatus();
+  ASSERT_TRUE(c->Flush().ok());
+  int64_t total = 0;
+  for (const auto& b : out_.batches()) {
+    for (const auto& rm : b.metrics().resource_metrics()) {
+      total += rm.scope_metrics(0).metrics(0).sum().data_points(0).as_int();
+    }
+  }
+  EXPECT_EQ(total, 16);  // the 16 kept flushes, in order, then nothing new
+  EXPECT_EQ(out_.batches().size(), 16u);
+}
+
+TEST_F(SpanMetricsTest, AFlushOfManySeriesGoesInRequestsOfAThousandSeries) {
+  auto c = Make({});
+  Spans spans = Spans::With({{"service.name", "s"}});
+  for (int i = 0; i < 2500; ++i) spans.Add("op" + std::to_string(i), kMs);
+  ASSERT_TRUE(c->Consume(spans.Envelope()).ok());
+  ASSERT_TRUE(c->Flush().ok());
+  std::vector<core::Batch> batches = out_.batches();
+  ASSERT_EQ(batches.size(), 3u);
+  std::set<std::string> names;
+  for (const auto& b : batches) {
+    size_t series = 0;
+    for (const auto& rm : b.metrics().resource_metrics()) {
+      EXPECT_EQ(Attr(rm.resource().attributes(), "service.name"), "s");
+      const auto& metrics = rm.scope_metrics(0).metrics();
+      ASSERT_EQ(metrics.size(), 2);
+      EXPECT_EQ(metrics[0].sum().data_points_size(), metrics[1].histogram().data_points_size());
+      for (const auto& p : metrics[0].sum().data_points()) {
+        EXPECT_EQ(p.as_int(), 1);
+        names.insert(Attr(p.attributes(), "span.name"));
+        ++series;
+      }
+    }
+    EXPECT_LE(series, 1000u);
+    EXPECT_EQ(b.record_count(), 2 * series);  // a calls point and a histogram point each
+  }
+  EXPECT_EQ(names.size(), 2500u);
 }
 
 TEST_F(SpanMetricsTest, TheUpstreamAcknowledgementGoesOnceFolded) {

@@ -129,8 +129,7 @@ bool Reader::SkipGroup(uint32_t number, const char** group_end) {
   return false;
 }
 
-bool Reader::Next(Field* field) {
-  if (!ok_ || p_ == end_) return false;
+bool Reader::NextSlow(Field* field) {
   uint32_t number, type;
   if (!ReadTag(&p_, end_, &number, &type)) return Fail();
   field->number = number;

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,7 +42,44 @@ class Reader {
   // malformed where a protobuf parser would fail (a truncated value, a length
   // past the end, field number 0, wire types 6 and 7, an unmatched group):
   // then ok() is false.
-  bool Next(Field* field);
+  bool Next(Field* field) {
+    if (!ok_ || p_ == end_) return false;
+    // Inline, the common case: a one-byte tag, and a one-byte varint or
+    // length, or a fixed64.
+    const uint8_t tag = static_cast<uint8_t>(*p_);
+    if (tag < 0x80 && tag >= 8 && end_ - p_ >= 2) {
+      const uint8_t next = static_cast<uint8_t>(p_[1]);
+      switch (tag & 7) {
+        case 0:
+          if (next >= 0x80) break;
+          field->number = tag >> 3;
+          field->type = Type::kVarint;
+          field->value = next;
+          field->bytes = {};
+          p_ += 2;
+          return true;
+        case 1:
+          if (end_ - p_ < 9) break;
+          field->number = tag >> 3;
+          field->type = Type::kFixed64;
+          std::memcpy(&field->value, p_ + 1, 8);
+          field->bytes = {};
+          p_ += 9;
+          return true;
+        case 2:
+          if (next >= 0x80 || end_ - p_ - 2 < next) break;
+          field->number = tag >> 3;
+          field->type = Type::kLen;
+          field->value = 0;
+          field->bytes = std::string_view(p_ + 2, next);
+          p_ += 2 + next;
+          return true;
+        default:
+          break;
+      }
+    }
+    return NextSlow(field);
+  }
   bool ok() const { return ok_; }
   // Where the next field begins: the bytes of the fields read so far, tags
   // included, end here.
@@ -52,6 +90,7 @@ class Reader {
     ok_ = false;
     return false;
   }
+  bool NextSlow(Field* field);
   bool SkipGroup(uint32_t number, const char** group_end);
 
   const char* p_;
