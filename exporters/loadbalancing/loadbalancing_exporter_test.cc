@@ -22,6 +22,7 @@ struct Backend {
     core::ReceiverConsumers consumers;
     consumers.traces = &sink;
     consumers.metrics = &sink;
+    consumers.logs = &sink;
     receiver = std::make_unique<receivers::otlp::OtlpReceiver>("otlp", rc, consumers);
     EXPECT_TRUE(receiver->Start().ok());
     endpoint = absl::StrCat("127.0.0.1:", receiver->grpc_port());
@@ -31,9 +32,25 @@ struct Backend {
   std::map<std::string, int> Traces() {
     std::map<std::string, int> out;
     for (const core::Batch& b : sink.batches()) {
+      if (b.signal() != core::Signal::kTraces) continue;
       for (const auto& rs : b.traces().resource_spans()) {
         for (const auto& ss : rs.scope_spans()) {
           for (const auto& s : ss.spans()) out[s.trace_id()]++;
+        }
+      }
+    }
+    return out;
+  }
+  // Log record bodies received: "<service>/<body>".
+  std::set<std::string> Logs() {
+    std::set<std::string> out;
+    for (const core::Batch& b : sink.batches()) {
+      if (b.signal() != core::Signal::kLogs) continue;
+      for (const auto& rl : b.logs().resource_logs()) {
+        const std::string service = rl.resource().attributes(0).value().string_value();
+        for (const auto& sl : rl.scope_logs()) {
+          for (const auto& l : sl.log_records())
+            out.insert(service + "/" + l.body().string_value());
         }
       }
     }
@@ -129,9 +146,12 @@ TEST(LoadBalancingTest, ARetrySendsOnlyTheFailedPartAgainRoutedAnew) {
   config.resolver.static_list.reset();
   config.resolver.dns.emplace();
   config.resolver.dns->hostname = "backends.test";
+  bool fail = false;
   LoadBalancingExporter exporter(
-      "loadbalancing", config,
-      [&]() -> absl::StatusOr<std::vector<std::string>> { return answer; });
+      "loadbalancing", config, [&]() -> absl::StatusOr<std::vector<std::string>> {
+        if (fail) return absl::DeadlineExceededError("no answer from the name server");
+        return answer;
+      });
   ASSERT_TRUE(exporter.Start().ok());
   EXPECT_EQ(exporter.backends().size(), 3u);
   b.sink.refuse_status = absl::UnavailableError("b is down");
@@ -158,10 +178,100 @@ TEST(LoadBalancingTest, ARetrySendsOnlyTheFailedPartAgainRoutedAnew) {
   }
   EXPECT_EQ(all.size(), 300u);
   for (const auto& [id, n] : all) EXPECT_EQ(n, 2) << "a trace sent twice or split";
-  // A resolution that fails keeps the backends known.
+  // A resolution that fails, or answers nothing, keeps the backends known.
   answer = {};
   exporter.Resolve();
   EXPECT_EQ(exporter.backends().size(), 2u);
+  fail = true;
+  answer = {a.endpoint};
+  exporter.Resolve();
+  EXPECT_EQ(exporter.backends().size(), 2u);
+  exporter.Shutdown(core::Clock::now());
+}
+
+TEST(LoadBalancingTest, APartRefusedForGoodIsHandedBackForTheDeadLetterFile) {
+  Backend a, b;
+  LoadBalancingExporter exporter("loadbalancing", StaticConfig({&a, &b}));
+  ASSERT_TRUE(exporter.Start().ok());
+  b.sink.refuse_status = absl::InvalidArgumentError("b takes none of it");
+  core::ExportReport report;
+  ASSERT_TRUE(exporter.Export(Traces(200, 2), report).ok());
+  EXPECT_FALSE(report.retry.has_value());
+  ASSERT_TRUE(report.rejected.has_value());
+  const size_t delivered = 2 * a.Traces().size();
+  EXPECT_GT(delivered, 0u);
+  EXPECT_EQ(report.rejected->record_count(), 400 - delivered);
+  EXPECT_EQ(report.rejected_records, 400 - delivered);
+  EXPECT_THAT(report.rejected_reason, HasSubstr(b.endpoint));
+  // The rejected part holds whole traces, none of those a received.
+  std::map<std::string, int> rejected;
+  for (const auto& rs : report.rejected->traces().resource_spans()) {
+    for (const auto& ss : rs.scope_spans()) {
+      for (const auto& span : ss.spans()) rejected[span.trace_id()]++;
+    }
+  }
+  const auto on_a = a.Traces();
+  for (const auto& [id, n] : rejected) {
+    EXPECT_EQ(n, 2);
+    EXPECT_EQ(on_a.count(id), 0u);
+  }
+  EXPECT_EQ(rejected.size() + on_a.size(), 200u);
+  exporter.Shutdown(core::Clock::now());
+}
+
+TEST(LoadBalancingTest, LogsFollowTheirTraceAndWithoutOneTheirService) {
+  Backend a, b, c;
+  LoadBalancingExporter exporter("loadbalancing", StaticConfig({&a, &b, &c}));
+  ASSERT_TRUE(exporter.Start().ok());
+  core::ExportReport report;
+  ASSERT_TRUE(exporter.Export(Traces(100, 2), report).ok());
+  // For each trace, a log record with its id; and 50 records of each
+  // service without one.
+  core::LogsRequest r;
+  for (int service = 0; service < 2; ++service) {
+    auto* rl = r.add_resource_logs();
+    auto* kv = rl->mutable_resource()->add_attributes();
+    kv->set_key("service.name");
+    kv->mutable_value()->set_string_value(absl::StrCat("service-", service));
+    auto* sl = rl->add_scope_logs();
+    for (int t = 0; t < 100; ++t) {
+      if (t % 2 != service) continue;
+      auto* l = sl->add_log_records();
+      std::string id(16, '\x01');
+      id[0] = static_cast<char>(t);
+      id[1] = static_cast<char>(t >> 8);
+      l->set_trace_id(id);
+      l->mutable_body()->set_string_value(absl::StrCat("trace-", t));
+    }
+    for (int i = 0; i < 50; ++i) {
+      sl->add_log_records()->mutable_body()->set_string_value(absl::StrCat("plain-", i));
+    }
+  }
+  ASSERT_TRUE(exporter.Export(core::Batch(std::move(r)), report).ok());
+  size_t logs = 0;
+  std::map<std::string, std::set<Backend*>> plain_backends;  // service -> backends
+  for (Backend* backend : {&a, &b, &c}) {
+    const auto traces = backend->Traces();
+    for (const std::string& log : backend->Logs()) {
+      ++logs;
+      const std::string service = log.substr(0, log.find('/'));
+      const std::string body = log.substr(log.find('/') + 1);
+      if (body.rfind("trace-", 0) == 0) {
+        const int t = std::stoi(body.substr(6));
+        std::string id(16, '\x01');
+        id[0] = static_cast<char>(t);
+        id[1] = static_cast<char>(t >> 8);
+        EXPECT_EQ(traces.count(id), 1u) << body << " is not where its trace's spans are";
+      } else {
+        plain_backends[service].insert(backend);
+      }
+    }
+  }
+  EXPECT_EQ(logs, 200u);
+  ASSERT_EQ(plain_backends.size(), 2u);
+  for (const auto& [service, backends] : plain_backends) {
+    EXPECT_EQ(backends.size(), 1u) << service << "'s records without a trace were split";
+  }
   exporter.Shutdown(core::Clock::now());
 }
 

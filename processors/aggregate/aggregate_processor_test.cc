@@ -273,13 +273,17 @@ TEST_F(AggregateTest, OldPointsTypeChangesAndStreamsBeyondTheLimitAreDroppedAndC
   EXPECT_EQ(p->input_streams(), 2u);
 }
 
-TEST_F(AggregateTest, SummariesPassThroughWithTheirAcknowledgement) {
+TEST_F(AggregateTest, SummariesAndExponentialHistogramsPassThroughWithTheirAcknowledgement) {
   auto p = Make();
   Request r("a");
   r.Sum("orders", true, false, 1, kT0, kT0 + kSec);
   auto* q = r.Metric("rpc.latency")->mutable_summary()->add_data_points();
   q->set_count(3);
   q->set_sum(9);
+  auto* x = r.Metric("http.duration")->mutable_exponential_histogram()->add_data_points();
+  x->set_count(2);
+  x->set_scale(3);
+  x->mutable_positive()->add_bucket_counts(2);
   absl::Status acked = absl::UnknownError("not yet");
   core::Envelope e = r.Envelope();
   e.acks.push_back(std::make_shared<core::Ack>([&](const absl::Status& s) { acked = s; }));
@@ -287,8 +291,13 @@ TEST_F(AggregateTest, SummariesPassThroughWithTheirAcknowledgement) {
   std::vector<core::Batch> batches = out_.batches();
   ASSERT_EQ(batches.size(), 1u);
   const auto& passed = batches[0].metrics();
-  EXPECT_EQ(passed.resource_metrics(0).scope_metrics(0).metrics_size(), 1);
-  EXPECT_EQ(passed.resource_metrics(0).scope_metrics(0).metrics(0).name(), "rpc.latency");
+  const auto& metrics = passed.resource_metrics(0).scope_metrics(0).metrics();
+  ASSERT_EQ(metrics.size(), 2);
+  EXPECT_EQ(metrics[0].name(), "rpc.latency");
+  EXPECT_EQ(metrics[0].summary().data_points(0).count(), 3u);
+  EXPECT_EQ(metrics[1].name(), "http.duration");
+  EXPECT_EQ(metrics[1].exponential_histogram().data_points(0).scale(), 3);
+  EXPECT_EQ(metrics[1].exponential_histogram().data_points(0).positive().bucket_counts(0), 2u);
   EXPECT_TRUE(acked.ok());
 }
 

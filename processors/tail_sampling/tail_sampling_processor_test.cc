@@ -257,6 +257,36 @@ TEST_F(TailSamplingTest, AttributePoliciesAndShutdownDecidingEverything) {
   EXPECT_TRUE(acks_["a"].ok());
 }
 
+TEST_F(TailSamplingTest, InvertMatchSamplesTheTracesThatDoNotMatch) {
+  TailSamplingConfig config;
+  config.decision_wait = std::chrono::hours(1);
+  config.policies.resize(2);
+  config.policies[0].type = "string_attribute";
+  config.policies[0].string_attribute = StringAttributeConfig{"tier", {"free"}, false, true};
+  config.policies[1].type = "numeric_attribute";
+  config.policies[1].numeric_attribute = NumericAttributeConfig{"http.status", 200, 299, true};
+  auto p = Make(config);
+  // Trace 1 is a free tier's successful call: neither inverted policy keeps
+  // it. Trace 2 is gold: kept by the first. Trace 3 has no tier (does not
+  // match "free") and no status: kept.
+  core::TracesRequest r = Spans({{1, 1, 1, 0, {{"tier", "free"}}},
+                                 {2, 1, 1, 0, {{"tier", "gold"}}},
+                                 {3, 1, 1, 0, {}},
+                                 {4, 1, 1, 0, {{"tier", "free"}}}});
+  for (int i : {0, 1, 3}) {
+    auto* a =
+        r.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(i)->add_attributes();
+    a->set_key("http.status");
+    a->mutable_value()->set_int_value(i == 3 ? 503 : 200);
+  }
+  // Trace 4 is free but failed: kept by the second.
+  ASSERT_TRUE(
+      p->Consume(core::Envelope{std::make_shared<const core::Batch>(std::move(r)), {}}).ok());
+  p->Shutdown(core::Clock::now());
+  EXPECT_THAT(Received(),
+              ::testing::UnorderedElementsAre(std::pair{2, 1}, std::pair{3, 1}, std::pair{4, 1}));
+}
+
 std::string ConfigErrors(const std::string& yaml) {
   core::ConfigErrors errors;
   TailSamplingConfig config;

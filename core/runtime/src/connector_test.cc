@@ -2,6 +2,7 @@
 // how data, acknowledgements and accounting pass through them.
 #include <atomic>
 #include <mutex>
+#include <set>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -256,6 +257,45 @@ service:
   a->ack_status = absl::OkStatus();
   EXPECT_THAT(service.StatusText(), HasSubstr("traces/y: receivers [forward, probe/b]"));
   service.Shutdown();
+}
+
+TEST_F(ConnectorTest, AtShutdownAnAggregatingConnectorEmitsIntoPipelinesStillRunning) {
+  // Drain goes upstream first: the traces pipeline stops, the connectors
+  // then emit what they folded, and only then do the metrics pipeline and
+  // its exporter stop, so the last points still reach it.
+  auto config = Load(R"(receivers: {probe/a: }
+exporters: {capture/a: }
+connectors:
+  spanmetrics: {metrics_flush_interval: 1h}
+  servicegraph: {metrics_flush_interval: 1h}
+service:
+  admin: {endpoint: ""}
+  pipelines:
+    traces:
+      receivers: [probe/a]
+      exporters: [spanmetrics, servicegraph]
+    metrics:
+      receivers: [spanmetrics, servicegraph]
+      exporters: [capture/a]
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto a = Probes::Get().Exporter("capture/a");
+  const size_t before = a->batches().size();
+  Service service(registry_, std::move(*config), "tributary-test");
+  ASSERT_TRUE(service.Start().ok());
+  EXPECT_TRUE(Send("probe/a", 5).ok());
+  EXPECT_EQ(a->batches().size(), before);  // nothing emitted before the hour
+  service.Shutdown();
+  std::vector<Batch> batches = a->batches();
+  std::set<std::string> names;
+  for (size_t i = before; i < batches.size(); ++i) {
+    for (const auto& rm : batches[i].metrics().resource_metrics()) {
+      for (const auto& sm : rm.scope_metrics()) {
+        for (const auto& m : sm.metrics()) names.insert(m.name());
+      }
+    }
+  }
+  EXPECT_TRUE(names.count("traces.span.metrics.calls")) << ::testing::PrintToString(names);
 }
 
 TEST_F(ConnectorTest, WithBuffersTheUpstreamSettlesWhenDownstreamHasWrittenIt) {
