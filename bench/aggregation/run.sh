@@ -8,7 +8,7 @@
 # counter series); heap allocations per span in steady state (medians of
 # five), and the resident memory of spanmetrics' 10,000 series.
 #
-# End to end: tributary-loadgen sends spans of 4,000 routes (about 10,000
+# End to end: tributary-loadgen sends spans of 4,400 routes (about 10,000
 # span-metric series) as fast as the collector takes them, to a collector
 # whose traces pipeline ends in the nop exporter, alone or beside the
 # spanmetrics and servicegraph connectors feeding its prometheus exporter.
@@ -52,7 +52,7 @@ resource_metrics_key_attributes: [service.name]" \
     wait_ready "http://127.0.0.1:$admin/readyz"
     c0=$(cpu_ticks "$pid")
     out=$("$build/bench/otlp_ingest/tributary-loadgen" --endpoint "127.0.0.1:$grpc" \
-      --threads 16 --batch 500 --duration "$seconds" --routes 4000)
+      --threads 16 --batch 500 --duration "$seconds" --routes 4400)
     c1=$(cpu_ticks "$pid")
     spans=$(sed -E 's/.* ([0-9]+) spans \(.*/\1/' <<<"$out")
     echo "run $run ($mode): $out" >&2

@@ -153,18 +153,16 @@ void FindAttributes(std::string_view message, uint32_t number, const std::string
   wire::MessageField value;
   ForEachAttribute(message, number, &value, [&](std::string_view k) {
     for (size_t i = 0; i < count; ++i) {
-      if (!values[i].present() && keys[i] == k) {
-        const std::string_view v = value.bytes();
-        values[i].Add(v);
-        // A value written in pieces was joined in `value`, which the next
-        // attribute reuses: a second Add makes values[i] keep a copy.
-        if (!v.empty() &&
-            (v.data() < message.data() || v.data() >= message.data() + message.size())) {
-          values[i].Add({});
-        }
-        --missing;
-        break;
+      if (values[i].present() || keys[i] != k) continue;
+      const std::string_view v = value.bytes();
+      values[i].Add(v);
+      // A value written in pieces was joined in `value`, which the next
+      // attribute reuses: a second Add makes values[i] keep a copy.
+      if (!v.empty() &&
+          (v.data() < message.data() || v.data() >= message.data() + message.size())) {
+        values[i].Add({});
       }
+      --missing;
     }
     return missing == 0;
   });

@@ -18,6 +18,7 @@ using common::aggregation::FindAttribute;
 using core::AddStringAttribute;
 using opentelemetry::proto::common::v1::AnyValue;
 using opentelemetry::proto::common::v1::KeyValue;
+using opentelemetry::proto::common::v1::KeyValueList;
 using opentelemetry::proto::metrics::v1::AggregationTemporality;
 using opentelemetry::proto::resource::v1::Resource;
 
@@ -298,28 +299,33 @@ SpanMetricsConnector::Series& SpanMetricsConnector::SeriesFor(ResourceState& sta
     auto& overflow = state.series[kOverflowKey];
     if (!overflow) {
       overflow = NewSeries(now);
-      KeyValue* kv = overflow->attributes.Add();
+      KeyValueList attributes;
+      KeyValue* kv = attributes.add_values();
       kv->set_key("otel_metric_overflow");
       kv->mutable_value()->set_bool_value(true);
+      overflow->attributes = attributes.SerializeAsString();
       ++series_count_;
     }
     return *overflow;
   }
   std::unique_ptr<Series> s = NewSeries(now);
-  if (keep_[0]) AddStringAttribute(&s->attributes, kServiceName, service);
-  if (keep_[1]) AddStringAttribute(&s->attributes, kSpanName, span.name);
-  if (keep_[2]) AddStringAttribute(&s->attributes, kSpanKind, SpanKindName(span.kind));
-  if (keep_[3]) AddStringAttribute(&s->attributes, kStatusCode, StatusCodeName(span.status_code));
-  if (keep_[4]) AddStringAttribute(&s->attributes, kInstanceId, instance_id_);
+  KeyValueList list;
+  core::Attributes* attributes = list.mutable_values();
+  if (keep_[0]) AddStringAttribute(attributes, kServiceName, service);
+  if (keep_[1]) AddStringAttribute(attributes, kSpanName, span.name);
+  if (keep_[2]) AddStringAttribute(attributes, kSpanKind, SpanKindName(span.kind));
+  if (keep_[3]) AddStringAttribute(attributes, kStatusCode, StatusCodeName(span.status_code));
+  if (keep_[4]) AddStringAttribute(attributes, kInstanceId, instance_id_);
   for (const Dimension& d : config_.dimensions) {
     if (const AnyValue* v = DimensionValue(d.name, span, resource); v != nullptr) {
-      KeyValue* kv = s->attributes.Add();
+      KeyValue* kv = attributes->Add();
       kv->set_key(d.name);
       *kv->mutable_value() = *v;
     } else if (d.default_value) {
-      AddStringAttribute(&s->attributes, d.name.c_str(), *d.default_value);
+      AddStringAttribute(attributes, d.name.c_str(), *d.default_value);
     }
   }
+  s->attributes = list.SerializeAsString();
   ++series_count_;
   Series& ref = *s;
   state.series.emplace(key_, std::move(s));
@@ -423,14 +429,16 @@ SpanMetricsConnector::FlushBatches SpanMetricsConnector::BuildLocked(uint64_t no
           duration->mutable_histogram()->set_aggregation_temporality(temporality);
         }
       }
+      auto* attributes = google::protobuf::Arena::CreateMessage<KeyValueList>(&arena);
+      if (!attributes->ParseFromString(s.attributes)) attributes->Clear();
       auto* point = calls->mutable_sum()->add_data_points();
-      *point->mutable_attributes() = s.attributes;
+      point->mutable_attributes()->Swap(attributes->mutable_values());
       point->set_start_time_unix_nano(s.start);
       point->set_time_unix_nano(now);
       point->set_as_int(static_cast<int64_t>(s.calls));
       if (duration != nullptr) {
         auto* h = duration->mutable_histogram()->add_data_points();
-        *h->mutable_attributes() = s.attributes;
+        *h->mutable_attributes() = point->attributes();
         h->set_start_time_unix_nano(s.start);
         h->set_time_unix_nano(now);
         s.duration.Fill(bounds_, h);
