@@ -1,12 +1,14 @@
 // What splitting by trace id costs: the same batches (of 1,000 spans, and
 // of 8,192 as the batch processor makes them by default; four spans a
 // trace) exported by the otlp exporter to one OTLP receiver, and by the
-// loadbalancing exporter over four, all in this process (the receivers hand
-// their batches to a consumer that drops them). Process CPU time per
-// million spans, for each, over 2,400,000 spans, five times alternating; the
-// medians and their ratio are printed. The receiving side's work is the same
-// in both (the same spans arrive) but for the requests' count, four for
-// one, so the ratio is an upper bound on the exporter's own.
+// loadbalancing exporter over four. Process CPU time per million spans, for
+// each, over 2,400,000 spans, five times alternating; the medians and their
+// ratio are printed. Without arguments the four receivers run in this
+// process (handing their batches to a consumer that drops them), and their
+// work, the same in both but for the requests' count (four for one), is
+// counted too, so the ratio is an upper bound; with four endpoints as
+// arguments (receivers in other processes) only the sending side counts.
+//   tributary_loadbalancing_bench [HOST:PORT x4]
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -67,11 +69,14 @@ double Median(std::vector<double> v) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
   Drop drop;
   std::vector<std::unique_ptr<receivers::otlp::OtlpReceiver>> receivers;
-  std::vector<std::string> endpoints;
-  for (int i = 0; i < 4; ++i) {
+  // Backends given as arguments run in other processes: then only the
+  // sending side's CPU is measured, and the names end in _sender.
+  std::vector<std::string> endpoints(argv + 1, argv + argc);
+  const std::string where = endpoints.empty() ? "" : "_sender";
+  for (int i = 0; endpoints.size() < 4; ++i) {
     receivers::otlp::OtlpReceiverConfig rc;
     rc.protocols.grpc->endpoint = "127.0.0.1:0";
     rc.protocols.http.reset();
@@ -121,7 +126,7 @@ int main() {
         a.push_back(run(otlp));
         b.push_back(run(lb));
       }
-      const std::string suffix = absl::StrCat(form, size == 1000 ? "" : "_8192");
+      const std::string suffix = absl::StrCat(form, size == 1000 ? "" : "_8192", where);
       printf("BENCH export_otlp_%s_cpu_s_per_m_spans %.2f CPU-s/M spans\n", suffix.c_str(),
              Median(a));
       printf("BENCH export_loadbalancing_4_%s_cpu_s_per_m_spans %.2f CPU-s/M spans\n",
