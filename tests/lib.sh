@@ -145,6 +145,17 @@ tail_cri_body() {
   printf 'include: ["%s"]\nformat: cri\nstart_at: beginning\ncheckpoint_dir: %s\n' "$1" "$2"
 }
 BATCH_100MS="timeout: 100ms"
+# The RED tests' connectors, flushing every second: span metrics with
+# exemplars and buckets around the example services' latencies (which
+# red_check.py knows), and the service graph.
+RED_SPANMETRICS="metrics_flush_interval: 1s
+histogram:
+  explicit:
+    buckets: [100us, 200us, 300us, 400us, 500us, 750us, 1ms, 1500us, 2ms, 3ms, 5ms, 10ms, 50ms]
+exemplars: {enabled: true}"
+RED_SERVICEGRAPH="metrics_flush_interval: 1s
+store: {ttl: 2s, max_items: 100000}
+store_expiration_loop: 200ms"
 # Retries that start at once and never give up, for outage tests.
 RETRY_UNTIL_DELIVERED="timeout: 5s
 retry_on_failure:

@@ -29,14 +29,8 @@ write_config "$WORK/collector.yaml" admin "$c_admin" \
   processor batch "$BATCH_100MS" \
   exporter file "path: $WORK/sink.jsonl" \
   exporter prometheus "endpoint: 127.0.0.1:$c_prom" \
-  connector spanmetrics "metrics_flush_interval: 1s
-histogram:
-  explicit:
-    buckets: [100us, 200us, 300us, 400us, 500us, 750us, 1ms, 1500us, 2ms, 3ms, 5ms, 10ms, 50ms]
-exemplars: {enabled: true}" \
-  connector servicegraph "metrics_flush_interval: 1s
-store: {ttl: 1s, max_items: 100000}
-store_expiration_loop: 200ms" \
+  connector spanmetrics "$RED_SPANMETRICS" \
+  connector servicegraph "$RED_SERVICEGRAPH" \
   service "buffer: {directory: $WORK/collector-buffer}" \
   pipeline traces "otlp | batch | file spanmetrics servicegraph" \
   pipeline metrics "spanmetrics servicegraph | | prometheus" \

@@ -52,14 +52,8 @@ commit_interval: 1s" \
     exporter file "path: $WORK/sink-$c.jsonl
 rotation: {max_megabytes: 0}" \
     exporter prometheus "endpoint: 127.0.0.1:${C_PROM[$c]}" \
-    connector spanmetrics "metrics_flush_interval: 1s
-histogram:
-  explicit:
-    buckets: [100us, 200us, 300us, 400us, 500us, 750us, 1ms, 1500us, 2ms, 3ms, 5ms, 10ms, 50ms]
-exemplars: {enabled: true}" \
-    connector servicegraph "metrics_flush_interval: 1s
-store: {ttl: 2s, max_items: 100000}
-store_expiration_loop: 200ms" \
+    connector spanmetrics "$RED_SPANMETRICS" \
+    connector servicegraph "$RED_SERVICEGRAPH" \
     pipeline traces "kafka | | file spanmetrics servicegraph" \
     pipeline metrics "spanmetrics servicegraph | | prometheus"
   start "$c" "$COLLECTOR" --config "$WORK/$c.yaml"
