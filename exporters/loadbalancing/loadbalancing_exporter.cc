@@ -76,12 +76,9 @@ size_t Ring::Find(std::string_view key) const {
   return it->second;
 }
 
-absl::StatusOr<std::vector<std::string>> ResolveHost(const std::string& hostname, int port,
-                                                     std::chrono::milliseconds timeout) {
-  // getaddrinfo cannot be cancelled: it runs on its own thread, and a late
-  // answer is dropped.
-  auto result = std::make_shared<std::promise<absl::StatusOr<std::vector<std::string>>>>();
-  std::future<absl::StatusOr<std::vector<std::string>>> answer = result->get_future();
+std::shared_future<Addresses> StartLookup(const std::string& hostname, int port) {
+  auto result = std::make_shared<std::promise<Addresses>>();
+  std::shared_future<Addresses> answer = result->get_future().share();
   std::thread([hostname, port, result] {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
@@ -111,6 +108,11 @@ absl::StatusOr<std::vector<std::string>> ResolveHost(const std::string& hostname
     out.erase(std::unique(out.begin(), out.end()), out.end());
     result->set_value(std::move(out));
   }).detach();
+  return answer;
+}
+
+Addresses ResolveHost(const std::string& hostname, int port, std::chrono::milliseconds timeout) {
+  std::shared_future<Addresses> answer = StartLookup(hostname, port);
   if (answer.wait_for(timeout) != std::future_status::ready) {
     return absl::DeadlineExceededError(
         absl::StrCat("resolving ", hostname, " took over ", timeout.count(), " ms"));
@@ -141,11 +143,20 @@ absl::Status LoadBalancingExporter::Start() {
 void LoadBalancingExporter::Shutdown(core::Deadline) noexcept { resolver_timer_.Stop(); }
 
 void LoadBalancingExporter::Resolve() {
-  absl::StatusOr<std::vector<std::string>> answer =
-      resolve_ ? resolve_()
-               : ResolveHost(config_.resolver.dns->hostname,
-                             static_cast<int>(config_.resolver.dns->port),
-                             config_.resolver.dns->timeout);
+  Addresses answer = absl::UnknownError("not resolved");
+  if (resolve_) {
+    answer = resolve_();
+  } else {
+    const auto& dns = *config_.resolver.dns;
+    if (!lookup_.valid()) lookup_ = StartLookup(dns.hostname, static_cast<int>(dns.port));
+    if (lookup_.wait_for(dns.timeout) == std::future_status::ready) {
+      answer = lookup_.get();
+      lookup_ = {};
+    } else {
+      answer = absl::DeadlineExceededError(absl::StrCat(
+          "resolving ", dns.hostname, " took over ", dns.timeout.count(), " ms (still waiting)"));
+    }
+  }
   if (!answer.ok()) {
     core::Log(core::LogLevel::kWarn, id_, "resolving the backends failed; keeping the known ones",
               absl::StrCat("error=\"", answer.status().message(), "\""));
@@ -209,9 +220,15 @@ absl::Status LoadBalancingExporter::Export(const core::Batch& batch,
   const core::Signal signal = batch.signal();
   const bool by_trace = config_.routing_key == "traceID" && signal != core::Signal::kMetrics;
   std::vector<std::vector<WireRef>> parts(backends->ring.backends().size());
+  // The spans of a trace mostly come one after another: the last key's
+  // backend is kept.
+  std::string_view last_key;
+  size_t last_backend = 0;
+  bool have_last = false;
   for (uint32_t r = 0; r < request.resources(); ++r) {
     const std::string service =
         core::wire::StringAttribute(request.resource(r), 1, "service.name").value_or("");
+    have_last = false;  // `service` is about to change
     for (uint32_t s = 0; s < request.scopes(r); ++s) {
       for (uint32_t i = 0; i < request.records(r, s); ++i) {
         const WireRef ref{r, s, i};
@@ -222,7 +239,12 @@ absl::Status LoadBalancingExporter::Export(const core::Batch& batch,
                                           : common::otlp::LogTraceId(request.record(ref));
           if (!id.empty()) key = id;
         }
-        parts[backends->ring.Find(key)].push_back(ref);
+        if (!have_last || key != last_key) {
+          last_key = key;
+          last_backend = backends->ring.Find(key);
+          have_last = true;
+        }
+        parts[last_backend].push_back(ref);
       }
     }
   }

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -115,6 +116,9 @@ class Ring {
   std::vector<std::pair<uint64_t, size_t>> points_;  // sorted by hash
 };
 
+// Backend addresses as "address:port", or why there are none.
+using Addresses = absl::StatusOr<std::vector<std::string>>;
+
 // Splits each batch over backends by trace id (or service name) on a
 // consistent-hash ring, with one OTLP/gRPC client per backend, and sends the
 // parts at once. A batch succeeds when every part does; a retry sends only
@@ -124,7 +128,7 @@ class Ring {
 class LoadBalancingExporter : public core::Exporter {
  public:
   // The backends of a DNS name, "host:port" each; injectable for tests.
-  using ResolveFn = std::function<absl::StatusOr<std::vector<std::string>>()>;
+  using ResolveFn = std::function<Addresses()>;
 
   LoadBalancingExporter(std::string id, LoadBalancingConfig config, ResolveFn resolve = nullptr);
   ~LoadBalancingExporter() override;
@@ -148,15 +152,21 @@ class LoadBalancingExporter : public core::Exporter {
   const std::string id_;
   const LoadBalancingConfig config_;
   const ResolveFn resolve_;
+  // The lookup still running when its wait ran out: waited for again,
+  // instead of starting another, so that a slow name server never gathers
+  // lookup threads.
+  std::shared_future<Addresses> lookup_;
   mutable std::mutex mu_;
   std::shared_ptr<const Backends> backends_;
   common::aggregation::PeriodicTask resolver_timer_;
 };
 
-// Resolves `hostname` to its addresses, as "address:port" (IPv6 in
-// brackets), sorted; gives up after `timeout`.
-absl::StatusOr<std::vector<std::string>> ResolveHost(const std::string& hostname, int port,
-                                                     std::chrono::milliseconds timeout);
+// Starts resolving `hostname` to its addresses, as "address:port" (IPv6 in
+// brackets), sorted. getaddrinfo cannot be cancelled: it runs on a thread of
+// its own until it answers.
+std::shared_future<Addresses> StartLookup(const std::string& hostname, int port);
+// The answer of a lookup, or an error after `timeout`.
+Addresses ResolveHost(const std::string& hostname, int port, std::chrono::milliseconds timeout);
 
 }  // namespace tributary::exporters::loadbalancing
 
