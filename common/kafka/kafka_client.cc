@@ -4,6 +4,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/otlp/wire_check.h"
 #include "tributary/core/otlp_codec.h"
 
 namespace tributary::common::kafka {
@@ -131,8 +132,14 @@ bool IsRetryable(rd_kafka_resp_err_t err) {
 
 absl::StatusOr<core::Batch> DecodeMessage(core::Signal signal, Encoding encoding,
                                           std::string_view value) {
-  return encoding == Encoding::kOtlpJson ? core::DecodeOtlpJson(signal, value)
-                                         : core::DecodeOtlpProto(signal, value);
+  if (encoding == Encoding::kOtlpJson) return core::DecodeOtlpJson(signal, value);
+  // A valid request is kept as its bytes (consecutive messages then join by
+  // concatenation); only one the wire check cannot vouch for is parsed.
+  static const otlp::RecordLimits kUnlimited{0, core::ByteSize{0}};
+  if (std::optional<size_t> records = otlp::PassesUnchanged(signal, value, kUnlimited)) {
+    return core::Batch(signal, std::string(value), *records);
+  }
+  return core::DecodeOtlpProto(signal, value);
 }
 
 }  // namespace tributary::common::kafka

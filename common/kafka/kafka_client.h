@@ -89,7 +89,8 @@ absl::StatusOr<ConfPtr> BuildConf(const ClientConfig& config,
 // Whether a delivery that failed with `err` can succeed when produced again.
 bool IsRetryable(rd_kafka_resp_err_t err);
 
-// Decodes a message value in `encoding`.
+// Decodes a message value in `encoding`: an OTLP protobuf value the wire
+// check passes stays serialized, as the OTLP receiver keeps a request.
 absl::StatusOr<core::Batch> DecodeMessage(core::Signal signal, Encoding encoding,
                                           std::string_view value);
 

@@ -72,5 +72,28 @@ TEST(KafkaClientConfig, SaslWithoutTlsIsRefusedUnlessAllowed) {
             "sasl_plaintext");
 }
 
+TEST(KafkaDecodeMessage, AValidRequestStaysSerializedAndJoinsByConcatenation) {
+  core::TracesRequest r;
+  auto* span = r.add_resource_spans()->add_scope_spans()->add_spans();
+  span->set_trace_id(std::string(16, '\x01'));
+  span->set_span_id(std::string(8, '\x02'));
+  span->set_name("GET /");
+  auto a = DecodeMessage(core::Signal::kTraces, Encoding::kOtlpProto, r.SerializeAsString());
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_NE(a->wire(), nullptr);
+  EXPECT_EQ(a->record_count(), 1u);
+  auto b = DecodeMessage(core::Signal::kTraces, Encoding::kOtlpProto, r.SerializeAsString());
+  ASSERT_TRUE(b.ok());
+  a->Append(std::move(*b));
+  ASSERT_NE(a->wire(), nullptr);
+  EXPECT_EQ(a->record_count(), 2u);
+  EXPECT_EQ(a->traces().resource_spans_size(), 2);
+  // A name that is not UTF-8: protobuf refuses it, and so does the decoder.
+  span->set_name(std::string("\xff\xfe"));
+  std::string bad;
+  r.SerializePartialToString(&bad);
+  EXPECT_FALSE(DecodeMessage(core::Signal::kTraces, Encoding::kOtlpProto, bad).ok());
+}
+
 }  // namespace
 }  // namespace tributary::common::kafka

@@ -7,13 +7,17 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/http/server.h"
+#include "common/otlp/wire_check.h"
 #include "receivers/otlp/export_outcome.h"
 #include "receivers/otlp/grpc_transport.h"
-#include "receivers/otlp/wire_check.h"
 #include "tributary/core/otlp_codec.h"
 #include "tributary/core/telemetry.h"
 
 namespace tributary::receivers::otlp {
+
+using common::otlp::ApplyRecordLimits;
+using common::otlp::LimitsApplied;
+using common::otlp::PassesUnchanged;
 
 using core::Signal;
 

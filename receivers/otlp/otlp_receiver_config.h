@@ -7,8 +7,8 @@
 
 #include "absl/status/status.h"
 #include "common/http/server.h"
+#include "common/otlp/limits.h"
 #include "common/tls/tls.h"
-#include "receivers/otlp/limits.h"
 #include "tributary/core/config.h"
 
 namespace tributary::receivers::otlp {
@@ -101,7 +101,7 @@ struct OtlpReceiverConfig {
   ProtocolsConfig protocols;
   std::chrono::milliseconds ack_timeout{30000};
   std::optional<common::tls::AuthConfig> auth;
-  RecordLimits limits;
+  common::otlp::RecordLimits limits;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("protocols", protocols, "transports to serve (both by default)");

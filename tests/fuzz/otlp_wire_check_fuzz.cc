@@ -8,11 +8,11 @@
 #include <optional>
 #include <string>
 
-#include "receivers/otlp/limits.h"
-#include "receivers/otlp/wire_check.h"
+#include "common/otlp/limits.h"
+#include "common/otlp/wire_check.h"
 #include "tributary/core/otlp_codec.h"
 
-namespace otlp = tributary::receivers::otlp;
+namespace otlp = tributary::common::otlp;
 using tributary::core::Signal;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

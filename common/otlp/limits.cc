@@ -1,6 +1,6 @@
-#include "receivers/otlp/limits.h"
+#include "common/otlp/limits.h"
 
-namespace tributary::receivers::otlp {
+namespace tributary::common::otlp {
 namespace {
 
 using opentelemetry::proto::common::v1::AnyValue;
@@ -175,4 +175,4 @@ LimitsApplied ApplyRecordLimits(core::Batch& batch, const RecordLimits& limits) 
   return l.result;
 }
 
-}  // namespace tributary::receivers::otlp
+}  // namespace tributary::common::otlp

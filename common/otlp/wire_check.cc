@@ -1,4 +1,4 @@
-#include "receivers/otlp/wire_check.h"
+#include "common/otlp/wire_check.h"
 
 #include <map>
 #include <vector>
@@ -7,7 +7,7 @@
 #include "tributary/core/utf8.h"
 #include "tributary/core/wire.h"
 
-namespace tributary::receivers::otlp {
+namespace tributary::common::otlp {
 namespace {
 
 namespace pb = google::protobuf;
@@ -294,4 +294,4 @@ std::optional<size_t> PassesUnchanged(core::Signal signal, std::string_view requ
   return checker.records();
 }
 
-}  // namespace tributary::receivers::otlp
+}  // namespace tributary::common::otlp

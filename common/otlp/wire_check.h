@@ -1,14 +1,14 @@
-#ifndef TRIBUTARY_RECEIVERS_OTLP_WIRE_CHECK_H_
-#define TRIBUTARY_RECEIVERS_OTLP_WIRE_CHECK_H_
+#ifndef TRIBUTARY_COMMON_OTLP_WIRE_CHECK_H_
+#define TRIBUTARY_COMMON_OTLP_WIRE_CHECK_H_
 
 #include <cstddef>
 #include <optional>
 #include <string_view>
 
-#include "receivers/otlp/limits.h"
+#include "common/otlp/limits.h"
 #include "tributary/core/batch.h"
 
-namespace tributary::receivers::otlp {
+namespace tributary::common::otlp {
 
 // Whether a serialized OTLP export request can be passed on as it came,
 // decided on the wire form without parsing it: protobuf would parse it
@@ -22,6 +22,6 @@ namespace tributary::receivers::otlp {
 std::optional<size_t> PassesUnchanged(core::Signal signal, std::string_view request,
                                       const RecordLimits& limits);
 
-}  // namespace tributary::receivers::otlp
+}  // namespace tributary::common::otlp
 
-#endif  // TRIBUTARY_RECEIVERS_OTLP_WIRE_CHECK_H_
+#endif  // TRIBUTARY_COMMON_OTLP_WIRE_CHECK_H_

@@ -1,5 +1,5 @@
-#ifndef TRIBUTARY_RECEIVERS_OTLP_LIMITS_H_
-#define TRIBUTARY_RECEIVERS_OTLP_LIMITS_H_
+#ifndef TRIBUTARY_COMMON_OTLP_LIMITS_H_
+#define TRIBUTARY_COMMON_OTLP_LIMITS_H_
 
 #include <cstdint>
 
@@ -7,7 +7,7 @@
 #include "tributary/core/batch.h"
 #include "tributary/core/config.h"
 
-namespace tributary::receivers::otlp {
+namespace tributary::common::otlp {
 
 // A receiver's `limits` block: bounds on what one record may carry, so that a
 // broken or hostile sender cannot make records of unbounded size.
@@ -38,6 +38,6 @@ struct LimitsApplied {
 // Enforces `limits` on every attribute list of the batch, in place.
 LimitsApplied ApplyRecordLimits(core::Batch& batch, const RecordLimits& limits);
 
-}  // namespace tributary::receivers::otlp
+}  // namespace tributary::common::otlp
 
-#endif  // TRIBUTARY_RECEIVERS_OTLP_LIMITS_H_
+#endif  // TRIBUTARY_COMMON_OTLP_LIMITS_H_

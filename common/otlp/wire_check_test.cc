@@ -1,4 +1,4 @@
-#include "receivers/otlp/wire_check.h"
+#include "common/otlp/wire_check.h"
 
 #include <string>
 
@@ -6,7 +6,7 @@
 #include "tributary/core/otlp_codec.h"
 #include "tributary/core/testing/otlp_corpus.h"
 
-namespace tributary::receivers::otlp {
+namespace tributary::common::otlp {
 namespace {
 
 using core::Signal;
@@ -184,4 +184,4 @@ TEST(WireCheckTest, FieldsProtobufWouldMergeAreLeftToTheParser) {
 }
 
 }  // namespace
-}  // namespace tributary::receivers::otlp
+}  // namespace tributary::common::otlp

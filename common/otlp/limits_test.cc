@@ -1,9 +1,9 @@
-#include "receivers/otlp/limits.h"
+#include "common/otlp/limits.h"
 
 #include "gtest/gtest.h"
 #include "tributary/core/testing/test_consumer.h"
 
-namespace tributary::receivers::otlp {
+namespace tributary::common::otlp {
 namespace {
 
 TEST(RecordLimits, DropsAttributesBeyondTheLimitAndCountsThemInTheRecord) {
@@ -69,4 +69,4 @@ TEST(RecordLimits, ZeroMeansUnlimited) {
 }
 
 }  // namespace
-}  // namespace tributary::receivers::otlp
+}  // namespace tributary::common::otlp
