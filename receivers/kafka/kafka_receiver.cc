@@ -300,7 +300,10 @@ void KafkaReceiver::Handle(rd_kafka_message_t* m) {
     partition->Acknowledge(m->offset);
     return;
   }
-  const core::ValidationResult invalid = core::RemoveInvalidRecords(*batch);
+  // A message kept serialized passed the wire check, which holds no invalid
+  // record; one that was parsed is checked here.
+  const core::ValidationResult invalid =
+      batch->wire() != nullptr ? core::ValidationResult{} : core::RemoveInvalidRecords(*batch);
   if (invalid.rejected > 0) {
     core::Telemetry::Get()
         .ReceiverRefused(id_, signal, "kafka", "invalid")

@@ -325,14 +325,17 @@ void MoveResources(LogsRequest* to, LogsRequest* from) {
 void Batch::Append(Batch&& other) {
   if (wire_ && other.wire_) {
     AppendWire(other.wire_->bytes);
-  } else {
-    std::visit(
-        [&](auto* mine) {
-          using T = std::decay_t<decltype(mine)>;
-          MoveResources(mine, std::get<T>(other.Mutable()));
-        },
-        Mutable());
+    records_ += other.records_;
+    // Left an empty request of its signal, as below, without an arena.
+    other = Batch(other.signal(), std::string(), 0);
+    return;
   }
+  std::visit(
+      [&](auto* mine) {
+        using T = std::decay_t<decltype(mine)>;
+        MoveResources(mine, std::get<T>(other.Mutable()));
+      },
+      Mutable());
   records_ += other.records_;
   switch (other.signal()) {
     case Signal::kTraces:
