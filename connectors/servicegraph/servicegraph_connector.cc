@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "common/otlp/wire_request.h"
 #include "tributary/core/instance_id.h"
 #include "tributary/core/log.h"
 #include "tributary/core/registry.h"
@@ -124,34 +123,24 @@ size_t ServiceGraphConnector::waiting() const {
 
 absl::Status ServiceGraphConnector::Consume(core::Envelope envelope) noexcept {
   if (envelope.batch == nullptr || envelope.batch->empty()) return absl::OkStatus();
+  // Read outside the lock, into storage this thread keeps between batches.
+  thread_local common::otlp::SpansReader spans;
+  thread_local std::vector<std::string> services;
   std::string serialized;
-  common::otlp::WireRequest request;
-  if (!request.Read(core::wire::SerializedRequest(*envelope.batch, &serialized))) {
+  if (!spans.Read(core::wire::SerializedRequest(*envelope.batch, &serialized))) {
     return absl::InvalidArgumentError(absl::StrCat(id_, ": the batch is not a valid request"));
   }
-  // Read outside the lock: each resource block's service and spans.
-  struct Block {
-    std::string service;
-    std::vector<common::otlp::SpanView> spans;
-  };
-  std::vector<Block> blocks(request.resources());
+  services.resize(spans.blocks());
   common::otlp::AttributeScratch scratch;
-  for (uint32_t r = 0; r < request.resources(); ++r) {
-    blocks[r].service = common::otlp::FindString(request.resource(r), 1, "service.name", &scratch);
-    if (blocks[r].service.empty()) blocks[r].service = "unknown_service";
-    for (uint32_t s = 0; s < request.scopes(r); ++s) {
-      for (uint32_t i = 0; i < request.records(r, s); ++i) {
-        if (!blocks[r].spans.emplace_back().Read(request.record({r, s, i}))) {
-          return absl::InvalidArgumentError(absl::StrCat(id_, ": a span is not valid"));
-        }
-      }
-    }
+  for (size_t b = 0; b < spans.blocks(); ++b) {
+    services[b] = common::otlp::FindString(spans.resource(b), 1, "service.name", &scratch);
+    if (services[b].empty()) services[b] = "unknown_service";
   }
   const uint64_t now = now_();
   std::lock_guard<std::mutex> lock(mu_);
-  for (uint32_t r = 0; r < request.resources(); ++r) {
-    for (const common::otlp::SpanView& span : blocks[r].spans) {
-      FoldSpan(span, blocks[r].service, request.resource(r), now);
+  for (size_t b = 0; b < spans.blocks(); ++b) {
+    for (const common::otlp::SpanView* span = spans.begin(b); span != spans.end(b); ++span) {
+      FoldSpan(*span, services[b], spans.resource(b), now);
     }
   }
   return absl::OkStatus();

@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "common/otlp/span_view.h"
 #include "tributary/core/log.h"
 #include "tributary/core/registry.h"
 #include "tributary/core/wire.h"
@@ -206,24 +207,11 @@ namespace {
 // What the policies look at in a span, read from its bytes: start (7) and
 // end (8) times, and the status (15) code (3).
 void Summarize(std::string_view span, TraceSummary* t) {
-  core::wire::Reader reader(span);
-  core::wire::Field f;
-  uint64_t start = 0, end = 0;
-  int code = 0;
-  while (reader.Next(&f)) {
-    if (f.number == 7 && f.type == core::wire::Type::kFixed64) start = f.value;
-    if (f.number == 8 && f.type == core::wire::Type::kFixed64) end = f.value;
-    if (f.number == 15 && f.type == core::wire::Type::kLen) {
-      core::wire::Reader status(f.bytes);
-      core::wire::Field g;
-      while (status.Next(&g)) {
-        if (g.number == 3 && g.type == core::wire::Type::kVarint) code = static_cast<int>(g.value);
-      }
-    }
-  }
-  t->first_start = std::min(t->first_start, start);
-  t->last_end = std::max(t->last_end, end);
-  if (code >= 0 && code < 3) t->status[code] = true;
+  common::otlp::SpanView v;
+  (void)v.Read(span);  // the chunk's request was read whole already
+  t->first_start = std::min(t->first_start, v.start);
+  t->last_end = std::max(t->last_end, v.end);
+  if (v.status_code >= 0 && v.status_code < 3) t->status[v.status_code] = true;
 }
 
 }  // namespace
