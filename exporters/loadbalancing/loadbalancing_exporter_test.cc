@@ -61,6 +61,14 @@ struct Backend {
   std::string endpoint;
 };
 
+// The id of test trace `t`.
+std::string TraceId(int t) {
+  std::string id(16, '\x01');
+  id[0] = static_cast<char>(t);
+  id[1] = static_cast<char>(t >> 8);
+  return id;
+}
+
 // `traces` traces of `spans` spans each, over two services.
 core::Batch Traces(int traces, int spans, int first = 0) {
   core::TracesRequest r;
@@ -74,10 +82,7 @@ core::Batch Traces(int traces, int spans, int first = 0) {
       for (int s = 0; s < spans; ++s) {
         if (s % 2 != service) continue;
         auto* span = ss->add_spans();
-        std::string id(16, '\x01');
-        id[0] = static_cast<char>(t);
-        id[1] = static_cast<char>(t >> 8);
-        span->set_trace_id(id);
+        span->set_trace_id(TraceId(t));
         span->set_span_id(std::string(8, static_cast<char>(s + 1)));
         span->set_name("op");
       }
@@ -237,10 +242,7 @@ TEST(LoadBalancingTest, LogsFollowTheirTraceAndWithoutOneTheirService) {
     for (int t = 0; t < 100; ++t) {
       if (t % 2 != service) continue;
       auto* l = sl->add_log_records();
-      std::string id(16, '\x01');
-      id[0] = static_cast<char>(t);
-      id[1] = static_cast<char>(t >> 8);
-      l->set_trace_id(id);
+      l->set_trace_id(TraceId(t));
       l->mutable_body()->set_string_value(absl::StrCat("trace-", t));
     }
     for (int i = 0; i < 50; ++i) {
@@ -258,10 +260,7 @@ TEST(LoadBalancingTest, LogsFollowTheirTraceAndWithoutOneTheirService) {
       const std::string body = log.substr(log.find('/') + 1);
       if (body.rfind("trace-", 0) == 0) {
         const int t = std::stoi(body.substr(6));
-        std::string id(16, '\x01');
-        id[0] = static_cast<char>(t);
-        id[1] = static_cast<char>(t >> 8);
-        EXPECT_EQ(traces.count(id), 1u) << body << " is not where its trace's spans are";
+        EXPECT_EQ(traces.count(TraceId(t)), 1u) << body << " is not where its trace's spans are";
       } else {
         plain_backends[service].insert(backend);
       }
