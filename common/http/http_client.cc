@@ -60,6 +60,23 @@ void ApplyTls(CURL* curl, const tls::TlsClientConfig& tls) {
                    tls.min_version == "1.3" ? CURL_SSLVERSION_TLSv1_3 : CURL_SSLVERSION_TLSv1_2);
 }
 
+void ApplyConnection(CURL* curl, const ClientOptions& options) {
+  if (!options.proxy_url.empty()) curl_easy_setopt(curl, CURLOPT_PROXY, options.proxy_url.c_str());
+  if (options.read_buffer_size > 0) {
+    curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, options.read_buffer_size);
+  }
+  if (options.write_buffer_size > 0) {
+    curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE, options.write_buffer_size);
+  }
+  if (!options.keep_alive) curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
+  // The longest a connection may have been idle to be reused, whole seconds.
+  curl_easy_setopt(
+      curl, CURLOPT_MAXAGE_CONN,
+      std::max<long>(1, static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(
+                                              options.idle_conn_timeout)
+                                              .count())));
+}
+
 struct Collected {
   const Request* request;
   Response* response;
@@ -157,6 +174,7 @@ Response Client::Send(const Request& request) {
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, CollectHeader);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &response);
   if (options_.basic_auth) ApplyBasicAuth(c, *options_.basic_auth);
+  ApplyConnection(c, options_);
   ApplyTls(c, options_.tls);
   const CURLcode rc = curl_easy_perform(c);
   if (rc == CURLE_OK) {
@@ -167,7 +185,11 @@ Response Client::Send(const Request& request) {
   }
   curl_slist_free_all(headers);
   std::lock_guard lock(mu_);
-  idle_.push_back(c);
+  if (options_.max_idle_conns != 0 && idle_.size() >= options_.max_idle_conns) {
+    curl_easy_cleanup(c);
+  } else {
+    idle_.push_back(c);
+  }
   return response;
 }
 

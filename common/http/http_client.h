@@ -39,6 +39,14 @@ struct ClientOptions {
   std::optional<BasicAuthConfig> basic_auth;
   std::vector<std::string> headers;  // "Name: value"
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};
+  // Connection settings (ClientTuning); empty proxy_url leaves libcurl's
+  // environment proxies, buffer sizes 0 libcurl's own.
+  std::string proxy_url;
+  long read_buffer_size = 0;
+  long write_buffer_size = 0;
+  bool keep_alive = true;
+  std::chrono::milliseconds idle_conn_timeout{90000};
+  size_t max_idle_conns = 100;  // 0: no limit
 };
 
 struct Request {

@@ -12,5 +12,6 @@ void RegisterExporterOtlp(core::Registry& registry) {
          const OtlpExporterConfig& config) -> absl::StatusOr<std::unique_ptr<core::Exporter>> {
         return std::make_unique<exporters::otlp::OtlpExporter>(config);
       }));
+  registry.AddExporterAlias("otlp_grpc", "otlp");
 }
 }  // namespace tributary

@@ -472,5 +472,6 @@ void RegisterExporterPrometheusRemoteWrite(core::Registry& registry) {
         return std::make_unique<exporters::prometheus_remote_write::RemoteWriteExporter>(
             ctx.id.ToString(), config);
       }));
+  registry.AddExporterAlias("prometheusremotewrite", "prometheus_remote_write");
 }
 }  // namespace tributary

@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/compress/gzip.h"
+#include "common/compress/zstd.h"
 #include "common/http/server.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/rpc/status.pb.h"
@@ -102,10 +103,10 @@ std::optional<common::http::ServerResponse> OtlpReceiver::AdmitHttp(
                          "Content-Type must be application/x-protobuf or application/json");
   }
   const std::string encoding = absl::AsciiStrToLower(std::string(req.Header("Content-Encoding")));
-  if (!encoding.empty() && encoding != "gzip" && encoding != "identity") {
+  if (!encoding.empty() && encoding != "gzip" && encoding != "zstd" && encoding != "identity") {
     CountFailedRequest("http", "unsupported_encoding");
     return ErrorResponse(json, 415, grpc::StatusCode::INVALID_ARGUMENT,
-                         "Content-Encoding must be gzip or identity");
+                         "Content-Encoding must be gzip, zstd or identity");
   }
   if (req.content_length > cfg.max_request_body_size.bytes) {
     CountFailedRequest("http", "too_large");
@@ -136,10 +137,13 @@ void OtlpReceiver::HandleHttp(common::http::ServerRequest&& req,
   // it arrived), what it decompresses to, and so about what its decoded
   // records take.
   std::shared_ptr<core::MemoryBudget::Reservation> reservation = req.reservation;
-  if (absl::AsciiStrToLower(std::string(req.Header("Content-Encoding"))) == "gzip") {
+  const std::string encoding = absl::AsciiStrToLower(std::string(req.Header("Content-Encoding")));
+  if (encoding == "gzip" || encoding == "zstd") {
+    auto grow = [&reservation](size_t bytes) { return reservation->Grow(bytes); };
     absl::StatusOr<std::string> plain =
-        common::compress::Gunzip(req.body, cfg.max_decompressed_body_size.bytes,
-                                 [&reservation](size_t bytes) { return reservation->Grow(bytes); });
+        encoding == "gzip"
+            ? common::compress::Gunzip(req.body, cfg.max_decompressed_body_size.bytes, grow)
+            : common::compress::Unzstd(req.body, cfg.max_decompressed_body_size.bytes, grow);
     if (plain.status().code() == absl::StatusCode::kUnavailable) {
       responder.Send(MemoryBudgetRefusal(json));
       return;

@@ -173,6 +173,15 @@ void FieldReader::WarnDeprecated(const char* key, const char* replacement) {
                    " is deprecated; use '", replacement, "'"));
 }
 
+void FieldReader::RefuseUnsupported(const char* key, const char* why) {
+  YAML::Mark mark = node_[key].Mark();
+  for (const auto& kv : node_) {
+    if (kv.first.Scalar() == key) mark = kv.first.Mark();
+  }
+  errors_->Add(file_, mark, path_.empty() ? key : path_ + "." + key,
+               absl::StrCat("not supported: ", why));
+}
+
 void FieldReader::Finish() {
   if (!node_ || !node_.IsMap()) return;
   for (const auto& kv : node_) {

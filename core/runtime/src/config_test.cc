@@ -125,6 +125,31 @@ TEST(ConfigListsTest, TheReferenceDescribesEachItemsKeys) {
   EXPECT_EQ(docs[3].default_value, "`[2ms, 1s]`");
 }
 
+struct CarriedOverConfig {
+  std::string endpoint;
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("endpoint", endpoint, "where to send");
+    v.Unsupported("auth", "use headers");
+  }
+};
+
+TEST(ConfigUnsupportedTest, AKeyNotImplementedIsRefusedByNameAndDocumented) {
+  CarriedOverConfig config;
+  ConfigErrors errors;
+  FieldReader::ReadStruct(YAML::Load("endpoint: x\nauth: {authenticator: basicauth}\n"), "c.yaml",
+                          "exporters.otlphttp", &errors, config);
+  EXPECT_EQ(errors.ToString(), "c.yaml:2:1: exporters.otlphttp.auth: not supported: use headers");
+  ConfigErrors none;
+  FieldReader::ReadStruct(YAML::Load("endpoint: x\n"), "c.yaml", "exporters.otlphttp", &none,
+                          config);
+  EXPECT_TRUE(none.empty()) << none.ToString();
+  std::vector<FieldDoc> docs = DescribeConfig<CarriedOverConfig>();
+  ASSERT_EQ(docs.size(), 2u);
+  EXPECT_EQ(docs[1].key, "auth");
+  EXPECT_EQ(docs[1].help, "not supported: use headers");
+}
+
 class LoadConfigTest : public ::testing::Test {
  protected:
   void SetUp() override { RegisterAllComponents(registry_); }

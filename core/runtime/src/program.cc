@@ -44,6 +44,11 @@ void PrintReference(const Registry& registry) {
   absl::StrAppend(&out, table(DescribeConfig<ServiceSettings>()));
   auto section = [&](const char* title, const auto& factories) {
     for (const auto& [type, f] : factories) {
+      if (!f.alias_of.empty()) continue;
+      std::vector<std::string> aliases;
+      for (const auto& [other, g] : factories) {
+        if (g.alias_of == type) aliases.push_back("`" + other + "`");
+      }
       std::vector<std::string> signals;
       for (Signal s : f.signals) {
         std::string name(SignalName(s));
@@ -55,6 +60,7 @@ void PrintReference(const Registry& registry) {
         signals.push_back(std::move(name));
       }
       absl::StrAppend(&out, "\n## ", title, ": `", type, "`\n\n", f.description,
+                      aliases.empty() ? "" : " Also named " + absl::StrJoin(aliases, ", ") + ".",
                       "\n\nSignals: ", absl::StrJoin(signals, f.outputs.empty() ? ", " : "; "),
                       ".\n\n", table(f.describe()));
     }

@@ -100,6 +100,13 @@ class FieldReader {
     if (node_ && node_.IsMap() && node_[key]) WarnDeprecated(key, replacement);
     Read(key, field, /*required=*/false);
   }
+  // A key the OpenTelemetry Collector has and this component does not
+  // implement: refused when present, with `why`, rather than reported as
+  // unknown or ignored.
+  void Unsupported(const char* key, const char* why) {
+    declared_.push_back(key);
+    if (node_ && node_.IsMap() && node_[key]) RefuseUnsupported(key, why);
+  }
   // Declares a key read by other means, so Finish() does not report it.
   void Skip(const char* key) { declared_.push_back(key); }
   // Reports keys present in the mapping but not declared.
@@ -153,6 +160,7 @@ class FieldReader {
   }
 
   void WarnDeprecated(const char* key, const char* replacement);
+  void RefuseUnsupported(const char* key, const char* why);
   void Decode(const YAML::Node& n, const std::string& path, std::string& out);
   void Decode(const YAML::Node& n, const std::string& path, bool& out);
   void Decode(const YAML::Node& n, const std::string& path, int64_t& out);
@@ -246,6 +254,10 @@ class FieldDocWriter {
   void Deprecated(const char* key, T& field, const char* replacement) {
     const std::string help = std::string("deprecated; use `") + replacement + "`";
     Add(key, field, help.c_str(), false);
+  }
+  void Unsupported(const char* key, const char* why) {
+    out_->push_back({prefix_.empty() ? key : prefix_ + "." + key, "-", "",
+                     std::string("not supported: ") + why, false});
   }
 
  private:

@@ -54,6 +54,8 @@ struct Factory {
   // Connectors only: for each input signal (one of `signals`), the signals
   // the connector emits from it.
   std::map<Signal, std::set<Signal>> outputs;
+  // Set on an alias's entry: the type it is another name of.
+  std::string alias_of;
 };
 
 using ReceiverFactory = Factory<Receiver, const ReceiverConsumers&>;
@@ -112,6 +114,14 @@ class Registry {
   void Add(ProcessorFactory f) { processors_.emplace(f.type, std::move(f)); }
   void Add(ExporterFactory f) { exporters_.emplace(f.type, std::move(f)); }
   void Add(ConnectorFactory f) { connectors_.emplace(f.type, std::move(f)); }
+  // Another name of an exporter type added before (the OpenTelemetry
+  // Collector's spelling, such as `otlp_http` for `otlphttp`): configs may
+  // use either; the reference documents the type once, naming its aliases.
+  void AddExporterAlias(const std::string& alias, const std::string& type) {
+    ExporterFactory f = exporters_.at(type);
+    f.alias_of = type;
+    exporters_.emplace(alias, std::move(f));
+  }
 
   const std::map<std::string, ReceiverFactory>& receivers() const { return receivers_; }
   const std::map<std::string, ProcessorFactory>& processors() const { return processors_; }

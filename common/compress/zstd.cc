@@ -1,0 +1,86 @@
+#include "common/compress/zstd.h"
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace tributary::common::compress {
+
+std::string Zstd(std::string_view in, int level) {
+  std::string out(ZSTD_compressBound(in.size()), '\0');
+  const size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), level);
+  if (ZSTD_isError(n)) return {};
+  out.resize(n);
+  return out;
+}
+
+// As Gunzip: the content goes into pieces written once, joined at the end,
+// so that memory stays near the content's size; a frame header's content
+// size is not trusted for the first piece beyond the limit.
+absl::StatusOr<std::string> Unzstd(std::string_view in, size_t max_size,
+                                   const std::function<bool(size_t)>& reserve) {
+  std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> ctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (ctx == nullptr) return absl::InternalError("cannot start a zstd decoder");
+  // Frames that ask for a window above 8 MiB are refused, as browsers and
+  // the Go Collector do, so a small body cannot claim a large decoder buffer.
+  ZSTD_DCtx_setParameter(ctx.get(), ZSTD_d_windowLogMax, 23);
+  struct Piece {
+    std::unique_ptr<char[]> data;
+    size_t size;
+  };
+  std::vector<Piece> pieces;
+  size_t total = 0;
+  size_t next = std::max<size_t>(in.size() * 4, 16384);
+  ZSTD_inBuffer input{in.data(), in.size(), 0};
+  // 0 once a frame is complete and flushed; the input may hold another.
+  size_t hint = 1;
+  while (input.pos < input.size || hint != 0) {
+    if (total >= max_size) {
+      // Full: the frame may still end here without another byte of content.
+      char probe;
+      ZSTD_outBuffer out{&probe, 1, 0};
+      const size_t rc = ZSTD_decompressStream(ctx.get(), &out, &input);
+      if (!ZSTD_isError(rc) && out.pos == 0 && rc == 0 && input.pos == input.size) break;
+      return absl::ResourceExhaustedError(
+          absl::StrCat("zstd content exceeds ", max_size, " bytes"));
+    }
+    const size_t room = std::min(max_size - total, next);
+    next = std::min<size_t>(next * 2, 4 << 20);
+    if (reserve && !reserve(room)) {
+      return absl::UnavailableError("the memory budget for requests in flight is spent");
+    }
+    Piece piece{std::make_unique_for_overwrite<char[]>(room), 0};
+    ZSTD_outBuffer out{piece.data.get(), room, 0};
+    // Fills the piece, or takes all the input.
+    while (out.pos < out.size) {
+      const size_t before = input.pos;
+      hint = ZSTD_decompressStream(ctx.get(), &out, &input);
+      if (ZSTD_isError(hint)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("not a valid zstd stream: ", ZSTD_getErrorName(hint)));
+      }
+      if (input.pos == input.size && (hint == 0 || (before == input.pos && out.pos < out.size))) {
+        break;
+      }
+    }
+    piece.size = out.pos;
+    total += piece.size;
+    if (piece.size > 0) pieces.push_back(std::move(piece));
+    if (input.pos == input.size && hint != 0 && out.pos < out.size) {
+      return absl::InvalidArgumentError("not a complete zstd stream");
+    }
+  }
+  std::string out;
+  out.reserve(total);
+  for (Piece& piece : pieces) {
+    out.append(piece.data.get(), piece.size);
+    piece.data.reset();
+  }
+  return out;
+}
+
+}  // namespace tributary::common::compress
