@@ -60,7 +60,7 @@ consume() {
       receiver kafka "brokers: [$B]
 group_id: $group
 traces:
-  topic: bench_spans" \
+  topics: [bench_spans]" \
       exporter nop "" \
       exporter prometheus "endpoint: 127.0.0.1:$prom" \
       connector spanmetrics "resource_metrics_key_attributes: [service.name]" \

@@ -18,7 +18,6 @@ using common::kafka::DecodeMessage;
 using common::kafka::DefaultTopic;
 using common::kafka::Encoding;
 using common::kafka::ParseEncoding;
-using common::kafka::TopicConfig;
 
 namespace {
 
@@ -115,11 +114,12 @@ KafkaReceiver::KafkaReceiver(std::string id, KafkaReceiverConfig config,
     const size_t i = static_cast<size_t>(s);
     pending_[i] = std::make_unique<Pending>();
     if (consumers_.For(s) == nullptr) continue;
-    const TopicConfig& t = s == core::Signal::kTraces    ? config_.traces
-                           : s == core::Signal::kMetrics ? config_.metrics
-                                                         : config_.logs;
-    topics_[t.topic.empty() ? DefaultTopic(s) : t.topic] =
-        TopicInfo{s, ParseEncoding(t.encoding).value_or(Encoding::kOtlpProto)};
+    const ConsumerTopicConfig& t = s == core::Signal::kTraces    ? config_.traces
+                                   : s == core::Signal::kMetrics ? config_.metrics
+                                                                 : config_.logs;
+    for (const std::string& name : t.Names(DefaultTopic(s))) {
+      topics_[name] = TopicInfo{s, ParseEncoding(t.encoding).value_or(Encoding::kOtlpProto)};
+    }
     auto& telemetry = core::Telemetry::Get();
     shared_->accepted[i] = &telemetry.ReceiverAccepted(id_, s, "kafka");
     shared_->refused[i] = &telemetry.ReceiverRefused(id_, s, "kafka", "refused");
@@ -183,7 +183,7 @@ absl::Status KafkaReceiver::Start() {
     rk_ = nullptr;
     return absl::InvalidArgumentError(absl::StrCat("kafka subscribe: ", rd_kafka_err2str(sub)));
   }
-  next_commit_ = core::Clock::now() + config_.commit_interval;
+  next_commit_ = core::Clock::now() + config_.CommitInterval();
   next_lag_ = core::Clock::now();
   thread_ = std::thread([this] { Run(); });
   return absl::OkStatus();
@@ -253,7 +253,7 @@ void KafkaReceiver::Run() {
     }
     if (now >= next_commit_) {
       Commit(false);
-      next_commit_ = now + config_.commit_interval;
+      next_commit_ = now + config_.CommitInterval();
     }
     if (now >= next_lag_) {
       UpdateLag();

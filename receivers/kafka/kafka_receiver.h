@@ -27,11 +27,63 @@ class Gauge;
 
 namespace tributary::receivers::kafka {
 
+// The topics of one signal, keyed as the OpenTelemetry Collector's Kafka
+// receiver.
+struct ConsumerTopicConfig {
+  std::vector<std::string> topics;
+  std::string topic;  // the older, single spelling
+  std::string encoding = "otlp_proto";
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("topics", topics, "topics to consume (default otlp_spans, otlp_metrics, otlp_logs)");
+    v.Deprecated("topic", topic, "topics");
+    v.Optional("encoding", encoding, "otlp_proto or otlp_json");
+    v.Unsupported("exclude_topics", "topics are named, not matched by patterns");
+  }
+  absl::Status Validate() const;
+  // The topics to consume: `topics`, else `topic`, else `fallback`.
+  std::vector<std::string> Names(const std::string& fallback) const;
+};
+
+// The Collector's `autocommit` block. Offsets here are committed on an
+// interval, and only those of acknowledged messages.
+struct AutocommitConfig {
+  bool enable = true;
+  std::chrono::milliseconds interval = std::chrono::seconds(1);
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("enable", enable,
+               "must stay true: offsets are committed every `interval`, up to the first message "
+               "not yet acknowledged");
+    v.Optional("interval", interval, "how often acknowledged offsets are committed");
+  }
+};
+
+// The Collector's `message_marking` block. A message here is marked once
+// the pipeline acknowledged it; one it refused for good is marked too (it is
+// counted, and never blocks its partition), one it refused for now is read
+// again.
+struct MessageMarkingConfig {
+  bool after = true;
+  bool on_error = false;
+  bool on_permanent_error = true;
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("after", after, "must stay true: messages are marked after the pipeline took them");
+    v.Optional("on_error", on_error,
+               "must stay false: a retryable refusal reads the message again");
+    v.Optional("on_permanent_error", on_permanent_error,
+               "must stay true: a message refused for good is counted and passed");
+  }
+};
+
 struct KafkaReceiverConfig {
   common::kafka::ClientConfig client;
-  common::kafka::TopicConfig traces;
-  common::kafka::TopicConfig metrics;
-  common::kafka::TopicConfig logs;
+  ConsumerTopicConfig traces;
+  ConsumerTopicConfig metrics;
+  ConsumerTopicConfig logs;
+  std::optional<AutocommitConfig> autocommit;
+  MessageMarkingConfig message_marking;
   std::string group_id = "tributary-collector";
   std::string initial_offset = "earliest";
   std::chrono::milliseconds session_timeout = std::chrono::seconds(10);
@@ -55,12 +107,20 @@ struct KafkaReceiverConfig {
     v.Optional("commit_interval", commit_interval,
                "how often acknowledged offsets are committed; what was consumed since the last "
                "commit is the window a crash can deliver twice");
+    v.Optional("autocommit", autocommit,
+               "the OpenTelemetry Collector's spelling: `interval` sets commit_interval");
+    v.Optional("message_marking", message_marking,
+               "the OpenTelemetry Collector's keys; only the behaviour described is accepted");
     v.Optional("max_batch_records", max_batch_records,
                "records of consecutive messages handed on together at most");
     v.Optional("max_inflight_bytes", max_inflight_bytes,
                "message bytes handed on and not yet acknowledged; above it, consumption pauses");
   }
   absl::Status Validate() const;
+  // commit_interval, or autocommit.interval when that block is given.
+  std::chrono::milliseconds CommitInterval() const {
+    return autocommit ? autocommit->interval : commit_interval;
+  }
 };
 
 // Consumes OTLP messages as a member of a consumer group. Offsets are

@@ -37,8 +37,12 @@ class MockCluster {
   const std::string& bootstraps() const { return bootstraps_; }
   rd_kafka_mock_cluster_t* get() { return mc_; }
 
-  void Produce(const std::string& value, int32_t partition = RD_KAFKA_PARTITION_UA) {
-    rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC("otlp_logs"), RD_KAFKA_V_PARTITION(partition),
+  void CreateTopic(const std::string& name, int partitions) {
+    rd_kafka_mock_topic_create(mc_, name.c_str(), partitions, 1);
+  }
+  void Produce(const std::string& value, int32_t partition = RD_KAFKA_PARTITION_UA,
+               const std::string& topic = "otlp_logs") {
+    rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
                       RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
                       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
   }
@@ -315,6 +319,61 @@ TEST(KafkaReceiver, ConfigValidation) {
   config.initial_offset = "latest";
   config.heartbeat_interval = config.session_timeout;
   EXPECT_FALSE(config.Validate().ok());
+}
+
+// The OpenTelemetry Collector's Kafka receiver keys read here with its
+// meaning; the behaviours it offers and this receiver does not are refused.
+TEST(KafkaReceiver, CollectorKeysCarryOver) {
+  auto read = [](const std::string& yaml) {
+    KafkaReceiverConfig config;
+    core::ConfigErrors errors;
+    core::FieldReader::ReadStruct(YAML::Load(yaml), "c.yaml", "receivers.kafka", &errors, config);
+    return std::make_pair(config, errors.ToString());
+  };
+  auto [config, errors] = read(
+      "brokers: [k:9092]\ntraces: {topics: [spans_a, spans_b], encoding: otlp_proto}\n"
+      "logs: {topic: app_logs, encoding: otlp_json}\n"
+      "autocommit: {enable: true, interval: 250ms}\n"
+      "message_marking: {after: true, on_error: false, on_permanent_error: true}\n");
+  EXPECT_EQ(errors, "");
+  EXPECT_EQ(config.traces.Names("otlp_spans"), (std::vector<std::string>{"spans_a", "spans_b"}));
+  EXPECT_EQ(config.logs.Names("otlp_logs"), (std::vector<std::string>{"app_logs"}));
+  EXPECT_EQ(config.metrics.Names("otlp_metrics"), (std::vector<std::string>{"otlp_metrics"}));
+  EXPECT_EQ(config.CommitInterval(), std::chrono::milliseconds(250));
+
+  EXPECT_NE(read("traces: {topics: ['^spans.*']}\n").second.find("topic patterns"),
+            std::string::npos);
+  EXPECT_NE(read("traces: {topics: [a], exclude_topics: [b]}\n").second.find(
+                "receivers.kafka.traces.exclude_topics: not supported"),
+            std::string::npos);
+  EXPECT_NE(read("autocommit: {enable: false}\n").second.find("autocommit.enable: false"),
+            std::string::npos);
+  EXPECT_NE(read("message_marking: {after: false}\n").second.find("message_marking"),
+            std::string::npos);
+  EXPECT_NE(read("traces: {topics: [x]}\nlogs: {topics: [x]}\n").second.find("two signals"),
+            std::string::npos);
+}
+
+// Several topics of one signal are consumed into its pipeline.
+TEST(KafkaReceiver, ConsumesEveryTopicOfASignal) {
+  MockCluster cluster(1);
+  cluster.CreateTopic("logs_a", 1);
+  cluster.CreateTopic("logs_b", 2);
+  cluster.Produce(LogsMessage(0, 3), RD_KAFKA_PARTITION_UA, "logs_a");
+  cluster.Produce(LogsMessage(3, 4), RD_KAFKA_PARTITION_UA, "logs_b");
+  cluster.Produce(LogsMessage(7, 5), RD_KAFKA_PARTITION_UA, "otlp_logs");  // not listed
+  cluster.Flush();
+  core::testing::RecordingConsumer sink;
+  core::ReceiverConsumers consumers;
+  consumers.logs = &sink;
+  KafkaReceiverConfig config = ConfigFor(cluster, "g-topics");
+  config.logs.topics = {"logs_a", "logs_b"};
+  KafkaReceiver receiver("kafka/topics", config, consumers);
+  ASSERT_TRUE(receiver.Start().ok());
+  ASSERT_TRUE(sink.WaitForRecords(7, std::chrono::seconds(20)));
+  receiver.Shutdown(core::Clock::now() + std::chrono::seconds(5));
+  EXPECT_EQ(Bodies(sink.batches()),
+            (std::multiset<std::string>{"r0", "r1", "r2", "r3", "r4", "r5", "r6"}));
 }
 
 }  // namespace

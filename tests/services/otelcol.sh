@@ -69,3 +69,18 @@ otelcol_start() {
   start "$name" "$bin" --config "$config"
   wait_ready "http://127.0.0.1:$OTELCOL_HEALTH_PORT/" 60
 }
+
+# otelcol_write_config FILE PART...: a Collector configuration from the parts
+# write_config takes (receivers, exporters, pipelines; no `admin`), with the
+# health check on $OTELCOL_HEALTH_PORT (chosen here) and its own telemetry
+# off, so that it takes no fixed port.
+otelcol_write_config() {
+  local file=$1
+  shift
+  OTELCOL_HEALTH_PORT=$(free_port)
+  write_config "$file" "$@" service "extensions: [health_check]
+telemetry:
+  metrics:
+    level: none"
+  printf 'extensions:\n  health_check:\n    endpoint: 127.0.0.1:%s\n' "$OTELCOL_HEALTH_PORT" >>"$file"
+}
