@@ -24,10 +24,24 @@ absl::Status ClientConfig::Validate() const {
   for (const std::string& b : brokers) {
     if (b.empty()) return absl::InvalidArgumentError("a broker address is empty");
   }
+  const SaslConfig* sasl = Sasl();
+  if (auth && auth->sasl && this->sasl) {
+    return absl::InvalidArgumentError("auth.sasl and sasl exclude each other");
+  }
   if (sasl && sasl->mechanism != "PLAIN" && sasl->mechanism != "SCRAM-SHA-256" &&
       sasl->mechanism != "SCRAM-SHA-512") {
     return absl::InvalidArgumentError(
         "sasl.mechanism must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512");
+  }
+  if (sasl && sasl->version != 0 && sasl->version != 1) {
+    return absl::InvalidArgumentError("sasl.version must be 0 or 1");
+  }
+  if (!use_leader_epoch) {
+    return absl::InvalidArgumentError(
+        "use_leader_epoch: false is not supported: librdkafka always checks leader epochs");
+  }
+  if (conn_idle_timeout.count() < 0) {
+    return absl::InvalidArgumentError("conn_idle_timeout must be >= 0");
   }
   const bool encrypted = (tls && tls->enabled && !tls->insecure) ||
                          (properties.count("security.protocol") > 0 &&
@@ -76,11 +90,11 @@ absl::StatusOr<ConfPtr> BuildConf(
   props.emplace_back("bootstrap.servers", absl::StrJoin(config.brokers, ","));
   props.emplace_back("client.id", config.client_id);
   const bool tls = config.tls && config.tls->enabled && !config.tls->insecure;
-  if (config.sasl) {
+  if (const SaslConfig* sasl = config.Sasl()) {
     props.emplace_back("security.protocol", tls ? "sasl_ssl" : "sasl_plaintext");
-    props.emplace_back("sasl.mechanisms", config.sasl->mechanism);
-    props.emplace_back("sasl.username", config.sasl->username);
-    props.emplace_back("sasl.password", config.sasl->password);
+    props.emplace_back("sasl.mechanisms", sasl->mechanism);
+    props.emplace_back("sasl.username", sasl->username);
+    props.emplace_back("sasl.password", sasl->password);
   } else if (tls) {
     props.emplace_back("security.protocol", "ssl");
   }
@@ -93,6 +107,21 @@ absl::StatusOr<ConfPtr> BuildConf(
   }
   if (tls && config.tls->insecure_skip_verify) {
     props.emplace_back("enable.ssl.certificate.verification", "false");
+  }
+  if (!config.protocol_version.empty()) {
+    props.emplace_back("broker.version.fallback", config.protocol_version);
+  }
+  if (config.metadata) {
+    props.emplace_back("topic.metadata.refresh.sparse", config.metadata->full ? "false" : "true");
+    props.emplace_back("topic.metadata.refresh.interval.ms",
+                       std::to_string(config.metadata->refresh_interval.count()));
+  }
+  if (!config.rack_id.empty()) props.emplace_back("client.rack", config.rack_id);
+  if (config.conn_idle_timeout.count() > 0) {
+    props.emplace_back("connections.max.idle.ms", std::to_string(config.conn_idle_timeout.count()));
+  }
+  if (config.resolve_canonical_bootstrap_servers_only) {
+    props.emplace_back("client.dns.lookup", "resolve_canonical_bootstrap_servers_only");
   }
   for (const auto& [k, v] : config.properties) props.emplace_back(k, v);
 

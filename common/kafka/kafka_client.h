@@ -3,6 +3,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,6 +33,36 @@ struct SaslConfig {
     v.Optional("allow_plaintext", allow_plaintext,
                "allow SASL over a connection without TLS (PLAIN then sends the password in "
                "clear); without it, `sasl` needs a `tls` block");
+    v.Optional("version", version,
+               "SASL handshake version, 0 or 1: librdkafka negotiates it with the broker either "
+               "way");
+    v.Unsupported("aws_msk", "AWS MSK IAM is not built in");
+  }
+  int64_t version = 0;
+};
+
+// The OpenTelemetry Collector's `auth` block of its Kafka clients.
+struct AuthConfig {
+  std::optional<SaslConfig> sasl;
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("sasl", sasl, "SASL authentication");
+    v.Unsupported("plain_text", "use `sasl` with mechanism PLAIN");
+    v.Unsupported("tls", "use the client's `tls` block");
+    v.Unsupported("kerberos", "Kerberos (GSSAPI) is not built in");
+  }
+};
+
+// The Collector's `metadata` block.
+struct MetadataConfig {
+  bool full = true;
+  std::chrono::milliseconds refresh_interval = std::chrono::minutes(10);
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("full", full, "fetch the metadata of every topic, not only those used");
+    v.Optional("refresh_interval", refresh_interval,
+               "how often metadata is refreshed (topic.metadata.refresh.interval.ms)");
+    v.Unsupported("retry", "librdkafka retries metadata requests on its own schedule");
   }
 };
 
@@ -40,20 +71,45 @@ struct SaslConfig {
 struct ClientConfig {
   std::vector<std::string> brokers{"localhost:9092"};
   std::string client_id = "tributary";
-  std::optional<SaslConfig> sasl;
+  std::optional<AuthConfig> auth;
+  std::optional<SaslConfig> sasl;  // the older spelling of auth.sasl
   std::optional<common::tls::TlsClientConfig> tls;
+  std::string protocol_version;
+  std::optional<MetadataConfig> metadata;
+  std::string rack_id;
+  std::chrono::milliseconds conn_idle_timeout{0};
+  bool resolve_canonical_bootstrap_servers_only = false;
+  bool use_leader_epoch = true;
   std::map<std::string, std::string> properties;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("brokers", brokers,
                "bootstrap brokers, host:port (an entry may list several, comma-separated)");
     v.Optional("client_id", client_id, "client.id sent to the brokers");
-    v.Optional("sasl", sasl, "SASL authentication");
+    v.Optional("auth", auth, "authentication");
+    v.Deprecated("sasl", sasl, "auth.sasl");
     v.Optional("tls", tls, "TLS to the brokers: on when the block is present, unless `insecure`");
+    v.Optional("protocol_version", protocol_version,
+               "the brokers' Kafka version (`2.1.0`), for brokers that do not say which API "
+               "versions they have (broker.version.fallback); empty asks them");
+    v.Optional("metadata", metadata, "cluster metadata");
+    v.Optional("rack_id", rack_id, "the client's rack (client.rack)");
+    v.Optional("conn_idle_timeout", conn_idle_timeout,
+               "idle connections are closed after this long (connections.max.idle.ms); 0 keeps "
+               "them");
+    v.Optional("resolve_canonical_bootstrap_servers_only", resolve_canonical_bootstrap_servers_only,
+               "resolve the bootstrap names to their canonical names first (client.dns.lookup)");
+    v.Optional("use_leader_epoch", use_leader_epoch,
+               "must stay true: librdkafka always checks leader epochs");
     v.Optional("properties", properties,
                "librdkafka properties passed through as they are (applied last)");
   }
   absl::Status Validate() const;
+  // auth.sasl, else sasl; null without SASL.
+  const SaslConfig* Sasl() const {
+    if (auth && auth->sasl) return &*auth->sasl;
+    return sasl ? &*sasl : nullptr;
+  }
 };
 
 // The topic and encoding of one signal.

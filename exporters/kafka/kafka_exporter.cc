@@ -64,16 +64,25 @@ absl::Status KafkaExporterConfig::Validate() const {
   for (const TopicConfig* t : {&traces, &metrics, &logs}) {
     if (absl::Status s = t->Validate(); !s.ok()) return s;
   }
-  if (max_message_bytes.bytes < 1024 || max_message_bytes.bytes > 1000000000) {
+  const ProducerConfig& p = producer;
+  if (p.max_message_bytes.bytes < 1024 || p.max_message_bytes.bytes > 1000000000) {
     return absl::InvalidArgumentError("max_message_bytes must be between 1KiB and 1GB");
   }
-  if (CompressionCodec(compression) == nullptr) {
+  if (CompressionCodec(p.compression) == nullptr) {
     return absl::InvalidArgumentError("compression must be none, gzip, snappy, lz4 or zstd");
   }
-  if (required_acks != "all" && required_acks != "1" && required_acks != "0") {
-    return absl::InvalidArgumentError("required_acks must be all, 1 or 0");
+  if (p.required_acks != "all" && p.required_acks != "-1" && p.required_acks != "1" &&
+      p.required_acks != "0") {
+    return absl::InvalidArgumentError("required_acks must be all (or -1), 1 or 0");
   }
-  if (idempotent && required_acks != "all") {
+  if (p.flush_max_messages < 0) {
+    return absl::InvalidArgumentError("flush_max_messages must be >= 0");
+  }
+  if (p.max_broker_write_bytes.bytes != 0 &&
+      p.max_broker_write_bytes.bytes < p.max_message_bytes.bytes) {
+    return absl::InvalidArgumentError("max_broker_write_bytes must be >= max_message_bytes");
+  }
+  if (idempotent && p.required_acks != "all" && p.required_acks != "-1") {
     return absl::InvalidArgumentError("idempotent needs required_acks: all");
   }
   if (timeout.count() < 1000) return absl::InvalidArgumentError("timeout must be at least 1s");
@@ -191,7 +200,7 @@ KafkaExporter::KafkaExporter(std::string id, KafkaExporterConfig config)
     o.key_by_resource = s == core::Signal::kMetrics
                             ? config_.partition_metrics_by_resource_attributes
                             : config_.partition_logs_by_resource_attributes;
-    o.max_message_bytes = config_.max_message_bytes.bytes;
+    o.max_message_bytes = config_.producer.max_message_bytes.bytes;
   }
   const auto& f = kFamilies;
   const ::prometheus::Labels labels{{"exporter", id_}};
@@ -213,21 +222,29 @@ absl::StatusOr<std::shared_ptr<KafkaExporter::Producer>> KafkaExporter::CurrentP
   if (producer_) return producer_;
   const std::vector<std::pair<std::string, std::string>> defaults = {
       {"enable.idempotence", config_.idempotent ? "true" : "false"},
-      {"acks", config_.required_acks == "all" ? "-1" : config_.required_acks},
-      {"compression.codec", config_.compression},
+      {"acks", config_.producer.required_acks == "all" ? "-1" : config_.producer.required_acks},
+      {"compression.level", std::to_string(config_.producer.compression_params.level)},
+      {"compression.codec", config_.producer.compression},
       {"message.timeout.ms", std::to_string(config_.timeout.count())},
-      {"linger.ms", std::to_string(config_.linger.count())},
+      {"linger.ms", std::to_string(config_.producer.linger.count())},
       {"queue.buffering.max.messages", std::to_string(kQueueMessages)},
       {"queue.buffering.max.kbytes", std::to_string(config_.queue_max_bytes.bytes / 1024)},
       // Room for a value of max_message_bytes plus its key and headers.
-      {"message.max.bytes", std::to_string(config_.max_message_bytes.bytes + 65536)},
+      {"message.max.bytes", std::to_string(config_.producer.max_broker_write_bytes.bytes != 0
+                                               ? config_.producer.max_broker_write_bytes.bytes
+                                               : config_.producer.max_message_bytes.bytes + 65536)},
       // The Java client's partitioner, so that keys land where Java
       // producers put them.
       {"partitioner", "murmur2_random"},
-      {"batch.size", std::to_string(std::max<uint64_t>(config_.max_message_bytes.bytes, 1 << 20))},
+      {"batch.size",
+       std::to_string(std::max<uint64_t>(config_.producer.max_message_bytes.bytes, 1 << 20))},
       {"retry.backoff.ms", "100"},
   };
-  auto conf = BuildConf(config_.client, defaults);
+  std::vector<std::pair<std::string, std::string>> all = defaults;
+  if (config_.producer.flush_max_messages > 0) {
+    all.emplace_back("batch.num.messages", std::to_string(config_.producer.flush_max_messages));
+  }
+  auto conf = BuildConf(config_.client, all);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_dr_msg_cb(conf->get(), &Producer::OnDelivery);
   rd_kafka_conf_set_error_cb(conf->get(), &Producer::OnError);

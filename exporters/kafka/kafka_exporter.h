@@ -26,6 +26,45 @@ class Histogram;
 
 namespace tributary::exporters::kafka {
 
+struct CompressionParams {
+  int64_t level = -1;
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("level", level, "codec level (compression.level); -1 is the codec's default");
+  }
+};
+
+// The Collector's `producer` block.
+struct ProducerConfig {
+  core::ByteSize max_message_bytes{1000000};
+  std::string required_acks = "all";
+  std::string compression = "none";
+  CompressionParams compression_params;
+  std::chrono::milliseconds linger = std::chrono::milliseconds(5);
+  int64_t flush_max_messages = 0;
+  core::ByteSize max_broker_write_bytes{0};
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("max_message_bytes", max_message_bytes,
+               "largest message value; batches are cut to fit (the broker's message.max.bytes "
+               "must allow it)");
+    v.Optional("required_acks", required_acks,
+               "all (or -1), 1 or 0 (idempotence needs all); a batch is acknowledged upstream "
+               "only once every message of it has a successful delivery report");
+    v.Optional("compression", compression, "none, gzip, snappy, lz4 or zstd");
+    v.Optional("compression_params", compression_params, "compression level");
+    v.Optional("linger", linger, "time the client waits to fill a produce request (linger.ms)");
+    v.Optional("flush_max_messages", flush_max_messages,
+               "messages in one produce request at most (batch.num.messages); 0 is librdkafka's "
+               "10000");
+    v.Optional("max_broker_write_bytes", max_broker_write_bytes,
+               "largest produce request (message.max.bytes); 0 is max_message_bytes plus room "
+               "for keys and headers");
+    v.Unsupported("allow_auto_topic_creation",
+                  "topics are created by the broker (auto.create.topics.enable) or beforehand");
+  }
+};
+
 struct KafkaExporterConfig {
   common::kafka::ClientConfig client;
   common::kafka::TopicConfig traces;
@@ -35,12 +74,9 @@ struct KafkaExporterConfig {
   bool partition_traces_by_id = true;
   bool partition_metrics_by_resource_attributes = true;
   bool partition_logs_by_resource_attributes = true;
-  core::ByteSize max_message_bytes{1000000};
-  std::string compression = "none";
-  std::string required_acks = "all";
+  ProducerConfig producer;
   bool idempotent = true;
   std::chrono::milliseconds timeout = std::chrono::seconds(30);
-  std::chrono::milliseconds linger = std::chrono::milliseconds(5);
   core::ByteSize queue_max_bytes{64ull << 20};
   core::QueueConfig sending_queue;
   core::RetryConfig retry_on_failure;
@@ -60,19 +96,16 @@ struct KafkaExporterConfig {
                "key metric messages by a hash of the resource attributes");
     v.Optional("partition_logs_by_resource_attributes", partition_logs_by_resource_attributes,
                "key log messages by a hash of the resource attributes");
-    v.Optional("max_message_bytes", max_message_bytes,
-               "largest message value; batches are cut to fit (the broker's message.max.bytes "
-               "must allow it)");
-    v.Optional("compression", compression, "none, gzip, snappy, lz4 or zstd");
-    v.Optional("required_acks", required_acks,
-               "all, 1 or 0 (idempotence needs all); a batch is acknowledged upstream only once "
-               "every message of it has a successful delivery report");
+    v.Optional("producer", producer, "how messages are produced");
+    v.Deprecated("max_message_bytes", producer.max_message_bytes, "producer.max_message_bytes");
+    v.Deprecated("compression", producer.compression, "producer.compression");
+    v.Deprecated("required_acks", producer.required_acks, "producer.required_acks");
     v.Optional("idempotent", idempotent,
                "idempotent producer: retries inside the client never duplicate or reorder");
     v.Optional("timeout", timeout,
                "time a message may take to be delivered (message.timeout.ms) and a full local "
                "queue may block a batch before it is retried later");
-    v.Optional("linger", linger, "time the client waits to fill a produce request (linger.ms)");
+    v.Deprecated("linger", producer.linger, "producer.linger");
     v.Optional("queue_max_bytes", queue_max_bytes,
                "memory of the client's local queue; when full, batches wait (backpressure)");
     v.Optional("sending_queue", sending_queue, "in-memory queue in front of the exporter");
@@ -80,6 +113,15 @@ struct KafkaExporterConfig {
                "retry of messages whose delivery failed with a retryable error");
     v.Optional("dead_letter", dead_letter,
                "where records Kafka refuses for good are kept (too large, not authorised)");
+    v.Unsupported("profiles", "Tributary carries no profiles");
+    v.Unsupported("include_metadata_keys", "client metadata does not travel with the data");
+    v.Unsupported("record_headers", "messages carry no configured headers");
+    v.Unsupported("signal_header", "messages carry no configured headers");
+    v.Unsupported("record_partitioner",
+                  "messages are keyed (partition_*); the partitioner is murmur2, as Java's");
+    v.Unsupported(
+        "partition_logs_by_trace_id",
+        "log messages are keyed by their resource (partition_logs_by_resource_attributes)");
   }
   absl::Status Validate() const;
 };

@@ -123,7 +123,7 @@ KafkaExporterConfig ConfigFor(const MockCluster& cluster) {
   KafkaExporterConfig config;
   config.client.brokers = {cluster.bootstraps()};
   config.client.properties["log_level"] = "0";
-  config.linger = std::chrono::milliseconds(1);
+  config.producer.linger = std::chrono::milliseconds(1);
   return config;
 }
 
@@ -252,7 +252,7 @@ TEST(KafkaExporter, OversizedRecordIsRejectedAndTheRestDelivered) {
   MockCluster cluster(1);
   rd_kafka_mock_topic_create(cluster.get(), "otlp_logs", 1, 1);
   KafkaExporterConfig config = ConfigFor(cluster);
-  config.max_message_bytes.bytes = 4096;
+  config.producer.max_message_bytes.bytes = 4096;
   KafkaExporter exporter("kafka/oversized", config);
   ASSERT_TRUE(exporter.Start().ok());
   LogsRequest req = MakeLogs(1, 200, 100);
@@ -365,7 +365,7 @@ TEST(KafkaExporter, FullLocalQueueIsBackpressureNotAHang) {
   KafkaExporterConfig config = ConfigFor(cluster);
   config.timeout = std::chrono::seconds(2);
   config.queue_max_bytes.bytes = 1 << 20;
-  config.max_message_bytes.bytes = 64 << 10;
+  config.producer.max_message_bytes.bytes = 64 << 10;
   KafkaExporter exporter("kafka/full", config);
   ASSERT_TRUE(exporter.Start().ok());
   rd_kafka_mock_broker_set_down(cluster.get(), 1);
@@ -400,10 +400,10 @@ TEST(KafkaExporter, InvalidPropertyIsAClearErrorWithoutTheSecret) {
 TEST(KafkaExporter, ConfigValidation) {
   KafkaExporterConfig config;
   EXPECT_TRUE(config.Validate().ok());
-  config.compression = "brotli";
+  config.producer.compression = "brotli";
   EXPECT_FALSE(config.Validate().ok());
-  config.compression = "zstd";
-  config.required_acks = "1";
+  config.producer.compression = "zstd";
+  config.producer.required_acks = "1";
   EXPECT_FALSE(config.Validate().ok());  // idempotence needs acks=all
   config.idempotent = false;
   EXPECT_TRUE(config.Validate().ok());

@@ -59,6 +59,17 @@ absl::Status KafkaReceiverConfig::Validate() const {
   if (CommitInterval().count() < 10) {
     return absl::InvalidArgumentError("commit_interval must be at least 10ms");
   }
+  for (const std::string& strategy : group_rebalance_strategies) {
+    if (strategy != "range" && strategy != "roundrobin") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "group_rebalance_strategies: ", strategy,
+          " is not supported: range or roundrobin (librdkafka's sticky assignor is cooperative, "
+          "and partitions here are handed over eagerly)"));
+    }
+  }
+  if (min_fetch_size.bytes < 1 || max_fetch_size.bytes < min_fetch_size.bytes) {
+    return absl::InvalidArgumentError("fetch sizes must be 1 <= min_fetch_size <= max_fetch_size");
+  }
   if (max_batch_records < 1) return absl::InvalidArgumentError("max_batch_records must be >= 1");
   if (heartbeat_interval >= session_timeout) {
     return absl::InvalidArgumentError("heartbeat_interval must be shorter than session_timeout");

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -146,9 +147,20 @@ absl::Status KafkaReceiver::Start() {
       {"enable.partition.eof", "false"},
       // A bounded prefetch: the local queue holds this much per partition.
       {"queued.max.messages.kbytes", "16384"},
-      {"fetch.max.bytes", "16777216"},
+      {"fetch.min.bytes", std::to_string(config_.min_fetch_size.bytes)},
+      {"fetch.max.bytes", std::to_string(config_.max_fetch_size.bytes)},
+      {"fetch.wait.max.ms", std::to_string(config_.max_fetch_wait.count())},
+      {"max.partition.fetch.bytes", std::to_string(config_.max_partition_fetch_size.bytes)},
   };
-  auto conf = BuildConf(config_.client, defaults);
+  std::vector<std::pair<std::string, std::string>> all = defaults;
+  if (!config_.group_rebalance_strategies.empty()) {
+    all.emplace_back("partition.assignment.strategy",
+                     absl::StrJoin(config_.group_rebalance_strategies, ","));
+  }
+  if (!config_.group_instance_id.empty()) {
+    all.emplace_back("group.instance.id", config_.group_instance_id);
+  }
+  auto conf = BuildConf(config_.client, all);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_rebalance_cb(conf->get(), &KafkaReceiver::RebalanceCallback);
   rd_kafka_conf_set_offset_commit_cb(

@@ -84,6 +84,12 @@ struct KafkaReceiverConfig {
   ConsumerTopicConfig logs;
   std::optional<AutocommitConfig> autocommit;
   MessageMarkingConfig message_marking;
+  core::ByteSize min_fetch_size{1};
+  core::ByteSize max_fetch_size{16ull << 20};
+  std::chrono::milliseconds max_fetch_wait{500};
+  core::ByteSize max_partition_fetch_size{1ull << 20};
+  std::vector<std::string> group_rebalance_strategies;
+  std::string group_instance_id;
   std::string group_id = "tributary-collector";
   std::string initial_offset = "earliest";
   std::chrono::milliseconds session_timeout = std::chrono::seconds(10);
@@ -111,6 +117,24 @@ struct KafkaReceiverConfig {
                "the OpenTelemetry Collector's spelling: `interval` sets commit_interval");
     v.Optional("message_marking", message_marking,
                "the OpenTelemetry Collector's keys; only the behaviour described is accepted");
+    v.Optional("min_fetch_size", min_fetch_size, "least bytes a fetch waits for (fetch.min.bytes)");
+    v.Optional("max_fetch_size", max_fetch_size, "most bytes of one fetch (fetch.max.bytes)");
+    v.Optional("max_fetch_wait", max_fetch_wait,
+               "longest a fetch waits for min_fetch_size (fetch.wait.max.ms)");
+    v.Optional("max_partition_fetch_size", max_partition_fetch_size,
+               "most bytes fetched of one partition (max.partition.fetch.bytes)");
+    v.Optional("group_rebalance_strategies", group_rebalance_strategies,
+               "partition assignment, in order of preference: range, roundrobin "
+               "(partition.assignment.strategy); empty is librdkafka's range,roundrobin");
+    v.Optional("group_instance_id", group_instance_id,
+               "static group membership (group.instance.id): a restart within session_timeout "
+               "keeps the partitions");
+    v.Unsupported("partition_processing", "partitions are consumed by one thread in order");
+    v.Unsupported("header_extraction", "message headers are not turned into attributes");
+    v.Unsupported("error_backoff",
+                  "a refused batch rewinds its partition and is read again after a short pause");
+    v.Unsupported("telemetry", "the receiver's metrics are always on (tributary_kafka_*)");
+    v.Unsupported("profiles", "Tributary carries no profiles");
     v.Optional("max_batch_records", max_batch_records,
                "records of consecutive messages handed on together at most");
     v.Optional("max_inflight_bytes", max_inflight_bytes,

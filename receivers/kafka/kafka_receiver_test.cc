@@ -343,8 +343,8 @@ TEST(KafkaReceiver, CollectorKeysCarryOver) {
 
   EXPECT_NE(read("traces: {topics: ['^spans.*']}\n").second.find("topic patterns"),
             std::string::npos);
-  EXPECT_NE(read("traces: {topics: [a], exclude_topics: [b]}\n").second.find(
-                "receivers.kafka.traces.exclude_topics: not supported"),
+  EXPECT_NE(read("traces: {topics: [a], exclude_topics: [b]}\n")
+                .second.find("receivers.kafka.traces.exclude_topics: not supported"),
             std::string::npos);
   EXPECT_NE(read("autocommit: {enable: false}\n").second.find("autocommit.enable: false"),
             std::string::npos);

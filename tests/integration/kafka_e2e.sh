@@ -43,7 +43,8 @@ write_config "$WORK/collector.yaml" admin "$c_admin" \
   exporter kafka "brokers: [$B]
 logs:
   encoding: otlp_json
-compression: zstd" \
+producer:
+  compression: zstd" \
   pipelines "otlp | batch | kafka"
 write_config "$WORK/agent.yaml" admin "$a_admin" \
   receiver otlp "$(otlp_receiver_body "$a_grpc" "$a_http")" \

@@ -32,7 +32,8 @@ write_config "$WORK/agent.yaml" admin "$a_admin" \
   receiver otlp "$(otlp_receiver_body "$a_grpc")" \
   processor batch "timeout: 50ms" \
   exporter kafka "brokers: [$B]
-compression: lz4" \
+producer:
+  compression: lz4" \
   service "buffer: {directory: $WORK/agent-buffer}" \
   pipeline traces "otlp | batch | kafka"
 declare -A C_ADMIN C_PID

@@ -1,5 +1,7 @@
 #include "tributary/core/exporter_config.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace tributary::core {
 
 absl::Status RetryConfig::Validate() const {
@@ -18,6 +20,24 @@ absl::Status RetryConfig::Validate() const {
 absl::Status QueueConfig::Validate() const {
   if (queue_size < 1) return absl::InvalidArgumentError("queue_size must be >= 1");
   if (num_consumers < 1) return absl::InvalidArgumentError("num_consumers must be >= 1");
+  if (!enabled) {
+    return absl::InvalidArgumentError(
+        "enabled: false is not supported: every exporter has its queue");
+  }
+  if (sizer != "requests") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "sizer: ", sizer, " is not supported: queue_size counts batches (`requests`)"));
+  }
+  if (block_on_overflow) {
+    return absl::InvalidArgumentError(
+        "block_on_overflow: true is not supported: a full queue answers senders with a "
+        "retryable error");
+  }
+  if (!wait_for_result) {
+    return absl::InvalidArgumentError(
+        "wait_for_result: false is not supported: senders are answered once their data is "
+        "exported or buffered");
+  }
   return absl::OkStatus();
 }
 

@@ -33,7 +33,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $config := fromYaml (.Files.Get "files/agent.yaml") -}}
 {{- $exporters := dict -}}
 {{- if eq .Values.topology "kafka" -}}
-{{- $_ := set $exporters "kafka" (dict "brokers" .Values.kafka.brokers "compression" "lz4") -}}
+{{- $_ := set $exporters "kafka" (dict "brokers" .Values.kafka.brokers "producer" (dict "compression" "lz4")) -}}
 {{- else -}}
 {{- $endpoint := printf "%s.%s.svc:4317" (include "tributary.collector.name" .) .Release.Namespace -}}
 {{- $_ := set $exporters "otlp" (dict "endpoint" $endpoint "tls" (dict "insecure" true)) -}}

@@ -35,15 +35,31 @@ struct RetryConfig {
 };
 
 // The OpenTelemetry Collector's `sending_queue` block.
+// Its other keys are read where Tributary behaves as they ask, and refused
+// where it cannot.
 struct QueueConfig {
   int64_t queue_size = 1000;
   int64_t num_consumers = 4;
+  bool enabled = true;
+  std::string sizer = "requests";
+  bool block_on_overflow = false;
+  bool wait_for_result = true;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("queue_size", queue_size,
                "batches held in memory; when full, senders are answered with a retryable error");
     v.Optional("num_consumers", num_consumers,
                "concurrent exports (capped at what the exporter supports)");
+    v.Optional("enabled", enabled, "must stay true: every exporter has its queue");
+    v.Optional("sizer", sizer, "must stay `requests`: queue_size counts batches");
+    v.Optional("block_on_overflow", block_on_overflow,
+               "must stay false: a full queue answers senders with a retryable error");
+    v.Optional("wait_for_result", wait_for_result,
+               "must stay true: a sender is answered once its data is exported (or written to "
+               "the write-ahead buffer)");
+    v.Unsupported("storage",
+                  "batches outlive a restart in the write-ahead buffer (`service.buffer`)");
+    v.Unsupported("batch", "batches are made by the `batch` processor");
   }
   absl::Status Validate() const;
 };
