@@ -310,6 +310,9 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     keep_alive_ = parser_->keep_alive();
     body_announced_ = request_.chunked || request_.content_length > 0;
     body_unread_ = body_announced_;
+    extra_headers_.clear();
+    if (state_->options.response_headers)
+      extra_headers_ = state_->options.response_headers(request_);
     // The listener's own checks first, so that it answers in its own form.
     if (state_->options.admit) {
       if (std::optional<ServerResponse> refusal = state_->options.admit(request_)) {
@@ -404,6 +407,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     res->result(static_cast<unsigned>(r.status));
     if (!r.content_type.empty()) res->set(bhttp::field::content_type, r.content_type);
     for (auto& [k, v] : r.headers) res->insert(k, v);
+    for (auto& [k, v] : extra_headers_) res->insert(k, v);
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
@@ -472,6 +476,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<GrowingBody>> parser_;
   ServerRequest request_;
+  std::vector<std::pair<std::string, std::string>> extra_headers_;
   std::weak_ptr<Exchange> exchange_;
   SteadyTime header_deadline_;
   SteadyTime body_start_;

@@ -110,6 +110,10 @@ struct ServerOptions {
   // memory is set aside for it. A response refuses the request; the
   // connection is then closed if a body was announced.
   std::function<std::optional<ServerResponse>(const ServerRequest&)> admit;
+  // When set, called with the headers too (before `admit`); what it returns
+  // is added to every response to that request, refusals included (CORS).
+  std::function<std::vector<std::pair<std::string, std::string>>(const ServerRequest&)>
+      response_headers;
   // When set, the body is reserved on the process's memory budget as it
   // arrives; a body that does not fit gets this answer (a 429) and its
   // connection is closed.

@@ -44,6 +44,16 @@ struct TlsClientConfig {
     v.Optional("reload_interval", reload_interval,
                "how often the certificate files are checked for changes (OTLP/gRPC)");
     v.Deprecated("enabled", enabled, "insecure");
+    v.Unsupported("ca_pem", "give the CA certificates as a file (ca_file)");
+    v.Unsupported("cert_pem", "give the certificate as a file (cert_file)");
+    v.Unsupported("key_pem", "give the key as a file (key_file)");
+    v.Unsupported("max_version", "the highest version both sides have is used");
+    v.Unsupported("cipher_suites", "OpenSSL's default TLS 1.2 suites are used");
+    v.Unsupported("curve_preferences", "OpenSSL's default curves are used");
+    v.Unsupported("include_insecure_cipher_suites", "insecure suites are never offered");
+    v.Unsupported("include_system_ca_certs_pool",
+                  "ca_file replaces the system roots; without it they are used");
+    v.Unsupported("tpm", "keys are read from files");
   }
   absl::Status Validate() const;
 };

@@ -1,7 +1,13 @@
 #include <grpcpp/support/status.h>
 
+#include <algorithm>
+#include <set>
+
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/compress/gzip.h"
 #include "common/compress/zstd.h"
 #include "common/http/server.h"
@@ -63,7 +69,60 @@ common::http::ServerResponse OutcomeResponse(bool json, Signal signal, const Out
   return res;
 }
 
+// The answer to a CORS preflight: the method and headers a page on an
+// allowed origin may use (the Access-Control-Allow-Origin header itself is
+// added to every response by the server's response_headers).
+common::http::ServerResponse CorsPreflight(const CorsConfig& cors,
+                                           const common::http::ServerRequest& req) {
+  common::http::ServerResponse r;
+  r.status = 204;
+  const std::string origin(req.Header("Origin"));
+  if (origin.empty() || !cors.AllowsOrigin(origin)) return r;
+  r.headers.emplace_back("Access-Control-Allow-Methods", "POST");
+  static const std::set<std::string> kAlwaysAllowed = {"accept",           "accept-language",
+                                                       "content-language", "content-type",
+                                                       "content-encoding", "x-requested-with"};
+  const bool any = std::find(cors.allowed_headers.begin(), cors.allowed_headers.end(), "*") !=
+                   cors.allowed_headers.end();
+  std::vector<std::string> allowed;
+  const std::string requested(req.Header("Access-Control-Request-Headers"));
+  for (absl::string_view h : absl::StrSplit(requested, ',')) {
+    const std::string name = absl::AsciiStrToLower(absl::StripAsciiWhitespace(h));
+    if (name.empty()) continue;
+    bool ok = any || kAlwaysAllowed.count(name) > 0;
+    for (const std::string& a : cors.allowed_headers) ok = ok || absl::EqualsIgnoreCase(a, name);
+    if (!ok) {
+      r.headers.clear();
+      return r;
+    }
+    allowed.push_back(name);
+  }
+  if (!allowed.empty()) {
+    r.headers.emplace_back("Access-Control-Allow-Headers", absl::StrJoin(allowed, ", "));
+  }
+  if (cors.max_age > 0)
+    r.headers.emplace_back("Access-Control-Max-Age", absl::StrCat(cors.max_age));
+  return r;
+}
+
 }  // namespace
+
+bool CorsConfig::AllowsOrigin(std::string_view origin) const {
+  for (const std::string& allowed : allowed_origins) {
+    const size_t star = allowed.find('*');
+    if (star == std::string::npos) {
+      if (allowed == origin) return true;
+      continue;
+    }
+    const std::string_view prefix(allowed.data(), star);
+    const std::string_view suffix(allowed.data() + star + 1, allowed.size() - star - 1);
+    if (origin.size() >= prefix.size() + suffix.size() && origin.starts_with(prefix) &&
+        origin.ends_with(suffix)) {
+      return true;
+    }
+  }
+  return false;
+}
 
 common::http::ServerResponse OtlpReceiver::MemoryBudgetRefusal(bool json) {
   CountFailedRequest("http", "memory_budget");
@@ -85,6 +144,7 @@ std::optional<common::http::ServerResponse> OtlpReceiver::AdmitHttp(
     return ErrorResponse(json, 404, grpc::StatusCode::UNIMPLEMENTED,
                          absl::StrCat("no OTLP signal is served at ", std::string(path)));
   }
+  if (req.method == "OPTIONS" && cfg.cors) return CorsPreflight(*cfg.cors, req);
   if (req.method != "POST") {
     common::http::ServerResponse r =
         ErrorResponse(json, 405, grpc::StatusCode::UNIMPLEMENTED, "OTLP/HTTP takes POST");
@@ -103,10 +163,16 @@ std::optional<common::http::ServerResponse> OtlpReceiver::AdmitHttp(
                          "Content-Type must be application/x-protobuf or application/json");
   }
   const std::string encoding = absl::AsciiStrToLower(std::string(req.Header("Content-Encoding")));
-  if (!encoding.empty() && encoding != "gzip" && encoding != "zstd" && encoding != "identity") {
+  const std::string& named = encoding == "identity" ? std::string() : encoding;
+  if (std::find(cfg.compression_algorithms.begin(), cfg.compression_algorithms.end(), named) ==
+          cfg.compression_algorithms.end() &&
+      !(encoding == "identity" &&
+        std::find(cfg.compression_algorithms.begin(), cfg.compression_algorithms.end(),
+                  "identity") != cfg.compression_algorithms.end())) {
     CountFailedRequest("http", "unsupported_encoding");
     return ErrorResponse(json, 415, grpc::StatusCode::INVALID_ARGUMENT,
-                         "Content-Encoding must be gzip, zstd or identity");
+                         absl::StrCat("Content-Encoding ", encoding.empty() ? "(none)" : encoding,
+                                      " is not accepted here"));
   }
   if (req.content_length > cfg.max_request_body_size.bytes) {
     CountFailedRequest("http", "too_large");
@@ -211,6 +277,22 @@ absl::Status OtlpReceiver::StartHttp() {
     options.tls = *certificates;
   }
   options.admit = [this](const common::http::ServerRequest& req) { return AdmitHttp(req); };
+  if (cfg.cors || !cfg.response_headers.empty()) {
+    options.response_headers = [&cfg](const common::http::ServerRequest& req) {
+      std::vector<std::pair<std::string, std::string>> headers(cfg.response_headers.begin(),
+                                                               cfg.response_headers.end());
+      const std::string origin(req.Header("Origin"));
+      if (cfg.cors && !origin.empty() && cfg.cors->AllowsOrigin(origin)) {
+        headers.emplace_back("Access-Control-Allow-Origin", origin);
+        headers.emplace_back("Vary", "Origin");
+        if (!cfg.cors->exposed_headers.empty()) {
+          headers.emplace_back("Access-Control-Expose-Headers",
+                               absl::StrJoin(cfg.cors->exposed_headers, ", "));
+        }
+      }
+      return headers;
+    };
+  }
   options.over_budget = [this](const common::http::ServerRequest& req) {
     return MemoryBudgetRefusal(MediaType(req) == "application/json");
   };

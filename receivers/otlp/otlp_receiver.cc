@@ -161,7 +161,8 @@ void RegisterReceiverOtlp(core::Registry& registry) {
   registry.Add(
       core::MakeFactory<core::Receiver, OtlpReceiverConfig, const core::ReceiverConsumers&>(
           "otlp", {core::Signal::kTraces, core::Signal::kMetrics, core::Signal::kLogs},
-          "OTLP over gRPC and HTTP (protobuf and JSON, gzip; zstd over HTTP), for traces, metrics and logs.",
+          "OTLP over gRPC and HTTP (protobuf and JSON, gzip; zstd over HTTP), for traces, metrics "
+          "and logs.",
           [](const core::CreateContext& ctx, const OtlpReceiverConfig& config,
              const core::ReceiverConsumers& consumers)
               -> absl::StatusOr<std::unique_ptr<core::Receiver>> {

@@ -2,10 +2,14 @@
 #define TRIBUTARY_RECEIVERS_OTLP_OTLP_RECEIVER_CONFIG_H_
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "common/http/server.h"
 #include "common/otlp/limits.h"
 #include "common/tls/tls.h"
@@ -32,8 +36,17 @@ struct GrpcConfig {
     v.Optional("max_concurrent_requests", max_concurrent_requests,
                "calls decoded or waiting for their acknowledgement at once (none holds a "
                "thread); beyond it callers get RESOURCE_EXHAUSTED");
+    v.Optional("transport", transport, "must stay `tcp`");
+    v.Unsupported("read_buffer_size", "gRPC sizes its own buffers");
+    v.Unsupported("write_buffer_size", "gRPC sizes its own buffers");
+    v.Unsupported("keepalive", "gRPC's keepalive defaults apply");
+    v.Unsupported("auth", "set the receiver's own `auth` (a bearer token for both protocols)");
+    v.Unsupported("include_metadata", "request metadata does not travel with the data");
+    v.Unsupported("middlewares", "middleware extensions do not exist here");
   }
+  std::string transport = "tcp";
   absl::Status Validate() const {
+    if (transport != "tcp") return absl::InvalidArgumentError("transport must be tcp");
     if (max_recv_msg_size_mib < 1 || max_recv_msg_size_mib > 2047) {
       return absl::InvalidArgumentError("max_recv_msg_size_mib must be in [1, 2047]");
     }
@@ -42,6 +55,28 @@ struct GrpcConfig {
     }
     return absl::OkStatus();
   }
+};
+
+// The Collector's `cors` block: browsers on these origins may send.
+struct CorsConfig {
+  std::vector<std::string> allowed_origins;
+  std::vector<std::string> allowed_headers;
+  std::vector<std::string> exposed_headers;
+  int64_t max_age = 0;
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("allowed_origins", allowed_origins,
+               "origins allowed to send (`https://app.example.com`, `https://*.example.com`, "
+               "`*`); none allows no browser");
+    v.Optional("allowed_headers", allowed_headers,
+               "request headers allowed besides Accept, Content-Type, Content-Encoding, "
+               "X-Requested-With and the CORS-safelisted ones (`*`: any)");
+    v.Optional("exposed_headers", exposed_headers, "response headers a page may read");
+    v.Optional("max_age", max_age, "seconds a browser may keep a preflight answer (0: not sent)");
+  }
+  // Whether `origin` is one of allowed_origins (one `*` in an entry matches
+  // any text).
+  bool AllowsOrigin(std::string_view origin) const;
 };
 
 struct HttpConfig {
@@ -54,12 +89,31 @@ struct HttpConfig {
   std::string metrics_url_path = "/v1/metrics";
   std::string logs_url_path = "/v1/logs";
   std::optional<common::tls::TlsServerConfig> tls;
+  std::optional<CorsConfig> cors;
+  std::map<std::string, std::string> response_headers;
+  std::vector<std::string> compression_algorithms{"", "gzip", "zstd"};
+  bool keep_alives_enabled = true;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("endpoint", endpoint,
                "host:port to listen on (port 0 picks a free port); loopback by default, "
                "`0.0.0.0:PORT` for every interface");
     v.Optional("tls", tls, "serve HTTPS (and require client certificates with client_ca_file)");
+    v.Optional("cors", cors, "cross-origin requests from browsers");
+    v.Optional("response_headers", response_headers, "headers added to every response");
+    v.Optional("compression_algorithms", compression_algorithms,
+               "Content-Encodings accepted, of `gzip`, `zstd` and `\"\"` (none); others get "
+               "415");
+    v.Optional("keep_alives_enabled", keep_alives_enabled,
+               "must stay true: connections are kept open between requests");
+    v.Unsupported("auth", "set the receiver's own `auth` (a bearer token for both protocols)");
+    v.Unsupported("include_metadata", "request metadata does not travel with the data");
+    v.Unsupported("middlewares", "middleware extensions do not exist here");
+    v.Unsupported("read_timeout",
+                  "bounded by read_header_timeout, read_body_timeout and "
+                  "min_body_rate");
+    v.Unsupported("write_timeout", "a response is bounded by read_body_timeout");
+    v.Unsupported("keepalive", "set idle_timeout");
     v.Optional("max_request_body_size", max_request_body_size,
                "largest request body on the wire; larger ones get 413");
     v.Optional("max_decompressed_body_size", max_decompressed_body_size,
@@ -76,6 +130,16 @@ struct HttpConfig {
     if (max_concurrent_requests < 1) {
       return absl::InvalidArgumentError("max_concurrent_requests must be >= 1");
     }
+    for (const std::string& a : compression_algorithms) {
+      if (a != "" && a != "gzip" && a != "zstd" && a != "identity") {
+        return absl::InvalidArgumentError(
+            absl::StrCat("compression_algorithms: ", a, " is not supported (gzip, zstd or \"\")"));
+      }
+    }
+    if (!keep_alives_enabled) {
+      return absl::InvalidArgumentError("keep_alives_enabled: false is not supported");
+    }
+    if (cors && cors->max_age < 0) return absl::InvalidArgumentError("cors.max_age must be >= 0");
     if (max_request_body_size.bytes == 0 || max_decompressed_body_size.bytes == 0) {
       return absl::InvalidArgumentError("body size limits must be > 0");
     }

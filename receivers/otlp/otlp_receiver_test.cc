@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "common/compress/gzip.h"
+#include "common/compress/zstd.h"
 #include "gmock/gmock.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
@@ -119,6 +120,77 @@ TEST_F(OtlpReceiverTest, GzipBodyIsDecompressed) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(traces_.records(), 4u);
+}
+
+TEST_F(OtlpReceiverTest, ZstdBodyIsDecompressedAndABombIs413) {
+  auto res = PostProto(common::compress::Zstd(MakeSpans(5).SerializeAsString()),
+                       {{"Content-Encoding", "zstd"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(traces_.records(), 5u);
+  // 2 MiB of zeros, over the 1 MiB decompressed limit.
+  res =
+      PostProto(common::compress::Zstd(std::string(2 << 20, '\0')), {{"Content-Encoding", "zstd"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+  ExpectStillServing();
+}
+
+// The Collector's cors, response_headers and compression_algorithms keys.
+TEST(OtlpReceiverHttpOptions, CorsResponseHeadersAndAcceptedEncodings) {
+  RecordingConsumer traces;
+  OtlpReceiverConfig config;
+  config.protocols.grpc.reset();
+  config.protocols.http->endpoint = "127.0.0.1:0";
+  config.protocols.http->cors =
+      CorsConfig{.allowed_origins = {"https://app.example.com", "https://*.corp.example"},
+                 .allowed_headers = {"X-Tenant"},
+                 .exposed_headers = {},
+                 .max_age = 600};
+  config.protocols.http->response_headers = {{"X-Served-By", "tributary"}};
+  config.protocols.http->compression_algorithms = {"", "zstd"};
+  core::ReceiverConsumers consumers;
+  consumers.traces = &traces;
+  OtlpReceiver receiver("otlp/cors", config, consumers);
+  ASSERT_TRUE(receiver.Start().ok());
+  httplib::Client http("127.0.0.1", receiver.http_port());
+
+  // A preflight from an allowed origin, asking for an allowed header.
+  auto pre =
+      http.Options("/v1/traces", {{"Origin", "https://ui.corp.example"},
+                                  {"Access-Control-Request-Method", "POST"},
+                                  {"Access-Control-Request-Headers", "content-type, x-tenant"}});
+  ASSERT_TRUE(pre);
+  EXPECT_EQ(pre->status, 204);
+  EXPECT_EQ(pre->get_header_value("Access-Control-Allow-Origin"), "https://ui.corp.example");
+  EXPECT_EQ(pre->get_header_value("Access-Control-Allow-Methods"), "POST");
+  EXPECT_EQ(pre->get_header_value("Access-Control-Allow-Headers"), "content-type, x-tenant");
+  EXPECT_EQ(pre->get_header_value("Access-Control-Max-Age"), "600");
+  // A header not allowed, and an origin not allowed: no permission given.
+  pre = http.Options("/v1/traces", {{"Origin", "https://app.example.com"},
+                                    {"Access-Control-Request-Headers", "x-secret"}});
+  ASSERT_TRUE(pre);
+  EXPECT_EQ(pre->get_header_value("Access-Control-Allow-Headers"), "");
+  pre = http.Options("/v1/traces", {{"Origin", "https://evil.example"}});
+  ASSERT_TRUE(pre);
+  EXPECT_FALSE(pre->has_header("Access-Control-Allow-Origin"));
+
+  // The export itself carries the origin back, and the configured header.
+  auto res = http.Post("/v1/traces", {{"Origin", "https://app.example.com"}},
+                       MakeSpans(2).SerializeAsString(), "application/x-protobuf");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->get_header_value("Access-Control-Allow-Origin"), "https://app.example.com");
+  EXPECT_EQ(res->get_header_value("X-Served-By"), "tributary");
+  // gzip is not among the accepted encodings here.
+  res =
+      http.Post("/v1/traces", {{"Content-Encoding", "gzip"}},
+                common::compress::Gzip(MakeSpans(1).SerializeAsString()), "application/x-protobuf");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 415);
+  EXPECT_EQ(res->get_header_value("X-Served-By"), "tributary");
+  EXPECT_EQ(traces.records(), 2u);
+  receiver.Shutdown(core::Clock::now() + std::chrono::seconds(2));
 }
 
 TEST_F(OtlpReceiverTest, TruncatedProtobufIs400WithStatusBody) {
