@@ -33,9 +33,6 @@ absl::Status ClientConfig::Validate() const {
     return absl::InvalidArgumentError(
         "sasl.mechanism must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512");
   }
-  if (sasl && sasl->version != 0 && sasl->version != 1) {
-    return absl::InvalidArgumentError("sasl.version must be 0 or 1");
-  }
   if (!use_leader_epoch) {
     return absl::InvalidArgumentError(
         "use_leader_epoch: false is not supported: librdkafka always checks leader epochs");
@@ -119,9 +116,6 @@ absl::StatusOr<ConfPtr> BuildConf(
   if (!config.rack_id.empty()) props.emplace_back("client.rack", config.rack_id);
   if (config.conn_idle_timeout.count() > 0) {
     props.emplace_back("connections.max.idle.ms", std::to_string(config.conn_idle_timeout.count()));
-  }
-  if (config.resolve_canonical_bootstrap_servers_only) {
-    props.emplace_back("client.dns.lookup", "resolve_canonical_bootstrap_servers_only");
   }
   for (const auto& [k, v] : config.properties) props.emplace_back(k, v);
 

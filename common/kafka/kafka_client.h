@@ -33,12 +33,8 @@ struct SaslConfig {
     v.Optional("allow_plaintext", allow_plaintext,
                "allow SASL over a connection without TLS (PLAIN then sends the password in "
                "clear); without it, `sasl` needs a `tls` block");
-    v.Optional("version", version,
-               "SASL handshake version, 0 or 1: librdkafka negotiates it with the broker either "
-               "way");
     v.Unsupported("aws_msk", "AWS MSK IAM is not built in");
   }
-  int64_t version = 0;
 };
 
 // The OpenTelemetry Collector's `auth` block of its Kafka clients.
@@ -78,7 +74,6 @@ struct ClientConfig {
   std::optional<MetadataConfig> metadata;
   std::string rack_id;
   std::chrono::milliseconds conn_idle_timeout{0};
-  bool resolve_canonical_bootstrap_servers_only = false;
   bool use_leader_epoch = true;
   std::map<std::string, std::string> properties;
   template <class V>
@@ -97,8 +92,6 @@ struct ClientConfig {
     v.Optional("conn_idle_timeout", conn_idle_timeout,
                "idle connections are closed after this long (connections.max.idle.ms); 0 keeps "
                "them");
-    v.Optional("resolve_canonical_bootstrap_servers_only", resolve_canonical_bootstrap_servers_only,
-               "resolve the bootstrap names to their canonical names first (client.dns.lookup)");
     v.Optional("use_leader_epoch", use_leader_epoch,
                "must stay true: librdkafka always checks leader epochs");
     v.Optional("properties", properties,

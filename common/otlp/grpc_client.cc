@@ -85,7 +85,16 @@ absl::Status GrpcClient::Start() {
   if (!config_.tls.server_name_override.empty()) {
     args.SetSslTargetNameOverride(config_.tls.server_name_override);
   }
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(config_.keepalive_time.count()));
+  if (config_.keepalive_timeout.count() > 0) {
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(config_.keepalive_timeout.count()));
+  }
+  if (config_.keepalive_permit_without_calls) {
+    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  }
+  if (!config_.user_agent.empty()) args.SetUserAgentPrefix(config_.user_agent);
+  if (!config_.balancer_name.empty()) args.SetLoadBalancingPolicyName(config_.balancer_name);
+  if (!config_.authority.empty()) args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, config_.authority);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(-1);
@@ -99,6 +108,7 @@ absl::Status GrpcClient::Start() {
 
 void GrpcClient::PrepareContext(grpc::ClientContext* ctx) const {
   ctx->set_deadline(std::chrono::system_clock::now() + config_.timeout);
+  if (config_.wait_for_ready) ctx->set_wait_for_ready(true);
   for (const auto& [k, v] : config_.headers) ctx->AddMetadata(absl::AsciiStrToLower(k), v);
 }
 

@@ -24,6 +24,14 @@ struct GrpcClientSettings {
   std::chrono::milliseconds timeout{10000};
   std::map<std::string, std::string> headers;
   tls::TlsClientConfig tls;
+  // gRPC channel settings (0 or empty: gRPC's default).
+  std::chrono::milliseconds keepalive_time{30000};
+  std::chrono::milliseconds keepalive_timeout{0};
+  bool keepalive_permit_without_calls = false;
+  bool wait_for_ready = false;
+  std::string user_agent;
+  std::string balancer_name;
+  std::string authority;
 };
 
 // An OTLP/gRPC client for one endpoint. gRPC stubs are thread-safe, so

@@ -188,8 +188,13 @@ void LoadBalancingExporter::SetBackends(std::vector<std::string> endpoints) {
     }
     if (!client) {
       const OtlpProtocolConfig& p = config_.protocol.otlp;
-      client = std::make_shared<common::otlp::GrpcClient>(
-          common::otlp::GrpcClientSettings{endpoint, p.compression, p.timeout, p.headers, p.tls});
+      common::otlp::GrpcClientSettings settings;
+      settings.endpoint = endpoint;
+      settings.compression = p.compression;
+      settings.timeout = p.timeout;
+      settings.headers = p.headers;
+      settings.tls = p.tls;
+      client = std::make_shared<common::otlp::GrpcClient>(std::move(settings));
       if (absl::Status s = client->Start(); !s.ok()) {
         core::Log(core::LogLevel::kError, id_, "cannot make a client for a backend",
                   absl::StrCat("backend=", endpoint, " error=\"", s.message(), "\""));

@@ -25,7 +25,7 @@ StoreOptions MakeStoreOptions(const PrometheusExporterConfig& config) {
   options.prefix = config.metric_namespace;
   for (const auto& [k, v] : config.const_labels) options.const_labels.emplace_back(LabelName(k), v);
   options.expiration = config.metric_expiration;
-  options.scope_labels = config.scope_labels;
+  options.scope_labels = config.scope_labels && !config.without_scope_info;
   return options;
 }
 
@@ -111,7 +111,8 @@ common::http::ServerResponse PrometheusExporter::Handle(const common::http::Serv
     r.headers.emplace_back("Allow", "GET, HEAD");
     return r;
   }
-  const bool om = WantsOpenMetrics(std::string(req.Header("Accept")));
+  const bool om =
+      config_.enable_open_metrics && WantsOpenMetrics(std::string(req.Header("Accept")));
   ServerResponse r;
   r.content_type = om ? kOpenMetricsType : kTextType;
   Scrape(om, &r.body);

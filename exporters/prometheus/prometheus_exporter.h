@@ -28,6 +28,20 @@ struct PrometheusExporterConfig {
   bool scope_labels = true;
   core::QueueConfig sending_queue;
   common::http::ServerLimits limits;
+  bool enable_open_metrics = true;
+  bool without_scope_info = false;
+  bool send_timestamps = false;
+  bool add_metric_suffixes = true;
+  std::string translation_strategy = "UnderscoreEscapingWithSuffixes";
+  struct ResourceToTelemetry {
+    bool enabled = false;
+    template <class V>
+    void VisitFields(V&& v) {
+      v.Only("enabled", enabled,
+             "resource attributes become `job`, `instance` and target_info, not labels of "
+             "every series");
+    }
+  } resource_to_telemetry_conversion;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("endpoint", endpoint,
@@ -42,6 +56,30 @@ struct PrometheusExporterConfig {
                "add otel_scope_name and otel_scope_version labels from the instrumentation scope");
     v.Optional("sending_queue", sending_queue, "in-memory queue in front of the exporter");
     limits.VisitFields(v);
+    v.Optional("enable_open_metrics", enable_open_metrics,
+               "answer in OpenMetrics (with exemplars) when the scraper asks for it; false always "
+               "answers in the text format. The Collector's default is false");
+    v.Optional("without_scope_info", without_scope_info,
+               "leave out the scope labels (the Collector's spelling of scope_labels: false)");
+    v.Only("send_timestamps", send_timestamps,
+           "samples carry no timestamp; Prometheus stamps them at the scrape");
+    v.Only("add_metric_suffixes", add_metric_suffixes, "unit and type suffixes are always added");
+    v.Only("translation_strategy", translation_strategy,
+           "names are escaped to Prometheus's character set, with suffixes");
+    v.Optional("resource_to_telemetry_conversion", resource_to_telemetry_conversion,
+               "resource attributes as labels");
+    v.Unsupported("tls", "the scrape endpoint serves plain HTTP; put TLS in front of it");
+    v.Unsupported("cors", "the scrape endpoint is not for browsers");
+    v.Unsupported("auth", "authenticator extensions do not exist here");
+    v.Unsupported("include_metadata", "scrapes carry no metadata to keep");
+    v.Unsupported("response_headers", "the scrape answer has fixed headers");
+    v.Unsupported("compression_algorithms", "scrapes send no request bodies");
+    v.Unsupported("max_request_body_size", "scrapes send no request bodies");
+    v.Unsupported("read_timeout", "bounded by read_header_timeout");
+    v.Unsupported("write_timeout", "an answer is bounded by read_body_timeout");
+    v.Unsupported("keepalive", "set idle_timeout");
+    v.Unsupported("keep_alives_enabled", "connections are kept open between scrapes");
+    v.Unsupported("middlewares", "middleware extensions do not exist here");
   }
   absl::Status Validate() const;
 };

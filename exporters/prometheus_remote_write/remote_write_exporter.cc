@@ -76,6 +76,7 @@ absl::Status RemoteWriteConfig::Validate() const {
   if (basic_auth && !bearer_token.empty()) {
     return absl::InvalidArgumentError("basic_auth and bearer_token exclude each other");
   }
+  if (absl::Status s = http.Validate(); !s.ok()) return s;
   return common::tls::ValidateFor(tls, common::http::kHttpTlsSupport);
 }
 
@@ -320,7 +321,7 @@ SeriesConverter::Options ConverterOptions(const RemoteWriteConfig& config) {
   o.prefix = config.metric_namespace;
   for (const auto& [k, v] : config.external_labels)
     o.external_labels.emplace_back(prom::LabelName(k), v);
-  o.scope_labels = config.scope_labels;
+  o.scope_labels = config.scope_labels && !config.disable_scope_info;
   o.expiration = config.metric_expiration;
   return o;
 }
@@ -344,6 +345,7 @@ absl::Status RemoteWriteExporter::Start() {
   options.tls = config_.tls;
   options.basic_auth = config_.basic_auth;
   options.timeout = config_.timeout;
+  config_.http.ApplyTo(options);
   options.headers = {"Content-Type: application/x-protobuf", "Content-Encoding: snappy",
                      "X-Prometheus-Remote-Write-Version: 0.1.0", "User-Agent: tributary"};
   if (!config_.bearer_token.empty()) {

@@ -14,6 +14,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
+#include "common/http/client_config.h"
 #include "common/http/http_client.h"
 #include "common/prometheus/translate.h"
 #include "prometheus/remote.pb.h"
@@ -29,6 +30,20 @@ class Histogram;
 namespace tributary::exporters::prometheus_remote_write {
 
 using common::http::BasicAuthConfig;
+
+// The Collector's `remote_write_queue` block: its queue_size and
+// num_consumers are sending_queue.queue_size and shards here.
+struct RemoteWriteQueueConfig {
+  bool enabled = true;
+  std::optional<int64_t> queue_size;
+  std::optional<int64_t> num_consumers;
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Only("enabled", enabled, "batches always go through the exporter's queue");
+    v.Optional("queue_size", queue_size, "sets sending_queue.queue_size");
+    v.Optional("num_consumers", num_consumers, "sets shards");
+  }
+};
 
 struct RemoteWriteConfig {
   std::string endpoint;
@@ -46,6 +61,27 @@ struct RemoteWriteConfig {
   core::QueueConfig sending_queue;
   core::RetryConfig retry_on_failure;
   std::optional<core::DeadLetterConfig> dead_letter;
+  common::http::ClientTuning http;
+  RemoteWriteQueueConfig remote_write_queue;
+  bool disable_scope_info = false;
+  std::string compression = "snappy";
+  bool add_metric_suffixes = true;
+  std::string translation_strategy = "UnderscoreEscapingWithSuffixes";
+  bool send_metadata = false;
+  std::string protobuf_message = "prometheus.WriteRequest";
+  bool convert_explicit_histograms_to_nhcb = false;
+  bool keep_classic_histograms = false;
+  struct Enabled {
+    bool enabled;
+    const char* why;
+    template <class V>
+    void VisitFields(V&& v) {
+      v.Only("enabled", enabled, why);
+    }
+  };
+  Enabled target_info{true, "target_info is always sent for resources with attributes"};
+  Enabled resource_to_telemetry_conversion{
+      false, "resource attributes become `job`, `instance` and target_info"};
   template <class V>
   void VisitFields(V&& v) {
     v.Required("endpoint", endpoint, "URL to POST to, e.g. http://prometheus:9090/api/v1/write");
@@ -68,6 +104,35 @@ struct RemoteWriteConfig {
                "retry on connection errors, 5xx and 429 (Retry-After honoured)");
     v.Optional("dead_letter", dead_letter,
                "where batches the server refuses for good (other 4xx) are kept");
+    http.VisitFields(v);
+    v.Optional("remote_write_queue", remote_write_queue, "the Collector's queue keys");
+    v.Optional("disable_scope_info", disable_scope_info,
+               "leave out the scope labels (the Collector's spelling of scope_labels: false)");
+    v.Only("compression", compression, "remote write 1.0 bodies are snappy-compressed");
+    v.Only("add_metric_suffixes", add_metric_suffixes, "unit and type suffixes are always added");
+    v.Only("translation_strategy", translation_strategy,
+           "names are escaped to Prometheus's character set, with suffixes");
+    v.Only("send_metadata", send_metadata, "metric metadata is not sent");
+    v.Only("protobuf_message", protobuf_message, "remote write 1.0");
+    v.Only("convert_explicit_histograms_to_nhcb", convert_explicit_histograms_to_nhcb,
+           "histograms are sent as classic buckets");
+    v.Only("keep_classic_histograms", keep_classic_histograms,
+           "histograms are sent as classic buckets only");
+    v.Optional("target_info", target_info, "the target_info series");
+    v.Optional("resource_to_telemetry_conversion", resource_to_telemetry_conversion,
+               "resource attributes as labels");
+    v.Unsupported("resource_constant_labels", "labels come from job, instance and external_labels");
+    v.Unsupported("http", "set the client keys at the exporter's top level");
+    v.Unsupported("max_batch_size_bytes", "requests are cut by max_samples_per_send");
+    v.Unsupported("max_batch_request_parallelism", "requests go out in parallel over `shards`");
+    v.Unsupported("wal", "batches outlive a restart in the write-ahead buffer (service.buffer)");
+    v.Unsupported("include_metadata_keys", "client metadata does not travel with the data");
+    v.Unsupported("compression_params", "snappy has no levels");
+  }
+  // remote_write_queue's values into sending_queue and shards.
+  void Resolve() {
+    if (remote_write_queue.queue_size) sending_queue.queue_size = *remote_write_queue.queue_size;
+    if (remote_write_queue.num_consumers) shards = *remote_write_queue.num_consumers;
   }
   absl::Status Validate() const;
 };

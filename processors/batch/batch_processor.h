@@ -6,7 +6,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "tributary/core/component.h"
 #include "tributary/core/config.h"
@@ -17,14 +19,25 @@ struct BatchProcessorConfig {
   int64_t send_batch_size = 8192;
   int64_t send_batch_max_size = 0;
   std::chrono::milliseconds timeout{200};
+  std::vector<std::string> metadata_keys;
+  int64_t metadata_cardinality_limit = 1000;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("send_batch_size", send_batch_size, "records that make a batch be sent at once");
     v.Optional("send_batch_max_size", send_batch_max_size,
                "largest batch sent; larger ones are split (0: no limit)");
     v.Optional("timeout", timeout, "longest a record waits before its batch is sent");
+    v.Optional("metadata_keys", metadata_keys,
+               "must stay empty: request metadata does not travel with the data, so there is "
+               "one batch per pipeline");
+    v.Optional("metadata_cardinality_limit", metadata_cardinality_limit,
+               "batches by metadata at most; with no metadata_keys there is one");
   }
   absl::Status Validate() const {
+    if (!metadata_keys.empty()) {
+      return absl::InvalidArgumentError(
+          "metadata_keys is not supported: request metadata does not travel with the data");
+    }
     if (send_batch_size < 1) return absl::InvalidArgumentError("send_batch_size must be >= 1");
     if (timeout.count() <= 0) return absl::InvalidArgumentError("timeout must be > 0");
     if (send_batch_max_size != 0 && send_batch_max_size < send_batch_size) {

@@ -7,6 +7,8 @@
 #include <map>
 
 #include "gtest/gtest.h"
+#include "re2/re2.h"
+#include "receivers/hostmetrics/hostmetrics_receiver.h"
 #include "tributary/core/testing/test_consumer.h"
 
 namespace tributary::receivers::hostmetrics {
@@ -133,6 +135,53 @@ TEST(HostReader, MissingFilesAreReportedNotFatal) {
   reader.Collect(1, &scope, &errors);
   ASSERT_EQ(errors.size(), 1u);  // meminfo; no PSI is no error
   EXPECT_NE(errors[0].find("meminfo"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tributary::receivers::hostmetrics
+
+namespace tributary::receivers::hostmetrics {
+namespace {
+
+HostmetricsConfig ReadConfig(const std::string& yaml, std::string* errors) {
+  HostmetricsConfig config;
+  core::ConfigErrors e;
+  core::FieldReader::ReadStruct(YAML::Load(yaml), "c.yaml", "receivers.hostmetrics", &e, config);
+  *errors = e.ToString();
+  return config;
+}
+
+// The Collector's `scrapers` map onto the collectors and their exclusions.
+TEST(HostmetricsConfig, CollectorScrapersMapOntoCollectors) {
+  std::string errors;
+  HostmetricsConfig config = ReadConfig(
+      "collection_interval: 30s\ninitial_delay: 1s\n"
+      "scrapers:\n  cpu: {}\n  memory:\n  load: {cpu_average: false}\n  paging:\n"
+      "  disk: {exclude: {devices: ['^loop[0-9]+$'], match_type: regexp}}\n"
+      "  network: {exclude: {interfaces: [lo, docker0], match_type: strict}}\n"
+      "  filesystem: {exclude_fs_types: {fs_types: [tmpfs], match_type: strict}}\n",
+      &errors);
+  EXPECT_EQ(errors, "");
+  EXPECT_EQ(config.collectors, (std::vector<std::string>{"cpu", "memory", "load", "disk",
+                                                         "filesystem", "network", "stat"}));
+  EXPECT_EQ(config.initial_delay, std::chrono::seconds(1));
+  re2::RE2 network(config.network_device_exclude);
+  EXPECT_TRUE(re2::RE2::FullMatch("docker0", network));
+  EXPECT_TRUE(re2::RE2::FullMatch("lo", network));
+  EXPECT_FALSE(re2::RE2::FullMatch("eth0", network));
+  EXPECT_FALSE(re2::RE2::FullMatch("lo0", network));
+  EXPECT_TRUE(re2::RE2::PartialMatch("loop3", config.disk_device_exclude));
+  EXPECT_FALSE(re2::RE2::PartialMatch("sda", config.disk_device_exclude));
+  EXPECT_TRUE(re2::RE2::FullMatch("tmpfs", config.filesystem_fstype_exclude));
+
+  ReadConfig("scrapers:\n  process: {}\n  cpu: {}\n", &errors);
+  EXPECT_NE(errors.find("receivers.hostmetrics.scrapers.process: not supported"), std::string::npos)
+      << errors;
+  ReadConfig("scrapers:\n  cpu: {metrics: {system.cpu.time: {enabled: false}}}\n", &errors);
+  EXPECT_NE(errors.find("scrapers.cpu.metrics: not supported"), std::string::npos) << errors;
+  ReadConfig("scrapers:\n  load: {cpu_average: true}\n", &errors);
+  EXPECT_NE(errors.find("scrapers.load.cpu_average: value 'true' not supported"), std::string::npos)
+      << errors;
 }
 
 }  // namespace

@@ -10,7 +10,52 @@
 
 namespace tributary::receivers::hostmetrics {
 
+std::string NameMatchRegex(const std::vector<std::string>& names, const std::string& match_type) {
+  std::vector<std::string> parts;
+  for (const std::string& n : names) {
+    parts.push_back(match_type == "regexp" ? "(?:" + n + ")" : re2::RE2::QuoteMeta(n));
+  }
+  // The Collector's regexp entries match anywhere in the name.
+  if (match_type == "regexp") return absl::StrJoin(parts, "|");
+  return absl::StrCat("^(?:", absl::StrJoin(parts, "|"), ")$");
+}
+
+void HostmetricsConfig::Resolve() {
+  if (!scrapers) return;
+  const ScrapersConfig& s = *scrapers;
+  collectors.clear();
+  if (s.cpu) collectors.push_back("cpu");
+  if (s.memory) collectors.push_back("memory");
+  if (s.load) collectors.push_back("load");
+  if (s.disk) collectors.push_back("disk");
+  if (s.filesystem) collectors.push_back("filesystem");
+  if (s.network) collectors.push_back("network");
+  if (s.paging || s.processes || s.system) collectors.push_back("stat");
+  // An exclusion given replaces the collector's default one.
+  if (s.disk && s.disk->exclude) disk_device_exclude = s.disk->exclude->ToRegex();
+  if (s.network && s.network->exclude) network_device_exclude = s.network->exclude->ToRegex();
+  if (s.filesystem && s.filesystem->exclude_fs_types) {
+    filesystem_fstype_exclude = s.filesystem->exclude_fs_types->ToRegex();
+  }
+  if (s.filesystem && s.filesystem->exclude_mount_points) {
+    filesystem_mount_exclude = s.filesystem->exclude_mount_points->ToRegex();
+  }
+}
+
 absl::Status HostmetricsConfig::Validate() const {
+  if (scrapers && scrapers->filesystem && scrapers->filesystem->exclude_devices) {
+    return absl::InvalidArgumentError(
+        "scrapers.filesystem.exclude_devices is not supported: exclude by fs_types or "
+        "mount_points");
+  }
+  if (scrapers && !scrapers->cpu && !scrapers->memory && !scrapers->load && !scrapers->disk &&
+      !scrapers->filesystem && !scrapers->network && !scrapers->paging && !scrapers->processes &&
+      !scrapers->system) {
+    return absl::InvalidArgumentError("scrapers names none that is collected here");
+  }
+  if (timeout.count() < 0 || timeout > collection_interval) {
+    return absl::InvalidArgumentError("timeout must be within collection_interval");
+  }
   if (collection_interval.count() < 100) {
     return absl::InvalidArgumentError("collection_interval must be at least 100ms");
   }
@@ -68,6 +113,9 @@ void HostmetricsReceiver::Shutdown(core::Deadline) noexcept {
 
 void HostmetricsReceiver::Run() {
   std::unique_lock lock(mu_);
+  if (config_.initial_delay.count() > 0) {
+    cv_.wait_for(lock, config_.initial_delay, [this] { return stop_; });
+  }
   while (!stop_) {
     lock.unlock();
     CollectOnce();

@@ -192,6 +192,23 @@ absl::Status OtlpReceiver::StartGrpc() {
   grpc::ServerBuilder builder;
   builder.AddListeningPort(cfg.endpoint, credentials, &grpc_port_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(cfg.max_recv_msg_size_mib << 20));
+  if (cfg.keepalive) {
+    const ServerKeepaliveConfig& k = *cfg.keepalive;
+    const std::pair<const char*, std::chrono::milliseconds> args[] = {
+        {GRPC_ARG_MAX_CONNECTION_IDLE_MS, k.server_parameters.max_connection_idle},
+        {GRPC_ARG_MAX_CONNECTION_AGE_MS, k.server_parameters.max_connection_age},
+        {GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, k.server_parameters.max_connection_age_grace},
+        {GRPC_ARG_KEEPALIVE_TIME_MS, k.server_parameters.time},
+        {GRPC_ARG_KEEPALIVE_TIMEOUT_MS, k.server_parameters.timeout},
+        {GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, k.enforcement_policy.min_time},
+    };
+    for (const auto& [name, value] : args) {
+      if (value.count() > 0) builder.AddChannelArgument(name, static_cast<int>(value.count()));
+    }
+    if (k.enforcement_policy.permit_without_stream) {
+      builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    }
+  }
   if (cfg.max_concurrent_streams > 0) {
     builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                                static_cast<int>(cfg.max_concurrent_streams));

@@ -17,6 +17,45 @@
 
 namespace tributary::receivers::otlp {
 
+// The Collector's gRPC server `keepalive` block, as gRPC's channel
+// arguments of the same meaning; 0 leaves gRPC's default.
+struct ServerKeepaliveConfig {
+  struct ServerParameters {
+    std::chrono::milliseconds max_connection_idle{0};
+    std::chrono::milliseconds max_connection_age{0};
+    std::chrono::milliseconds max_connection_age_grace{0};
+    std::chrono::milliseconds time{0};
+    std::chrono::milliseconds timeout{0};
+    template <class V>
+    void VisitFields(V&& v) {
+      v.Optional("max_connection_idle", max_connection_idle,
+                 "a connection idle this long is closed");
+      v.Optional("max_connection_age", max_connection_age, "a connection this old is closed");
+      v.Optional("max_connection_age_grace", max_connection_age_grace,
+                 "time calls get to finish after max_connection_age");
+      v.Optional("time", time, "a ping after this long without activity");
+      v.Optional("timeout", timeout, "a ping unanswered this long closes the connection");
+    }
+  };
+  struct EnforcementPolicy {
+    std::chrono::milliseconds min_time{0};
+    bool permit_without_stream = false;
+    template <class V>
+    void VisitFields(V&& v) {
+      v.Optional("min_time", min_time, "clients pinging more often are disconnected");
+      v.Optional("permit_without_stream", permit_without_stream,
+                 "allow client pings while no call is open");
+    }
+  };
+  ServerParameters server_parameters;
+  EnforcementPolicy enforcement_policy;
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("server_parameters", server_parameters, "the server's side of keepalive");
+    v.Optional("enforcement_policy", enforcement_policy, "what the server allows clients");
+  }
+};
+
 struct GrpcConfig {
   std::string endpoint = "localhost:4317";
   int64_t max_recv_msg_size_mib = 4;
@@ -37,16 +76,22 @@ struct GrpcConfig {
                "calls decoded or waiting for their acknowledgement at once (none holds a "
                "thread); beyond it callers get RESOURCE_EXHAUSTED");
     v.Optional("transport", transport, "must stay `tcp`");
+    v.Optional("keepalive", keepalive, "connection keepalive (gRPC channel arguments)");
+    v.Optional("include_metadata", include_metadata,
+               "must stay false: request metadata does not travel with the data");
     v.Unsupported("read_buffer_size", "gRPC sizes its own buffers");
     v.Unsupported("write_buffer_size", "gRPC sizes its own buffers");
-    v.Unsupported("keepalive", "gRPC's keepalive defaults apply");
     v.Unsupported("auth", "set the receiver's own `auth` (a bearer token for both protocols)");
-    v.Unsupported("include_metadata", "request metadata does not travel with the data");
     v.Unsupported("middlewares", "middleware extensions do not exist here");
   }
   std::string transport = "tcp";
+  std::optional<ServerKeepaliveConfig> keepalive;
+  bool include_metadata = false;
   absl::Status Validate() const {
     if (transport != "tcp") return absl::InvalidArgumentError("transport must be tcp");
+    if (include_metadata) {
+      return absl::InvalidArgumentError("include_metadata: true is not supported");
+    }
     if (max_recv_msg_size_mib < 1 || max_recv_msg_size_mib > 2047) {
       return absl::InvalidArgumentError("max_recv_msg_size_mib must be in [1, 2047]");
     }
@@ -93,6 +138,7 @@ struct HttpConfig {
   std::map<std::string, std::string> response_headers;
   std::vector<std::string> compression_algorithms{"", "gzip", "zstd"};
   bool keep_alives_enabled = true;
+  bool include_metadata = false;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("endpoint", endpoint,
@@ -106,8 +152,9 @@ struct HttpConfig {
                "415");
     v.Optional("keep_alives_enabled", keep_alives_enabled,
                "must stay true: connections are kept open between requests");
+    v.Optional("include_metadata", include_metadata,
+               "must stay false: request metadata does not travel with the data");
     v.Unsupported("auth", "set the receiver's own `auth` (a bearer token for both protocols)");
-    v.Unsupported("include_metadata", "request metadata does not travel with the data");
     v.Unsupported("middlewares", "middleware extensions do not exist here");
     v.Unsupported("read_timeout",
                   "bounded by read_header_timeout, read_body_timeout and "
@@ -135,6 +182,9 @@ struct HttpConfig {
         return absl::InvalidArgumentError(
             absl::StrCat("compression_algorithms: ", a, " is not supported (gzip, zstd or \"\")"));
       }
+    }
+    if (include_metadata) {
+      return absl::InvalidArgumentError("include_metadata: true is not supported");
     }
     if (!keep_alives_enabled) {
       return absl::InvalidArgumentError("keep_alives_enabled: false is not supported");

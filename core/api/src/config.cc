@@ -182,6 +182,13 @@ void FieldReader::RefuseUnsupported(const char* key, const char* why) {
                absl::StrCat("not supported: ", why));
 }
 
+void FieldReader::RefuseValue(const char* key, const char* why) {
+  const YAML::Node value = node_[key];
+  errors_->Add(file_, value.Mark(), path_.empty() ? key : path_ + "." + key,
+               absl::StrCat("value ", value.IsScalar() ? "'" + value.Scalar() + "' " : "",
+                            "not supported: ", why));
+}
+
 void FieldReader::Finish() {
   if (!node_ || !node_.IsMap()) return;
   for (const auto& kv : node_) {

@@ -107,6 +107,15 @@ class FieldReader {
     declared_.push_back(key);
     if (node_ && node_.IsMap() && node_[key]) RefuseUnsupported(key, why);
   }
+  // A key of the OpenTelemetry Collector's of which only one value, the
+  // field's initial one, matches what this component does: read, and any
+  // other value refused with `why`.
+  template <class T>
+  void Only(const char* key, T& field, const char* why) {
+    const T expected = field;
+    Read(key, field, /*required=*/false);
+    if (!(field == expected)) RefuseValue(key, why);
+  }
   // Declares a key read by other means, so Finish() does not report it.
   void Skip(const char* key) { declared_.push_back(key); }
   // Reports keys present in the mapping but not declared.
@@ -123,6 +132,8 @@ class FieldReader {
     FieldReader reader(node, file, path, errors);
     out.VisitFields(reader);
     reader.Finish();
+    // A struct that reads a key in two spellings settles them here.
+    if constexpr (requires { out.Resolve(); }) out.Resolve();
     if constexpr (detail::HasValidate<T>) {
       if (absl::Status s = out.Validate(); !s.ok()) {
         errors->Add(file, node ? node.Mark() : YAML::Mark(), path, std::string(s.message()));
@@ -161,6 +172,7 @@ class FieldReader {
 
   void WarnDeprecated(const char* key, const char* replacement);
   void RefuseUnsupported(const char* key, const char* why);
+  void RefuseValue(const char* key, const char* why);
   void Decode(const YAML::Node& n, const std::string& path, std::string& out);
   void Decode(const YAML::Node& n, const std::string& path, bool& out);
   void Decode(const YAML::Node& n, const std::string& path, int64_t& out);
@@ -258,6 +270,11 @@ class FieldDocWriter {
   void Unsupported(const char* key, const char* why) {
     out_->push_back({prefix_.empty() ? key : prefix_ + "." + key, "-", "",
                      std::string("not supported: ") + why, false});
+  }
+  template <class T>
+  void Only(const char* key, T& field, const char* why) {
+    const std::string help = "only " + Format(field) + " is supported: " + why;
+    Add(key, field, help.c_str(), false);
   }
 
  private:
