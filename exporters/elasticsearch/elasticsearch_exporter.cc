@@ -85,6 +85,29 @@ std::string TemplatePattern(const std::string& dated, const char* stream) {
 
 }  // namespace
 
+absl::Status MappingConfig::Validate() const {
+  if (mode != "ecs" && mode != "otel") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("mapping ", mode, " is not supported: ecs or otel"));
+  }
+  if (!allowed_modes.empty()) {
+    return absl::InvalidArgumentError(
+        "mapping.allowed_modes is not supported: the mode is not chosen per request");
+  }
+  return absl::OkStatus();
+}
+
+void ElasticsearchConfig::Resolve() {
+  if (!endpoint.empty()) endpoints = {endpoint};
+  if (!user.empty()) basic_auth = common::http::BasicAuthConfig{user, password};
+  if (retry) {
+    if (retry->enabled) retry_on_failure.enabled = *retry->enabled;
+    if (retry->initial_interval) retry_on_failure.initial_interval = *retry->initial_interval;
+    if (retry->max_interval) retry_on_failure.max_interval = *retry->max_interval;
+  }
+  if (flush && flush->bytes) max_bytes = *flush->bytes;
+}
+
 absl::Status ElasticsearchConfig::Validate() const {
   if (endpoints.empty()) return absl::InvalidArgumentError("endpoints must not be empty");
   for (const std::string& e : endpoints) {
@@ -92,9 +115,8 @@ absl::Status ElasticsearchConfig::Validate() const {
       return absl::InvalidArgumentError(absl::StrCat("endpoint \"", e, "\" is not an http(s) URL"));
     }
   }
-  if (mapping != "ecs" && mapping != "otel") {
-    return absl::InvalidArgumentError("mapping must be ecs or otel");
-  }
+  if (absl::Status s = mapping.Validate(); !s.ok()) return s;
+  if (absl::Status s = http.Validate(); !s.ok()) return s;
   if (compression != "none" && compression != "gzip") {
     return absl::InvalidArgumentError("compression must be none or gzip");
   }
@@ -116,6 +138,7 @@ common::http::ClientOptions HttpOptions(const ElasticsearchConfig& config) {
   o.tls = config.tls;
   o.basic_auth = config.basic_auth;
   o.timeout = config.timeout;
+  config.http.ApplyTo(o);
   if (!config.api_key.empty()) {
     o.headers.push_back(absl::StrCat("Authorization: ApiKey ", config.api_key));
   } else if (!config.bearer_token.empty()) {
@@ -130,7 +153,7 @@ common::http::ClientOptions HttpOptions(const ElasticsearchConfig& config) {
 ElasticsearchExporter::ElasticsearchExporter(std::string id, ElasticsearchConfig config)
     : id_(std::move(id)),
       config_(std::move(config)),
-      mode_(config_.mapping == "otel" ? MappingMode::kOtel : MappingMode::kEcs),
+      mode_(config_.mapping.mode == "otel" ? MappingMode::kOtel : MappingMode::kEcs),
       client_(HttpOptions(config_)) {
   index_options_.dataset = config_.dataset;
   index_options_.ns = config_.ns;

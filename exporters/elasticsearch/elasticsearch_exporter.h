@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/http/client_config.h"
 #include "common/http/http_client.h"
 #include "exporters/elasticsearch/bulk_response.h"
 #include "exporters/elasticsearch/document.h"
@@ -25,9 +26,49 @@ class Histogram;
 
 namespace tributary::exporters::elasticsearch {
 
+// `mapping: otel`, or the Collector's block `mapping: {mode: otel}`.
+struct MappingConfig {
+  std::string mode = "ecs";
+  std::vector<std::string> allowed_modes;
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("mode", mode, "document shape: ecs (Elastic Common Schema) or otel");
+    v.Optional("allowed_modes", allowed_modes,
+               "must stay empty: the mode is not chosen per request");
+  }
+  void FromScalar(const std::string& text) { mode = text; }
+  absl::Status Validate() const;
+};
+
+// The Collector's `retry` block, onto retry_on_failure.
+struct BulkRetryConfig {
+  std::optional<bool> enabled;
+  std::optional<std::chrono::milliseconds> initial_interval;
+  std::optional<std::chrono::milliseconds> max_interval;
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("enabled", enabled, "sets retry_on_failure.enabled");
+    v.Optional("initial_interval", initial_interval, "sets retry_on_failure.initial_interval");
+    v.Optional("max_interval", max_interval, "sets retry_on_failure.max_interval");
+    v.Unsupported("max_requests", "retries are bounded by retry_on_failure.max_elapsed_time");
+    v.Unsupported("max_retries", "retries are bounded by retry_on_failure.max_elapsed_time");
+    v.Unsupported("retry_on_status", "429 and 5xx are retried, other statuses are not");
+    v.Unsupported("retry_on_document_status", "429 and 5xx items are retried");
+  }
+};
+
+struct EnabledFalse {
+  bool enabled = false;
+  const char* why = "";
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Only("enabled", enabled, why);
+  }
+};
+
 struct ElasticsearchConfig {
   std::vector<std::string> endpoints{"http://localhost:9200"};
-  std::string mapping = "ecs";
+  MappingConfig mapping;
   std::string dataset = "generic";
   std::string ns = "default";
   std::string logs_index;
@@ -45,11 +86,37 @@ struct ElasticsearchConfig {
   core::QueueConfig sending_queue;
   core::RetryConfig retry_on_failure;
   std::optional<core::DeadLetterConfig> dead_letter;
+  // The Collector's spellings, settled by Resolve().
+  std::string endpoint;
+  std::string user;
+  std::string password;
+  std::optional<BulkRetryConfig> retry;
+  struct Flush {
+    std::optional<core::ByteSize> bytes;
+    template <class V>
+    void VisitFields(V&& v) {
+      v.Optional("bytes", bytes, "sets max_bytes");
+      v.Unsupported("interval", "batches are made by the `batch` processor");
+    }
+  };
+  std::optional<Flush> flush;
+  common::http::ClientTuning http;
+  bool suppress_conflict_errors = true;
+  EnabledFalse logs_dynamic_index{false, "the index is logs_index or the data stream"};
+  EnabledFalse traces_dynamic_index{false, "the index is traces_index or the data stream"};
+  EnabledFalse metrics_dynamic_index{false, "metrics are not indexed"};
+  EnabledFalse logs_dynamic_id{false, "document ids are derived from the record"};
+  EnabledFalse traces_dynamic_id{false, "document ids are derived from the record"};
+  EnabledFalse logs_dynamic_pipeline{false, "no ingest pipeline is named"};
+  EnabledFalse logstash_format{false, "indices are data streams or logs_index/traces_index"};
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("endpoints", endpoints,
                "Elasticsearch or OpenSearch URLs; bulk requests go to them in turn");
-    v.Optional("mapping", mapping, "document shape: ecs (Elastic Common Schema) or otel");
+    v.Optional("endpoint", endpoint, "one URL, instead of endpoints");
+    v.Optional("mapping", mapping,
+               "document shape: ecs (Elastic Common Schema) or otel, as a value or as the "
+               "Collector's block with `mode`");
     v.Optional("dataset", dataset,
                "data stream dataset unless the resource sets data_stream.dataset");
     v.Optional("namespace", ns,
@@ -74,7 +141,32 @@ struct ElasticsearchConfig {
                "retry of documents refused with 429 or 5xx, and of failed requests");
     v.Optional("dead_letter", dead_letter,
                "where documents Elasticsearch refuses for good (mapping errors) are kept");
+    v.Optional("user", user, "basic authentication user (the Collector's spelling)");
+    v.Optional("password", password, "basic authentication password, with `user`");
+    v.Optional("retry", retry, "the Collector's retry keys, onto retry_on_failure");
+    v.Optional("flush", flush, "the Collector's flush keys");
+    http.VisitFields(v);
+    v.Only("suppress_conflict_errors", suppress_conflict_errors,
+           "a document that exists (409) is counted as a duplicate, never as an error");
+    v.Optional("logs_dynamic_index", logs_dynamic_index, "index from attributes");
+    v.Optional("traces_dynamic_index", traces_dynamic_index, "index from attributes");
+    v.Optional("metrics_dynamic_index", metrics_dynamic_index, "index from attributes");
+    v.Optional("logs_dynamic_id", logs_dynamic_id, "document id from an attribute");
+    v.Optional("traces_dynamic_id", traces_dynamic_id, "document id from an attribute");
+    v.Optional("logs_dynamic_pipeline", logs_dynamic_pipeline, "pipeline from an attribute");
+    v.Optional("logstash_format", logstash_format, "Logstash-style dated indices");
+    v.Unsupported("cloudid", "give the endpoint's URL");
+    v.Unsupported("num_workers", "concurrent requests are sending_queue.num_consumers");
+    v.Unsupported("metrics_index", "metrics are not indexed");
+    v.Unsupported("pipeline", "no ingest pipeline is named");
+    v.Unsupported("discover", "requests go to the configured endpoints in turn");
+    v.Unsupported("telemetry", "the exporter's metrics are always on (tributary_elasticsearch_*)");
+    v.Unsupported("include_source_on_error", "refused documents go to the dead-letter file");
+    v.Unsupported("metadata_keys", "client metadata does not travel with the data");
+    v.Unsupported("compression_params", "gzip runs at its fastest level");
   }
+  // The Collector's spellings into the keys here.
+  void Resolve();
   absl::Status Validate() const;
 };
 

@@ -154,7 +154,7 @@ TEST(ElasticsearchExporter, BulkBodiesAreTheGoldenFile) {
     for (const bool dated : {false, true}) {
       BulkFaultServer server;
       ElasticsearchConfig config = ConfigFor(server);
-      config.mapping = mapping;
+      config.mapping.mode = mapping;
       config.max_documents = 5000;
       if (dated) {
         config.logs_index = "logs-app-%Y.%m.%d";
@@ -401,9 +401,9 @@ TEST(ElasticsearchExporter, ServerDownIsRetryable) {
 TEST(ElasticsearchExporter, ConfigValidation) {
   ElasticsearchConfig config;
   EXPECT_TRUE(config.Validate().ok());
-  config.mapping = "raw";
+  config.mapping.mode = "raw";
   EXPECT_FALSE(config.Validate().ok());
-  config.mapping = "otel";
+  config.mapping.mode = "otel";
   config.api_key = "k";
   config.bearer_token = "t";
   EXPECT_FALSE(config.Validate().ok());

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "common/otlp/grpc_client.h"
 #include "common/tls/client_config.h"
 #include "tributary/core/config.h"
@@ -86,7 +87,9 @@ struct OtlpExporterConfig {
   }
   absl::Status Validate() const {
     if (compression != "gzip" && compression != "none" && !compression.empty()) {
-      return absl::InvalidArgumentError("compression must be gzip or none (gRPC has no zstd)");
+      return absl::InvalidArgumentError(absl::StrCat(
+          "compression ", compression,
+          " is not supported over gRPC here (gzip or none); the otlphttp exporter has zstd"));
     }
     if (timeout.count() <= 0) return absl::InvalidArgumentError("timeout must be > 0");
     if (!balancer_name.empty() && balancer_name != "pick_first" && balancer_name != "round_robin") {

@@ -13,35 +13,33 @@
 source "$(dirname "${BASH_SOURCE[0]}")/go.sh"
 OTELCOL_VERSION=v0.160.0
 
-otelcol_install() {
-  local bin=$TRIBUTARY_GO_CACHE/bin/otelcol-$OTELCOL_VERSION
-  if [[ ! -x "$bin" ]]; then
-    echo "building the OpenTelemetry Collector $OTELCOL_VERSION with ocb from the Go module proxy" >&2
-    mkdir -p "$TRIBUTARY_GO_CACHE/bin"
-    local tmp
-    tmp=$(mktemp -d)
-    GOBIN="$tmp" cached_go install "go.opentelemetry.io/collector/cmd/builder@$OTELCOL_VERSION" >&2 ||
-      { rm -rf "$tmp"; return 1; }
-    local core=go.opentelemetry.io/collector contrib=github.com/open-telemetry/opentelemetry-collector-contrib
-    # The file exporter's tests reach the two encoding modules; the proxy
-    # does not serve them at v0.160.0, so they are pinned to v0.159.0
-    # (`go mod why -m` shows that nothing in the binary imports them).
-    cat > "$tmp/build.yaml" <<YAML
+# The builder's configuration; its hash names the cached binary, so that a
+# change of components builds anew. The file exporter's tests reach the two
+# encoding modules, which the proxy does not serve at v0.160.0: they are
+# pinned to v0.159.0 (`go mod why -m` shows that nothing in the binary
+# imports them). The proxy does not serve the prometheus exporter at v0.160.0
+# either: v0.159.0 is the nearest release.
+_otelcol_build_yaml() {
+  local core=go.opentelemetry.io/collector contrib=github.com/open-telemetry/opentelemetry-collector-contrib
+  cat <<YAML
 dist:
   name: otelcol
   description: OpenTelemetry Collector for Tributary's interop tests
-  output_path: $tmp/dist
+  output_path: $1
 extensions:
   - gomod: $contrib/extension/healthcheckextension $OTELCOL_VERSION
 receivers:
   - gomod: $core/receiver/otlpreceiver $OTELCOL_VERSION
   - gomod: $contrib/receiver/kafkareceiver $OTELCOL_VERSION
+  - gomod: $contrib/receiver/hostmetricsreceiver $OTELCOL_VERSION
 exporters:
   - gomod: $core/exporter/otlpexporter $OTELCOL_VERSION
   - gomod: $core/exporter/otlphttpexporter $OTELCOL_VERSION
   - gomod: $core/exporter/debugexporter $OTELCOL_VERSION
   - gomod: $contrib/exporter/fileexporter $OTELCOL_VERSION
   - gomod: $contrib/exporter/kafkaexporter $OTELCOL_VERSION
+  - gomod: $contrib/exporter/prometheusremotewriteexporter $OTELCOL_VERSION
+  - gomod: $contrib/exporter/prometheusexporter v0.159.0
 processors:
   - gomod: $core/processor/batchprocessor $OTELCOL_VERSION
   - gomod: $core/processor/memorylimiterprocessor $OTELCOL_VERSION
@@ -52,6 +50,20 @@ replaces:
   - $contrib/extension/encoding/otlpencodingextension => $contrib/extension/encoding/otlpencodingextension v0.159.0
   - $contrib/extension/encoding => $contrib/extension/encoding v0.159.0
 YAML
+}
+
+otelcol_install() {
+  local hash bin
+  hash=$(_otelcol_build_yaml /dist | sha256sum | cut -c1-12)
+  bin=$TRIBUTARY_GO_CACHE/bin/otelcol-$OTELCOL_VERSION-$hash
+  if [[ ! -x "$bin" ]]; then
+    echo "building the OpenTelemetry Collector $OTELCOL_VERSION with ocb from the Go module proxy" >&2
+    mkdir -p "$TRIBUTARY_GO_CACHE/bin"
+    local tmp
+    tmp=$(mktemp -d)
+    GOBIN="$tmp" cached_go install "go.opentelemetry.io/collector/cmd/builder@$OTELCOL_VERSION" >&2 ||
+      { rm -rf "$tmp"; return 1; }
+    _otelcol_build_yaml "$tmp/dist" >"$tmp/build.yaml"
     (
       export GOPATH="$TRIBUTARY_GO_CACHE" GOMODCACHE="$TRIBUTARY_GO_CACHE/mod" \
         GOCACHE="$TRIBUTARY_GO_CACHE/build" GOFLAGS=-mod=mod

@@ -125,6 +125,19 @@ class FieldReader {
   template <class T>
   static void ReadStruct(const YAML::Node& node, const std::string& file, const std::string& path,
                          ConfigErrors* errors, T& out) {
+    // A block that may also be written as one value (`mapping: otel` for
+    // `mapping: {mode: otel}`).
+    if constexpr (requires(const std::string& text) { out.FromScalar(text); }) {
+      if (node && node.IsScalar()) {
+        out.FromScalar(node.Scalar());
+        if constexpr (detail::HasValidate<T>) {
+          if (absl::Status s = out.Validate(); !s.ok()) {
+            errors->Add(file, node.Mark(), path, std::string(s.message()));
+          }
+        }
+        return;
+      }
+    }
     if (node && !node.IsNull() && !node.IsMap()) {
       errors->Add(file, node.Mark(), path, "expected a mapping");
       return;
