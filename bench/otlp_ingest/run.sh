@@ -6,7 +6,10 @@
 # and peak RSS of each process, medians of BENCH_RUNS runs; and, as a
 # baseline from the same run, spans/s sent straight to the collector.
 # BENCH_BUFFER=on gives both processes a write-ahead buffer (fsync interval)
-# and adds `_buffered` to the names.
+# and adds `_buffered` to the names. The agent → collector hop is measured
+# over each of BENCH_HOPS in every run (default: OTLP/gRPC uncompressed and
+# with gzip, OTLP/HTTP with gzip and with zstd); the figures of a hop other
+# than uncompressed gRPC are named after it (`_grpc_gzip`, `_http_zstd`...).
 #   bench/otlp_ingest/run.sh BUILD_DIR
 set -euo pipefail
 build=$1
@@ -29,10 +32,32 @@ trap cleanup EXIT
 
 source "$(dirname "$0")/../lib.sh"
 
+hops=${BENCH_HOPS:-grpc grpc_gzip http_gzip http_zstd}
+# hop_exporter HOP: the agent's exporter to the collector over HOP.
+hop_exporter() {
+  case "$1" in
+    grpc) echo otlp; otlp_exporter_body "$c_grpc" "compression: none" ;;
+    grpc_gzip) echo otlp; otlp_exporter_body "$c_grpc" "compression: gzip" ;;
+    http_gzip) echo otlphttp; printf 'endpoint: http://127.0.0.1:%s\ncompression: gzip\n' "$c_http" ;;
+    http_zstd) echo otlphttp; printf 'endpoint: http://127.0.0.1:%s\ncompression: zstd\n' "$c_http" ;;
+    *) echo "unknown hop $1" >&2; return 1 ;;
+  esac
+}
+# hop_name HOP: the figures' suffix.
+hop_name() { [[ "$1" == grpc ]] || echo "_$1"; }
+
 for run in $(seq "$runs"); do
-  c_grpc=$(free_port) c_admin=$(free_port) a_grpc=$(free_port) a_admin=$(free_port)
+ for hop in $hops; do
+  h=$(hop_name "$hop")
+  c_grpc=$(free_port) c_http=$(free_port) c_admin=$(free_port) a_grpc=$(free_port) a_admin=$(free_port)
+  exporter_type=$(hop_exporter "$hop" | head -1)
+  exporter_body=$(hop_exporter "$hop" | tail -n +2)
   write_config "$WORK/collector.yaml" admin "$c_admin" \
-    receiver otlp "$(otlp_bulk_receiver_body "$c_grpc")" \
+    receiver otlp "$(otlp_bulk_receiver_body "$c_grpc")
+  http:
+    endpoint: 127.0.0.1:$c_http
+    max_request_body_size: 256MiB
+    max_decompressed_body_size: 256MiB" \
     processor batch "" \
     exporter file "path: $WORK/sink.jsonl
 rotation:
@@ -43,9 +68,9 @@ rotation:
   write_config "$WORK/agent.yaml" admin "$a_admin" \
     receiver otlp "$(otlp_receiver_body "$a_grpc")" \
     processor batch "" \
-    exporter otlp "$(otlp_exporter_body "$c_grpc" "compression: none")" \
+    exporter "$exporter_type" "$exporter_body" \
     service "$(buffer_settings "$WORK/agent-buffer")" \
-    pipeline traces "otlp | batch | otlp"
+    pipeline traces "otlp | batch | $exporter_type"
   PIDS=()
   start collector "$build/collector/tributary-collector" --config "$WORK/collector.yaml"
   cpid=${PIDS[-1]}
@@ -66,28 +91,36 @@ rotation:
   done
   t1=$(date +%s.%N)
   a1=$(cpu_ticks "$apid") c1=$(cpu_ticks "$cpid")
-  echo "run $run (agent): $out" >&2
-  echo "$rate" >>"$WORK/rate"
-  awk -v n="$spans" -v a="$t0" -v b="$t1" 'BEGIN {printf "%d\n", n / (b - a)}' >>"$WORK/delivered"
-  awk -v t=$((a1 - a0)) -v n="$spans" -v hz="$tck" 'BEGIN {print t / hz / (n / 1e6)}' >>"$WORK/agent_cpu"
-  awk -v t=$((c1 - c0)) -v n="$spans" -v hz="$tck" 'BEGIN {print t / hz / (n / 1e6)}' >>"$WORK/collector_cpu"
-  echo $(($(peak_rss_kib "$apid") / 1024)) >>"$WORK/agent_rss"
-  echo $(($(peak_rss_kib "$cpid") / 1024)) >>"$WORK/collector_rss"
+  echo "run $run (agent, $hop hop): $out" >&2
+  echo "$rate" >>"$WORK/rate$h"
+  awk -v n="$spans" -v a="$t0" -v b="$t1" 'BEGIN {printf "%d\n", n / (b - a)}' >>"$WORK/delivered$h"
+  awk -v t=$((a1 - a0)) -v n="$spans" -v hz="$tck" 'BEGIN {print t / hz / (n / 1e6)}' >>"$WORK/agent_cpu$h"
+  awk -v t=$((c1 - c0)) -v n="$spans" -v hz="$tck" 'BEGIN {print t / hz / (n / 1e6)}' >>"$WORK/collector_cpu$h"
+  echo $(($(peak_rss_kib "$apid") / 1024)) >>"$WORK/agent_rss$h"
+  echo $(($(peak_rss_kib "$cpid") / 1024)) >>"$WORK/collector_rss$h"
 
-  # Baseline in the same run: one hop, straight to the collector.
-  out=$("$build/bench/otlp_ingest/tributary-loadgen" --endpoint "127.0.0.1:$c_grpc" \
-    --threads "$threads" --batch "$batch" --duration "$seconds")
-  echo "run $run (direct): $out" >&2
-  sed -E 's/.*\(([0-9]+) spans\/s\).*/\1/' <<<"$out" >>"$WORK/direct_rate"
+  if [[ "$hop" == grpc ]]; then
+    # Baseline in the same run: one hop, straight to the collector.
+    out=$("$build/bench/otlp_ingest/tributary-loadgen" --endpoint "127.0.0.1:$c_grpc" \
+      --threads "$threads" --batch "$batch" --duration "$seconds")
+    echo "run $run (direct): $out" >&2
+    sed -E 's/.*\(([0-9]+) spans\/s\).*/\1/' <<<"$out" >>"$WORK/direct_rate"
+  fi
   cleanup_pids() { for pid in "${PIDS[@]}"; do kill -TERM "$pid"; wait "$pid" || true; done; PIDS=(); }
   cleanup_pids
   rm -rf "$WORK"/sink.jsonl* "$WORK"/*-buffer
+ done
 done
 
-echo "BENCH otlp_ingest_spans_per_s$suffix $(median <"$WORK/rate") spans/s"
-echo "BENCH otlp_ingest_delivered_spans_per_s$suffix $(median <"$WORK/delivered") spans/s"
-echo "BENCH otlp_ingest_agent_cpu_per_million_spans$suffix $(median <"$WORK/agent_cpu") cpu-s"
-echo "BENCH otlp_ingest_collector_cpu_per_million_spans$suffix $(median <"$WORK/collector_cpu") cpu-s"
-echo "BENCH otlp_ingest_agent_peak_rss$suffix $(median <"$WORK/agent_rss") MiB"
-echo "BENCH otlp_ingest_collector_peak_rss$suffix $(median <"$WORK/collector_rss") MiB"
-echo "BENCH otlp_ingest_direct_to_collector_spans_per_s$suffix $(median <"$WORK/direct_rate") spans/s"
+for hop in $hops; do
+  h=$(hop_name "$hop")
+  echo "BENCH otlp_ingest_spans_per_s$h$suffix $(median <"$WORK/rate$h") spans/s"
+  echo "BENCH otlp_ingest_delivered_spans_per_s$h$suffix $(median <"$WORK/delivered$h") spans/s"
+  echo "BENCH otlp_ingest_agent_cpu_per_million_spans$h$suffix $(median <"$WORK/agent_cpu$h") cpu-s"
+  echo "BENCH otlp_ingest_collector_cpu_per_million_spans$h$suffix $(median <"$WORK/collector_cpu$h") cpu-s"
+  echo "BENCH otlp_ingest_agent_peak_rss$h$suffix $(median <"$WORK/agent_rss$h") MiB"
+  echo "BENCH otlp_ingest_collector_peak_rss$h$suffix $(median <"$WORK/collector_rss$h") MiB"
+done
+if [[ -s "$WORK/direct_rate" ]]; then
+  echo "BENCH otlp_ingest_direct_to_collector_spans_per_s$suffix $(median <"$WORK/direct_rate") spans/s"
+fi

@@ -10,9 +10,24 @@
 
 namespace tributary::common::compress {
 
+namespace {
+
+// A context per thread, kept: making one costs more than compressing a
+// small request.
+struct CompressContext {
+  ZSTD_CCtx* ctx = ZSTD_createCCtx();
+  ~CompressContext() { ZSTD_freeCCtx(ctx); }
+};
+
+}  // namespace
+
 std::string Zstd(std::string_view in, int level) {
+  thread_local CompressContext context;
   std::string out(ZSTD_compressBound(in.size()), '\0');
-  const size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), level);
+  const size_t n =
+      context.ctx == nullptr
+          ? ZSTD_compress(out.data(), out.size(), in.data(), in.size(), level)
+          : ZSTD_compressCCtx(context.ctx, out.data(), out.size(), in.data(), in.size(), level);
   if (ZSTD_isError(n)) return {};
   out.resize(n);
   return out;
@@ -23,8 +38,11 @@ std::string Zstd(std::string_view in, int level) {
 // size is not trusted for the first piece beyond the limit.
 absl::StatusOr<std::string> Unzstd(std::string_view in, size_t max_size,
                                    const std::function<bool(size_t)>& reserve) {
-  std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> ctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  // A decoder per thread, kept with its buffers, reset for each stream.
+  thread_local std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> ctx(ZSTD_createDCtx(),
+                                                                        ZSTD_freeDCtx);
   if (ctx == nullptr) return absl::InternalError("cannot start a zstd decoder");
+  ZSTD_DCtx_reset(ctx.get(), ZSTD_reset_session_and_parameters);
   // Frames that ask for a window above 8 MiB are refused, as browsers and
   // the Go Collector do, so a small body cannot claim a large decoder buffer.
   ZSTD_DCtx_setParameter(ctx.get(), ZSTD_d_windowLogMax, 23);
