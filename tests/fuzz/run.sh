@@ -10,7 +10,7 @@ seconds=${1:-20}
 bin=$root/build/fuzz/tests/fuzz
 crashes=$root/build/fuzz/crashes
 mkdir -p "$crashes"
-for target in otlp_proto otlp_json wire wire_request span_view otlp_json_wire otlp_wire_check http_request config buffer_segment log_line k8s_watch es_bulk_response es_document statsd_line exposition trace_context; do
+for target in otlp_proto otlp_json wire wire_request span_view otlp_json_wire otlp_wire_check http_request decompress config buffer_segment log_line k8s_watch es_bulk_response es_document statsd_line exposition trace_context; do
   scratch=$(mktemp -d)
   echo "== fuzz $target (${seconds}s)"
   status=0

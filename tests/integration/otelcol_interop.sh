@@ -7,7 +7,8 @@
 #      → otlphttp (zstd) → Tributary collector → file; both Tributary
 #      processes must also count exactly what was sent.
 #   2. SDK → Tributary agent → (otlp | otlphttp exporter, the latter with
-#      OTLP/JSON and zstd) → Collector → its file exporter.
+#      OTLP/JSON and zstd) → Collector → its file exporter; the agent has its
+#      write-ahead buffer, so the exporters send what they read back from it.
 set -euo pipefail
 AGENT=$1
 COLLECTOR=$2
@@ -89,6 +90,7 @@ write_config "$WORK/agent-2.yaml" admin "$b_admin" \
   exporter otlp_http "endpoint: http://127.0.0.1:$h_out
 encoding: json
 compression: zstd" \
+  service "buffer: {directory: $WORK/agent-2-buffer}" \
   "${grpc_parts[@]}" "${PARTS[@]}"
 start agent-2 "$AGENT" --config "$WORK/agent-2.yaml"
 wait_ready "http://127.0.0.1:$b_admin/readyz"
