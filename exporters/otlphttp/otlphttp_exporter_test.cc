@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <thread>
 
 #include "common/compress/zstd.h"
@@ -249,6 +250,49 @@ TEST(OtlpHttpExporterTest, SendsHeadersPerSignalUrlsAndZstdThroughAProxy) {
   std::lock_guard lock(mu);
   EXPECT_THAT(seen, ::testing::ElementsAre("blue /custom/traces 5",
                                            "blue http://collector.invalid:4318/v1/traces 2"));
+}
+
+// HTTPS with mutual TLS through the one client `tls` block, against our
+// receiver requiring client certificates (tests/tls/make-certs.sh).
+TEST(OtlpHttpExporterTest, MutualTlsWithTheClientTlsBlock) {
+  core::testing::TempDir certs;
+  ASSERT_EQ(
+      std::system(("bash '" TRIBUTARY_SOURCE_DIR "/tests/tls/make-certs.sh' '" + certs.path() + "'")
+                      .c_str()),
+      0);
+  const auto cert = [&](const std::string& name) { return certs.path() + "/" + name; };
+  core::testing::RecordingConsumer traces;
+  receivers::otlp::OtlpReceiverConfig rc;
+  rc.protocols.grpc.reset();
+  rc.protocols.http->endpoint = "127.0.0.1:0";
+  rc.protocols.http->tls = common::tls::TlsServerConfig{cert("server.crt"), cert("server.key"),
+                                                        cert("ca.crt"), std::chrono::seconds(60)};
+  core::ReceiverConsumers consumers;
+  consumers.traces = &traces;
+  receivers::otlp::OtlpReceiver receiver("otlp/tls", rc, consumers);
+  ASSERT_TRUE(receiver.Start().ok());
+  const std::string url = absl::StrCat("https://localhost:", receiver.http_port());
+
+  OtlpHttpExporterConfig config = Config(url);
+  config.tls.ca_file = cert("ca.crt");
+  config.tls.cert_file = cert("client.crt");
+  config.tls.key_file = cert("client.key");
+  ASSERT_TRUE(config.Validate().ok());
+  OtlpHttpExporter exporter("otlphttp/tls", config);
+  ASSERT_TRUE(exporter.Start().ok());
+  core::ExportReport report;
+  const absl::Status s = exporter.Export(core::Batch(core::testing::MakeSpans(4)), report);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(traces.records(), 4u);
+
+  // Without its certificate the handshake fails: no answer, retried later.
+  OtlpHttpExporterConfig anonymous = Config(url);
+  anonymous.tls.ca_file = cert("ca.crt");
+  OtlpHttpExporter refused("otlphttp/anonymous", anonymous);
+  ASSERT_TRUE(refused.Start().ok());
+  EXPECT_TRUE(core::IsRetryable(refused.Export(core::Batch(core::testing::MakeSpans(1)), report)));
+  EXPECT_EQ(traces.records(), 4u);
+  receiver.Shutdown(core::Clock::now() + std::chrono::seconds(1));
 }
 
 TEST(OtlpHttpExporterConfigTest, CollectorKeysAreReadOrRefusedByName) {
