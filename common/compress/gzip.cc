@@ -2,11 +2,8 @@
 
 #include <zlib.h>
 
-#include <algorithm>
-#include <memory>
-#include <vector>
-
 #include "absl/strings/str_cat.h"
+#include "common/compress/pieces.h"
 
 namespace tributary::common::compress {
 namespace {
@@ -31,27 +28,18 @@ std::string Gzip(std::string_view in, int level) {
   return out;
 }
 
-// The content is inflated into pieces, each written once and never moved,
-// and joined at the end piece by piece: memory stays near the content's size
-// (a string grown in place would hold an old and a new copy while it moves).
 absl::StatusOr<std::string> Gunzip(std::string_view in, size_t max_size,
                                    const std::function<bool(size_t)>& reserve) {
   z_stream z{};
   if (inflateInit2(&z, kGzipWindow) != Z_OK) {
     return absl::InternalError("cannot start a gzip decoder");
   }
-  struct Piece {
-    std::unique_ptr<char[]> data;
-    size_t size;
-  };
-  std::vector<Piece> pieces;
-  size_t total = 0;
-  size_t next = std::max<size_t>(in.size() * 4, 16384);
+  Pieces pieces(in.size());
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   z.avail_in = static_cast<uInt>(in.size());
   int rc = Z_OK;
   while (rc != Z_STREAM_END) {
-    if (total >= max_size) {
+    if (pieces.total() >= max_size) {
       // Full: the stream may still end here without another byte of content.
       Bytef probe;
       z.next_out = &probe;
@@ -61,19 +49,15 @@ absl::StatusOr<std::string> Gunzip(std::string_view in, size_t max_size,
       return absl::ResourceExhaustedError(
           absl::StrCat("gzip content exceeds ", max_size, " bytes"));
     }
-    const size_t room = std::min(max_size - total, next);
-    next = std::min<size_t>(next * 2, 4 << 20);
+    const size_t room = pieces.NextSize(max_size - pieces.total());
     if (reserve && !reserve(room)) {
       inflateEnd(&z);
       return absl::UnavailableError("the memory budget for requests in flight is spent");
     }
-    Piece piece{std::make_unique_for_overwrite<char[]>(room), 0};
-    z.next_out = reinterpret_cast<Bytef*>(piece.data.get());
+    z.next_out = reinterpret_cast<Bytef*>(pieces.Take(room));
     z.avail_out = static_cast<uInt>(room);
     rc = inflate(&z, Z_NO_FLUSH);
-    piece.size = room - z.avail_out;
-    total += piece.size;
-    if (piece.size > 0) pieces.push_back(std::move(piece));
+    pieces.Keep(room - z.avail_out);
     if (rc == Z_BUF_ERROR && z.avail_in == 0) rc = Z_DATA_ERROR;  // input ended early
     if (rc != Z_OK && rc != Z_STREAM_END) {
       inflateEnd(&z);
@@ -81,13 +65,7 @@ absl::StatusOr<std::string> Gunzip(std::string_view in, size_t max_size,
     }
   }
   inflateEnd(&z);
-  std::string out;
-  out.reserve(total);
-  for (Piece& piece : pieces) {
-    out.append(piece.data.get(), piece.size);
-    piece.data.reset();
-  }
-  return out;
+  return pieces.Join();
 }
 
 }  // namespace tributary::common::compress

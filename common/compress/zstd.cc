@@ -2,11 +2,10 @@
 
 #include <zstd.h>
 
-#include <algorithm>
 #include <memory>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/compress/pieces.h"
 
 namespace tributary::common::compress {
 
@@ -33,9 +32,8 @@ std::string Zstd(std::string_view in, int level) {
   return out;
 }
 
-// As Gunzip: the content goes into pieces written once, joined at the end,
-// so that memory stays near the content's size; a frame header's content
-// size is not trusted for the first piece beyond the limit.
+// As Gunzip; a frame header's content size is not trusted for the size of
+// the first piece.
 absl::StatusOr<std::string> Unzstd(std::string_view in, size_t max_size,
                                    const std::function<bool(size_t)>& reserve) {
   // A decoder per thread, kept with its buffers, reset for each stream.
@@ -46,18 +44,12 @@ absl::StatusOr<std::string> Unzstd(std::string_view in, size_t max_size,
   // Frames that ask for a window above 8 MiB are refused, as browsers and
   // the Go Collector do, so a small body cannot claim a large decoder buffer.
   ZSTD_DCtx_setParameter(ctx.get(), ZSTD_d_windowLogMax, 23);
-  struct Piece {
-    std::unique_ptr<char[]> data;
-    size_t size;
-  };
-  std::vector<Piece> pieces;
-  size_t total = 0;
-  size_t next = std::max<size_t>(in.size() * 4, 16384);
+  Pieces pieces(in.size());
   ZSTD_inBuffer input{in.data(), in.size(), 0};
   // 0 once a frame is complete and flushed; the input may hold another.
   size_t hint = 1;
   while (input.pos < input.size || hint != 0) {
-    if (total >= max_size) {
+    if (pieces.total() >= max_size) {
       // Full: the frame may still end here without another byte of content.
       char probe;
       ZSTD_outBuffer out{&probe, 1, 0};
@@ -66,13 +58,11 @@ absl::StatusOr<std::string> Unzstd(std::string_view in, size_t max_size,
       return absl::ResourceExhaustedError(
           absl::StrCat("zstd content exceeds ", max_size, " bytes"));
     }
-    const size_t room = std::min(max_size - total, next);
-    next = std::min<size_t>(next * 2, 4 << 20);
+    const size_t room = pieces.NextSize(max_size - pieces.total());
     if (reserve && !reserve(room)) {
       return absl::UnavailableError("the memory budget for requests in flight is spent");
     }
-    Piece piece{std::make_unique_for_overwrite<char[]>(room), 0};
-    ZSTD_outBuffer out{piece.data.get(), room, 0};
+    ZSTD_outBuffer out{pieces.Take(room), room, 0};
     // Fills the piece, or takes all the input.
     while (out.pos < out.size) {
       const size_t before = input.pos;
@@ -85,20 +75,12 @@ absl::StatusOr<std::string> Unzstd(std::string_view in, size_t max_size,
         break;
       }
     }
-    piece.size = out.pos;
-    total += piece.size;
-    if (piece.size > 0) pieces.push_back(std::move(piece));
+    pieces.Keep(out.pos);
     if (input.pos == input.size && hint != 0 && out.pos < out.size) {
       return absl::InvalidArgumentError("not a complete zstd stream");
     }
   }
-  std::string out;
-  out.reserve(total);
-  for (Piece& piece : pieces) {
-    out.append(piece.data.get(), piece.size);
-    piece.data.reset();
-  }
-  return out;
+  return pieces.Join();
 }
 
 }  // namespace tributary::common::compress
