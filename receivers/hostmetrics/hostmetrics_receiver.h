@@ -68,54 +68,54 @@ void ScraperCommonKeys(V&& v) {
 // network onto theirs; paging, processes and system onto `stat` (swap,
 // process counts, boot time); process and nfs have none. Only exclusions have
 // an equivalent (the collectors' RE2 of what they leave out).
+struct PlainScraper {
+  template <class V>
+  void VisitFields(V&& v) {
+    ScraperCommonKeys(v);
+  }
+};
+template <class Key>
+struct ExcludingScraper {
+  std::optional<NameMatch<Key>> exclude;
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("exclude", exclude, "what is left out");
+    v.Unsupported("include", "only exclusions are supported");
+    ScraperCommonKeys(v);
+  }
+};
+struct FilesystemScraper {
+  std::optional<NameMatch<DevicesKey>> exclude_devices;
+  std::optional<NameMatch<FsTypesKey>> exclude_fs_types;
+  std::optional<NameMatch<MountPointsKey>> exclude_mount_points;
+  bool include_virtual_filesystems = false;
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("exclude_devices", exclude_devices, "devices left out");
+    v.Optional("exclude_fs_types", exclude_fs_types, "filesystem types left out");
+    v.Optional("exclude_mount_points", exclude_mount_points, "mount points left out");
+    v.Only("include_virtual_filesystems", include_virtual_filesystems,
+           "pseudo filesystems are left out by filesystem_fstype_exclude");
+    v.Unsupported("include_devices", "only exclusions are supported");
+    v.Unsupported("include_fs_types", "only exclusions are supported");
+    v.Unsupported("include_mount_points", "only exclusions are supported");
+    ScraperCommonKeys(v);
+  }
+};
+struct LoadScraper {
+  bool cpu_average = false;
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Only("cpu_average", cpu_average, "load averages are the kernel's, not per CPU");
+    ScraperCommonKeys(v);
+  }
+};
 struct ScrapersConfig {
-  struct Plain {
-    template <class V>
-    void VisitFields(V&& v) {
-      ScraperCommonKeys(v);
-    }
-  };
-  template <class Key>
-  struct Excluding {
-    std::optional<NameMatch<Key>> exclude;
-    template <class V>
-    void VisitFields(V&& v) {
-      v.Optional("exclude", exclude, "what is left out");
-      v.Unsupported("include", "only exclusions are supported");
-      ScraperCommonKeys(v);
-    }
-  };
-  struct Filesystem {
-    std::optional<NameMatch<DevicesKey>> exclude_devices;
-    std::optional<NameMatch<FsTypesKey>> exclude_fs_types;
-    std::optional<NameMatch<MountPointsKey>> exclude_mount_points;
-    bool include_virtual_filesystems = false;
-    template <class V>
-    void VisitFields(V&& v) {
-      v.Optional("exclude_devices", exclude_devices, "devices left out");
-      v.Optional("exclude_fs_types", exclude_fs_types, "filesystem types left out");
-      v.Optional("exclude_mount_points", exclude_mount_points, "mount points left out");
-      v.Only("include_virtual_filesystems", include_virtual_filesystems,
-             "pseudo filesystems are left out by filesystem_fstype_exclude");
-      v.Unsupported("include_devices", "only exclusions are supported");
-      v.Unsupported("include_fs_types", "only exclusions are supported");
-      v.Unsupported("include_mount_points", "only exclusions are supported");
-      ScraperCommonKeys(v);
-    }
-  };
-  struct Load {
-    bool cpu_average = false;
-    template <class V>
-    void VisitFields(V&& v) {
-      v.Only("cpu_average", cpu_average, "load averages are the kernel's, not per CPU");
-      ScraperCommonKeys(v);
-    }
-  };
-  std::optional<Plain> cpu, memory, paging, processes, system;
-  std::optional<Load> load;
-  std::optional<Excluding<DevicesKey>> disk;
-  std::optional<Excluding<InterfacesKey>> network;
-  std::optional<Filesystem> filesystem;
+  std::optional<PlainScraper> cpu, memory, paging, processes, system;
+  std::optional<LoadScraper> load;
+  std::optional<ExcludingScraper<DevicesKey>> disk;
+  std::optional<ExcludingScraper<InterfacesKey>> network;
+  std::optional<FilesystemScraper> filesystem;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("cpu", cpu, "the cpu collector");
