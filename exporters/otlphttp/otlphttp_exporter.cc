@@ -89,7 +89,9 @@ void ReadPartialSuccess(core::Signal signal, const common::http::Response& respo
     return;
   }
   // Protobuf: partial_success is field 1 of every signal's response, with
-  // the rejected count (1) and a message (2).
+  // the rejected count (1) and a message (2). A body of another type (a
+  // proxy's page) says nothing of the records.
+  if (!absl::StrContains(response.content_type, "protobuf")) return;
   core::wire::Reader reader(response.body);
   core::wire::Field f;
   while (reader.Next(&f)) {

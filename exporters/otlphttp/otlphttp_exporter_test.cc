@@ -209,6 +209,19 @@ TEST(OtlpHttpExporterTest, JsonPartialSuccessIsReadForEachSignal) {
   }
 }
 
+// A success answered with a body of another type (a proxy's page) rejects
+// nothing, whatever its bytes would read as.
+TEST(OtlpHttpExporterTest, ASuccessWithAForeignBodyRejectsNothing) {
+  FaultServer server([](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string("\x0a\x04\x08\x05\x12\x00", 6), "text/html");
+  });
+  OtlpHttpExporter exporter("otlphttp", Config(server.url()));
+  ASSERT_TRUE(exporter.Start().ok());
+  core::ExportReport report;
+  ASSERT_TRUE(exporter.Export(core::Batch(core::testing::MakeSpans(2)), report).ok());
+  EXPECT_EQ(report.rejected_records, 0u);
+}
+
 TEST(OtlpHttpExporterTest, SendsHeadersPerSignalUrlsAndZstdThroughAProxy) {
   std::mutex mu;
   std::vector<std::string> seen;
