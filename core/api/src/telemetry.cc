@@ -190,7 +190,27 @@ Telemetry::Telemetry()
       build_info_(prometheus::BuildGauge()
                       .Name("tributary_build_info")
                       .Help("Always 1; labelled with the program and version.")
-                      .Register(*registry_)) {}
+                      .Register(*registry_)) {
+  for (auto* f : {&accepted_, &refused_, &failed_requests_, &limited_, &sent_, &send_failed_,
+                  &retries_, &dropped_, &flushes_, &returned_, &overflow_points_, &dead_lettered_,
+                  &pipeline_received_, &buffer_recovered_, &buffer_corrupt_}) {
+    Track(*f);
+  }
+  for (auto* f :
+       {&queue_size_, &queue_capacity_, &buffer_bytes_, &buffer_capacity_, &buffer_records_}) {
+    Track(*f);
+  }
+  for (auto* f : {&export_duration_, &batch_size_, &fsync_duration_}) Track(*f);
+}
+
+void Telemetry::RemoveSeries(const SeriesMatch& match) {
+  std::vector<std::function<void(const SeriesMatch&)>> tracked;
+  {
+    std::lock_guard<std::mutex> lock(tracked_mu_);
+    tracked = tracked_;
+  }
+  for (const auto& remove : tracked) remove(match);
+}
 
 prometheus::Counter& Telemetry::ReceiverAccepted(const std::string& receiver, Signal s,
                                                  const std::string& transport) {

@@ -25,6 +25,12 @@ absl::Status AdminServer::Start() {
   options.limits = limits_;
   options.max_body_bytes = 64 << 10;
   options.handle = [this](common::http::ServerRequest&& req, common::http::Responder responder) {
+    if (req.path() == "/-/reload" && req.method == "POST" && reload_) {
+      // A reload drains pipelines: it runs off the server's threads.
+      std::lock_guard<std::mutex> lock(threads_mu_);
+      threads_.emplace_back([this, responder] { responder.Send(reload_()); });
+      return;
+    }
     responder.Send(Handle(req));
   };
   server_ = std::make_unique<common::http::Server>(std::move(options));
@@ -35,6 +41,11 @@ absl::Status AdminServer::Start() {
 
 common::http::ServerResponse AdminServer::Handle(const common::http::ServerRequest& req) {
   using common::http::ServerResponse;
+  if (req.path() == "/-/reload") {
+    ServerResponse r = ServerResponse::Text(405, reload_ ? "only POST\n" : "reload is off\n");
+    r.headers.emplace_back("Allow", "POST");
+    return r;
+  }
   if (req.method != "GET" && req.method != "HEAD") {
     ServerResponse r = ServerResponse::Text(405, "only GET\n");
     r.headers.emplace_back("Allow", "GET, HEAD");
@@ -57,6 +68,12 @@ common::http::ServerResponse AdminServer::Handle(const common::http::ServerReque
 
 void AdminServer::Stop() {
   if (server_) server_->Stop();
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard<std::mutex> lock(threads_mu_);
+    threads.swap(threads_);
+  }
+  for (std::thread& t : threads) t.join();
 }
 
 }  // namespace tributary::core::runtime

@@ -163,9 +163,11 @@ void WriteAheadBuffer::ResumeCursors(uint64_t last_seq,
     }
     // What this process holds without having received it: the backlog, and
     // what was lost to corruption (counted as dropped above).
-    Telemetry::Get()
-        .BufferRecovered(options_.name, c->name, options_.signal)
-        .Increment(static_cast<double>(c->backlog + corrupt_records));
+    if (!options_.reopened) {
+      Telemetry::Get()
+          .BufferRecovered(options_.name, c->name, options_.signal)
+          .Increment(static_cast<double>(c->backlog + corrupt_records));
+    }
     c->replay.replay = true;
     c->replay.next = c->committed + 1;
     c->replay.end = head_seq_ + 1;

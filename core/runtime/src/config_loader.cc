@@ -67,6 +67,7 @@ void LoadSection(const YAML::Node& root, const char* section,
     ComponentSpec spec;
     spec.id = *id;
     spec.config = factory->second.parse(kv.second, file, path, errors);
+    spec.source = YAML::Dump(kv.second);
     out->emplace(key, std::move(spec));
   }
 }

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
@@ -151,12 +152,15 @@ int RunProgram(int argc, char** argv, const ProgramInfo& info) {
            config->file.c_str(), config->pipelines.size());
     return 0;
   }
-  // Signals are taken by sigwait on this thread; every thread started from
-  // here on inherits the mask.
+  // Signals are taken by sigwait on this thread (SIGHUP reloads, SIGTERM
+  // and SIGINT drain); every thread started from here on inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR1);
+  sigaddset(&signals, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   RaiseFileLimit();
@@ -168,7 +172,14 @@ int RunProgram(int argc, char** argv, const ProgramInfo& info) {
     return 1;
   }
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig != SIGTERM && sig != SIGINT) {
+    if (sig != SIGHUP) {
+      Log(LogLevel::kWarn, info.name, "signal ignored", absl::StrCat("signal=", strsignal(sig)));
+      continue;
+    }
+    Log(LogLevel::kInfo, info.name, "SIGHUP received, reloading the configuration");
+    (void)service.Reload();  // logs its outcome
+  }
   Log(LogLevel::kInfo, info.name, "signal received, draining",
       absl::StrCat("signal=", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
   service.Shutdown();

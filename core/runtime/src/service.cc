@@ -3,8 +3,10 @@
 #include <malloc.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -14,6 +16,7 @@
 #include "tributary/core/log.h"
 #include "tributary/core/memory_budget.h"
 #include "tributary/core/runtime/admin_server.h"
+#include "tributary/core/runtime/buffer.h"
 #include "tributary/core/runtime/exporter_runner.h"
 #include "tributary/core/telemetry.h"
 
@@ -97,150 +100,558 @@ void SetConsumer(ReceiverConsumers* consumers, Signal signal, Consumer* c) {
 
 }  // namespace
 
+// The exporters, pipelines and connectors of one configuration: built beside
+// the running ones on a reload, started once the old ones have drained.
+class PipelineGraph {
+ public:
+  // The consumer each receiver hands one signal to, by receiver.
+  using Inputs = std::map<std::string, std::map<Signal, Consumer*>>;
+
+  // `reloading`: built by a reload, beside the graph it replaces.
+  PipelineGraph(const Registry& registry, ServiceConfig config, const std::string& program,
+                bool reloading)
+      : registry_(registry), config_(std::move(config)), program_(program), reloading_(reloading) {}
+  ~PipelineGraph() { Shutdown(Clock::now(), nullptr); }
+
+  const ServiceConfig& config() const { return config_; }
+  const Inputs& inputs() const { return inputs_; }
+
+  // Creates every component; nothing runs yet.
+  absl::Status Build() {
+    if (absl::Status s = CreateExporters(); !s.ok()) return s;
+    ReceiverHeads heads;
+    for (size_t index : config_.build_order) {
+      if (absl::Status s = BuildPipeline(config_.pipelines[index], &heads); !s.ok()) return s;
+    }
+    for (const auto& [key, by_signal] : heads) {
+      if (config_.connectors.count(key)) continue;
+      for (const auto& [signal, list] : by_signal) inputs_[key][signal] = Join(list, &fanouts_);
+    }
+    return absl::OkStatus();
+  }
+
+  // Exporters first, so data has somewhere to go; then each pipeline's
+  // connectors, buffer and processors, downstream first.
+  absl::Status Start() {
+    started_ = true;
+    for (auto& [key, runner] : exporters_) {
+      if (absl::Status s = runner->Start(); !s.ok()) return s;
+    }
+    for (Stage& stage : stages_) {
+      for (ConnectorInstance* c : stage.feeds) {
+        if (c->started) continue;
+        if (absl::Status s = c->connector->Start(); !s.ok()) {
+          return absl::Status(s.code(), absl::StrCat("connector ", c->id, ": ", s.message()));
+        }
+        c->started = true;
+      }
+      if (stage.buffer) {
+        if (absl::Status s = stage.buffer->Start(); !s.ok()) {
+          return absl::Status(
+              s.code(), absl::StrCat("buffer of pipeline ", stage.pipeline, ": ", s.message()));
+        }
+      }
+      for (auto it = stage.processors.rbegin(); it != stage.processors.rend(); ++it) {
+        if (absl::Status s = (*it)->Start(); !s.ok()) return s;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Upstream first: a pipeline's processors flush front to back, its buffer
+  // writes what it holds and stops reading; a connector flushes once every
+  // pipeline feeding it has, into pipelines that still run. The exporters
+  // then finish what they were given; what they could not is left in the
+  // buffers. With `successor` (a reload), what a buffer holds for an
+  // exporter that the successor's pipeline no longer lists is counted as
+  // dropped, and the buffers of pipelines it no longer has are removed.
+  void Shutdown(Deadline deadline, const ServiceConfig* successor) noexcept {
+    if (!started_ || shut_down_) return;
+    shut_down_ = true;
+    for (auto stage = stages_.rbegin(); stage != stages_.rend(); ++stage) {
+      for (auto& p : stage->processors) p->Shutdown(deadline);
+      if (stage->buffer) stage->buffer->Shutdown(deadline);
+      for (ConnectorInstance* c : stage->feeds) {
+        if (--c->feeders == 0 && c->started) c->connector->Shutdown(deadline);
+      }
+    }
+    for (auto& [key, runner] : exporters_) runner->Shutdown(deadline);
+    for (Stage& stage : stages_) {
+      if (!stage.buffer) continue;
+      bool pipeline_stays = false;
+      if (successor != nullptr) {
+        const PipelineSpec* next = nullptr;
+        for (const PipelineSpec& p : successor->pipelines) {
+          if (p.id == stage.pipeline) next = &p;
+        }
+        pipeline_stays = next != nullptr;
+        for (const std::string& cursor : stage.cursors) {
+          const bool kept =
+              next != nullptr &&
+              std::any_of(next->exporters.begin(), next->exporters.end(),
+                          [&](const ComponentId& id) { return id.ToString() == cursor; });
+          if (kept) continue;
+          if (const uint64_t left = stage.buffer->backlog_records(cursor); left > 0) {
+            Telemetry::Get()
+                .Dropped(cursor, stage.signal, "removed_by_reload")
+                .Increment(static_cast<double>(left));
+          }
+        }
+      }
+      stage.buffer->Close();
+      if (successor != nullptr && !pipeline_stays) {
+        std::error_code ignored;
+        std::filesystem::remove_all(stage.buffer->options().directory, ignored);
+      }
+    }
+  }
+
+  std::string Describe() const {
+    std::string out;
+    auto join = [](const std::vector<ComponentId>& ids) {
+      std::vector<std::string> names;
+      for (const auto& id : ids) names.push_back(id.ToString());
+      return absl::StrJoin(names, ", ");
+    };
+    absl::StrAppend(&out, "\npipelines:\n");
+    for (const PipelineSpec& p : config_.pipelines) {
+      absl::StrAppend(&out, "  ", p.id, ": receivers [", join(p.receivers), "] processors [",
+                      join(p.processors), "] exporters [", join(p.exporters), "]\n");
+    }
+    absl::StrAppend(&out, "\nexporter queues:\n");
+    for (const auto& [key, runner] : exporters_) {
+      absl::StrAppend(&out, "  ", key, ": ", runner->queue_depth(), " batches\n");
+    }
+    if (!config_.settings.buffer.directory.empty()) {
+      absl::StrAppend(&out, "\nbuffers (", config_.settings.buffer.directory, "):\n");
+      for (const Stage& stage : stages_) {
+        if (!stage.buffer) continue;
+        const WriteAheadBuffer& b = *stage.buffer;
+        absl::StrAppend(&out, "  ", b.options().name, ": ", b.size_bytes(), " of ",
+                        b.options().max_bytes, " bytes\n");
+      }
+    }
+    return out;
+  }
+
+ private:
+  using ReceiverHeads = std::map<std::string, std::map<Signal, std::vector<Consumer*>>>;
+  // A connector's instance for one input signal, in the exporter place of
+  // the pipelines of that signal that list it.
+  struct ConnectorInstance {
+    std::string id;
+    std::unique_ptr<Connector> connector;
+    std::unique_ptr<Consumer> entry;  // what upstream pipelines hand data to
+    int feeders = 0;                  // pipelines exporting into it, not yet shut down
+    bool started = false;
+  };
+  // One built pipeline.
+  struct Stage {
+    std::string pipeline;
+    Signal signal = Signal::kTraces;
+    std::vector<std::unique_ptr<Processor>> processors;  // front to back
+    std::unique_ptr<WriteAheadBuffer> buffer;            // when configured
+    std::vector<std::string> cursors;                    // the buffer's, one per exporter
+    std::vector<ConnectorInstance*> feeds;               // connectors among its exporters
+  };
+
+  // Exporters, one instance each, shared by the pipelines naming them.
+  absl::Status CreateExporters() {
+    for (const PipelineSpec& p : config_.pipelines) {
+      for (const ComponentId& id : p.exporters) {
+        const std::string key = id.ToString();
+        if (exporters_.count(key) || config_.IsConnector(id)) continue;
+        const ComponentSpec& spec = config_.exporters.at(key);
+        const ExporterFactory& f = registry_.exporters().at(id.type);
+        auto exporter = f.create(CreateContext{id, program_}, spec.config.get());
+        if (!exporter.ok()) {
+          return absl::Status(exporter.status().code(),
+                              absl::StrCat("exporter ", key, ": ", exporter.status().message()));
+        }
+        exporters_[key] = std::make_unique<ExporterRunner>(
+            key, std::move(*exporter), f.queue(spec.config.get()), f.retry(spec.config.get()),
+            f.dead_letter(spec.config.get()));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // One pipeline from its exporters (through the buffer when configured)
+  // back to its head, which the pipeline's receivers (receivers or
+  // connectors) will hand their data to.
+  absl::Status BuildPipeline(const PipelineSpec& p, ReceiverHeads* heads) {
+    // Built back to front; processors get one instance per pipeline.
+    Stage& stage = stages_.emplace_back();
+    stage.pipeline = p.id;
+    stage.signal = p.signal;
+    struct Out {
+      std::string name;
+      Consumer* consumer;
+      bool wire_form;
+    };
+    std::vector<Out> outs;
+    for (const ComponentId& id : p.exporters) {
+      const std::string key = id.ToString();
+      if (config_.IsConnector(id)) {
+        absl::StatusOr<ConnectorInstance*> c = ConnectorFor(id, p.signal, *heads);
+        if (!c.ok()) return c.status();
+        ++(*c)->feeders;
+        stage.feeds.push_back(*c);
+        outs.push_back({key, (*c)->entry.get(), (*c)->connector->ReadsWireForm()});
+      } else {
+        ExporterRunner* runner = exporters_.at(key).get();
+        outs.push_back({key, runner, runner->ReadsWireForm()});
+      }
+    }
+    Consumer* next = nullptr;
+    if (!config_.settings.buffer.directory.empty()) {
+      // The buffer sits between the processors and the exporters, one cursor each.
+      BufferOptions options = BufferOptions::From(config_.settings.buffer, p.id, p.signal);
+      if (!p.when_full.empty()) options.when_full = ParseWhenFull(p.when_full).value();
+      options.reopened = reloading_;
+      stage.buffer = std::make_unique<WriteAheadBuffer>(options);
+      for (const Out& out : outs) {
+        stage.buffer->AddCursor(out.name, out.consumer, out.wire_form);
+        stage.cursors.push_back(out.name);
+      }
+      next = stage.buffer.get();
+    } else {
+      std::vector<Consumer*> consumers;
+      for (const Out& out : outs) consumers.push_back(out.consumer);
+      next = Join(consumers, &fanouts_);
+    }
+    for (auto it = p.processors.rbegin(); it != p.processors.rend(); ++it) {
+      const std::string key = it->ToString();
+      const ComponentSpec& spec = config_.processors.at(key);
+      ComponentId instance_id = *it;
+      auto processor = registry_.processors().at(it->type).create(
+          CreateContext{instance_id, program_}, spec.config.get(), p.signal, next);
+      if (!processor.ok()) {
+        return absl::Status(processor.status().code(),
+                            absl::StrCat("processor ", key, " in pipeline ", p.id, ": ",
+                                         processor.status().message()));
+      }
+      next = processor->get();
+      stage.processors.insert(stage.processors.begin(), std::move(*processor));
+    }
+    fanouts_.push_back(std::make_unique<PipelineHead>(p.id, p.signal, next));
+    next = fanouts_.back().get();
+    for (const ComponentId& id : p.receivers) (*heads)[id.ToString()][p.signal].push_back(next);
+    return absl::OkStatus();
+  }
+
+  // The instance of connector `id` for `input`, created on first use with
+  // the heads of the pipelines that receive from it, which must be built.
+  absl::StatusOr<ConnectorInstance*> ConnectorFor(const ComponentId& id, Signal input,
+                                                  const ReceiverHeads& heads) {
+    const std::string key = id.ToString();
+    auto [it, inserted] = connectors_.try_emplace({key, input});
+    ConnectorInstance& instance = it->second;
+    if (!inserted) return &instance;
+    // The pipelines it emits into are built: the build order puts them first.
+    const ConnectorFactory& f = registry_.connectors().at(id.type);
+    ReceiverConsumers outputs;
+    if (auto h = heads.find(key); h != heads.end()) {
+      for (const auto& [signal, list] : h->second) {
+        if (f.outputs.at(input).count(signal)) SetConsumer(&outputs, signal, Join(list, &fanouts_));
+      }
+    }
+    const ComponentSpec& spec = config_.connectors.at(key);
+    auto connector = f.create(CreateContext{id, program_}, spec.config.get(), input, outputs);
+    if (!connector.ok()) {
+      connectors_.erase(it);
+      return absl::Status(connector.status().code(),
+                          absl::StrCat("connector ", key, ": ", connector.status().message()));
+    }
+    instance.id = key;
+    instance.connector = std::move(*connector);
+    instance.entry = std::make_unique<ConnectorEntry>(key, input, instance.connector.get());
+    return &instance;
+  }
+
+  const Registry& registry_;
+  const ServiceConfig config_;
+  const std::string program_;
+  std::map<std::string, std::unique_ptr<ExporterRunner>> exporters_;
+  std::vector<Stage> stages_;  // in build order: downstream first
+  std::map<std::pair<std::string, Signal>, ConnectorInstance> connectors_;
+  std::vector<std::unique_ptr<Consumer>> fanouts_;  // and pipeline heads
+  Inputs inputs_;
+  const bool reloading_;
+  bool started_ = false;
+  bool shut_down_ = false;
+};
+
+// Holds receivers' hand-offs while a reload swaps the pipelines behind
+// them. Passing an open gate costs two atomic operations on a counter. At a
+// closed gate an envelope is parked, acknowledgements and all, and handed to
+// the new pipelines once they run: receivers are never blocked (their
+// threads may be the ones that complete the exporters' calls) and their
+// clients see a slower answer, not a refusal, unless the parking fills up.
+class ReceiverGate {
+ public:
+  static constexpr size_t kMaxParked = 4096;  // envelopes
+
+  // True when open: the caller hands its envelope on, then calls Exit.
+  bool Enter() {
+    in_flight_.fetch_add(1);
+    if (!closed_.load()) return true;
+    Exit();
+    return false;
+  }
+  void Exit() {
+    if (in_flight_.fetch_sub(1) == 1 && closed_.load()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      cv_.notify_all();
+    }
+  }
+  // At a closed gate: keeps `envelope` for `to`. Returns false if the gate
+  // opened meanwhile (the caller tries again); fails it when full.
+  bool Park(ReceiverSwitch* to, Envelope& envelope, absl::Status* status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!closed_.load()) return false;
+    if (parked_.size() >= kMaxParked) {
+      *status = absl::UnavailableError("reloading the configuration; retry");
+    } else {
+      parked_.emplace_back(to, std::move(envelope));
+      *status = absl::OkStatus();
+    }
+    return true;
+  }
+  // Stops hand-offs and waits until those under way have returned; false
+  // if some had not by the deadline.
+  bool Close(Deadline deadline) {
+    closed_.store(true);
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_until(lock, deadline, [&] { return in_flight_.load() == 0; });
+  }
+  // Hands what was parked on (through `deliver`), then opens.
+  template <class Deliver>
+  void Open(Deliver&& deliver) {
+    for (;;) {
+      std::vector<std::pair<ReceiverSwitch*, Envelope>> parked;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (parked_.empty()) {
+          closed_.store(false);
+          return;
+        }
+        parked.swap(parked_);
+      }
+      for (auto& [to, envelope] : parked) deliver(to, std::move(envelope));
+    }
+  }
+
+ private:
+  std::atomic<int64_t> in_flight_{0};
+  std::atomic<bool> closed_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::pair<ReceiverSwitch*, Envelope>> parked_;
+};
+
+// What a receiver hands one signal to: the head of the pipelines in force.
+class ReceiverSwitch : public Consumer {
+ public:
+  explicit ReceiverSwitch(ReceiverGate* gate) : gate_(gate) {}
+  void Point(Consumer* target) { target_.store(target, std::memory_order_release); }
+  absl::Status Consume(Envelope envelope) noexcept override {
+    for (;;) {
+      if (gate_->Enter()) {
+        absl::Status s = Deliver(std::move(envelope));
+        gate_->Exit();
+        return s;
+      }
+      absl::Status parked;
+      if (gate_->Park(this, envelope, &parked)) return parked;
+    }
+  }
+  // Straight to the target, past the gate.
+  absl::Status Deliver(Envelope envelope) noexcept {
+    Consumer* target = target_.load(std::memory_order_acquire);
+    if (target == nullptr) return absl::UnavailableError("no pipeline takes this signal now");
+    return target->Consume(std::move(envelope));
+  }
+
+ private:
+  ReceiverGate* gate_;
+  std::atomic<Consumer*> target_{nullptr};
+};
+
+// Hands an envelope parked during a reload to the new pipelines; one they
+// refuse fails its acknowledgements, so its sender learns of it.
+void DeliverParked(ReceiverSwitch* to, Envelope envelope) {
+  Envelope copy = envelope;
+  if (absl::Status s = to->Deliver(std::move(envelope)); !s.ok()) copy.Fail(s);
+}
+
+namespace {
+
+constexpr MetricFamily<prometheus::Counter> kReloads{
+    "tributary_config_reloads_total",
+    "Configuration reloads (SIGHUP or POST /-/reload), by result"};
+constexpr MetricFamily<prometheus::Gauge> kLastReloadOk{
+    "tributary_config_last_reload_successful",
+    "1 if the last reload succeeded (or none was tried)"};
+constexpr MetricFamily<prometheus::Gauge> kLastReloadTime{
+    "tributary_config_last_reload_success_timestamp_seconds",
+    "When the configuration in force was loaded (start or reload)"};
+
+// The signals each receiver feeds under `config`.
+std::map<std::string, std::set<Signal>> ReceiverSignals(const ServiceConfig& config) {
+  std::map<std::string, std::set<Signal>> out;
+  for (const PipelineSpec& p : config.pipelines) {
+    for (const ComponentId& id : p.receivers) {
+      if (!config.IsConnector(id)) out[id.ToString()].insert(p.signal);
+    }
+  }
+  return out;
+}
+
+// Removes the self-metric series of what `before` used and `after` does not:
+// components, pipelines, and exporters' places in a pipeline's buffer. What
+// was counted as dropped for the reload itself stays.
+void RemoveGoneSeries(const ServiceConfig& before, const ServiceConfig& after) {
+  // Components in use: those the pipelines list (others are not built).
+  auto in_use = [](const ServiceConfig& c) {
+    std::set<std::string> ids;
+    for (const PipelineSpec& p : c.pipelines) {
+      for (const auto* list : {&p.receivers, &p.processors, &p.exporters}) {
+        for (const ComponentId& id : *list) ids.insert(id.ToString());
+      }
+    }
+    return ids;
+  };
+  const std::set<std::string> now = in_use(after);
+  std::set<std::string> gone;
+  for (const std::string& id : in_use(before)) {
+    if (!now.count(id)) gone.insert(id);
+  }
+  std::set<std::string> gone_pipelines;
+  std::set<std::pair<std::string, std::string>> gone_cursors;  // pipeline, exporter
+  for (const PipelineSpec& p : before.pipelines) {
+    const PipelineSpec* next = nullptr;
+    for (const PipelineSpec& q : after.pipelines) {
+      if (q.id == p.id) next = &q;
+    }
+    if (next == nullptr) {
+      gone_pipelines.insert(p.id);
+      gone.insert("buffer/" + p.id);
+      continue;
+    }
+    for (const ComponentId& id : p.exporters) {
+      if (std::find(next->exporters.begin(), next->exporters.end(), id) == next->exporters.end()) {
+        gone_cursors.emplace(p.id, id.ToString());
+      }
+    }
+  }
+  if (gone.empty() && gone_pipelines.empty() && gone_cursors.empty()) return;
+  static const char* const kComponentLabels[] = {"receiver", "processor", "exporter", "connector",
+                                                 "component"};
+  Telemetry::Get().RemoveSeries([&](const prometheus::Labels& labels) {
+    if (auto r = labels.find("reason"); r != labels.end() && r->second == "removed_by_reload") {
+      return false;
+    }
+    auto pipeline = labels.find("pipeline");
+    if (pipeline != labels.end() && gone_pipelines.count(pipeline->second)) return true;
+    for (const char* name : kComponentLabels) {
+      auto l = labels.find(name);
+      if (l == labels.end()) continue;
+      if (gone.count(l->second)) return true;
+      if (pipeline != labels.end() && gone_cursors.count({pipeline->second, l->second})) {
+        return true;
+      }
+    }
+    return false;
+  });
+}
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
 Service::Service(const Registry& registry, ServiceConfig config, std::string program)
-    : registry_(registry), config_(std::move(config)), program_(std::move(program)) {}
+    : registry_(registry),
+      config_(std::move(config)),
+      program_(std::move(program)),
+      gate_(std::make_unique<ReceiverGate>()) {
+  if (!config_.file.empty() && config_.file != "<built-in>") {
+    loader_ = [this, file = config_.file] { return LoadConfigFile(registry_, file); };
+  }
+}
 
 Service::~Service() { Shutdown(); }
 
 int Service::admin_port() const { return admin_ ? admin_->port() : 0; }
 
 absl::Status Service::Start() {
+  std::lock_guard<std::mutex> lock(reload_mu_);
   LogLevel level = LogLevel::kInfo;
   ParseLogLevel(config_.settings.log_level, &level);
   SetLogLevel(level);
   Telemetry::Get().SetBuildInfo(program_, TRIBUTARY_VERSION);
   MemoryBudget::Process().SetLimit(config_.settings.memory_budget.bytes);
+  kReloads.Add({{"result", "success"}});
+  kReloads.Add({{"result", "failure"}});
+  kLastReloadOk.Add({}).Set(1);
   if (!config_.settings.admin.endpoint.empty()) {
     admin_ = std::make_unique<AdminServer>(
         config_.settings.admin.endpoint, config_.settings.admin.limits,
         [this] { return ready_.load(); }, [this] { return StatusText(); });
+    admin_->SetReload([this] {
+      ReloadOutcome outcome = Reload();
+      if (outcome.status.ok()) {
+        return common::http::ServerResponse::Text(
+            200, absl::StrCat("reloaded\n", absl::StrJoin(outcome.notes, "\n"),
+                              outcome.notes.empty() ? "" : "\n"));
+      }
+      const int code =
+          absl::IsAborted(outcome.status) ? 409
+          : absl::IsInvalidArgument(outcome.status) || absl::IsFailedPrecondition(outcome.status)
+              ? 400
+              : 500;
+      return common::http::ServerResponse::Text(code, std::string(outcome.status.message()) + "\n");
+    });
     if (absl::Status s = admin_->Start(); !s.ok()) return s;
   }
-  if (absl::Status s = CreateExporters(); !s.ok()) return s;
-  ReceiverHeads receiver_heads;
-  for (size_t index : config_.build_order) {
-    if (absl::Status s = BuildPipeline(config_.pipelines[index], &receiver_heads); !s.ok())
-      return s;
+  {
+    std::lock_guard<std::mutex> state(state_mu_);
+    graph_ = std::make_unique<PipelineGraph>(registry_, config_, program_, false);
   }
-  if (absl::Status s = CreateReceivers(receiver_heads); !s.ok()) return s;
-  if (absl::Status s = StartComponents(); !s.ok()) return s;
+  if (absl::Status s = graph_->Build(); !s.ok()) return s;
+  if (absl::Status s = graph_->Start(); !s.ok()) return s;
+  std::vector<std::string> created;
+  if (absl::Status s = ConnectReceivers(*graph_, &created); !s.ok()) return s;
+  for (const std::string& key : created) {
+    if (absl::Status s = receivers_.at(key).receiver->Start(); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("receiver ", key, ": ", s.message()));
+    }
+  }
   if (config_.settings.memory_trim_interval.count() > 0) StartTrimmer();
+  kLastReloadTime.Add({}).Set(UnixNow());
   ready_ = true;
   Log(LogLevel::kInfo, program_, "started",
       absl::StrCat("pipelines=", config_.pipelines.size(), " version=", TRIBUTARY_VERSION));
   return absl::OkStatus();
 }
 
-absl::Status Service::CreateExporters() {
-  // Exporters, one instance each, shared by the pipelines naming them.
-  for (const PipelineSpec& p : config_.pipelines) {
-    for (const ComponentId& id : p.exporters) {
-      const std::string key = id.ToString();
-      if (exporters_.count(key) || config_.IsConnector(id)) continue;
-      const ComponentSpec& spec = config_.exporters.at(key);
-      const ExporterFactory& f = registry_.exporters().at(id.type);
-      auto exporter = f.create(CreateContext{id, program_}, spec.config.get());
-      if (!exporter.ok()) {
-        return absl::Status(exporter.status().code(),
-                            absl::StrCat("exporter ", key, ": ", exporter.status().message()));
-      }
-      exporters_[key] = std::make_unique<ExporterRunner>(
-          key, std::move(*exporter), f.queue(spec.config.get()), f.retry(spec.config.get()),
-          f.dead_letter(spec.config.get()));
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status Service::BuildPipeline(const PipelineSpec& p, ReceiverHeads* heads) {
-  // Built back to front; processors get one instance per pipeline.
-  Stage& stage = stages_.emplace_back();
-  struct Out {
-    std::string name;
-    Consumer* consumer;
-    bool wire_form;
-  };
-  std::vector<Out> outs;
-  for (const ComponentId& id : p.exporters) {
-    const std::string key = id.ToString();
-    if (config_.IsConnector(id)) {
-      absl::StatusOr<ConnectorInstance*> c = ConnectorFor(id, p.signal, *heads);
-      if (!c.ok()) return c.status();
-      ++(*c)->feeders;
-      stage.feeds.push_back(*c);
-      outs.push_back({key, (*c)->entry.get(), (*c)->connector->ReadsWireForm()});
-    } else {
-      ExporterRunner* runner = exporters_.at(key).get();
-      outs.push_back({key, runner, runner->ReadsWireForm()});
-    }
-  }
-  Consumer* next = nullptr;
-  if (!config_.settings.buffer.directory.empty()) {
-    // The buffer sits between the processors and the exporters, one cursor each.
-    BufferOptions options = BufferOptions::From(config_.settings.buffer, p.id, p.signal);
-    if (!p.when_full.empty()) options.when_full = ParseWhenFull(p.when_full).value();
-    stage.buffer = std::make_unique<WriteAheadBuffer>(options);
-    for (const Out& out : outs) stage.buffer->AddCursor(out.name, out.consumer, out.wire_form);
-    next = stage.buffer.get();
-  } else {
-    std::vector<Consumer*> consumers;
-    for (const Out& out : outs) consumers.push_back(out.consumer);
-    next = Join(consumers, &fanouts_);
-  }
-  for (auto it = p.processors.rbegin(); it != p.processors.rend(); ++it) {
-    const std::string key = it->ToString();
-    const ComponentSpec& spec = config_.processors.at(key);
-    ComponentId instance_id = *it;
-    auto processor = registry_.processors().at(it->type).create(
-        CreateContext{instance_id, program_}, spec.config.get(), p.signal, next);
-    if (!processor.ok()) {
-      return absl::Status(processor.status().code(),
-                          absl::StrCat("processor ", key, " in pipeline ", p.id, ": ",
-                                       processor.status().message()));
-    }
-    next = processor->get();
-    stage.processors.insert(stage.processors.begin(), std::move(*processor));
-  }
-  fanouts_.push_back(std::make_unique<PipelineHead>(p.id, p.signal, next));
-  next = fanouts_.back().get();
-  for (const ComponentId& id : p.receivers) (*heads)[id.ToString()][p.signal].push_back(next);
-  return absl::OkStatus();
-}
-
-absl::StatusOr<Service::ConnectorInstance*> Service::ConnectorFor(const ComponentId& id,
-                                                                  Signal input,
-                                                                  const ReceiverHeads& heads) {
-  const std::string key = id.ToString();
-  auto [it, inserted] = connectors_.try_emplace({key, input});
-  ConnectorInstance& instance = it->second;
-  if (!inserted) return &instance;
-  // The pipelines it emits into are built: the build order puts them first.
-  const ConnectorFactory& f = registry_.connectors().at(id.type);
-  ReceiverConsumers outputs;
-  if (auto h = heads.find(key); h != heads.end()) {
-    for (const auto& [signal, list] : h->second) {
-      if (f.outputs.at(input).count(signal)) SetConsumer(&outputs, signal, Join(list, &fanouts_));
-    }
-  }
-  const ComponentSpec& spec = config_.connectors.at(key);
-  auto connector = f.create(CreateContext{id, program_}, spec.config.get(), input, outputs);
-  if (!connector.ok()) {
-    connectors_.erase(it);
-    return absl::Status(connector.status().code(),
-                        absl::StrCat("connector ", key, ": ", connector.status().message()));
-  }
-  instance.id = key;
-  instance.connector = std::move(*connector);
-  instance.entry = std::make_unique<ConnectorEntry>(key, input, instance.connector.get());
-  return &instance;
-}
-
-absl::Status Service::CreateReceivers(const ReceiverHeads& receiver_heads) {
-  for (const auto& [key, heads] : receiver_heads) {
-    if (config_.connectors.count(key)) continue;
+absl::Status Service::ConnectReceivers(PipelineGraph& graph, std::vector<std::string>* created) {
+  const ServiceConfig& config = graph.config();
+  for (const auto& [key, by_signal] : graph.inputs()) {
+    auto slot = receivers_.find(key);
+    if (slot != receivers_.end()) continue;
+    ReceiverSlot fresh;
+    const ComponentSpec& spec = config.receivers.at(key);
+    fresh.source = spec.source;
     ReceiverConsumers consumers;
-    for (const auto& [signal, list] : heads) SetConsumer(&consumers, signal, Join(list, &fanouts_));
-    const ComponentSpec& spec = config_.receivers.at(key);
+    for (const auto& [signal, head] : by_signal) {
+      fresh.signals.insert(signal);
+      auto& sw = fresh.switches[signal];
+      sw = std::make_unique<ReceiverSwitch>(gate_.get());
+      SetConsumer(&consumers, signal, sw.get());
+    }
     auto receiver = registry_.receivers()
                         .at(spec.id.type)
                         .create(CreateContext{spec.id, program_}, spec.config.get(), consumers);
@@ -248,42 +659,155 @@ absl::Status Service::CreateReceivers(const ReceiverHeads& receiver_heads) {
       return absl::Status(receiver.status().code(),
                           absl::StrCat("receiver ", key, ": ", receiver.status().message()));
     }
-    receivers_[key] = std::move(*receiver);
+    fresh.receiver = std::move(*receiver);
+    receivers_.emplace(key, std::move(fresh));
+    created->push_back(key);
+  }
+  for (auto& [key, slot] : receivers_) {
+    auto inputs = graph.inputs().find(key);
+    for (auto& [signal, sw] : slot.switches) {
+      Consumer* head = nullptr;
+      if (inputs != graph.inputs().end()) {
+        if (auto h = inputs->second.find(signal); h != inputs->second.end()) head = h->second;
+      }
+      sw->Point(head);
+    }
   }
   return absl::OkStatus();
 }
 
-absl::Status Service::StartComponents() {
-  for (auto& [key, runner] : exporters_) {
-    if (absl::Status s = runner->Start(); !s.ok()) return s;
+ReloadOutcome Service::Reload() {
+  std::unique_lock<std::mutex> lock(reload_mu_, std::try_to_lock);
+  ReloadOutcome outcome;
+  if (!lock.owns_lock()) {
+    outcome.status = absl::AbortedError("a reload is already in progress");
+    return outcome;
   }
-  // Downstream first: a pipeline's connectors, buffer and processors start
-  // once everything they hand data to runs.
-  for (Stage& stage : stages_) {
-    for (ConnectorInstance* c : stage.feeds) {
-      if (c->started) continue;
-      if (absl::Status s = c->connector->Start(); !s.ok()) {
-        return absl::Status(s.code(), absl::StrCat("connector ", c->id, ": ", s.message()));
+  if (shut_down_ || graph_ == nullptr) {
+    outcome.status = absl::FailedPreconditionError("the service is not running");
+    return outcome;
+  }
+  absl::StatusOr<ServiceConfig> next =
+      loader_ ? loader_()
+              : absl::StatusOr<ServiceConfig>(absl::FailedPreconditionError(
+                    "started with the built-in configuration: there is no file to reload"));
+  if (next.ok()) {
+    outcome.status = ReloadLocked(std::move(*next), &outcome.notes);
+  } else {
+    outcome.status = absl::InvalidArgumentError(next.status().message());
+  }
+  kReloads.Add({{"result", outcome.status.ok() ? "success" : "failure"}}).Increment();
+  kLastReloadOk.Add({}).Set(outcome.status.ok() ? 1 : 0);
+  if (outcome.status.ok()) {
+    kLastReloadTime.Add({}).Set(UnixNow());
+    Log(LogLevel::kInfo, program_, "configuration reloaded",
+        absl::StrCat("file=", config_.file, " changes=\"", absl::StrJoin(outcome.notes, "; "),
+                     "\""));
+  } else {
+    Log(LogLevel::kError, program_, "reload failed, the running configuration is kept",
+        absl::StrCat("error=\"", outcome.status.message(), "\""));
+  }
+  return outcome;
+}
+
+absl::Status Service::ReloadLocked(ServiceConfig next, std::vector<std::string>* notes) {
+  const ServiceSettings& now = config_.settings;
+  // Settings held by what lives as long as the process.
+  if (next.settings.admin.endpoint != now.admin.endpoint) {
+    notes->push_back("service.admin.endpoint needs a restart; kept " + now.admin.endpoint);
+    next.settings.admin.endpoint = now.admin.endpoint;
+  }
+  if (next.settings.buffer.directory != now.buffer.directory) {
+    notes->push_back("service.buffer.directory needs a restart; kept '" + now.buffer.directory +
+                     "'");
+    next.settings.buffer.directory = now.buffer.directory;
+  }
+  if (next.settings.memory_trim_interval != now.memory_trim_interval) {
+    notes->push_back("service.memory_trim_interval needs a restart");
+    next.settings.memory_trim_interval = now.memory_trim_interval;
+  }
+  // A receiver stays, sockets, offsets and group membership with it, when
+  // its configuration and the signals it feeds are unchanged.
+  const auto signals = ReceiverSignals(next);
+  std::vector<std::string> leaving;
+  for (const auto& [key, slot] : receivers_) {
+    auto spec = next.receivers.find(key);
+    auto fed = signals.find(key);
+    const bool same = spec != next.receivers.end() && spec->second.source == slot.source &&
+                      fed != signals.end() && fed->second == slot.signals;
+    if (!same) leaving.push_back(key);
+  }
+  auto fresh = std::make_unique<PipelineGraph>(registry_, next, program_, true);
+  if (absl::Status s = fresh->Build(); !s.ok()) return s;
+
+  const Deadline deadline = Clock::now() + next.settings.shutdown_timeout;
+  // Receivers that go (or change) drain into the pipelines they fed.
+  for (const std::string& key : leaving) {
+    receivers_.at(key).receiver->Shutdown(deadline);
+    notes->push_back("receiver " + key + (next.receivers.count(key) ? " restarted" : " removed"));
+  }
+  for (const std::string& key : leaving) receivers_.erase(key);
+  // What the rest hand on is parked at the gate while the pipelines behind
+  // them change.
+  if (!gate_->Close(deadline)) {
+    Log(LogLevel::kWarn, program_, "reload: hand-offs still under way at the deadline");
+  }
+  std::unique_ptr<PipelineGraph> old;
+  {
+    std::lock_guard<std::mutex> state(state_mu_);
+    old = std::move(graph_);
+  }
+  old->Shutdown(deadline, &next);
+  old.reset();
+  absl::Status started = fresh->Start();
+  if (!started.ok()) {
+    // The old configuration is brought back: its receivers that are left
+    // take data again.
+    fresh.reset();
+    {
+      std::lock_guard<std::mutex> state(state_mu_);
+      graph_ = std::make_unique<PipelineGraph>(registry_, config_, program_, true);
+    }
+    absl::Status back = graph_->Build();
+    if (back.ok()) back = graph_->Start();
+    if (!back.ok()) {
+      Log(LogLevel::kError, program_, "cannot restart the previous pipelines",
+          absl::StrCat("error=\"", back.message(), "\""));
+    }
+    std::vector<std::string> ignored;
+    for (auto& [key, slot] : receivers_) {
+      for (auto& [signal, sw] : slot.switches) sw->Point(nullptr);
+    }
+    (void)ConnectReceivers(*graph_, &ignored);
+    for (const std::string& key : ignored) (void)receivers_.at(key).receiver->Start();
+    gate_->Open(DeliverParked);
+    return started;
+  }
+  RemoveGoneSeries(config_, next);
+  {
+    std::lock_guard<std::mutex> state(state_mu_);
+    graph_ = std::move(fresh);
+    config_ = std::move(next);
+  }
+  std::vector<std::string> created;
+  absl::Status connected = ConnectReceivers(*graph_, &created);
+  gate_->Open(DeliverParked);
+  for (const std::string& key : created) {
+    if (absl::Status s = receivers_.at(key).receiver->Start(); !s.ok()) {
+      if (connected.ok()) {
+        connected = absl::Status(s.code(), absl::StrCat("receiver ", key, ": ", s.message()));
       }
-      c->started = true;
+      receivers_.at(key).receiver->Shutdown(Clock::now());
+      receivers_.erase(key);
+      continue;
     }
-    if (stage.buffer) {
-      if (absl::Status s = stage.buffer->Start(); !s.ok()) {
-        return absl::Status(
-            s.code(),
-            absl::StrCat("buffer of pipeline ", stage.buffer->options().name, ": ", s.message()));
-      }
-    }
-    for (auto it = stage.processors.rbegin(); it != stage.processors.rend(); ++it) {
-      if (absl::Status s = (*it)->Start(); !s.ok()) return s;
-    }
+    notes->push_back("receiver " + key + " started");
   }
-  for (auto& [key, r] : receivers_) {
-    if (absl::Status s = r->Start(); !s.ok()) {
-      return absl::Status(s.code(), absl::StrCat("receiver ", key, ": ", s.message()));
-    }
-  }
-  return absl::OkStatus();
+  LogLevel level = LogLevel::kInfo;
+  ParseLogLevel(config_.settings.log_level, &level);
+  SetLogLevel(level);
+  MemoryBudget::Process().SetLimit(config_.settings.memory_budget.bytes);
+  return connected;
 }
 
 void Service::StartTrimmer() {
@@ -294,10 +818,9 @@ void Service::StartTrimmer() {
   // from the buffer, exported and freed swings the heap by tens of MiB) is
   // reused where it lies, so resident memory is flat in steady state instead
   // of being handed back and faulted in again every interval.
-  trimmer_ = std::thread([this] {
+  trimmer_ = std::thread([this, interval = config_.settings.memory_trim_interval] {
     std::unique_lock<std::mutex> lock(trim_mu_);
-    while (!trim_cv_.wait_for(lock, config_.settings.memory_trim_interval,
-                              [&] { return trim_stop_; })) {
+    while (!trim_cv_.wait_for(lock, interval, [&] { return trim_stop_; })) {
       lock.unlock();
       const struct mallinfo2 info = mallinfo2();
       if (info.fordblks > std::max<size_t>(32u << 20, 3 * info.uordblks)) malloc_trim(0);
@@ -307,29 +830,15 @@ void Service::StartTrimmer() {
 }
 
 void Service::Shutdown() noexcept {
+  std::lock_guard<std::mutex> lock(reload_mu_);
   if (shut_down_) return;
   shut_down_ = true;
   ready_ = false;
   const Deadline deadline = Clock::now() + config_.settings.shutdown_timeout;
-  for (auto& [key, r] : receivers_) r->Shutdown(deadline);
-  // Upstream first: a pipeline's processors flush front to back, its buffer
-  // writes what it holds and stops reading; a connector flushes once every
-  // pipeline feeding it has, into pipelines that still run. The exporters
-  // then finish what they were given; what they could not is left in the
-  // buffers.
-  for (auto stage = stages_.rbegin(); stage != stages_.rend(); ++stage) {
-    for (auto& p : stage->processors) p->Shutdown(deadline);
-    if (stage->buffer) stage->buffer->Shutdown(deadline);
-    for (ConnectorInstance* c : stage->feeds) {
-      if (--c->feeders == 0 && c->started) c->connector->Shutdown(deadline);
-    }
-  }
-  for (auto& [key, runner] : exporters_) runner->Shutdown(deadline);
-  for (Stage& stage : stages_) {
-    if (stage.buffer) stage.buffer->Close();
-  }
+  for (auto& [key, slot] : receivers_) slot.receiver->Shutdown(deadline);
+  if (graph_) graph_->Shutdown(deadline, nullptr);
   {
-    std::lock_guard<std::mutex> lock(trim_mu_);
+    std::lock_guard<std::mutex> trim_lock(trim_mu_);
     trim_stop_ = true;
   }
   trim_cv_.notify_all();
@@ -339,29 +848,10 @@ void Service::Shutdown() noexcept {
 }
 
 std::string Service::StatusText() const {
+  std::lock_guard<std::mutex> state(state_mu_);
   std::string out = absl::StrCat(program_, " ", TRIBUTARY_VERSION, "\nconfig: ", config_.file,
-                                 "\nready: ", ready_ ? "yes" : "no", "\n\npipelines:\n");
-  auto join = [](const std::vector<ComponentId>& ids) {
-    std::vector<std::string> names;
-    for (const auto& id : ids) names.push_back(id.ToString());
-    return absl::StrJoin(names, ", ");
-  };
-  for (const PipelineSpec& p : config_.pipelines) {
-    absl::StrAppend(&out, "  ", p.id, ": receivers [", join(p.receivers), "] processors [",
-                    join(p.processors), "] exporters [", join(p.exporters), "]\n");
-  }
-  absl::StrAppend(&out, "\nexporter queues:\n");
-  for (const auto& [key, runner] : exporters_) {
-    absl::StrAppend(&out, "  ", key, ": ", runner->queue_depth(), " batches\n");
-  }
-  if (!config_.settings.buffer.directory.empty()) {
-    absl::StrAppend(&out, "\nbuffers (", config_.settings.buffer.directory, "):\n");
-    for (const Stage& stage : stages_) {
-      const WriteAheadBuffer& b = *stage.buffer;
-      absl::StrAppend(&out, "  ", b.options().name, ": ", b.size_bytes(), " of ",
-                      b.options().max_bytes, " bytes\n");
-    }
-  }
+                                 "\nready: ", ready_ ? "yes" : "no", "\n");
+  absl::StrAppend(&out, graph_ ? graph_->Describe() : "\n(reloading)\n");
   absl::StrAppend(&out, "\nendpoints: /metrics /healthz /readyz\n");
   return out;
 }

@@ -1,6 +1,14 @@
 #include "tributary/core/runtime/service.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -91,6 +99,181 @@ service:
               ::testing::HasSubstr("service.buffer: fsync must be always, interval or never"));
   EXPECT_THAT(message, ::testing::HasSubstr(
                            "service.pipelines.traces: when_full must be block, drop_oldest"));
+}
+
+}  // namespace
+}  // namespace tributary::core::runtime
+
+namespace tributary::core::runtime {
+namespace {
+
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A file configuration rewritten between reloads: an OTLP/HTTP receiver on
+// `port`, a batch processor, and one or two file exporters.
+class ReloadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    RegisterAllComponents(registry_);
+    dir_ = ::testing::TempDir() + "/reload_test_" + std::to_string(getpid());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    port_ = FreePort();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void Write(const std::string& processors, const std::string& exporters,
+             const std::string& extra = "") {
+    std::ofstream(dir_ + "/config.yaml")
+        << "receivers:\n  otlp:\n    protocols:\n      http:\n"
+        << "        endpoint: 127.0.0.1:" << port_ << "\n"
+        << "processors:\n  batch:\n    timeout: 20ms\n"
+        << "  batch/slow:\n    timeout: 40ms\n"
+        << "exporters:\n  file/a:\n    path: " << dir_ << "/a.jsonl\n  file/b:\n    path: " << dir_
+        << "/b.jsonl\n  otlp/stuck:\n    endpoint: 127.0.0.1:" << FreePort()
+        << "\n    tls: {insecure: true}\n"
+        << "service:\n  shutdown_timeout: 2s\n"
+        << "  admin:\n    endpoint: 127.0.0.1:0\n"
+        << "  buffer:\n    directory: " << dir_ << "/buffer\n"
+        << extra << "  pipelines:\n    logs:\n"
+        << "      receivers: [otlp]\n      processors: [" << processors << "]\n      exporters: ["
+        << exporters << "]\n";
+  }
+  // Posts one log record with `body` and waits until it is in `file`.
+  void SendAndExpect(const std::string& body, const std::string& file) {
+    httplib::Client client("127.0.0.1", port_);
+    const std::string request =
+        R"({"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":")" + body +
+        R"("}}]}]}]})";
+    auto r = client.Post("/v1/logs", request, "application/json");
+    ASSERT_TRUE(r) << httplib::to_string(r.error());
+    ASSERT_EQ(r->status, 200) << r->body;
+    for (int i = 0; i < 1000 && Slurp(dir_ + "/" + file).find(body) == std::string::npos; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_THAT(Slurp(dir_ + "/" + file), ::testing::HasSubstr(body));
+  }
+  std::unique_ptr<Service> StartService() {
+    auto config = LoadConfigFile(registry_, dir_ + "/config.yaml");
+    EXPECT_TRUE(config.ok()) << config.status();
+    auto service = std::make_unique<Service>(registry_, std::move(*config), "tributary-test");
+    EXPECT_TRUE(service->Start().ok());
+    return service;
+  }
+
+  Registry registry_;
+  std::string dir_;
+  int port_ = 0;
+};
+
+TEST_F(ReloadTest, SwapsPipelinesAndKeepsAnUnchangedReceiver) {
+  Write("batch", "file/a");
+  auto service = StartService();
+  SendAndExpect("first", "a.jsonl");
+
+  // Another processor and another exporter: the receiver stays.
+  Write("batch/slow", "file/b");
+  ReloadOutcome outcome = service->Reload();
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status;
+  for (const std::string& note : outcome.notes) {
+    EXPECT_THAT(note, ::testing::Not(::testing::HasSubstr("receiver otlp"))) << note;
+  }
+  SendAndExpect("second", "b.jsonl");
+  EXPECT_THAT(Slurp(dir_ + "/a.jsonl"), ::testing::Not(::testing::HasSubstr("second")));
+
+  // The receiver's own settings changed: it is restarted, on its new port.
+  port_ = FreePort();
+  Write("batch", "file/a");
+  outcome = service->Reload();
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status;
+  EXPECT_THAT(outcome.notes, ::testing::Contains("receiver otlp restarted"));
+  SendAndExpect("third", "a.jsonl");
+
+  httplib::Client admin("127.0.0.1", service->admin_port());
+  auto metrics = admin.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_THAT(metrics->body,
+              ::testing::HasSubstr("tributary_config_reloads_total{result=\"success\"} 2"));
+  EXPECT_THAT(metrics->body, ::testing::HasSubstr("tributary_config_last_reload_successful 1"));
+  service->Shutdown();
+}
+
+TEST_F(ReloadTest, AnInvalidFileKeepsTheRunningPipelines) {
+  Write("batch", "file/a");
+  auto service = StartService();
+  httplib::Client admin("127.0.0.1", service->admin_port());
+  // An unknown key, and a reference to a processor that does not exist.
+  Write("batch, transform/none", "file/a", "  colour: blue\n");
+  auto r = admin.Post("/-/reload", "", "text/plain");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_THAT(r->body, ::testing::HasSubstr("config.yaml:"));
+  EXPECT_THAT(r->body, ::testing::HasSubstr("service.colour"));
+  EXPECT_THAT(r->body, ::testing::HasSubstr("transform/none"));
+  auto metrics = admin.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_THAT(metrics->body, ::testing::HasSubstr("tributary_config_last_reload_successful 0"));
+  EXPECT_THAT(metrics->body,
+              ::testing::HasSubstr("tributary_config_reloads_total{result=\"failure\"} 1"));
+  SendAndExpect("still", "a.jsonl");
+
+  // A restart-only setting is reported and not applied.
+  Write("batch", "file/a", "");
+  std::string text = Slurp(dir_ + "/config.yaml");
+  text.replace(text.find("endpoint: 127.0.0.1:0"), 21, "endpoint: 127.0.0.1:1");
+  std::ofstream(dir_ + "/config.yaml") << text;
+  r = admin.Post("/-/reload", "", "text/plain");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_THAT(r->body, ::testing::HasSubstr("service.admin.endpoint needs a restart"));
+  EXPECT_EQ(admin.Get("/healthz")->status, 200);
+  EXPECT_EQ(admin.Get("/-/reload")->status, 405);
+  service->Shutdown();
+}
+
+TEST_F(ReloadTest, ARemovedExportersBacklogIsCountedAsDropped) {
+  // Nothing listens where otlp/stuck sends: what it is given stays in the buffer.
+  Write("batch", "file/a, otlp/stuck");
+  auto service = StartService();
+  SendAndExpect("stuck", "a.jsonl");
+  Write("batch", "file/a");
+  ReloadOutcome outcome = service->Reload();
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status;
+  httplib::Client admin("127.0.0.1", service->admin_port());
+  auto metrics = admin.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_THAT(metrics->body,
+              ::testing::HasSubstr("tributary_dropped_records_total{component=\"otlp/stuck\","
+                                   "reason=\"removed_by_reload\",signal=\"logs\"} 1"));
+  // The series of the exporter that is gone have gone with it.
+  EXPECT_THAT(
+      metrics->body,
+      ::testing::Not(::testing::HasSubstr("tributary_queue_size{exporter=\"otlp/stuck\"}")));
+  EXPECT_THAT(
+      metrics->body,
+      ::testing::Not(::testing::HasSubstr("tributary_buffer_records{exporter=\"otlp/stuck\"")));
+  EXPECT_THAT(metrics->body, ::testing::HasSubstr("tributary_queue_size{exporter=\"file/a\"}"));
+  service->Shutdown();
 }
 
 }  // namespace

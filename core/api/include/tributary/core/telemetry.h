@@ -2,9 +2,13 @@
 #define TRIBUTARY_CORE_TELEMETRY_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -65,6 +69,31 @@ class Telemetry {
   prometheus::Histogram& BufferFsyncDuration(const std::string& pipeline);
   void SetBuildInfo(const std::string& program, const std::string& version);
 
+  // Removes, from every family, the series whose labels `match`: those of
+  // components a reload took away. Components hold references to their
+  // series, so only the series of components that no longer exist may go.
+  using SeriesMatch = std::function<bool(const prometheus::Labels&)>;
+  void RemoveSeries(const SeriesMatch& match);
+  // Makes a family's series reachable by RemoveSeries.
+  template <class Metric>
+  void Track(prometheus::Family<Metric>& family) {
+    std::lock_guard<std::mutex> lock(tracked_mu_);
+    tracked_.push_back([&family](const SeriesMatch& match) {
+      for (const prometheus::MetricFamily& collected : family.Collect()) {
+        for (const prometheus::ClientMetric& m : collected.metric) {
+          prometheus::Labels labels;
+          for (const auto& l : m.label) labels[l.name] = l.value;
+          if (!match(labels) || !family.Has(labels)) continue;
+          if constexpr (std::is_same_v<Metric, prometheus::Histogram>) {
+            family.Remove(&family.Add(labels, prometheus::Histogram::BucketBoundaries{}));
+          } else {
+            family.Remove(&family.Add(labels));
+          }
+        }
+      }
+    });
+  }
+
  private:
   Telemetry();
   std::shared_ptr<prometheus::Registry> registry_;
@@ -92,6 +121,8 @@ class Telemetry {
   prometheus::Family<prometheus::Counter>& buffer_corrupt_;
   prometheus::Family<prometheus::Histogram>& fsync_duration_;
   prometheus::Family<prometheus::Gauge>& build_info_;
+  std::mutex tracked_mu_;
+  std::vector<std::function<void(const SeriesMatch&)>> tracked_;
 };
 
 // Serialises the registry plus process_* metrics in the Prometheus text format.
@@ -118,7 +149,7 @@ struct MetricFamily {
       // The registry hands every caller the same family of a name.
       f = &prometheus::detail::Builder<Metric>().Name(name).Help(help).Register(
           Telemetry::Get().registry());
-      family.store(f, std::memory_order_release);
+      if (family.exchange(f, std::memory_order_acq_rel) == nullptr) Telemetry::Get().Track(*f);
     }
     return *f;
   }

@@ -72,6 +72,9 @@ struct BufferOptions {
   std::chrono::milliseconds fsync_interval{1000};
   WhenFull when_full = WhenFull::kBlock;
   double replay_rate = 50000;  // records per second; 0 unlimited
+  // Opened by a reload in the process that wrote it: what it holds was
+  // counted as received already, so it is not counted as recovered.
+  bool reopened = false;
 
   static BufferOptions From(const BufferConfig& config, const std::string& pipeline, Signal signal);
 };

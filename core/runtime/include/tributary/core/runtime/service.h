@@ -3,9 +3,11 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -53,7 +55,8 @@ struct ServiceSettings {
                "decoded, not yet answered); a request beyond it gets 429 / RESOURCE_EXHAUSTED "
                "with Retry-After before its body is read or decompressed; 0: no limit");
     v.Optional("shutdown_timeout", shutdown_timeout,
-               "on SIGTERM/SIGINT, how long in-flight data may take to drain");
+               "on SIGTERM/SIGINT, and for the old pipelines on a reload, how long in-flight "
+               "data may take to drain");
     v.Optional("memory_trim_interval", memory_trim_interval,
                "how often the heap is checked, and its free memory handed back to the system "
                "when it exceeds three times what is in use (and 32 MiB); 0 leaves it to the "
@@ -74,6 +77,7 @@ struct PipelineSpec {
 struct ComponentSpec {
   ComponentId id;
   std::shared_ptr<const void> config;
+  std::string source;  // its YAML as read (environment expanded): equal sources, equal configs
 };
 
 // A loaded and validated configuration file.
@@ -95,9 +99,18 @@ absl::StatusOr<ServiceConfig> LoadConfigText(const Registry& registry, std::stri
                                              const std::string& file_name);
 absl::StatusOr<ServiceConfig> LoadConfigFile(const Registry& registry, const std::string& path);
 
-class ExporterRunner;
 class AdminServer;
-class WriteAheadBuffer;
+class PipelineGraph;
+class ReceiverSwitch;
+
+// What a reload did: ok, or why nothing changed (kAborted: another reload is
+// under way; kInvalidArgument: the file is invalid; kFailedPrecondition:
+// there is no file to reload; anything else: the new pipelines could not
+// start, and the previous ones were started again).
+struct ReloadOutcome {
+  absl::Status status;
+  std::vector<std::string> notes;  // settings that need a restart, components swapped
+};
 
 // The running pipelines of one process.
 class Service {
@@ -106,54 +119,47 @@ class Service {
   ~Service();
 
   absl::Status Start();
+  // Reads the configuration again (through the loader set here; the file
+  // given at start by default) and swaps in what changed, keeping what did
+  // not (README, Reload). Safe from any thread; one at a time.
+  ReloadOutcome Reload();
+  void SetLoader(std::function<absl::StatusOr<ServiceConfig>()> loader) {
+    loader_ = std::move(loader);
+  }
   void Shutdown() noexcept;
   bool ready() const { return ready_; }
   std::string StatusText() const;
   int admin_port() const;
 
  private:
-  // The consumers each receiver hands its data to, by receiver and signal.
-  using ReceiverHeads = std::map<std::string, std::map<Signal, std::vector<Consumer*>>>;
-  // Exporters, one instance each, shared by the pipelines naming them.
-  absl::Status CreateExporters();
-  // A connector's instance for one input signal, in the exporter place of
-  // the pipelines of that signal that list it.
-  struct ConnectorInstance {
-    std::string id;
-    std::unique_ptr<Connector> connector;
-    std::unique_ptr<Consumer> entry;  // what upstream pipelines hand data to
-    int feeders = 0;                  // pipelines exporting into it, not yet shut down
-    bool started = false;
+  // A receiver's instance with what it was built from. Its consumers are
+  // switches, pointed at the heads of the pipelines in force.
+  struct ReceiverSlot {
+    std::string source;
+    std::set<Signal> signals;
+    std::unique_ptr<Receiver> receiver;
+    std::map<Signal, std::unique_ptr<ReceiverSwitch>> switches;
   };
-  // One built pipeline.
-  struct Stage {
-    std::vector<std::unique_ptr<Processor>> processors;  // front to back
-    std::unique_ptr<WriteAheadBuffer> buffer;            // when configured
-    std::vector<ConnectorInstance*> feeds;               // connectors among its exporters
-  };
-  // One pipeline from its exporters (through the buffer when configured) back
-  // to its head, which the pipeline's receivers (receivers or connectors)
-  // will hand their data to.
-  absl::Status BuildPipeline(const PipelineSpec& p, ReceiverHeads* heads);
-  // The instance of connector `id` for `input`, created on first use with
-  // the heads of the pipelines that receive from it, which must be built.
-  absl::StatusOr<ConnectorInstance*> ConnectorFor(const ComponentId& id, Signal input,
-                                                  const ReceiverHeads& heads);
-  absl::Status CreateReceivers(const ReceiverHeads& receiver_heads);
-  // Exporters first, receivers last, so data has somewhere to go.
-  absl::Status StartComponents();
+  // Receivers of `graph` missing from receivers_ are created (not started:
+  // listed in `created`); every receiver's switches are pointed at `graph`'s
+  // heads.
+  absl::Status ConnectReceivers(PipelineGraph& graph, std::vector<std::string>* created);
+  absl::Status ReloadLocked(ServiceConfig next, std::vector<std::string>* notes);
   void StartTrimmer();
 
   const Registry& registry_;
   ServiceConfig config_;
   std::string program_;
-  std::map<std::string, std::unique_ptr<ExporterRunner>> exporters_;
-  std::vector<Stage> stages_;  // in build order: downstream first
-  std::map<std::pair<std::string, Signal>, ConnectorInstance> connectors_;
-  std::vector<std::unique_ptr<Consumer>> fanouts_;  // and pipeline heads
-  std::map<std::string, std::unique_ptr<Receiver>> receivers_;
+  std::function<absl::StatusOr<ServiceConfig>()> loader_;
+  std::unique_ptr<PipelineGraph> graph_;
+  mutable std::mutex state_mu_;  // guards graph_ and config_ against the status page
+  std::map<std::string, ReceiverSlot> receivers_;
+  // Receivers hand data through it; a reload closes it while it swaps the
+  // pipelines behind them.
+  std::unique_ptr<class ReceiverGate> gate_;
   std::unique_ptr<AdminServer> admin_;
   std::atomic<bool> ready_{false};
+  std::mutex reload_mu_;  // held by a reload and by Shutdown
   bool shut_down_ = false;
   std::mutex trim_mu_;
   std::condition_variable trim_cv_;
