@@ -103,6 +103,7 @@ void ExporterRunner::Deliver(Envelope& envelope) {
     const double rejected = status.ok() || narrowed ? SettleRejected(batch, report) : 0;
     if (status.ok()) {
       counters.sent->Increment(records - rejected);
+      Record("ok", status);
       return;
     }
     if (narrowed) {
@@ -126,6 +127,7 @@ void ExporterRunner::Deliver(Envelope& envelope) {
         give_up = true;
       }
     }
+    Record(give_up ? "failing" : "retrying", status);
     if (!give_up) {
       std::unique_lock<std::mutex> lock(mu_);
       aborted = cv_.wait_for(lock, wait, [&] { return abort_; });
@@ -161,6 +163,24 @@ void ExporterRunner::Deliver(Envelope& envelope) {
     }
     if (narrowed) rest = std::move(*report.retry);
   }
+}
+
+void ExporterRunner::Record(const char* state, const absl::Status& error) {
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::lock_guard<std::mutex> lock(health_mu_);
+  health_.state = state;
+  if (error.ok()) {
+    health_.last_success_at = now;
+  } else {
+    health_.last_error = error.ToString();
+    health_.last_error_at = now;
+  }
+}
+
+ExporterRunner::Health ExporterRunner::health() const {
+  std::lock_guard<std::mutex> lock(health_mu_);
+  return health_;
 }
 
 double ExporterRunner::SettleRejected(const Batch& batch, const ExportReport& report) {

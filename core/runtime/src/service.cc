@@ -13,11 +13,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "status_board.h"
 #include "tributary/core/log.h"
 #include "tributary/core/memory_budget.h"
+#include "tributary/core/otlp_codec.h"
 #include "tributary/core/runtime/admin_server.h"
 #include "tributary/core/runtime/buffer.h"
 #include "tributary/core/runtime/exporter_runner.h"
+#include "tributary/core/runtime/tap.h"
 #include "tributary/core/telemetry.h"
 
 #ifndef TRIBUTARY_VERSION
@@ -107,14 +110,32 @@ class PipelineGraph {
   // The consumer each receiver hands one signal to, by receiver.
   using Inputs = std::map<std::string, std::map<Signal, Consumer*>>;
 
-  // `reloading`: built by a reload, beside the graph it replaces.
+  // `reloading`: built by a reload, beside the graph it replaces. `taps`:
+  // where tap points register (none when null).
   PipelineGraph(const Registry& registry, ServiceConfig config, const std::string& program,
-                bool reloading)
-      : registry_(registry), config_(std::move(config)), program_(program), reloading_(reloading) {}
+                bool reloading, TapHub* taps)
+      : registry_(registry),
+        config_(std::move(config)),
+        program_(program),
+        reloading_(reloading),
+        taps_(taps) {}
   ~PipelineGraph() { Shutdown(Clock::now(), nullptr); }
 
   const ServiceConfig& config() const { return config_; }
   const Inputs& inputs() const { return inputs_; }
+  const std::map<std::string, std::unique_ptr<ExporterRunner>>& exporters() const {
+    return exporters_;
+  }
+  // Bytes held and allowed, of each pipeline's buffer.
+  std::map<std::string, std::pair<uint64_t, uint64_t>> buffers() const {
+    std::map<std::string, std::pair<uint64_t, uint64_t>> out;
+    for (const Stage& stage : stages_) {
+      if (stage.buffer) {
+        out[stage.pipeline] = {stage.buffer->size_bytes(), stage.buffer->options().max_bytes};
+      }
+    }
+    return out;
+  }
 
   // Creates every component; nothing runs yet.
   absl::Status Build() {
@@ -125,7 +146,9 @@ class PipelineGraph {
     }
     for (const auto& [key, by_signal] : heads) {
       if (config_.connectors.count(key)) continue;
-      for (const auto& [signal, list] : by_signal) inputs_[key][signal] = Join(list, &fanouts_);
+      for (const auto& [signal, list] : by_signal) {
+        inputs_[key][signal] = Point(key, TapPoint::Side::kOutput, signal, Join(list, &fanouts_));
+      }
     }
     return absl::OkStatus();
   }
@@ -297,10 +320,12 @@ class PipelineGraph {
         if (!c.ok()) return c.status();
         ++(*c)->feeders;
         stage.feeds.push_back(*c);
-        outs.push_back({key, (*c)->entry.get(), (*c)->connector->ReadsWireForm()});
+        outs.push_back({key, Point(key, TapPoint::Side::kInput, p.signal, (*c)->entry.get()),
+                        (*c)->connector->ReadsWireForm()});
       } else {
         ExporterRunner* runner = exporters_.at(key).get();
-        outs.push_back({key, runner, runner->ReadsWireForm()});
+        outs.push_back(
+            {key, Point(key, TapPoint::Side::kInput, p.signal, runner), runner->ReadsWireForm()});
       }
     }
     Consumer* next = nullptr;
@@ -324,6 +349,7 @@ class PipelineGraph {
       const std::string key = it->ToString();
       const ComponentSpec& spec = config_.processors.at(key);
       ComponentId instance_id = *it;
+      next = Point(key, TapPoint::Side::kOutput, p.signal, next);
       auto processor = registry_.processors().at(it->type).create(
           CreateContext{instance_id, program_}, spec.config.get(), p.signal, next);
       if (!processor.ok()) {
@@ -353,7 +379,10 @@ class PipelineGraph {
     ReceiverConsumers outputs;
     if (auto h = heads.find(key); h != heads.end()) {
       for (const auto& [signal, list] : h->second) {
-        if (f.outputs.at(input).count(signal)) SetConsumer(&outputs, signal, Join(list, &fanouts_));
+        if (f.outputs.at(input).count(signal)) {
+          SetConsumer(&outputs, signal,
+                      Point(key, TapPoint::Side::kOutput, signal, Join(list, &fanouts_)));
+        }
       }
     }
     const ComponentSpec& spec = config_.connectors.at(key);
@@ -369,6 +398,16 @@ class PipelineGraph {
     return &instance;
   }
 
+  // A tap point in front of `next`, when taps are on.
+  Consumer* Point(const std::string& component, TapPoint::Side side, Signal signal,
+                  Consumer* next) {
+    if (taps_ == nullptr) return next;
+    points_.push_back(std::make_unique<TapPoint>(taps_, component, side, signal, next));
+    return points_.back().get();
+  }
+
+  // Declared first, destroyed last: everything else hands data to them.
+  std::vector<std::unique_ptr<TapPoint>> points_;
   const Registry& registry_;
   const ServiceConfig config_;
   const std::string program_;
@@ -378,6 +417,7 @@ class PipelineGraph {
   std::vector<std::unique_ptr<Consumer>> fanouts_;  // and pipeline heads
   Inputs inputs_;
   const bool reloading_;
+  TapHub* const taps_;
   bool started_ = false;
   bool shut_down_ = false;
 };
@@ -566,6 +606,11 @@ void RemoveGoneSeries(const ServiceConfig& before, const ServiceConfig& after) {
   });
 }
 
+const TapHub& TapsOf(const std::unique_ptr<TapHub>& taps) {
+  static const TapHub* const kNone = new TapHub();
+  return taps ? *taps : *kNone;
+}
+
 double UnixNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -576,7 +621,15 @@ Service::Service(const Registry& registry, ServiceConfig config, std::string pro
     : registry_(registry),
       config_(std::move(config)),
       program_(std::move(program)),
+      board_(std::make_unique<StatusBoard>()),
       gate_(std::make_unique<ReceiverGate>()) {
+  const TapConfig& tap = config_.settings.admin.tap;
+  if (tap.enabled) {
+    TapLimits limits;
+    limits.max_concurrent = tap.max_concurrent;
+    limits.lines_per_second = tap.lines_per_second;
+    taps_ = std::make_unique<TapHub>(limits);
+  }
   if (!config_.file.empty() && config_.file != "<built-in>") {
     loader_ = [this, file = config_.file] { return LoadConfigFile(registry_, file); };
   }
@@ -596,10 +649,13 @@ absl::Status Service::Start() {
   kReloads.Add({{"result", "success"}});
   kReloads.Add({{"result", "failure"}});
   kLastReloadOk.Add({}).Set(1);
+  started_at_ = UnixNow();
   if (!config_.settings.admin.endpoint.empty()) {
     admin_ = std::make_unique<AdminServer>(
         config_.settings.admin.endpoint, config_.settings.admin.limits,
         [this] { return ready_.load(); }, [this] { return StatusText(); });
+    admin_->SetStatusJson([this] { return StatusJson(); });
+    admin_->SetTaps(taps_.get());
     admin_->SetReload([this] {
       ReloadOutcome outcome = Reload();
       if (outcome.status.ok()) {
@@ -618,7 +674,7 @@ absl::Status Service::Start() {
   }
   {
     std::lock_guard<std::mutex> state(state_mu_);
-    graph_ = std::make_unique<PipelineGraph>(registry_, config_, program_, false);
+    graph_ = std::make_unique<PipelineGraph>(registry_, config_, program_, false, taps_.get());
   }
   if (absl::Status s = graph_->Build(); !s.ok()) return s;
   if (absl::Status s = graph_->Start(); !s.ok()) return s;
@@ -629,7 +685,7 @@ absl::Status Service::Start() {
       return absl::Status(s.code(), absl::StrCat("receiver ", key, ": ", s.message()));
     }
   }
-  if (config_.settings.memory_trim_interval.count() > 0) StartTrimmer();
+  StartHousekeeping();
   kLastReloadTime.Add({}).Set(UnixNow());
   ready_ = true;
   Log(LogLevel::kInfo, program_, "started",
@@ -697,6 +753,12 @@ ReloadOutcome Service::Reload() {
     outcome.status = absl::InvalidArgumentError(next.status().message());
   }
   kReloads.Add({{"result", outcome.status.ok() ? "success" : "failure"}}).Increment();
+  {
+    std::lock_guard<std::mutex> state(state_mu_);
+    last_reload_result_ = outcome.status.ok() ? "success" : "failure";
+    last_reload_at_ = UnixNow();
+    last_reload_error_ = outcome.status.ok() ? "" : std::string(outcome.status.message());
+  }
   kLastReloadOk.Add({}).Set(outcome.status.ok() ? 1 : 0);
   if (outcome.status.ok()) {
     kLastReloadTime.Add({}).Set(UnixNow());
@@ -722,6 +784,10 @@ absl::Status Service::ReloadLocked(ServiceConfig next, std::vector<std::string>*
                      "'");
     next.settings.buffer.directory = now.buffer.directory;
   }
+  if (!(next.settings.admin.tap == now.admin.tap)) {
+    notes->push_back("service.admin.tap needs a restart");
+    next.settings.admin.tap = now.admin.tap;
+  }
   if (next.settings.memory_trim_interval != now.memory_trim_interval) {
     notes->push_back("service.memory_trim_interval needs a restart");
     next.settings.memory_trim_interval = now.memory_trim_interval;
@@ -737,7 +803,7 @@ absl::Status Service::ReloadLocked(ServiceConfig next, std::vector<std::string>*
                       fed != signals.end() && fed->second == slot.signals;
     if (!same) leaving.push_back(key);
   }
-  auto fresh = std::make_unique<PipelineGraph>(registry_, next, program_, true);
+  auto fresh = std::make_unique<PipelineGraph>(registry_, next, program_, true, taps_.get());
   if (absl::Status s = fresh->Build(); !s.ok()) return s;
 
   const Deadline deadline = Clock::now() + next.settings.shutdown_timeout;
@@ -766,7 +832,7 @@ absl::Status Service::ReloadLocked(ServiceConfig next, std::vector<std::string>*
     fresh.reset();
     {
       std::lock_guard<std::mutex> state(state_mu_);
-      graph_ = std::make_unique<PipelineGraph>(registry_, config_, program_, true);
+      graph_ = std::make_unique<PipelineGraph>(registry_, config_, program_, true, taps_.get());
     }
     absl::Status back = graph_->Build();
     if (back.ok()) back = graph_->Start();
@@ -810,7 +876,7 @@ absl::Status Service::ReloadLocked(ServiceConfig next, std::vector<std::string>*
   return connected;
 }
 
-void Service::StartTrimmer() {
+void Service::StartHousekeeping() {
   // glibc keeps freed memory in its arenas; after a burst (a backlog sent,
   // a spike of large batches) that shows as resident memory far above what
   // is in use. It goes back once the free part outgrows three times what is
@@ -818,12 +884,18 @@ void Service::StartTrimmer() {
   // from the buffer, exported and freed swings the heap by tens of MiB) is
   // reused where it lies, so resident memory is flat in steady state instead
   // of being handed back and faulted in again every interval.
-  trimmer_ = std::thread([this, interval = config_.settings.memory_trim_interval] {
+  board_->Sample(UnixNow(), StatusBoard::Read(TapsOf(taps_)));
+  housekeeping_ = std::thread([this, interval = config_.settings.memory_trim_interval] {
     std::unique_lock<std::mutex> lock(trim_mu_);
-    while (!trim_cv_.wait_for(lock, interval, [&] { return trim_stop_; })) {
+    Clock::time_point next_trim = Clock::now() + interval;
+    while (!trim_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return trim_stop_; })) {
       lock.unlock();
-      const struct mallinfo2 info = mallinfo2();
-      if (info.fordblks > std::max<size_t>(32u << 20, 3 * info.uordblks)) malloc_trim(0);
+      board_->Sample(UnixNow(), StatusBoard::Read(TapsOf(taps_)));
+      if (interval.count() > 0 && Clock::now() >= next_trim) {
+        next_trim = Clock::now() + interval;
+        const struct mallinfo2 info = mallinfo2();
+        if (info.fordblks > std::max<size_t>(32u << 20, 3 * info.uordblks)) malloc_trim(0);
+      }
       lock.lock();
     }
   });
@@ -842,7 +914,8 @@ void Service::Shutdown() noexcept {
     trim_stop_ = true;
   }
   trim_cv_.notify_all();
-  if (trimmer_.joinable()) trimmer_.join();
+  if (housekeeping_.joinable()) housekeeping_.join();
+  if (taps_) taps_->CloseAll();
   if (admin_) admin_->Stop();
   Log(LogLevel::kInfo, program_, "stopped");
 }
@@ -853,6 +926,205 @@ std::string Service::StatusText() const {
                                  "\nready: ", ready_ ? "yes" : "no", "\n");
   absl::StrAppend(&out, graph_ ? graph_->Describe() : "\n(reloading)\n");
   absl::StrAppend(&out, "\nendpoints: /metrics /healthz /readyz\n");
+  return out;
+}
+
+namespace {
+
+void AppendString(std::string_view text, std::string* out) {
+  out->push_back('"');
+  AppendJsonEscaped(text, out);
+  out->push_back('"');
+}
+
+void AppendNumber(std::optional<double> v, std::string* out) {
+  if (!v) {
+    out->append("null");
+    return;
+  }
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%.15g", *v);
+  out->append(buf);
+}
+
+void AppendIds(const std::vector<ComponentId>& ids, std::string* out) {
+  out->push_back('[');
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i) out->push_back(',');
+    AppendString(ids[i].ToString(), out);
+  }
+  out->push_back(']');
+}
+
+std::optional<double> Sum(std::optional<double> a, std::optional<double> b) {
+  if (!a) return b;
+  if (!b) return a;
+  return *a + *b;
+}
+
+}  // namespace
+
+std::string Service::StatusJson() const {
+  std::lock_guard<std::mutex> state(state_mu_);
+  std::string out = "{";
+  absl::StrAppend(&out, "\"program\":");
+  AppendString(program_, &out);
+  absl::StrAppend(&out, ",\"version\":");
+  AppendString(TRIBUTARY_VERSION, &out);
+  absl::StrAppend(&out, ",\"config\":");
+  AppendString(config_.file, &out);
+  absl::StrAppend(&out, ",\"ready\":", ready_ ? "true" : "false", ",\"started_at\":");
+  AppendNumber(started_at_, &out);
+  absl::StrAppend(&out, ",\"now\":");
+  AppendNumber(UnixNow(), &out);
+  absl::StrAppend(&out, ",\"window_seconds\":", StatusBoard::kWindowSeconds, ",\"taps_open\":");
+  if (taps_) {
+    absl::StrAppend(&out, taps_->open_taps());
+  } else {
+    out.append("null");
+  }
+  absl::StrAppend(&out, ",\"reload\":{\"result\":");
+  AppendString(last_reload_result_, &out);
+  absl::StrAppend(&out, ",\"at\":");
+  AppendNumber(last_reload_at_ > 0 ? std::optional<double>(last_reload_at_) : std::nullopt, &out);
+  absl::StrAppend(&out, ",\"error\":");
+  AppendString(last_reload_error_, &out);
+  absl::StrAppend(&out, "},\"pipelines\":[");
+  if (graph_ == nullptr) {
+    out.append("],\"components\":[]}");
+    return out;
+  }
+  const auto buffers = graph_->buffers();
+  // In what each processor takes: the output of what stands before it.
+  std::map<std::string, std::pair<std::optional<double>, std::optional<double>>> processor_in;
+  bool first = true;
+  for (const PipelineSpec& p : config_.pipelines) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.append("{\"id\":");
+    AppendString(p.id, &out);
+    out.append(",\"signal\":");
+    AppendString(SignalName(p.signal), &out);
+    out.append(",\"receivers\":");
+    AppendIds(p.receivers, &out);
+    out.append(",\"processors\":");
+    AppendIds(p.processors, &out);
+    out.append(",\"exporters\":");
+    AppendIds(p.exporters, &out);
+    const std::string key = "pipeline|" + p.id;
+    out.append(",\"in_per_second\":");
+    AppendNumber(board_->Rate(key), &out);
+    out.append(",\"in_total\":");
+    AppendNumber(board_->Total(key), &out);
+    out.append(",\"buffer\":");
+    if (auto b = buffers.find(p.id); b != buffers.end()) {
+      absl::StrAppend(&out, "{\"bytes\":", b->second.first, ",\"capacity\":", b->second.second,
+                      "}");
+    } else {
+      out.append("null");
+    }
+    out.push_back('}');
+    std::string before = key;
+    for (const ComponentId& id : p.processors) {
+      auto& [rate, total] = processor_in[id.ToString()];
+      const bool head = before == key;
+      rate = Sum(rate, board_->Rate(head ? key : "out|" + before));
+      total = Sum(total, board_->Total(head ? key : "out|" + before));
+      before = id.ToString();
+    }
+  }
+  out.append("],\"components\":[");
+  first = true;
+  auto component = [&](const std::string& id, const char* kind, std::optional<double> in_rate,
+                       std::optional<double> in_total, std::optional<double> out_rate,
+                       std::optional<double> out_total, const std::string& history_key) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.append("{\"id\":");
+    AppendString(id, &out);
+    absl::StrAppend(&out, ",\"kind\":\"", kind, "\",\"in_per_second\":");
+    AppendNumber(in_rate, &out);
+    out.append(",\"in_total\":");
+    AppendNumber(in_total, &out);
+    out.append(",\"out_per_second\":");
+    AppendNumber(out_rate, &out);
+    out.append(",\"out_total\":");
+    AppendNumber(out_total, &out);
+    out.append(",\"dropped\":{");
+    bool first_drop = true;
+    for (const auto& [reason, n] : board_->Drops(id)) {
+      if (!first_drop) out.push_back(',');
+      first_drop = false;
+      AppendString(reason, &out);
+      out.push_back(':');
+      AppendNumber(n, &out);
+    }
+    out.append("},\"dropped_per_second\":");
+    AppendNumber(board_->Rate("dropped|" + id), &out);
+    out.append(",\"history\":[");
+    const std::vector<double> history = board_->History(history_key);
+    for (size_t i = 0; i < history.size(); ++i) {
+      if (i) out.push_back(',');
+      AppendNumber(history[i], &out);
+    }
+    out.push_back(']');
+  };
+  std::set<std::string> seen;
+  for (const PipelineSpec& p : config_.pipelines) {
+    for (const ComponentId& id : p.receivers) {
+      const std::string key = id.ToString();
+      if (config_.IsConnector(id) || !seen.insert(key).second) continue;
+      component(key, "receiver",
+                Sum(board_->Rate("accepted|" + key), board_->Rate("refused|" + key)),
+                Sum(board_->Total("accepted|" + key), board_->Total("refused|" + key)),
+                board_->Rate("out|" + key), board_->Total("out|" + key), "out|" + key);
+      out.append(",\"refused_per_second\":");
+      AppendNumber(board_->Rate("refused|" + key), &out);
+      out.append(",\"refused_total\":");
+      AppendNumber(board_->Total("refused|" + key), &out);
+      out.push_back('}');
+    }
+  }
+  for (const PipelineSpec& p : config_.pipelines) {
+    for (const ComponentId& id : p.processors) {
+      const std::string key = id.ToString();
+      if (!seen.insert(key).second) continue;
+      const auto& [in_rate, in_total] = processor_in[key];
+      component(key, "processor", in_rate, in_total, board_->Rate("out|" + key),
+                board_->Total("out|" + key), "out|" + key);
+      out.push_back('}');
+    }
+  }
+  for (const auto& [key, spec] : config_.connectors) {
+    if (!seen.insert(key).second) continue;
+    component(key, "connector", board_->Rate("in|" + key), board_->Total("in|" + key),
+              board_->Rate("out|" + key), board_->Total("out|" + key), "in|" + key);
+    out.push_back('}');
+  }
+  for (const auto& [key, runner] : graph_->exporters()) {
+    if (!seen.insert(key).second) continue;
+    component(key, "exporter", board_->Rate("in|" + key), board_->Total("in|" + key),
+              board_->Rate("sent|" + key), board_->Total("sent|" + key), "sent|" + key);
+    out.append(",\"failed_per_second\":");
+    AppendNumber(board_->Rate("failed|" + key), &out);
+    out.append(",\"retried_per_second\":");
+    AppendNumber(board_->Rate("retried|" + key), &out);
+    absl::StrAppend(&out, ",\"queue\":{\"size\":", runner->queue_depth(),
+                    ",\"capacity\":", runner->queue_capacity(), "}");
+    const ExporterRunner::Health health = runner->health();
+    absl::StrAppend(&out, ",\"state\":\"", health.state, "\",\"last_error\":");
+    AppendString(health.last_error, &out);
+    out.append(",\"last_error_at\":");
+    AppendNumber(
+        health.last_error_at > 0 ? std::optional<double>(health.last_error_at) : std::nullopt,
+        &out);
+    out.append(",\"last_success_at\":");
+    AppendNumber(
+        health.last_success_at > 0 ? std::optional<double>(health.last_success_at) : std::nullopt,
+        &out);
+    out.push_back('}');
+  }
+  out.append("]}");
   return out;
 }
 

@@ -13,6 +13,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "tributary/core/runtime/admin_server.h"
+#include "tributary/core/runtime/tap.h"
 
 namespace tributary::core::runtime {
 namespace {
@@ -53,7 +55,7 @@ service:
   EXPECT_THAT(metrics->body, ::testing::HasSubstr("process_resident_memory_bytes"));
   EXPECT_THAT(metrics->body,
               ::testing::HasSubstr("tributary_queue_capacity{exporter=\"file\"} 1000"));
-  auto status = admin.Get("/");
+  auto status = admin.Get("/?format=text");
   ASSERT_TRUE(status);
   EXPECT_THAT(status->body,
               ::testing::HasSubstr("logs: receivers [otlp] processors [] exporters [file]"));
@@ -274,6 +276,93 @@ TEST_F(ReloadTest, ARemovedExportersBacklogIsCountedAsDropped) {
       ::testing::Not(::testing::HasSubstr("tributary_buffer_records{exporter=\"otlp/stuck\"")));
   EXPECT_THAT(metrics->body, ::testing::HasSubstr("tributary_queue_size{exporter=\"file/a\"}"));
   service->Shutdown();
+}
+
+}  // namespace
+}  // namespace tributary::core::runtime
+
+namespace tributary::core::runtime {
+namespace {
+
+TEST_F(ReloadTest, TapShowsWhatPassesAndStatusCountsIt) {
+  Write("batch", "file/a", "  admin:\n    endpoint: 127.0.0.1:0\n    tap: {max_concurrent: 1}\n");
+  std::string text = Slurp(dir_ + "/config.yaml");
+  // The second admin block replaces the first.
+  text.erase(text.find("  admin:\n    endpoint: 127.0.0.1:0\n"), 35);
+  std::ofstream(dir_ + "/config.yaml") << text;
+  auto service = StartService();
+  httplib::Client admin("127.0.0.1", service->admin_port());
+  admin.set_read_timeout(30, 0);
+
+  int tapped_status = 0;
+  std::string tapped_body, tapped_type;
+  std::thread tap([&] {
+    httplib::Client c("127.0.0.1", service->admin_port());
+    c.set_read_timeout(30, 0);
+    auto r = c.Get("/api/v1/tap?component=batch&signal=logs&limit=1&duration=20s");
+    if (!r) return;
+    tapped_status = r->status;
+    tapped_body = r->body;
+    tapped_type = r->get_header_value("Content-Type");
+  });
+  for (int i = 0; i < 1000; ++i) {
+    if (admin.Get("/api/v1/status")->body.find("\"taps_open\":1,") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // One tap is allowed at once.
+  auto second = admin.Get("/api/v1/tap?component=otlp&duration=100ms");
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->status, 429);
+  SendAndExpect("tapped-record", "a.jsonl");
+  tap.join();
+  EXPECT_EQ(tapped_status, 200);
+  EXPECT_THAT(tapped_body, ::testing::HasSubstr("\"stringValue\":\"tapped-record\""));
+  EXPECT_EQ(tapped_type, "application/x-ndjson");
+
+  auto unknown = admin.Get("/api/v1/tap?component=nope");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  EXPECT_THAT(unknown->body, ::testing::HasSubstr("known: batch, file/a, otlp"));
+  auto wrong_signal = admin.Get("/api/v1/tap?component=otlp&signal=traces");
+  ASSERT_TRUE(wrong_signal);
+  EXPECT_EQ(wrong_signal->status, 404);
+  EXPECT_EQ(admin.Get("/api/v1/tap?component=otlp&signal=spans")->status, 404);
+  EXPECT_EQ(admin.Get("/api/v1/tap")->status, 400);
+
+  // The status API counts the record at every component within a sample.
+  std::string status;
+  for (int i = 0; i < 100; ++i) {
+    status = admin.Get("/api/v1/status")->body;
+    if (status.find("\"id\":\"file/a\",\"kind\":\"exporter\",\"in_per_second\"") !=
+            std::string::npos &&
+        status.find("\"out_total\":1,") != std::string::npos &&
+        status.find("\"state\":\"ok\"") != std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_THAT(status, ::testing::HasSubstr("\"in_total\":1,"));
+  EXPECT_THAT(status, ::testing::HasSubstr("\"id\":\"otlp\",\"kind\":\"receiver\""));
+  EXPECT_THAT(status, ::testing::HasSubstr("\"state\":\"ok\""));
+  EXPECT_THAT(status, ::testing::HasSubstr("\"queue\":{\"size\":0,\"capacity\":1000}"));
+  EXPECT_THAT(admin.Get("/")->body, ::testing::HasSubstr("<title>Tributary status</title>"));
+  EXPECT_THAT(admin.Get("/?format=text")->body,
+              ::testing::HasSubstr("logs: receivers [otlp] processors [batch] exporters [file/a]"));
+  service->Shutdown();
+}
+
+TEST(AdminQueryTest, ReadsDecodedValues) {
+  EXPECT_EQ(QueryValue("/api/v1/tap?component=otlp%2Fhttp&limit=5", "component"), "otlp/http");
+  EXPECT_EQ(QueryValue("/api/v1/tap?component=otlp&limit=5", "limit"), "5");
+  EXPECT_EQ(QueryValue("/api/v1/tap?component=otlp", "limit"), "");
+  EXPECT_EQ(QueryValue("/api/v1/tap", "component"), "");
+  TapRequest tap;
+  EXPECT_TRUE(ParseTapQuery("/t?component=a&duration=1500ms&limit=3", &tap).ok());
+  EXPECT_EQ(tap.duration, std::chrono::milliseconds(1500));
+  EXPECT_EQ(tap.limit, 3u);
+  EXPECT_FALSE(ParseTapQuery("/t?component=a&limit=0", &tap).ok());
+  EXPECT_FALSE(ParseTapQuery("/t?component=a&duration=soon", &tap).ok());
+  EXPECT_TRUE(absl::IsNotFound(ParseTapQuery("/t?component=a&signal=events", &tap)));
 }
 
 }  // namespace

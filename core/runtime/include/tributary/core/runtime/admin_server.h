@@ -1,6 +1,7 @@
 #ifndef TRIBUTARY_CORE_RUNTIME_ADMIN_SERVER_H_
 #define TRIBUTARY_CORE_RUNTIME_ADMIN_SERVER_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -13,8 +14,21 @@
 
 namespace tributary::core::runtime {
 
-// Serves /metrics (self-metrics), /healthz, /readyz, a plain-text status
-// page and POST /-/reload on its own threads.
+class TapHub;
+struct TapRequest;
+
+// The value of `name` in the query of `target` (percent-decoded); empty
+// when absent.
+std::string QueryValue(std::string_view target, std::string_view name);
+// GET /api/v1/tap?component=ID&signal=S&limit=N&duration=D.
+absl::Status ParseTapQuery(std::string_view target, TapRequest* tap);
+// Opens the tap and answers with its lines: 200 (NDJSON), 404 for an unknown
+// component or signal, 429 when too many taps are open.
+common::http::ServerResponse AnswerTap(TapHub& taps, const TapRequest& request);
+
+// Serves /metrics (self-metrics), /healthz, /readyz, the status page (HTML,
+// or text with ?format=text) and API, the live tap and POST /-/reload on its
+// own threads.
 class AdminServer {
  public:
   AdminServer(std::string endpoint, common::http::ServerLimits limits, std::function<bool()> ready,
@@ -25,6 +39,11 @@ class AdminServer {
   void SetReload(std::function<common::http::ServerResponse()> reload) {
     reload_ = std::move(reload);
   }
+  // GET /api/v1/status answers with what `json` returns; GET / shows it as
+  // a page.
+  void SetStatusJson(std::function<std::string()> json) { status_json_ = std::move(json); }
+  // GET /api/v1/tap opens taps there (404 when null).
+  void SetTaps(TapHub* taps) { taps_ = taps; }
   absl::Status Start();
   void Stop();
   int port() const { return port_; }
@@ -37,8 +56,16 @@ class AdminServer {
   std::function<bool()> ready_;
   std::function<std::string()> status_;
   std::function<common::http::ServerResponse()> reload_;
+  std::function<std::string()> status_json_;
+  TapHub* taps_ = nullptr;
+  // Answers that wait (reloads, taps) run on threads of their own.
+  void RunAside(std::function<void()> work);
   std::mutex threads_mu_;
-  std::vector<std::thread> threads_;  // reloads under way or done, joined at Stop
+  struct Aside {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::vector<Aside> threads_;
   std::unique_ptr<common::http::Server> server_;
   int port_ = 0;
 };

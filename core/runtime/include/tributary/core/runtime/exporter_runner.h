@@ -39,6 +39,15 @@ class ExporterRunner : public Consumer {
 
   const std::string& id() const { return id_; }
   size_t queue_depth() const;
+  size_t queue_capacity() const { return static_cast<size_t>(queue_config_.queue_size); }
+  // How the last export attempts went, for the status page.
+  struct Health {
+    const char* state = "idle";  // idle (nothing sent yet), ok, retrying, failing
+    std::string last_error;
+    double last_error_at = 0;  // Unix seconds; 0: never
+    double last_success_at = 0;
+  };
+  Health health() const;
   // Whether the exporter takes batches in wire form (Exporter::ReadsWireForm).
   bool ReadsWireForm() const { return exporter_->ReadsWireForm(); }
 
@@ -79,6 +88,9 @@ class ExporterRunner : public Consumer {
   prometheus::Gauge& queue_size_;
   prometheus::Histogram& export_duration_;
   LogLimiter log_limiter_;
+  void Record(const char* state, const absl::Status& error);
+  mutable std::mutex health_mu_;
+  Health health_;
 };
 
 }  // namespace tributary::core::runtime

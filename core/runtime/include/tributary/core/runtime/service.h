@@ -21,19 +21,46 @@
 
 namespace tributary::core::runtime {
 
+// `service.admin.tap`: GET /api/v1/tap.
+struct TapConfig {
+  bool enabled = true;
+  int max_concurrent = 4;
+  double lines_per_second = 10;
+  template <class V>
+  void VisitFields(V&& v) {
+    v.Optional("enabled", enabled,
+               "tap points on every component (they also count the records each one passes, "
+               "for the status page); false leaves them out");
+    v.Optional("max_concurrent", max_concurrent, "taps open at once; more are answered 429");
+    v.Optional("lines_per_second", lines_per_second,
+               "batches a tap copies per second at most (each one line of OTLP/JSON)");
+  }
+  bool operator==(const TapConfig&) const = default;
+  absl::Status Validate() const {
+    if (max_concurrent < 1) return absl::InvalidArgumentError("max_concurrent must be at least 1");
+    if (!(lines_per_second > 0)) return absl::InvalidArgumentError("lines_per_second must be > 0");
+    return absl::OkStatus();
+  }
+};
+
 // `service.admin`: the self-metrics and health endpoint.
 struct AdminConfig {
   std::string endpoint = "localhost:8888";
   common::http::ServerLimits limits;
+  TapConfig tap;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("endpoint", endpoint,
-               "host:port of /metrics, /healthz, /readyz and the status page; "
-               "loopback by default (`0.0.0.0:8888` serves every interface), an empty value "
-               "turns it off");
+               "host:port of /metrics, /healthz, /readyz, the status page and API, the tap and "
+               "POST /-/reload; loopback by default (`0.0.0.0:8888` serves every interface), an "
+               "empty value turns it off");
+    v.Optional("tap", tap, "live tap (GET /api/v1/tap)");
     limits.VisitFields(v);
   }
-  absl::Status Validate() const { return limits.Validate(); }
+  absl::Status Validate() const {
+    if (absl::Status s = tap.Validate(); !s.ok()) return s;
+    return limits.Validate();
+  }
 };
 
 // `service`, less `pipelines` (read separately to check references).
@@ -102,6 +129,8 @@ absl::StatusOr<ServiceConfig> LoadConfigFile(const Registry& registry, const std
 class AdminServer;
 class PipelineGraph;
 class ReceiverSwitch;
+class StatusBoard;
+class TapHub;
 
 // What a reload did: ok, or why nothing changed (kAborted: another reload is
 // under way; kInvalidArgument: the file is invalid; kFailedPrecondition:
@@ -129,6 +158,9 @@ class Service {
   void Shutdown() noexcept;
   bool ready() const { return ready_; }
   std::string StatusText() const;
+  // GET /api/v1/status: per pipeline and component, rates over the last
+  // seconds, drops, queues, buffers, exporter state, build and reload.
+  std::string StatusJson() const;
   int admin_port() const;
 
  private:
@@ -145,18 +177,27 @@ class Service {
   // heads.
   absl::Status ConnectReceivers(PipelineGraph& graph, std::vector<std::string>* created);
   absl::Status ReloadLocked(ServiceConfig next, std::vector<std::string>* notes);
-  void StartTrimmer();
+  // Once a second: the status page's sample; and the heap's trim.
+  void StartHousekeeping();
 
   const Registry& registry_;
   ServiceConfig config_;
   std::string program_;
   std::function<absl::StatusOr<ServiceConfig>()> loader_;
+  // Outlive the pipelines, whose tap points register with them.
+  std::unique_ptr<TapHub> taps_;  // null when service.admin.tap.enabled is false
+  std::unique_ptr<StatusBoard> board_;
   std::unique_ptr<PipelineGraph> graph_;
   mutable std::mutex state_mu_;  // guards graph_ and config_ against the status page
   std::map<std::string, ReceiverSlot> receivers_;
   // Receivers hand data through it; a reload closes it while it swaps the
   // pipelines behind them.
   std::unique_ptr<class ReceiverGate> gate_;
+  double started_at_ = 0;
+  // The last reload, for the status page (guarded by state_mu_).
+  std::string last_reload_result_ = "none";
+  double last_reload_at_ = 0;
+  std::string last_reload_error_;
   std::unique_ptr<AdminServer> admin_;
   std::atomic<bool> ready_{false};
   std::mutex reload_mu_;  // held by a reload and by Shutdown
@@ -164,7 +205,7 @@ class Service {
   std::mutex trim_mu_;
   std::condition_variable trim_cv_;
   bool trim_stop_ = false;
-  std::thread trimmer_;
+  std::thread housekeeping_;
 };
 
 // The whole program: flags, config, signals, drain. Returns the exit code.

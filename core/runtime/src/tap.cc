@@ -1,0 +1,142 @@
+#include "tributary/core/runtime/tap.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "tributary/core/otlp_codec.h"
+
+namespace tributary::core::runtime {
+
+struct TapHub::Session {
+  TapRequest request;
+  std::condition_variable cv;
+  TapResult result;
+  bool done = false;
+  // Token bucket of lines per second.
+  double tokens = 1;
+  Clock::time_point refilled = Clock::now();
+};
+
+TapPoint::TapPoint(TapHub* hub, std::string component, Side side, Signal signal, Consumer* next)
+    : hub_(hub), component_(std::move(component)), side_(side), signal_(signal), next_(next) {
+  hub_->Register(this);
+}
+
+TapPoint::~TapPoint() { hub_->Unregister(this); }
+
+absl::Status TapPoint::Consume(Envelope envelope) noexcept {
+  if (envelope.batch) records_.fetch_add(envelope.batch->record_count(), std::memory_order_relaxed);
+  if (open_.load(std::memory_order_relaxed) != 0 && envelope.batch) hub_->Publish(this, envelope);
+  return next_->Consume(std::move(envelope));
+}
+
+bool TapHub::Matches(const Session& s, const TapPoint& p) const {
+  return p.component() == s.request.component &&
+         (!s.request.signal || *s.request.signal == p.signal());
+}
+
+void TapHub::Register(TapPoint* point) {
+  std::lock_guard<std::mutex> lock(mu_);
+  points_.insert(point);
+  for (Session* s : sessions_) {
+    if (Matches(*s, *point)) point->open_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void TapHub::Unregister(TapPoint* point) {
+  std::lock_guard<std::mutex> lock(mu_);
+  points_.erase(point);
+  auto& gone = point->side() == TapPoint::Side::kOutput ? gone_.output : gone_.input;
+  gone[point->component()] += point->records();
+}
+
+TapHub::Totals TapHub::totals() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Totals out = gone_;
+  for (const TapPoint* p : points_) {
+    auto& side = p->side() == TapPoint::Side::kOutput ? out.output : out.input;
+    side[p->component()] += p->records();
+  }
+  return out;
+}
+
+void TapHub::Publish(TapPoint* point, const Envelope& envelope) {
+  // Rendering happens under the lock: taps are few and rate-limited, and a
+  // point without a tap never gets here.
+  std::lock_guard<std::mutex> lock(mu_);
+  const Clock::time_point now = Clock::now();
+  for (Session* s : sessions_) {
+    if (s->done || !Matches(*s, *point)) continue;
+    const double elapsed = std::chrono::duration<double>(now - s->refilled).count();
+    s->tokens = std::min(1.0, s->tokens + elapsed * limits_.lines_per_second);
+    s->refilled = now;
+    if (s->tokens < 1) continue;
+    s->tokens -= 1;
+    const size_t before = s->result.lines.size();
+    if (const auto& wire = envelope.batch->wire(); wire) {
+      if (!AppendOtlpJson(envelope.batch->signal(), *wire, &s->result.lines)) {
+        s->result.lines.resize(before);
+        continue;
+      }
+    } else {
+      AppendOtlpJson(*envelope.batch, &s->result.lines);
+    }
+    s->result.lines.push_back('\n');
+    ++s->result.count;
+    if (s->result.lines.size() > limits_.max_buffered_bytes) {
+      s->result.cut = true;
+      s->done = true;
+    }
+    if (s->result.count >= s->request.limit) s->done = true;
+    if (s->done) s->cv.notify_all();
+  }
+}
+
+absl::StatusOr<TapResult> TapHub::Tap(const TapRequest& request) {
+  Session session;
+  session.request = request;
+  session.request.duration = std::min(request.duration, limits_.max_duration);
+  std::unique_lock<std::mutex> lock(mu_);
+  std::set<std::string> components;
+  std::set<std::string> signals;
+  bool any = false;
+  for (const TapPoint* p : points_) {
+    components.insert(p->component());
+    if (p->component() == request.component) signals.insert(std::string(SignalName(p->signal())));
+    if (Matches(session, *p)) any = true;
+  }
+  if (!any) {
+    if (!components.count(request.component)) {
+      return absl::NotFoundError(absl::StrCat("no component '", request.component,
+                                              "'; known: ", absl::StrJoin(components, ", ")));
+    }
+    return absl::NotFoundError(absl::StrCat("component '", request.component, "' takes no ",
+                                            std::string(SignalName(*request.signal)),
+                                            "; it takes: ", absl::StrJoin(signals, ", ")));
+  }
+  if (static_cast<int>(sessions_.size()) >= limits_.max_concurrent) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(sessions_.size(), " taps are open, the most allowed at once"));
+  }
+  if (closed_) return absl::UnavailableError("shutting down");
+  sessions_.push_back(&session);
+  for (TapPoint* p : points_) {
+    if (Matches(session, *p)) p->open_.fetch_add(1, std::memory_order_relaxed);
+  }
+  session.cv.wait_for(lock, session.request.duration, [&] { return session.done || closed_; });
+  session.done = true;
+  sessions_.erase(std::find(sessions_.begin(), sessions_.end(), &session));
+  for (TapPoint* p : points_) {
+    if (Matches(session, *p)) p->open_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  return std::move(session.result);
+}
+
+void TapHub::CloseAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  closed_ = true;
+  for (Session* s : sessions_) s->cv.notify_all();
+}
+
+}  // namespace tributary::core::runtime
