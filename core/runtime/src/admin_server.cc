@@ -49,7 +49,6 @@ std::string QueryValue(std::string_view target, std::string_view name) {
 
 absl::Status ParseTapQuery(std::string_view target, TapRequest* tap) {
   tap->component = QueryValue(target, "component");
-  if (tap->component.empty()) return absl::InvalidArgumentError("component=ID is required");
   if (std::string signal = QueryValue(target, "signal"); !signal.empty()) {
     tap->signal = ParseSignal(signal);
     if (!tap->signal) {

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "admin_client.h"
 #include "tributary/core/log.h"
 #include "tributary/core/runtime/service.h"
 #include "tributary/core/telemetry.h"
@@ -76,11 +77,15 @@ void PrintReference(const Registry& registry) {
 void Usage(const ProgramInfo& info) {
   printf(
       "usage: %s [--config FILE] [--check-config] [--version] [--print-config-reference]\n"
+      "       %s tap [--admin HOST:PORT] [--component ID] [--signal S] [--limit N]\n"
+      "       %s top [--admin HOST:PORT] [--interval 2s] [--once]\n"
       "  --config FILE             YAML configuration (default: the built-in configuration)\n"
       "  --check-config            validate the configuration and exit\n"
       "  --version                 print the version and exit\n"
-      "  --print-config-reference  print the configuration reference (Markdown)\n",
-      info.name.c_str());
+      "  --print-config-reference  print the configuration reference (Markdown)\n"
+      "  tap                       print what passes a component of a running program\n"
+      "  top                       show a running program's status page in the terminal\n",
+      info.name.c_str(), info.name.c_str(), info.name.c_str());
 }
 
 // glibc's defaults suit short-lived programs: up to eight heap arenas per core,
@@ -109,6 +114,8 @@ void RaiseFileLimit() {
 }  // namespace
 
 int RunProgram(int argc, char** argv, const ProgramInfo& info) {
+  if (argc > 1 && std::string(argv[1]) == "tap") return RunTap(info.name, argc, argv, 2);
+  if (argc > 1 && std::string(argv[1]) == "top") return RunTop(info.name, argc, argv, 2);
   TuneAllocator();
   std::string config_path;
   bool check = false;

@@ -32,7 +32,7 @@ absl::Status TapPoint::Consume(Envelope envelope) noexcept {
 }
 
 bool TapHub::Matches(const Session& s, const TapPoint& p) const {
-  return p.component() == s.request.component &&
+  return (s.request.component.empty() || p.component() == s.request.component) &&
          (!s.request.signal || *s.request.signal == p.signal());
 }
 
@@ -107,9 +107,13 @@ absl::StatusOr<TapResult> TapHub::Tap(const TapRequest& request) {
     if (Matches(session, *p)) any = true;
   }
   if (!any) {
-    if (!components.count(request.component)) {
+    if (!request.component.empty() && !components.count(request.component)) {
       return absl::NotFoundError(absl::StrCat("no component '", request.component,
                                               "'; known: ", absl::StrJoin(components, ", ")));
+    }
+    if (request.component.empty()) {
+      return absl::NotFoundError(
+          absl::StrCat("no component takes ", std::string(SignalName(*request.signal))));
     }
     return absl::NotFoundError(absl::StrCat("component '", request.component, "' takes no ",
                                             std::string(SignalName(*request.signal)),

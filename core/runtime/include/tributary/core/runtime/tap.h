@@ -56,8 +56,9 @@ struct TapLimits {
   std::chrono::milliseconds max_duration{60000};
 };
 
-// One tap asked for: what passes `component` (every point of it, or those
-// of `signal`), up to `limit` lines or `duration`.
+// One tap asked for: what passes `component` (every component when empty;
+// every point of it, or those of `signal`), up to `limit` lines or
+// `duration`.
 struct TapRequest {
   std::string component;
   std::optional<Signal> signal;
