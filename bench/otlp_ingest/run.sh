@@ -8,8 +8,11 @@
 # BENCH_BUFFER=on gives both processes a write-ahead buffer (fsync interval)
 # and adds `_buffered` to the names. The agent → collector hop is measured
 # over each of BENCH_HOPS in every run (default: OTLP/gRPC uncompressed and
-# with gzip, OTLP/HTTP with gzip and with zstd); the figures of a hop other
-# than uncompressed gRPC are named after it (`_grpc_gzip`, `_http_zstd`...).
+# with gzip, OTLP/HTTP with gzip and with zstd, and uncompressed gRPC again
+# with the agent's tap points off and with one tap open); the figures of a
+# hop other than uncompressed gRPC are named after it (`_grpc_gzip`,
+# `_http_zstd`, `_grpc_taps_off`...), and the tap points' cost is given in
+# percent of the agent's CPU per span without them.
 #   bench/otlp_ingest/run.sh BUILD_DIR
 set -euo pipefail
 build=$1
@@ -32,11 +35,11 @@ trap cleanup EXIT
 
 source "$(dirname "$0")/../lib.sh"
 
-hops=${BENCH_HOPS:-grpc grpc_gzip http_gzip http_zstd}
+hops=${BENCH_HOPS:-grpc grpc_taps_off grpc_tap_open grpc_gzip http_gzip http_zstd}
 # hop_exporter HOP: the agent's exporter to the collector over HOP.
 hop_exporter() {
   case "$1" in
-    grpc) echo otlp; otlp_exporter_body "$c_grpc" "compression: none" ;;
+    grpc | grpc_taps_off | grpc_tap_open) echo otlp; otlp_exporter_body "$c_grpc" "compression: none" ;;
     grpc_gzip) echo otlp; otlp_exporter_body "$c_grpc" "compression: gzip" ;;
     http_gzip) echo otlphttp; printf 'endpoint: http://127.0.0.1:%s\ncompression: gzip\n' "$c_http" ;;
     http_zstd) echo otlphttp; printf 'endpoint: http://127.0.0.1:%s\ncompression: zstd\n' "$c_http" ;;
@@ -65,11 +68,19 @@ rotation:
   max_backups: 1" \
     service "$(buffer_settings "$WORK/collector-buffer")" \
     pipeline traces "otlp | batch | file"
-  write_config "$WORK/agent.yaml" admin "$a_admin" \
+  # grpc_taps_off: the agent without tap points; grpc_tap_open: with one tap
+  # open on its batch processor all along, at the default rate.
+  taps=true
+  [[ "$hop" == grpc_taps_off ]] && taps=false
+  write_config "$WORK/agent.yaml" \
     receiver otlp "$(otlp_receiver_body "$a_grpc")" \
     processor batch "" \
     exporter "$exporter_type" "$exporter_body" \
-    service "$(buffer_settings "$WORK/agent-buffer")" \
+    service "admin:
+  endpoint: 127.0.0.1:$a_admin
+  tap:
+    enabled: $taps
+$(buffer_settings "$WORK/agent-buffer")" \
     pipeline traces "otlp | batch | $exporter_type"
   PIDS=()
   start collector "$build/collector/tributary-collector" --config "$WORK/collector.yaml"
@@ -79,6 +90,13 @@ rotation:
   wait_ready "http://127.0.0.1:$c_admin/readyz"
   wait_ready "http://127.0.0.1:$a_admin/readyz"
 
+  tapper=
+  if [[ "$hop" == grpc_tap_open ]]; then
+    (while curl -s -o /dev/null --max-time 70 \
+      "http://127.0.0.1:$a_admin/api/v1/tap?component=batch&duration=60s&limit=1000000"; do :; done) &
+    tapper=$!
+    until curl -s "http://127.0.0.1:$a_admin/api/v1/status" | grep -q '"taps_open":1'; do sleep 0.05; done
+  fi
   a0=$(cpu_ticks "$apid") c0=$(cpu_ticks "$cpid")
   t0=$(date +%s.%N)
   out=$("$build/bench/otlp_ingest/tributary-loadgen" --endpoint "127.0.0.1:$a_grpc" \
@@ -106,6 +124,7 @@ rotation:
     echo "run $run (direct): $out" >&2
     sed -E 's/.*\(([0-9]+) spans\/s\).*/\1/' <<<"$out" >>"$WORK/direct_rate"
   fi
+  if [[ -n "$tapper" ]]; then kill "$tapper"; wait "$tapper" 2>/dev/null || true; fi
   cleanup_pids() { for pid in "${PIDS[@]}"; do kill -TERM "$pid"; wait "$pid" || true; done; PIDS=(); }
   cleanup_pids
   rm -rf "$WORK"/sink.jsonl* "$WORK"/*-buffer
@@ -121,6 +140,19 @@ for hop in $hops; do
   echo "BENCH otlp_ingest_agent_peak_rss$h$suffix $(median <"$WORK/agent_rss$h") MiB"
   echo "BENCH otlp_ingest_collector_peak_rss$h$suffix $(median <"$WORK/collector_rss$h") MiB"
 done
+# What tap points cost: the agent's CPU per span with them (no tap open), and
+# with one tap open, against the agent without them, in percent.
+if [[ -s "$WORK/agent_cpu_grpc_taps_off" && -s "$WORK/agent_cpu" ]]; then
+  off=$(median <"$WORK/agent_cpu_grpc_taps_off")
+  awk -v on="$(median <"$WORK/agent_cpu")" -v off="$off" \
+    -v s="$suffix" \
+    'BEGIN {printf "BENCH otlp_ingest_tap_points_agent_cpu_cost%s %.1f %%\n", s, (on / off - 1) * 100}'
+  if [[ -s "$WORK/agent_cpu_grpc_tap_open" ]]; then
+    awk -v on="$(median <"$WORK/agent_cpu_grpc_tap_open")" -v off="$off" \
+      -v s="$suffix" \
+      'BEGIN {printf "BENCH otlp_ingest_tap_open_agent_cpu_cost%s %.1f %%\n", s, (on / off - 1) * 100}'
+  fi
+fi
 if [[ -s "$WORK/direct_rate" ]]; then
   echo "BENCH otlp_ingest_direct_to_collector_spans_per_s$suffix $(median <"$WORK/direct_rate") spans/s"
 fi

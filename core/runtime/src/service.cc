@@ -627,7 +627,7 @@ Service::Service(const Registry& registry, ServiceConfig config, std::string pro
   if (tap.enabled) {
     TapLimits limits;
     limits.max_concurrent = tap.max_concurrent;
-    limits.lines_per_second = tap.lines_per_second;
+    limits.records_per_second = tap.records_per_second;
     taps_ = std::make_unique<TapHub>(limits);
   }
   if (!config_.file.empty() && config_.file != "<built-in>") {

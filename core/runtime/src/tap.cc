@@ -13,8 +13,9 @@ struct TapHub::Session {
   std::condition_variable cv;
   TapResult result;
   bool done = false;
-  // Token bucket of lines per second.
-  double tokens = 1;
+  // Allowance of records, refilled at records_per_second up to one
+  // second's worth; may go below zero by one batch.
+  double tokens = 0;
   Clock::time_point refilled = Clock::now();
 };
 
@@ -69,10 +70,11 @@ void TapHub::Publish(TapPoint* point, const Envelope& envelope) {
   for (Session* s : sessions_) {
     if (s->done || !Matches(*s, *point)) continue;
     const double elapsed = std::chrono::duration<double>(now - s->refilled).count();
-    s->tokens = std::min(1.0, s->tokens + elapsed * limits_.lines_per_second);
+    s->tokens =
+        std::min(limits_.records_per_second, s->tokens + elapsed * limits_.records_per_second);
     s->refilled = now;
-    if (s->tokens < 1) continue;
-    s->tokens -= 1;
+    if (s->tokens <= 0) continue;
+    s->tokens -= static_cast<double>(envelope.batch->record_count());
     const size_t before = s->result.lines.size();
     if (const auto& wire = envelope.batch->wire(); wire) {
       if (!AppendOtlpJson(envelope.batch->signal(), *wire, &s->result.lines)) {
@@ -96,6 +98,7 @@ void TapHub::Publish(TapPoint* point, const Envelope& envelope) {
 absl::StatusOr<TapResult> TapHub::Tap(const TapRequest& request) {
   Session session;
   session.request = request;
+  session.tokens = limits_.records_per_second;
   session.request.duration = std::min(request.duration, limits_.max_duration);
   std::unique_lock<std::mutex> lock(mu_);
   std::set<std::string> components;

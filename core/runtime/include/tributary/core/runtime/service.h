@@ -25,20 +25,23 @@ namespace tributary::core::runtime {
 struct TapConfig {
   bool enabled = true;
   int max_concurrent = 4;
-  double lines_per_second = 10;
+  double records_per_second = 1000;
   template <class V>
   void VisitFields(V&& v) {
     v.Optional("enabled", enabled,
                "tap points on every component (they also count the records each one passes, "
                "for the status page); false leaves them out");
     v.Optional("max_concurrent", max_concurrent, "taps open at once; more are answered 429");
-    v.Optional("lines_per_second", lines_per_second,
-               "batches a tap copies per second at most (each one line of OTLP/JSON)");
+    v.Optional("records_per_second", records_per_second,
+               "records a tap copies per second on average; a batch is copied whole (one line "
+               "of OTLP/JSON) while the tap's allowance lasts");
   }
   bool operator==(const TapConfig&) const = default;
   absl::Status Validate() const {
     if (max_concurrent < 1) return absl::InvalidArgumentError("max_concurrent must be at least 1");
-    if (!(lines_per_second > 0)) return absl::InvalidArgumentError("lines_per_second must be > 0");
+    if (!(records_per_second > 0)) {
+      return absl::InvalidArgumentError("records_per_second must be > 0");
+    }
     return absl::OkStatus();
   }
 };

@@ -51,7 +51,10 @@ class TapPoint : public Consumer {
 // Limits of the taps of one process (service.admin.tap).
 struct TapLimits {
   int max_concurrent = 4;
-  double lines_per_second = 10;          // per tap
+  // Records a tap copies per second, on average (per tap): a batch is
+  // copied whole when the tap's allowance is above zero, and its records
+  // are taken from it.
+  double records_per_second = 1000;
   size_t max_buffered_bytes = 8u << 20;  // per tap; a slower reader is cut
   std::chrono::milliseconds max_duration{60000};
 };
