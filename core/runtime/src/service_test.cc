@@ -268,6 +268,7 @@ TEST_F(ReloadTest, ARemovedExportersBacklogIsCountedAsDropped) {
               ::testing::HasSubstr("tributary_dropped_records_total{component=\"otlp/stuck\","
                                    "reason=\"removed_by_reload\",signal=\"logs\"} 1"));
   // The series of the exporter that is gone have gone with it.
+  ASSERT_TRUE(metrics);
   EXPECT_THAT(
       metrics->body,
       ::testing::Not(::testing::HasSubstr("tributary_queue_size{exporter=\"otlp/stuck\"}")));
@@ -348,6 +349,57 @@ TEST_F(ReloadTest, TapShowsWhatPassesAndStatusCountsIt) {
   EXPECT_THAT(admin.Get("/")->body, ::testing::HasSubstr("<title>Tributary status</title>"));
   EXPECT_THAT(admin.Get("/?format=text")->body,
               ::testing::HasSubstr("logs: receivers [otlp] processors [batch] exporters [file/a]"));
+  service->Shutdown();
+}
+
+TEST_F(ReloadTest, AReloadDuringAReloadIsAnswered409) {
+  // Removing otlp/stuck makes the reload wait for it (up to the 2s
+  // shutdown_timeout), long enough to ask for a second one meanwhile.
+  Write("batch", "file/a, otlp/stuck");
+  auto service = StartService();
+  SendAndExpect("stuck", "a.jsonl");
+  Write("batch", "file/a");
+  ReloadOutcome first;
+  std::thread reload([&] { first = service->Reload(); });
+  httplib::Client admin("127.0.0.1", service->admin_port());
+  admin.set_read_timeout(30, 0);
+  int second = 0;
+  for (int i = 0; i < 1000 && second != 409; ++i) {
+    auto r = admin.Post("/-/reload", "", "text/plain");
+    second = r ? r->status : 0;
+    if (second != 409) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  reload.join();
+  EXPECT_EQ(second, 409);
+  EXPECT_TRUE(first.status.ok()) << first.status;
+  service->Shutdown();
+}
+
+TEST_F(ReloadTest, StatusAnswersWithAThousandComponentsAndAStalledExporter) {
+  std::string processors;
+  std::string defs;
+  for (int i = 0; i < 1000; ++i) {
+    processors += (i ? ", " : "") + std::string("batch/") + std::to_string(i);
+    defs += "  batch/" + std::to_string(i) + ":\n    send_batch_size: 1\n";
+  }
+  Write(processors, "file/a, otlp/stuck");
+  std::string text = Slurp(dir_ + "/config.yaml");
+  text.insert(text.find("processors:\n") + 12, defs);
+  std::ofstream(dir_ + "/config.yaml") << text;
+  auto service = StartService();
+  SendAndExpect("through-a-thousand", "a.jsonl");
+  httplib::Client admin("127.0.0.1", service->admin_port());
+  admin.set_read_timeout(10, 0);
+  auto status = admin.Get("/api/v1/status");
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->status, 200);
+  size_t components = 0;
+  for (size_t at = 0; (at = status->body.find("\"kind\":", at)) != std::string::npos; ++at) {
+    ++components;
+  }
+  EXPECT_EQ(components, 1003u);  // otlp, 1,000 processors, file/a, otlp/stuck
+  EXPECT_THAT(status->body, ::testing::HasSubstr("\"id\":\"otlp/stuck\",\"kind\":\"exporter\""));
+  EXPECT_THAT(status->body, ::testing::HasSubstr("\"state\":\"retrying\""));
   service->Shutdown();
 }
 
