@@ -155,7 +155,7 @@ one("PodMonitor", "tributary")
 one("ServiceMonitor", "tributary-collector")
 rule = one("PrometheusRule", "tributary")
 rules = [r for g in rule.get("spec", {}).get("groups", []) for r in g["rules"]]
-check(len(rules) == 13, f"PrometheusRule: {len(rules)} rules, not 13")
+check(len(rules) == 14, f"PrometheusRule: {len(rules)} rules, not 14")
 dashboards = [d for d in by.get("ConfigMap", {}).values()
               if d["metadata"].get("labels", {}).get("grafana_dashboard") == "1"]
 check(len(dashboards) == 4, f"{len(dashboards)} dashboard ConfigMaps, not 4")
