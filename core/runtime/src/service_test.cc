@@ -390,7 +390,14 @@ TEST_F(ReloadTest, StatusAnswersWithAThousandComponentsAndAStalledExporter) {
   SendAndExpect("through-a-thousand", "a.jsonl");
   httplib::Client admin("127.0.0.1", service->admin_port());
   admin.set_read_timeout(10, 0);
+  // Asked until the stalled exporter has failed once (its first attempt
+  // may come after the record reached file/a).
   auto status = admin.Get("/api/v1/status");
+  for (int i = 0;
+       i < 200 && status && status->body.find("\"state\":\"retrying\"") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    status = admin.Get("/api/v1/status");
+  }
   ASSERT_TRUE(status);
   EXPECT_EQ(status->status, 200);
   size_t components = 0;
