@@ -204,13 +204,16 @@ sys.exit(1 if failures else 0)
 PY
 
 echo "== every rule evaluates"
+# As many rules loaded as the file defines.
+defined=$(python3 -c 'import sys, yaml; print(sum(len(g["rules"]) for g in yaml.safe_load(open(sys.argv[1]))["groups"]))' \
+  "$REPO/dashboards/rules/tributary.rules.yaml")
 curl -fsS --max-time 10 "$PROM/api/v1/rules" | python3 -c '
 import json, sys
 groups = json.load(sys.stdin)["data"]["groups"]
 rules = [r for g in groups for r in g["rules"]]
 bad = [r["name"] for r in rules if r["health"] != "ok"]
-print(f"{len(rules)} rules loaded, {len(bad)} unhealthy: {bad}")
-sys.exit(1 if bad or len(rules) != 13 else 0)'
+print(f"{len(rules)} rules loaded of {sys.argv[1]} defined, {len(bad)} unhealthy: {bad}")
+sys.exit(1 if bad or len(rules) != int(sys.argv[1]) else 0)' "$defined"
 
 echo "== the checker fails on a metric nobody exports, naming the panel"
 mkdir "$WORK/broken"
