@@ -606,11 +606,6 @@ void RemoveGoneSeries(const ServiceConfig& before, const ServiceConfig& after) {
   });
 }
 
-const TapHub& TapsOf(const std::unique_ptr<TapHub>& taps) {
-  static const TapHub* const kNone = new TapHub();
-  return taps ? *taps : *kNone;
-}
-
 double UnixNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -703,7 +698,6 @@ absl::Status Service::ConnectReceivers(PipelineGraph& graph, std::vector<std::st
     fresh.source = spec.source;
     ReceiverConsumers consumers;
     for (const auto& [signal, head] : by_signal) {
-      fresh.signals.insert(signal);
       auto& sw = fresh.switches[signal];
       sw = std::make_unique<ReceiverSwitch>(gate_.get());
       SetConsumer(&consumers, signal, sw.get());
@@ -800,7 +794,7 @@ absl::Status Service::ReloadLocked(ServiceConfig next, std::vector<std::string>*
     auto spec = next.receivers.find(key);
     auto fed = signals.find(key);
     const bool same = spec != next.receivers.end() && spec->second.source == slot.source &&
-                      fed != signals.end() && fed->second == slot.signals;
+                      fed != signals.end() && fed->second == slot.signals();
     if (!same) leaving.push_back(key);
   }
   auto fresh = std::make_unique<PipelineGraph>(registry_, next, program_, true, taps_.get());
@@ -884,13 +878,13 @@ void Service::StartHousekeeping() {
   // from the buffer, exported and freed swings the heap by tens of MiB) is
   // reused where it lies, so resident memory is flat in steady state instead
   // of being handed back and faulted in again every interval.
-  board_->Sample(UnixNow(), StatusBoard::Read(TapsOf(taps_)));
+  board_->Sample(UnixNow(), StatusBoard::Read(taps_.get()));
   housekeeping_ = std::thread([this, interval = config_.settings.memory_trim_interval] {
     std::unique_lock<std::mutex> lock(trim_mu_);
     Clock::time_point next_trim = Clock::now() + interval;
     while (!trim_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return trim_stop_; })) {
       lock.unlock();
-      board_->Sample(UnixNow(), StatusBoard::Read(TapsOf(taps_)));
+      board_->Sample(UnixNow(), StatusBoard::Read(taps_.get()));
       if (interval.count() > 0 && Clock::now() >= next_trim) {
         next_trim = Clock::now() + interval;
         const struct mallinfo2 info = mallinfo2();

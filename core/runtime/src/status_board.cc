@@ -23,7 +23,7 @@ double Step(double earlier, double later) { return later >= earlier ? later - ea
 
 }  // namespace
 
-StatusBoard::Totals StatusBoard::Read(const TapHub& taps) {
+StatusBoard::Totals StatusBoard::Read(const TapHub* taps) {
   Totals out;
   // Family name -> key prefix and the label naming the component.
   static const std::map<std::string, std::pair<std::string, const char*>> kFamilies = {
@@ -46,7 +46,8 @@ StatusBoard::Totals StatusBoard::Read(const TapHub& taps) {
       if (prefix == "dropped|") out[key + "|" + Label(m, "reason")] += v;
     }
   }
-  const TapHub::Totals points = taps.totals();
+  if (taps == nullptr) return out;
+  const TapHub::Totals points = taps->totals();
   for (const auto& [id, n] : points.output) out["out|" + id] = static_cast<double>(n);
   for (const auto& [id, n] : points.input) out["in|" + id] = static_cast<double>(n);
   return out;

@@ -24,8 +24,8 @@ class StatusBoard {
   static constexpr int kHistory = 60;        // samples kept for the graphs
 
   using Totals = std::map<std::string, double>;
-  // The process's totals now.
-  static Totals Read(const TapHub& taps);
+  // The process's totals now; `taps` null when tap points are off.
+  static Totals Read(const TapHub* taps);
 
   void Sample(double now, Totals totals);
   // Per second over the window; nullopt when `key` is not measured or there

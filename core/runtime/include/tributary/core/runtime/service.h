@@ -171,9 +171,13 @@ class Service {
   // switches, pointed at the heads of the pipelines in force.
   struct ReceiverSlot {
     std::string source;
-    std::set<Signal> signals;
     std::unique_ptr<Receiver> receiver;
-    std::map<Signal, std::unique_ptr<ReceiverSwitch>> switches;
+    std::map<Signal, std::unique_ptr<ReceiverSwitch>> switches;  // one per signal it feeds
+    std::set<Signal> signals() const {
+      std::set<Signal> out;
+      for (const auto& [signal, sw] : switches) out.insert(signal);
+      return out;
+    }
   };
   // Receivers of `graph` missing from receivers_ are created (not started:
   // listed in `created`); every receiver's switches are pointed at `graph`'s
