@@ -301,7 +301,12 @@ ${4:-}" \
         ((SECONDS < deadline)) || { echo "reload $1 did not complete" >&2; exit 1; }
         sleep 0.1
       done
-      echo "reload $1 done"
+      changes=$(grep 'configuration reloaded' "$WORK/agent.log" | tail -1 | sed 's/.*changes=//')
+      echo "reload $1 done: $changes"
+      # Only the pipelines that changed are rebuilt: the logs pipeline and
+      # the otlp exporter run on.
+      [[ -z "${2:-}" || "$changes" == "$2" ]] ||
+        { echo "reload $1: expected changes $2" >&2; exit 1; }
     }
     agent_config 50ms "batch" "otlp file/copy"
     start_collector
@@ -336,10 +341,10 @@ ${4:-}" \
     reload_and_wait 1
     sleep "$step"
     agent_config 200ms "memory_limiter batch" "otlp file/copy"
-    reload_and_wait 2
+    reload_and_wait 2 '"pipeline traces rebuilt"'
     sleep "$step"
     agent_config 200ms "memory_limiter batch" "otlp"
-    reload_and_wait 3
+    reload_and_wait 3 '"pipeline traces rebuilt; exporter file/copy removed"'
     sleep "$step"
     cp "$WORK/agent.yaml" "$WORK/agent.good.yaml"
     agent_config 200ms "memory_limiter batch no_such_processor" "otlp" "colour: blue"

@@ -61,10 +61,16 @@ WriteAheadBuffer::WriteAheadBuffer(BufferOptions options)
       dropped_newest_(Telemetry::Get().Dropped(component_, options_.signal, "buffer_full")),
       corrupt_bytes_(Telemetry::Get().BufferCorruptBytes(options_.name)),
       fsync_duration_(Telemetry::Get().BufferFsyncDuration(options_.name)) {
+  link_ = std::make_shared<SettleLink>();
+  link_->buffer = this;
   Telemetry::Get().BufferCapacity(options_.name).Set(static_cast<double>(options_.max_bytes));
 }
 
 WriteAheadBuffer::~WriteAheadBuffer() {
+  {
+    std::lock_guard<std::mutex> lock(link_->mu);
+    link_->buffer = nullptr;
+  }
   Shutdown(Clock::now());
   Close();
 }

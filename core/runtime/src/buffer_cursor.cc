@@ -131,8 +131,11 @@ void WriteAheadBuffer::ReaderLoop(Cursor* cursor, Reader* r) {
     envelope.batch = std::move(batch);
     envelope.durable = true;
     const uint64_t seq = where.seq;
-    envelope.acks.push_back(std::make_shared<Ack>(
-        [this, cursor, seq](const absl::Status& s) { Settle(cursor, seq, s); }));
+    envelope.acks.push_back(
+        std::make_shared<Ack>([link = link_, cursor, seq](const absl::Status& s) {
+          std::lock_guard<std::mutex> guard(link->mu);
+          if (link->buffer != nullptr) link->buffer->Settle(cursor, seq, s);
+        }));
     for (;;) {
       absl::Status s = cursor->next->Consume(envelope);
       if (s.ok()) break;

@@ -101,80 +101,182 @@ void SetConsumer(ReceiverConsumers* consumers, Signal signal, Consumer* c) {
   if (signal == Signal::kLogs) consumers->logs = c;
 }
 
+// Whether two buffer settings make the same buffers.
+bool SameBuffers(const BufferConfig& a, const BufferConfig& b) {
+  return a.directory == b.directory && a.max_size.bytes == b.max_size.bytes &&
+         a.segment_size.bytes == b.segment_size.bytes && a.fsync == b.fsync &&
+         a.fsync_interval == b.fsync_interval && a.when_full == b.when_full &&
+         a.replay_rate == b.replay_rate;
+}
+
+const PipelineSpec* FindPipeline(const ServiceConfig& config, const std::string& id) {
+  for (const PipelineSpec& p : config.pipelines) {
+    if (p.id == id) return &p;
+  }
+  return nullptr;
+}
+
+bool Lists(const std::vector<ComponentId>& ids, const std::string& key) {
+  return std::any_of(ids.begin(), ids.end(),
+                     [&](const ComponentId& id) { return id.ToString() == key; });
+}
+
+// The pipelines of `signal` that list `id` (a receiver or a connector) among
+// their receivers, in build order: those whose heads its output joins.
+std::vector<std::string> FedPipelines(const ServiceConfig& config, const std::string& id,
+                                      Signal signal) {
+  std::vector<std::string> out;
+  for (size_t index : config.build_order) {
+    const PipelineSpec& p = config.pipelines[index];
+    if (p.signal == signal && Lists(p.receivers, id)) out.push_back(p.id);
+  }
+  return out;
+}
+
+// The pipelines of `signal` that list connector `id` among their exporters.
+std::vector<std::string> FeedingPipelines(const ServiceConfig& config, const std::string& id,
+                                          Signal signal) {
+  std::vector<std::string> out;
+  for (const PipelineSpec& p : config.pipelines) {
+    if (p.signal == signal && Lists(p.exporters, id)) out.push_back(p.id);
+  }
+  return out;
+}
+
 }  // namespace
 
-// The exporters, pipelines and connectors of one configuration: built beside
-// the running ones on a reload, started once the old ones have drained.
+// The exporters, pipelines and connectors of one configuration. A reload
+// builds the next graph beside the one in force and takes over from it what
+// the new configuration leaves unchanged, running as it is: an exporter
+// whose settings are the same; a pipeline whose processors (and their
+// settings), exporters and buffer settings are the same; a connector whose
+// settings, feeding pipelines and receiving pipelines are all kept; a
+// receiver's fan-out over the same kept pipelines.
 class PipelineGraph {
  public:
   // The consumer each receiver hands one signal to, by receiver.
   using Inputs = std::map<std::string, std::map<Signal, Consumer*>>;
 
-  // `reloading`: built by a reload, beside the graph it replaces. `taps`:
-  // where tap points register (none when null).
+  // `reloading`: built by a reload. `taps`: where tap points register (none
+  // when null). `previous`: the graph in force, to take over from.
   PipelineGraph(const Registry& registry, ServiceConfig config, const std::string& program,
-                bool reloading, TapHub* taps)
+                bool reloading, TapHub* taps, PipelineGraph* previous = nullptr)
       : registry_(registry),
         config_(std::move(config)),
         program_(program),
         reloading_(reloading),
-        taps_(taps) {}
+        taps_(taps),
+        previous_(previous) {}
   ~PipelineGraph() { Shutdown(Clock::now(), nullptr); }
 
   const ServiceConfig& config() const { return config_; }
-  const Inputs& inputs() const { return inputs_; }
-  const std::map<std::string, std::unique_ptr<ExporterRunner>>& exporters() const {
+  const Inputs& inputs() const { return entries_; }
+  const std::map<std::string, std::shared_ptr<ExporterRunner>>& exporters() const {
     return exporters_;
   }
+  // Whether pipeline `id` / exporter `key` is taken over from the previous graph.
+  bool Keeps(const std::string& id) const { return kept_stages_.count(id) > 0; }
+  bool KeepsExporter(const std::string& key) const { return kept_exporters_.count(key) > 0; }
   // Bytes held and allowed, of each pipeline's buffer.
   std::map<std::string, std::pair<uint64_t, uint64_t>> buffers() const {
     std::map<std::string, std::pair<uint64_t, uint64_t>> out;
-    for (const Stage& stage : stages_) {
-      if (stage.buffer) {
-        out[stage.pipeline] = {stage.buffer->size_bytes(), stage.buffer->options().max_bytes};
+    for (const auto& stage : stages_) {
+      if (stage && stage->buffer) {
+        out[stage->pipeline] = {stage->buffer->size_bytes(), stage->buffer->options().max_bytes};
       }
     }
     return out;
   }
 
-  // Creates every component; nothing runs yet.
+  // Creates every component that is not taken over; nothing runs yet, and
+  // the previous graph is not changed.
   absl::Status Build() {
+    Plan();
     if (absl::Status s = CreateExporters(); !s.ok()) return s;
     ReceiverHeads heads;
     for (size_t index : config_.build_order) {
-      if (absl::Status s = BuildPipeline(config_.pipelines[index], &heads); !s.ok()) return s;
+      const PipelineSpec& p = config_.pipelines[index];
+      if (kept_stages_.count(p.id)) {
+        // Its connectors come with it.
+        const Stage* kept = previous_->FindStage(p.id);
+        stages_.push_back(nullptr);
+        for (const ComponentId& id : p.receivers)
+          heads[id.ToString()][p.signal].push_back(kept->head);
+        continue;
+      }
+      if (absl::Status s = BuildPipeline(p, &heads); !s.ok()) return s;
     }
     for (const auto& [key, by_signal] : heads) {
       if (config_.connectors.count(key)) continue;
       for (const auto& [signal, list] : by_signal) {
-        inputs_[key][signal] = Point(key, TapPoint::Side::kOutput, signal, Join(list, &fanouts_));
+        if (const Input* before = previous_ ? previous_->FindInput(key, signal) : nullptr;
+            before != nullptr && before->heads == list) {
+          entries_[key][signal] = before->entry;
+          kept_inputs_.insert({key, signal});
+          continue;
+        }
+        auto input = std::make_unique<Input>();
+        input->heads = list;
+        input->entry =
+            Point(&input->owned, key, TapPoint::Side::kOutput, signal, Join(list, &input->owned));
+        entries_[key][signal] = input->entry;
+        inputs_[{key, signal}] = std::move(input);
       }
     }
     return absl::OkStatus();
   }
 
+  // Takes over what Build planned to keep from the previous graph, which
+  // keeps the rest; both keep running as they were.
+  void Adopt() {
+    if (previous_ == nullptr) return;
+    for (auto& slot : stages_) {
+      if (slot) continue;
+      for (auto& before : previous_->stages_) {
+        if (before && kept_stages_.count(before->pipeline) && !Owns(before->pipeline)) {
+          slot = std::move(before);
+          break;
+        }
+      }
+    }
+    for (const auto& key : kept_connectors_) {
+      connectors_[key] = std::move(previous_->connectors_.at(key));
+      previous_->connectors_.erase(key);
+    }
+    for (const auto& key : kept_inputs_) {
+      inputs_[key] = std::move(previous_->inputs_.at(key));
+      previous_->inputs_.erase(key);
+    }
+    for (const std::string& key : kept_exporters_) previous_->exporters_.erase(key);
+    previous_ = nullptr;
+  }
+
   // Exporters first, so data has somewhere to go; then each pipeline's
-  // connectors, buffer and processors, downstream first.
+  // connectors, buffer and processors, downstream first. What was taken
+  // over runs already.
   absl::Status Start() {
     started_ = true;
     for (auto& [key, runner] : exporters_) {
+      if (kept_exporters_.count(key)) continue;
       if (absl::Status s = runner->Start(); !s.ok()) return s;
     }
-    for (Stage& stage : stages_) {
-      for (ConnectorInstance* c : stage.feeds) {
+    for (auto& stage : stages_) {
+      if (!stage || stage->started) continue;
+      stage->started = true;
+      for (ConnectorInstance* c : stage->feeds) {
         if (c->started) continue;
         if (absl::Status s = c->connector->Start(); !s.ok()) {
           return absl::Status(s.code(), absl::StrCat("connector ", c->id, ": ", s.message()));
         }
         c->started = true;
       }
-      if (stage.buffer) {
-        if (absl::Status s = stage.buffer->Start(); !s.ok()) {
+      if (stage->buffer) {
+        if (absl::Status s = stage->buffer->Start(); !s.ok()) {
           return absl::Status(
-              s.code(), absl::StrCat("buffer of pipeline ", stage.pipeline, ": ", s.message()));
+              s.code(), absl::StrCat("buffer of pipeline ", stage->pipeline, ": ", s.message()));
         }
       }
-      for (auto it = stage.processors.rbegin(); it != stage.processors.rend(); ++it) {
+      for (auto it = stage->processors.rbegin(); it != stage->processors.rend(); ++it) {
         if (absl::Status s = (*it)->Start(); !s.ok()) return s;
       }
     }
@@ -192,39 +294,31 @@ class PipelineGraph {
     if (!started_ || shut_down_) return;
     shut_down_ = true;
     for (auto stage = stages_.rbegin(); stage != stages_.rend(); ++stage) {
-      for (auto& p : stage->processors) p->Shutdown(deadline);
-      if (stage->buffer) stage->buffer->Shutdown(deadline);
-      for (ConnectorInstance* c : stage->feeds) {
+      if (!*stage) continue;
+      for (auto& p : (*stage)->processors) p->Shutdown(deadline);
+      if ((*stage)->buffer) (*stage)->buffer->Shutdown(deadline);
+      for (ConnectorInstance* c : (*stage)->feeds) {
         if (--c->feeders == 0 && c->started) c->connector->Shutdown(deadline);
       }
     }
     for (auto& [key, runner] : exporters_) runner->Shutdown(deadline);
-    for (Stage& stage : stages_) {
-      if (!stage.buffer) continue;
-      bool pipeline_stays = false;
+    for (auto& stage : stages_) {
+      if (!stage || !stage->buffer) continue;
+      const PipelineSpec* next = successor ? FindPipeline(*successor, stage->pipeline) : nullptr;
       if (successor != nullptr) {
-        const PipelineSpec* next = nullptr;
-        for (const PipelineSpec& p : successor->pipelines) {
-          if (p.id == stage.pipeline) next = &p;
-        }
-        pipeline_stays = next != nullptr;
-        for (const std::string& cursor : stage.cursors) {
-          const bool kept =
-              next != nullptr &&
-              std::any_of(next->exporters.begin(), next->exporters.end(),
-                          [&](const ComponentId& id) { return id.ToString() == cursor; });
-          if (kept) continue;
-          if (const uint64_t left = stage.buffer->backlog_records(cursor); left > 0) {
+        for (const std::string& cursor : stage->cursors) {
+          if (next != nullptr && Lists(next->exporters, cursor)) continue;
+          if (const uint64_t left = stage->buffer->backlog_records(cursor); left > 0) {
             Telemetry::Get()
-                .Dropped(cursor, stage.signal, "removed_by_reload")
+                .Dropped(cursor, stage->signal, "removed_by_reload")
                 .Increment(static_cast<double>(left));
           }
         }
       }
-      stage.buffer->Close();
-      if (successor != nullptr && !pipeline_stays) {
+      stage->buffer->Close();
+      if (successor != nullptr && next == nullptr) {
         std::error_code ignored;
-        std::filesystem::remove_all(stage.buffer->options().directory, ignored);
+        std::filesystem::remove_all(stage->buffer->options().directory, ignored);
       }
     }
   }
@@ -247,9 +341,9 @@ class PipelineGraph {
     }
     if (!config_.settings.buffer.directory.empty()) {
       absl::StrAppend(&out, "\nbuffers (", config_.settings.buffer.directory, "):\n");
-      for (const Stage& stage : stages_) {
-        if (!stage.buffer) continue;
-        const WriteAheadBuffer& b = *stage.buffer;
+      for (const auto& stage : stages_) {
+        if (!stage || !stage->buffer) continue;
+        const WriteAheadBuffer& b = *stage->buffer;
         absl::StrAppend(&out, "  ", b.options().name, ": ", b.size_bytes(), " of ",
                         b.options().max_bytes, " bytes\n");
       }
@@ -259,9 +353,11 @@ class PipelineGraph {
 
  private:
   using ReceiverHeads = std::map<std::string, std::map<Signal, std::vector<Consumer*>>>;
+  using Owned = std::vector<std::unique_ptr<Consumer>>;  // tap points, fan-outs, heads
   // A connector's instance for one input signal, in the exporter place of
   // the pipelines of that signal that list it.
   struct ConnectorInstance {
+    Owned owned;  // its outputs' fan-outs and tap points
     std::string id;
     std::unique_ptr<Connector> connector;
     std::unique_ptr<Consumer> entry;  // what upstream pipelines hand data to
@@ -270,13 +366,112 @@ class PipelineGraph {
   };
   // One built pipeline.
   struct Stage {
+    Owned owned;
     std::string pipeline;
     Signal signal = Signal::kTraces;
     std::vector<std::unique_ptr<Processor>> processors;  // front to back
     std::unique_ptr<WriteAheadBuffer> buffer;            // when configured
     std::vector<std::string> cursors;                    // the buffer's, one per exporter
     std::vector<ConnectorInstance*> feeds;               // connectors among its exporters
+    Consumer* head = nullptr;                            // what its receivers hand data to
+    bool started = false;
   };
+  // What one receiver hands one signal to: the heads of its pipelines.
+  struct Input {
+    Owned owned;
+    std::vector<Consumer*> heads;
+    Consumer* entry = nullptr;
+  };
+
+  const Stage* FindStage(const std::string& pipeline) const {
+    for (const auto& stage : stages_) {
+      if (stage && stage->pipeline == pipeline) return stage.get();
+    }
+    return nullptr;
+  }
+  const Input* FindInput(const std::string& receiver, Signal signal) const {
+    auto it = inputs_.find({receiver, signal});
+    return it == inputs_.end() ? nullptr : it->second.get();
+  }
+  bool Owns(const std::string& pipeline) const { return FindStage(pipeline) != nullptr; }
+
+  // What can be taken over from the previous graph (see the class comment).
+  void Plan() {
+    if (previous_ == nullptr) return;
+    const ServiceConfig& before = previous_->config_;
+    auto same = [](const std::map<std::string, ComponentSpec>& a,
+                   const std::map<std::string, ComponentSpec>& b, const std::string& key) {
+      auto x = a.find(key);
+      auto y = b.find(key);
+      return x != a.end() && y != b.end() && x->second.source == y->second.source;
+    };
+    for (const PipelineSpec& p : config_.pipelines) {
+      for (const ComponentId& id : p.exporters) {
+        const std::string key = id.ToString();
+        if (previous_->exporters_.count(key) && same(config_.exporters, before.exporters, key)) {
+          kept_exporters_.insert(key);
+        }
+      }
+    }
+    for (const auto& [key, instance] : previous_->connectors_) {
+      if (same(config_.connectors, before.connectors, key.first)) kept_connectors_.insert(key);
+    }
+    const bool same_buffers = SameBuffers(config_.settings.buffer, before.settings.buffer);
+    for (const PipelineSpec& p : config_.pipelines) {
+      const PipelineSpec* was = FindPipeline(before, p.id);
+      if (!same_buffers || was == nullptr || previous_->FindStage(p.id) == nullptr ||
+          was->signal != p.signal || was->processors != p.processors ||
+          was->exporters != p.exporters || was->when_full != p.when_full) {
+        continue;
+      }
+      bool keep = true;
+      for (const ComponentId& id : p.processors) {
+        keep = keep && same(config_.processors, before.processors, id.ToString());
+      }
+      for (const ComponentId& id : p.exporters) {
+        keep = keep && (config_.IsConnector(id) ? before.IsConnector(id)
+                                                : kept_exporters_.count(id.ToString()) > 0);
+      }
+      if (keep) kept_stages_.insert(p.id);
+    }
+    // A connector is kept with all the pipelines around it, and they with it.
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (auto it = kept_connectors_.begin(); it != kept_connectors_.end();) {
+        const auto& [key, input] = *it;
+        const std::vector<std::string> feeders = FeedingPipelines(config_, key, input);
+        bool keep = feeders == FeedingPipelines(before, key, input);
+        for (const std::string& p : feeders) keep = keep && kept_stages_.count(p) > 0;
+        const ConnectorFactory& f = registry_.connectors().at(config_.connectors.at(key).id.type);
+        for (Signal output : f.outputs.at(input)) {
+          const std::vector<std::string> fed = FedPipelines(config_, key, output);
+          keep = keep && fed == FedPipelines(before, key, output);
+          for (const std::string& p : fed) keep = keep && kept_stages_.count(p) > 0;
+        }
+        if (keep) {
+          ++it;
+        } else {
+          it = kept_connectors_.erase(it);
+          changed = true;
+        }
+      }
+      for (auto it = kept_stages_.begin(); it != kept_stages_.end();) {
+        const PipelineSpec* p = FindPipeline(config_, *it);
+        bool keep = true;
+        for (const ComponentId& id : p->exporters) {
+          if (config_.IsConnector(id)) {
+            keep = keep && kept_connectors_.count({id.ToString(), p->signal}) > 0;
+          }
+        }
+        if (keep) {
+          ++it;
+        } else {
+          it = kept_stages_.erase(it);
+          changed = true;
+        }
+      }
+    }
+  }
 
   // Exporters, one instance each, shared by the pipelines naming them.
   absl::Status CreateExporters() {
@@ -284,6 +479,10 @@ class PipelineGraph {
       for (const ComponentId& id : p.exporters) {
         const std::string key = id.ToString();
         if (exporters_.count(key) || config_.IsConnector(id)) continue;
+        if (kept_exporters_.count(key)) {
+          exporters_[key] = previous_->exporters_.at(key);
+          continue;
+        }
         const ComponentSpec& spec = config_.exporters.at(key);
         const ExporterFactory& f = registry_.exporters().at(id.type);
         auto exporter = f.create(CreateContext{id, program_}, spec.config.get());
@@ -291,7 +490,7 @@ class PipelineGraph {
           return absl::Status(exporter.status().code(),
                               absl::StrCat("exporter ", key, ": ", exporter.status().message()));
         }
-        exporters_[key] = std::make_unique<ExporterRunner>(
+        exporters_[key] = std::make_shared<ExporterRunner>(
             key, std::move(*exporter), f.queue(spec.config.get()), f.retry(spec.config.get()),
             f.dead_letter(spec.config.get()));
       }
@@ -304,7 +503,7 @@ class PipelineGraph {
   // connectors) will hand their data to.
   absl::Status BuildPipeline(const PipelineSpec& p, ReceiverHeads* heads) {
     // Built back to front; processors get one instance per pipeline.
-    Stage& stage = stages_.emplace_back();
+    Stage& stage = *stages_.emplace_back(std::make_unique<Stage>());
     stage.pipeline = p.id;
     stage.signal = p.signal;
     struct Out {
@@ -320,12 +519,13 @@ class PipelineGraph {
         if (!c.ok()) return c.status();
         ++(*c)->feeders;
         stage.feeds.push_back(*c);
-        outs.push_back({key, Point(key, TapPoint::Side::kInput, p.signal, (*c)->entry.get()),
-                        (*c)->connector->ReadsWireForm()});
+        outs.push_back(
+            {key, Point(&stage.owned, key, TapPoint::Side::kInput, p.signal, (*c)->entry.get()),
+             (*c)->connector->ReadsWireForm()});
       } else {
         ExporterRunner* runner = exporters_.at(key).get();
-        outs.push_back(
-            {key, Point(key, TapPoint::Side::kInput, p.signal, runner), runner->ReadsWireForm()});
+        outs.push_back({key, Point(&stage.owned, key, TapPoint::Side::kInput, p.signal, runner),
+                        runner->ReadsWireForm()});
       }
     }
     Consumer* next = nullptr;
@@ -343,13 +543,13 @@ class PipelineGraph {
     } else {
       std::vector<Consumer*> consumers;
       for (const Out& out : outs) consumers.push_back(out.consumer);
-      next = Join(consumers, &fanouts_);
+      next = Join(consumers, &stage.owned);
     }
     for (auto it = p.processors.rbegin(); it != p.processors.rend(); ++it) {
       const std::string key = it->ToString();
       const ComponentSpec& spec = config_.processors.at(key);
       ComponentId instance_id = *it;
-      next = Point(key, TapPoint::Side::kOutput, p.signal, next);
+      next = Point(&stage.owned, key, TapPoint::Side::kOutput, p.signal, next);
       auto processor = registry_.processors().at(it->type).create(
           CreateContext{instance_id, program_}, spec.config.get(), p.signal, next);
       if (!processor.ok()) {
@@ -360,9 +560,10 @@ class PipelineGraph {
       next = processor->get();
       stage.processors.insert(stage.processors.begin(), std::move(*processor));
     }
-    fanouts_.push_back(std::make_unique<PipelineHead>(p.id, p.signal, next));
-    next = fanouts_.back().get();
-    for (const ComponentId& id : p.receivers) (*heads)[id.ToString()][p.signal].push_back(next);
+    stage.owned.push_back(std::make_unique<PipelineHead>(p.id, p.signal, next));
+    stage.head = stage.owned.back().get();
+    for (const ComponentId& id : p.receivers)
+      (*heads)[id.ToString()][p.signal].push_back(stage.head);
     return absl::OkStatus();
   }
 
@@ -372,8 +573,9 @@ class PipelineGraph {
                                                   const ReceiverHeads& heads) {
     const std::string key = id.ToString();
     auto [it, inserted] = connectors_.try_emplace({key, input});
-    ConnectorInstance& instance = it->second;
-    if (!inserted) return &instance;
+    if (!inserted) return it->second.get();
+    it->second = std::make_unique<ConnectorInstance>();
+    ConnectorInstance& instance = *it->second;
     // The pipelines it emits into are built: the build order puts them first.
     const ConnectorFactory& f = registry_.connectors().at(id.type);
     ReceiverConsumers outputs;
@@ -381,7 +583,8 @@ class PipelineGraph {
       for (const auto& [signal, list] : h->second) {
         if (f.outputs.at(input).count(signal)) {
           SetConsumer(&outputs, signal,
-                      Point(key, TapPoint::Side::kOutput, signal, Join(list, &fanouts_)));
+                      Point(&instance.owned, key, TapPoint::Side::kOutput, signal,
+                            Join(list, &instance.owned)));
         }
       }
     }
@@ -398,26 +601,29 @@ class PipelineGraph {
     return &instance;
   }
 
-  // A tap point in front of `next`, when taps are on.
-  Consumer* Point(const std::string& component, TapPoint::Side side, Signal signal,
+  // A tap point in front of `next`, when taps are on, owned by `owned`.
+  Consumer* Point(Owned* owned, const std::string& component, TapPoint::Side side, Signal signal,
                   Consumer* next) {
     if (taps_ == nullptr) return next;
-    points_.push_back(std::make_unique<TapPoint>(taps_, component, side, signal, next));
-    return points_.back().get();
+    owned->push_back(std::make_unique<TapPoint>(taps_, component, side, signal, next));
+    return owned->back().get();
   }
 
-  // Declared first, destroyed last: everything else hands data to them.
-  std::vector<std::unique_ptr<TapPoint>> points_;
   const Registry& registry_;
   const ServiceConfig config_;
   const std::string program_;
-  std::map<std::string, std::unique_ptr<ExporterRunner>> exporters_;
-  std::vector<Stage> stages_;  // in build order: downstream first
-  std::map<std::pair<std::string, Signal>, ConnectorInstance> connectors_;
-  std::vector<std::unique_ptr<Consumer>> fanouts_;  // and pipeline heads
-  Inputs inputs_;
+  std::map<std::string, std::shared_ptr<ExporterRunner>> exporters_;
+  std::vector<std::unique_ptr<Stage>> stages_;  // in build order: downstream first
+  std::map<std::pair<std::string, Signal>, std::unique_ptr<ConnectorInstance>> connectors_;
+  std::map<std::pair<std::string, Signal>, std::unique_ptr<Input>> inputs_;
+  Inputs entries_;
   const bool reloading_;
   TapHub* const taps_;
+  PipelineGraph* previous_;  // until Adopt
+  std::set<std::string> kept_exporters_;
+  std::set<std::string> kept_stages_;
+  std::set<std::pair<std::string, Signal>> kept_connectors_;
+  std::set<std::pair<std::string, Signal>> kept_inputs_;
   bool started_ = false;
   bool shut_down_ = false;
 };
@@ -465,6 +671,18 @@ class ReceiverGate {
     std::unique_lock<std::mutex> lock(mu_);
     return cv_.wait_until(lock, deadline, [&] { return in_flight_.load() == 0; });
   }
+  // Hand-offs past the gate through a switch whose target a reload keeps.
+  void EnterSteady() { steady_in_flight_.fetch_add(1); }
+  void ExitSteady() { steady_in_flight_.fetch_sub(1); }
+  // Waits until no such hand-off is under way; false if some still were at
+  // the deadline.
+  bool WaitSteady(Deadline deadline) {
+    while (steady_in_flight_.load() != 0) {
+      if (Clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+  }
   // Hands what was parked on (through `deliver`), then opens.
   template <class Deliver>
   void Open(Deliver&& deliver) {
@@ -484,6 +702,7 @@ class ReceiverGate {
 
  private:
   std::atomic<int64_t> in_flight_{0};
+  std::atomic<int64_t> steady_in_flight_{0};
   std::atomic<bool> closed_{false};
   std::mutex mu_;
   std::condition_variable cv_;
@@ -495,7 +714,20 @@ class ReceiverSwitch : public Consumer {
  public:
   explicit ReceiverSwitch(ReceiverGate* gate) : gate_(gate) {}
   void Point(Consumer* target) { target_.store(target, std::memory_order_release); }
+  Consumer* target() const { return target_.load(std::memory_order_acquire); }
+  // While a reload keeps this switch's target, its hand-offs pass a closed
+  // gate: the pipelines behind it do not change.
+  void SetSteady(bool steady) { steady_.store(steady); }
   absl::Status Consume(Envelope envelope) noexcept override {
+    if (steady_.load(std::memory_order_relaxed)) {
+      gate_->EnterSteady();
+      if (steady_.load()) {
+        absl::Status s = Deliver(std::move(envelope));
+        gate_->ExitSteady();
+        return s;
+      }
+      gate_->ExitSteady();
+    }
     for (;;) {
       if (gate_->Enter()) {
         absl::Status s = Deliver(std::move(envelope));
@@ -516,6 +748,7 @@ class ReceiverSwitch : public Consumer {
  private:
   ReceiverGate* gate_;
   std::atomic<Consumer*> target_{nullptr};
+  std::atomic<bool> steady_{false};
 };
 
 // Hands an envelope parked during a reload to the new pipelines; one they
@@ -797,8 +1030,23 @@ absl::Status Service::ReloadLocked(ServiceConfig next, std::vector<std::string>*
                       fed != signals.end() && fed->second == slot.signals();
     if (!same) leaving.push_back(key);
   }
-  auto fresh = std::make_unique<PipelineGraph>(registry_, next, program_, true, taps_.get());
+  auto fresh =
+      std::make_unique<PipelineGraph>(registry_, next, program_, true, taps_.get(), graph_.get());
   if (absl::Status s = fresh->Build(); !s.ok()) return s;
+  for (const PipelineSpec& p : next.pipelines) {
+    if (fresh->Keeps(p.id)) continue;
+    notes->push_back("pipeline " + p.id + (FindPipeline(config_, p.id) ? " rebuilt" : " added"));
+  }
+  for (const PipelineSpec& p : config_.pipelines) {
+    if (!FindPipeline(next, p.id)) notes->push_back("pipeline " + p.id + " removed");
+  }
+  for (const auto& [key, runner] : graph_->exporters()) {
+    if (!fresh->exporters().count(key)) {
+      notes->push_back("exporter " + key + " removed");
+    } else if (!fresh->KeepsExporter(key)) {
+      notes->push_back("exporter " + key + " restarted");
+    }
+  }
 
   const Deadline deadline = Clock::now() + next.settings.shutdown_timeout;
   // Receivers that go (or change) drain into the pipelines they fed.
@@ -808,21 +1056,40 @@ absl::Status Service::ReloadLocked(ServiceConfig next, std::vector<std::string>*
   }
   for (const std::string& key : leaving) receivers_.erase(key);
   // What the rest hand on is parked at the gate while the pipelines behind
-  // them change.
+  // them change, unless all of those are kept.
+  auto each_switch = [&](auto&& f) {
+    for (auto& [key, slot] : receivers_) {
+      for (auto& [signal, sw] : slot.switches) f(key, signal, *sw);
+    }
+  };
+  each_switch([&](const std::string& key, Signal signal, ReceiverSwitch& sw) {
+    auto input = fresh->inputs().find(key);
+    Consumer* entry = nullptr;
+    if (input != fresh->inputs().end()) {
+      if (auto e = input->second.find(signal); e != input->second.end()) entry = e->second;
+    }
+    sw.SetSteady(entry != nullptr && entry == sw.target());
+  });
   if (!gate_->Close(deadline)) {
     Log(LogLevel::kWarn, program_, "reload: hand-offs still under way at the deadline");
   }
   std::unique_ptr<PipelineGraph> old;
   {
     std::lock_guard<std::mutex> state(state_mu_);
+    fresh->Adopt();
     old = std::move(graph_);
   }
   old->Shutdown(deadline, &next);
   old.reset();
   absl::Status started = fresh->Start();
   if (!started.ok()) {
-    // The old configuration is brought back: its receivers that are left
-    // take data again.
+    // The old configuration is brought back, from scratch: its receivers
+    // that are left take data again.
+    each_switch([](const std::string&, Signal, ReceiverSwitch& sw) { sw.SetSteady(false); });
+    if (!gate_->WaitSteady(Clock::now() + next.settings.shutdown_timeout)) {
+      Log(LogLevel::kWarn, program_, "reload: hand-offs still under way at the deadline");
+    }
+    each_switch([](const std::string&, Signal, ReceiverSwitch& sw) { sw.Point(nullptr); });
     fresh.reset();
     {
       std::lock_guard<std::mutex> state(state_mu_);
@@ -835,9 +1102,6 @@ absl::Status Service::ReloadLocked(ServiceConfig next, std::vector<std::string>*
           absl::StrCat("error=\"", back.message(), "\""));
     }
     std::vector<std::string> ignored;
-    for (auto& [key, slot] : receivers_) {
-      for (auto& [signal, sw] : slot.switches) sw->Point(nullptr);
-    }
     (void)ConnectReceivers(*graph_, &ignored);
     for (const std::string& key : ignored) (void)receivers_.at(key).receiver->Start();
     gate_->Open(DeliverParked);
@@ -852,6 +1116,7 @@ absl::Status Service::ReloadLocked(ServiceConfig next, std::vector<std::string>*
   std::vector<std::string> created;
   absl::Status connected = ConnectReceivers(*graph_, &created);
   gate_->Open(DeliverParked);
+  each_switch([](const std::string&, Signal, ReceiverSwitch& sw) { sw.SetSteady(false); });
   for (const std::string& key : created) {
     if (absl::Status s = receivers_.at(key).receiver->Start(); !s.ok()) {
       if (connected.ok()) {

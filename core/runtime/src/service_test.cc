@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -162,8 +163,8 @@ class ReloadTest : public ::testing::Test {
         << exporters << "]\n";
   }
   // Posts one log record with `body` and waits until it is in `file`.
-  void SendAndExpect(const std::string& body, const std::string& file) {
-    httplib::Client client("127.0.0.1", port_);
+  void SendAndExpect(const std::string& body, const std::string& file, int port = 0) {
+    httplib::Client client("127.0.0.1", port != 0 ? port : port_);
     const std::string request =
         R"({"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":")" + body +
         R"("}}]}]}]})";
@@ -217,6 +218,114 @@ TEST_F(ReloadTest, SwapsPipelinesAndKeepsAnUnchangedReceiver) {
   EXPECT_THAT(metrics->body,
               ::testing::HasSubstr("tributary_config_reloads_total{result=\"success\"} 2"));
   EXPECT_THAT(metrics->body, ::testing::HasSubstr("tributary_config_last_reload_successful 1"));
+  service->Shutdown();
+}
+
+TEST_F(ReloadTest, UnchangedPipelinesRunOnWhileChangedOnesDrain) {
+  const int other_port = FreePort();
+  auto write = [&](const std::string& changing_exporters) {
+    std::ofstream(dir_ + "/config.yaml")
+        << "receivers:\n"
+        << "  otlp:\n    protocols: {http: {endpoint: 127.0.0.1:" << port_ << "}}\n"
+        << "  otlp/b:\n    protocols: {http: {endpoint: 127.0.0.1:" << other_port << "}}\n"
+        << "processors:\n  batch:\n    timeout: 20ms\n"
+        << "exporters:\n  file/a:\n    path: " << dir_ << "/a.jsonl\n  file/b:\n    path: " << dir_
+        << "/b.jsonl\n  otlp/stuck:\n    endpoint: 127.0.0.1:" << FreePort()
+        << "\n    tls: {insecure: true}\n"
+        << "service:\n  shutdown_timeout: 8s\n"
+        << "  admin:\n    endpoint: 127.0.0.1:0\n"
+        << "  buffer:\n    directory: " << dir_ << "/buffer\n"
+        << "  pipelines:\n"
+        << "    logs/kept: {receivers: [otlp], processors: [batch], exporters: [file/a]}\n"
+        << "    logs/changing: {receivers: [otlp/b], processors: [batch], exporters: ["
+        << changing_exporters << "]}\n";
+  };
+  write("file/b, otlp/stuck");
+  auto service = StartService();
+  // otlp/stuck holds this record, retrying: draining its pipeline takes the
+  // whole shutdown_timeout.
+  SendAndExpect("stuck", "b.jsonl", other_port);
+  SendAndExpect("before", "a.jsonl");
+
+  write("file/b");
+  std::atomic<bool> reloaded{false};
+  ReloadOutcome outcome;
+  std::thread reload([&] {
+    outcome = service->Reload();
+    reloaded = true;
+  });
+  // While the previous pipelines drain, the status API lists none.
+  httplib::Client admin("127.0.0.1", service->admin_port());
+  bool draining = false;
+  for (int i = 0; i < 3000 && !draining && !reloaded; ++i) {
+    auto status = admin.Get("/api/v1/status");
+    draining = status && status->body.find("\"pipelines\":[]") != std::string::npos;
+    if (!draining) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(draining);
+  // The unchanged pipeline and its receiver keep delivering meanwhile.
+  SendAndExpect("during", "a.jsonl");
+  EXPECT_FALSE(reloaded) << "the changed pipeline drained before its stalled exporter gave up";
+  reload.join();
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status;
+  EXPECT_THAT(outcome.notes, ::testing::UnorderedElementsAre("pipeline logs/changing rebuilt",
+                                                             "exporter otlp/stuck removed"));
+  // The rebuilt pipeline hands its data to the exporter it kept.
+  SendAndExpect("after", "b.jsonl", other_port);
+  SendAndExpect("after", "a.jsonl");
+  service->Shutdown();
+}
+
+TEST_F(ReloadTest, AConnectorIsKeptWithThePipelinesAroundIt) {
+  auto write = [&](const std::string& logs_timeout, const std::string& metrics_timeout) {
+    std::ofstream(dir_ + "/config.yaml")
+        << "receivers:\n"
+        << "  otlp:\n    protocols: {http: {endpoint: 127.0.0.1:" << port_ << "}}\n"
+        << "processors:\n  batch/logs:\n    timeout: " << logs_timeout
+        << "\n  batch/metrics:\n    timeout: " << metrics_timeout << "\n"
+        << "connectors:\n  spanmetrics:\n    metrics_flush_interval: 100ms\n"
+        << "exporters:\n  file/a:\n    path: " << dir_ << "/a.jsonl\n"
+        << "  file/m:\n    path: " << dir_ << "/m.jsonl\n"
+        << "service:\n  admin:\n    endpoint: 127.0.0.1:0\n"
+        << "  pipelines:\n"
+        << "    traces: {receivers: [otlp], exporters: [spanmetrics]}\n"
+        << "    metrics: {receivers: [spanmetrics], processors: [batch/metrics], exporters: "
+           "[file/m]}\n"
+        << "    logs: {receivers: [otlp], processors: [batch/logs], exporters: [file/a]}\n";
+  };
+  auto send_span = [&](const std::string& expect) {
+    httplib::Client client("127.0.0.1", port_);
+    auto r = client.Post("/v1/traces",
+                         R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":)"
+                         R"("5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174",)"
+                         R"("name":"kept","kind":2,"startTimeUnixNano":"1000000",)"
+                         R"("endTimeUnixNano":"2000000"}]}]}]})",
+                         "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    for (int i = 0; i < 1000 && Slurp(dir_ + "/m.jsonl").find(expect) == std::string::npos; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_NE(Slurp(dir_ + "/m.jsonl").find(expect), std::string::npos)
+        << "spanmetrics never reported " << expect;
+  };
+  write("20ms", "20ms");
+  auto service = StartService();
+  send_span("\"asInt\":\"1\"");
+  // Only the logs pipeline changed: spanmetrics and the pipelines around it
+  // stay, and so does what it has counted.
+  write("30ms", "20ms");
+  ReloadOutcome outcome = service->Reload();
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status;
+  EXPECT_THAT(outcome.notes, ::testing::ElementsAre("pipeline logs rebuilt"));
+  send_span("\"asInt\":\"2\"");
+  // The pipeline it emits into changed: it is rebuilt, and so is the one feeding it.
+  write("30ms", "30ms");
+  outcome = service->Reload();
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status;
+  EXPECT_THAT(outcome.notes, ::testing::UnorderedElementsAre("pipeline traces rebuilt",
+                                                             "pipeline metrics rebuilt"));
+  SendAndExpect("still", "a.jsonl");
   service->Shutdown();
 }
 

@@ -146,8 +146,9 @@ class WriteAheadBuffer : public Consumer {
   WriteAheadBuffer& operator=(const WriteAheadBuffer&) = delete;
 
   // Before Start: one cursor per exporter, named after it. Its consumer
-  // must outlive the buffer's Shutdown, and must settle or release every
-  // envelope it holds before the buffer is destroyed. With `wire_form` the
+  // must outlive the buffer's Shutdown. An envelope it settles after the
+  // buffer is destroyed settles nothing: its records are read again by the
+  // next buffer on the directory. With `wire_form` the
   // consumer is handed batches that hold the serialized request as read
   // (Batch::wire()), checked for shape and record count but not parsed;
   // else they are parsed, and a record that does not parse is skipped.
@@ -260,6 +261,13 @@ class WriteAheadBuffer : public Consumer {
   const BufferOptions options_;
   const std::string component_;  // "buffer/<pipeline>", the label of its drop counters
 
+  // What the acks of records handed to consumers reach: the buffer until
+  // it is destroyed, then nothing.
+  struct SettleLink {
+    std::mutex mu;
+    WriteAheadBuffer* buffer;
+  };
+  std::shared_ptr<SettleLink> link_;
   mutable std::mutex mu_;
   std::condition_variable writer_cv_;
   std::condition_variable reader_cv_;
