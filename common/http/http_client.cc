@@ -6,6 +6,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "absl/strings/ascii.h"
+
 namespace tributary::common::http {
 
 namespace {
@@ -80,12 +82,15 @@ void ApplyConnection(CURL* curl, const ClientOptions& options) {
 struct Collected {
   const Request* request;
   Response* response;
+  CURL* curl;
 };
 
 size_t CollectBody(char* data, size_t size, size_t n, void* user) {
   auto* c = static_cast<Collected*>(user);
   const size_t bytes = size * n;
-  if (c->request->on_body) {
+  long status = 0;
+  if (c->request->on_body) curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (status >= 200 && status < 300) {
     if (c->request->on_body(std::string_view(data, bytes))) return bytes;
     c->response->stopped = true;
     return 0;
@@ -103,8 +108,14 @@ size_t CollectBody(char* data, size_t size, size_t n, void* user) {
 }
 
 size_t CollectHeader(char* data, size_t size, size_t n, void* user) {
-  auto* response = static_cast<Response*>(user);
+  auto* c = static_cast<Collected*>(user);
+  Response* response = c->response;
   const std::string_view line(data, size * n);
+  for (const std::string& name : c->request->keep_headers) {
+    if (auto value = HeaderValue(line, absl::AsciiStrToLower(name))) {
+      response->headers.emplace_back(name, *value);
+    }
+  }
   if (auto wait = ParseRetryAfter(line)) response->retry_after = *wait;
   if (auto type = HeaderValue(line, "content-type")) response->content_type = std::string(*type);
   return size * n;
@@ -145,7 +156,7 @@ Response Client::Send(const Request& request) {
   for (const std::string& h : options_.headers) headers = curl_slist_append(headers, h.c_str());
   for (const std::string& h : request.headers) headers = curl_slist_append(headers, h.c_str());
   headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
-  Collected collected{&request, &response};
+  Collected collected{&request, &response, c};
   curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
   if (request.method == "GET") {
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
@@ -172,12 +183,12 @@ Response Client::Send(const Request& request) {
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, CollectBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &collected);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, CollectHeader);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &response);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &collected);
   if (options_.basic_auth) ApplyBasicAuth(c, *options_.basic_auth);
   ApplyConnection(c, options_);
   ApplyTls(c, options_.tls);
   const CURLcode rc = curl_easy_perform(c);
-  if (rc == CURLE_OK) {
+  if (rc == CURLE_OK || response.stopped) {
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
   } else {
     response.error = curl_easy_strerror(rc);

@@ -61,9 +61,13 @@ struct Request {
   // request is abandoned when `fail_over_limit`.
   size_t max_response_bytes = std::numeric_limits<size_t>::max();
   bool fail_over_limit = false;
-  // When set, the body goes here as it arrives instead of into
-  // Response::body; false ends the transfer (Response::stopped).
+  // When set, the body of a 2xx response goes here as it arrives instead of
+  // into Response::body; false ends the transfer (Response::stopped).
+  // Another status's body stays in Response::body.
   std::function<bool(std::string_view)> on_body;
+  // Names (any case) of response headers, trailers included, kept in
+  // Response::headers.
+  std::vector<std::string> keep_headers;
   // Checked while the transfer runs; when it turns true the transfer is
   // abandoned (a long watch at shutdown).
   const std::atomic<bool>* cancel = nullptr;
@@ -80,7 +84,9 @@ struct Response {
   std::string error;
   bool timed_out = false;
   bool too_large = false;  // the body passed max_response_bytes
-  bool stopped = false;    // on_body ended the transfer
+  bool stopped = false;    // on_body ended the transfer (`status` is set)
+  // Those of Request::keep_headers that came, in order, values trimmed.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // One configured libcurl client for everything that speaks HTTP as a

@@ -1,5 +1,7 @@
 #include "common/http/server.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -10,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <deque>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -85,10 +88,17 @@ ServerResponse ServerResponse::Text(int status, std::string body) {
   return r;
 }
 
+class StreamBody;
+
 // One connection, plain or TLS: what the server's Stop and the Responder
 // need of it.
 class Connection {
  public:
+  // Runs on the connection's strand: answers the request in hand with
+  // `head` and then what `body` is given.
+  virtual void AnswerStream(ServerResponse head, std::shared_ptr<StreamBody> body) = 0;
+  // Runs on the connection's strand: writes what `body` holds.
+  virtual void Pump(std::shared_ptr<StreamBody> body) = 0;
   virtual ~Connection() = default;
   virtual void Close() = 0;
   // Close() on the calling thread, once the server's threads are gone.
@@ -127,6 +137,92 @@ struct Server::State {
   }
 };
 
+// The pieces of a streamed body, queued by the writer and written on the
+// connection's strand one at a time, each framed as a chunk.
+class StreamBody : public ServerStream, public std::enable_shared_from_this<StreamBody> {
+ public:
+  explicit StreamBody(std::shared_ptr<Connection> connection)
+      : connection_(std::move(connection)) {}
+
+  bool Write(std::string data) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (gone_ || finished_) return false;
+    if (data.empty()) return true;
+    std::string piece = absl::StrCat(absl::Hex(data.size()), "\r\n");
+    piece.append(data);
+    piece.append("\r\n");
+    pending_ += piece.size();
+    queue_.push_back(std::move(piece));
+    KickLocked();
+    return true;
+  }
+
+  void Finish(std::vector<std::pair<std::string, std::string>> trailers) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finished_) return;
+    finished_ = true;
+    std::string last = "0\r\n";
+    for (const auto& [name, value] : trailers) absl::StrAppend(&last, name, ": ", value, "\r\n");
+    last.append("\r\n");
+    pending_ += last.size();
+    queue_.push_back(std::move(last));
+    KickLocked();
+  }
+
+  size_t pending() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return pending_;
+  }
+
+  // On the strand, once the head is written: pieces may go.
+  void Started() {
+    std::lock_guard<std::mutex> lock(mu_);
+    started_ = true;
+    writing_ = true;  // the caller pumps next
+  }
+  // On the strand: the next piece to write (null when none is queued; the
+  // next Write posts a Pump), and whether it ends the body.
+  std::shared_ptr<std::string> Take(bool* last) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.empty() || gone_) {
+      writing_ = false;
+      return nullptr;
+    }
+    auto piece = std::make_shared<std::string>(std::move(queue_.front()));
+    queue_.pop_front();
+    *last = finished_ && queue_.empty();
+    return piece;
+  }
+  void Written(size_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_ -= std::min(pending_, bytes);
+  }
+  // The connection closed: later writes are refused.
+  void Gone() {
+    std::lock_guard<std::mutex> lock(mu_);
+    gone_ = true;
+    queue_.clear();
+    pending_ = 0;
+  }
+
+ private:
+  void KickLocked() {
+    if (!started_ || writing_ || gone_) return;
+    writing_ = true;
+    asio::post(connection_->executor(),
+               [connection = connection_, self = shared_from_this()] { connection->Pump(self); });
+  }
+
+  const std::shared_ptr<Connection> connection_;
+  mutable std::mutex mu_;
+  std::deque<std::string> queue_;
+  size_t pending_ = 0;
+  bool started_ = false;
+  bool writing_ = false;
+  bool finished_ = false;
+  bool gone_ = false;
+};
+
 class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
   Exchange(std::shared_ptr<Server::State> state, std::shared_ptr<Connection> connection)
@@ -141,6 +237,21 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
                  connection->Answer(std::move(r));
                });
     return true;
+  }
+
+  std::shared_ptr<ServerStream> Stream(ServerResponse head) {
+    if (answered_.exchange(true)) return nullptr;
+    auto body = std::make_shared<StreamBody>(connection_);
+    if (state_->stopped.load()) {
+      body->Gone();
+      return body;
+    }
+    asio::post(connection_->executor(), [connection = connection_, self = shared_from_this(),
+                                         head = std::move(head), body]() mutable {
+      if (self->timer_) self->timer_->cancel();
+      connection->AnswerStream(std::move(head), std::move(body));
+    });
+    return body;
   }
 
   void ExpireAt(SteadyTime deadline, std::function<ServerResponse()> make) {
@@ -170,6 +281,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 };
 
 bool Responder::Send(ServerResponse response) const { return exchange_->Send(std::move(response)); }
+
+std::shared_ptr<ServerStream> Responder::Stream(ServerResponse head) const {
+  return exchange_->Stream(std::move(head));
+}
 
 void Responder::ExpireAt(SteadyTime deadline, std::function<ServerResponse()> make) const {
   exchange_->ExpireAt(deadline, std::move(make));
@@ -247,6 +362,72 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
 
   void Answer(ServerResponse response) override {
     Write(std::move(response), keep_alive_ && !state_->stopped.load());
+  }
+
+  void AnswerStream(ServerResponse head, std::shared_ptr<StreamBody> body) override {
+    exchange_.reset();
+    if (closed_) return body->Gone();
+    stream_body_ = body;
+    auto res = std::make_shared<bhttp::response<bhttp::empty_body>>();
+    res->version(11);
+    res->result(static_cast<unsigned>(head.status));
+    if (!head.content_type.empty()) res->set(bhttp::field::content_type, head.content_type);
+    for (auto& [k, v] : head.headers) res->insert(k, v);
+    for (auto& [k, v] : extra_headers_) res->insert(k, v);
+    res->keep_alive(false);
+    res->chunked(true);
+    auto serializer = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*res);
+    Lowest().expires_after(limits().read_body_timeout);
+    bhttp::async_write_header(
+        stream_, *serializer,
+        [self = this->shared_from_this(), res, serializer, body](beast::error_code ec, size_t) {
+          if (ec) {
+            body->Gone();
+            return self->Fail(ec, "write_timeout");
+          }
+          body->Started();
+          self->WatchClose(body);
+          self->Pump(body);
+        });
+  }
+
+  // While a streamed answer lasts nothing is read: a client that closes
+  // its end is seen here, and the writer learns it at its next write.
+  void WatchClose(std::shared_ptr<StreamBody> body) {
+    Lowest().socket().async_wait(
+        tcp::socket::wait_read, [self = this->shared_from_this(), body](beast::error_code ec) {
+          if (ec || self->closed_) return;
+          char c;
+          const ssize_t n =
+              ::recv(self->Lowest().socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+          if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            body->Gone();
+            self->Shutdown();
+          }
+          // Bytes from the client (a pipelined request) are left unread:
+          // the connection closes when the answer ends.
+        });
+  }
+
+  void Pump(std::shared_ptr<StreamBody> body) override {
+    bool last = false;
+    std::shared_ptr<std::string> piece = body->Take(&last);
+    if (piece == nullptr) return;
+    const auto allowance = std::chrono::milliseconds(
+        static_cast<int64_t>(1000.0 * static_cast<double>(piece->size()) /
+                             static_cast<double>(limits().min_body_rate.bytes)));
+    Lowest().expires_after(limits().read_body_timeout + allowance);
+    asio::async_write(
+        stream_, asio::buffer(*piece),
+        [self = this->shared_from_this(), body, piece, last](beast::error_code ec, size_t) {
+          body->Written(piece->size());
+          if (ec) {
+            body->Gone();
+            return self->Fail(ec, "write_timeout");
+          }
+          if (last) return self->Shutdown();
+          self->Pump(std::move(body));
+        });
   }
 
  private:
@@ -465,6 +646,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
   void Shutdown() {
     if (closed_) return;
     closed_ = true;
+    if (auto body = stream_body_.lock()) body->Gone();
     if (auto exchange = exchange_.lock()) exchange->CancelTimer();
     beast::error_code ignored;
     Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -478,6 +660,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
   ServerRequest request_;
   std::vector<std::pair<std::string, std::string>> extra_headers_;
   std::weak_ptr<Exchange> exchange_;
+  std::weak_ptr<StreamBody> stream_body_;  // a streamed answer being written
   SteadyTime header_deadline_;
   SteadyTime body_start_;
   uint64_t body_received_ = 0;

@@ -83,6 +83,22 @@ struct ServerResponse {
 
 class Exchange;
 
+// A response whose body is sent in pieces as they come (chunked transfer
+// encoding), for answers that last: the live tap. Thread-safe.
+class ServerStream {
+ public:
+  virtual ~ServerStream() = default;
+  // Queues `data` as the next piece of the body. False once the client has
+  // gone or the server stops: the writer should stop then.
+  virtual bool Write(std::string data) = 0;
+  // Ends the body, with `trailers` after it (the head names them in a
+  // `Trailer` header); the connection is then closed.
+  virtual void Finish(std::vector<std::pair<std::string, std::string>> trailers = {}) = 0;
+  // Bytes queued and not yet written to the socket: what a slow reader has
+  // left behind.
+  virtual size_t pending() const = 0;
+};
+
 // Answers one request, from any thread, at most once. Holding a Responder
 // holds no thread: a request waiting for its answer costs its connection's
 // memory only.
@@ -91,6 +107,10 @@ class Responder {
   explicit Responder(std::shared_ptr<Exchange> exchange) : exchange_(std::move(exchange)) {}
   // Sends `response` unless the request was answered already (then false).
   bool Send(ServerResponse response) const;
+  // Answers with `head` (status, content type and headers; its body is not
+  // used) and a body written through the stream returned; null if the
+  // request was answered already.
+  std::shared_ptr<ServerStream> Stream(ServerResponse head) const;
   // At `deadline`, answers with what `make` returns unless Send came first.
   void ExpireAt(std::chrono::steady_clock::time_point deadline,
                 std::function<ServerResponse()> make) const;

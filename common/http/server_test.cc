@@ -10,6 +10,7 @@
 #include <chrono>
 #include <thread>
 
+#include "common/http/http_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tributary/core/testing/test_consumer.h"
@@ -151,6 +152,69 @@ TEST(HttpServer, AnswersLaterFromAnotherThreadOrAtTheDeadline) {
   EXPECT_THAT(expired, StartsWith("HTTP/1.1 503"));
   EXPECT_THAT(expired, HasSubstr("gave up"));
   for (auto& t : senders) t.join();
+}
+
+TEST(HttpServer, StreamsAnAnswerInPiecesWithTrailersAndSeesItsReaderGo) {
+  ServerOptions o = EchoOptions("test/stream");
+  std::vector<std::thread> writers;
+  std::atomic<bool> refused{false};
+  o.handle = [&](ServerRequest&& req, Responder responder) {
+    const bool forever = req.path() == "/forever";
+    writers.emplace_back([&, responder, forever] {
+      ServerResponse head;
+      head.content_type = "text/plain";
+      head.headers.emplace_back("Trailer", "X-Count");
+      std::shared_ptr<ServerStream> stream = responder.Stream(std::move(head));
+      ASSERT_NE(stream, nullptr);
+      EXPECT_EQ(responder.Stream(ServerResponse{}), nullptr);  // answered once
+      if (forever) {
+        // Until the reader goes: the close is seen without writing to it.
+        for (int i = 0; i < 3000 && stream->Write(""); ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        refused = !stream->Write("late");
+        return;
+      }
+      for (int i = 0; i < 3; ++i) {
+        EXPECT_TRUE(stream->Write("piece " + std::to_string(i) + "\n"));
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      stream->Finish({{"X-Count", "3"}});
+      EXPECT_FALSE(stream->Write("after the end"));
+    });
+  };
+  Server server(std::move(o));
+  ASSERT_TRUE(server.Start().ok());
+
+  Client client(ClientOptions{});
+  Request request;
+  request.method = "GET";
+  request.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/pieces";
+  request.headers = {"TE: trailers"};
+  request.keep_headers = {"X-Count"};
+  std::vector<std::string> pieces;
+  request.on_body = [&](std::string_view data) {
+    pieces.emplace_back(data);
+    return true;
+  };
+  Response r = client.Send(request);
+  EXPECT_EQ(r.status, 200) << r.error;
+  std::string body;
+  for (const std::string& p : pieces) body += p;
+  EXPECT_EQ(body, "piece 0\npiece 1\npiece 2\n");
+  EXPECT_GE(pieces.size(), 2u);  // they came apart, as written
+  EXPECT_THAT(r.headers,
+              ::testing::ElementsAre(std::make_pair(std::string("X-Count"), std::string("3"))));
+
+  {
+    Conn c(server.port());
+    ASSERT_TRUE(c.Send("GET /forever HTTP/1.1\r\nHost: h\r\n\r\n"));
+    std::string head = c.ReadUntilClosed(std::chrono::milliseconds(200));
+    EXPECT_THAT(head, StartsWith("HTTP/1.1 200 OK"));
+    EXPECT_THAT(head, HasSubstr("Transfer-Encoding: chunked"));
+  }
+  for (auto& t : writers) t.join();
+  EXPECT_TRUE(refused);
 }
 
 TEST(HttpServer, CutsConnectionsWhoseHeadersDoNotArriveInTime) {

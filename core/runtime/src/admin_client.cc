@@ -146,26 +146,46 @@ int RunTap(const std::string& program, int argc, char** argv, int first) {
     }
   }
   common::http::Client client(common::http::ClientOptions{});
+  // Each request is a tap of up to a minute whose lines come as they pass;
+  // then another is opened.
   for (;;) {
-    std::string url = absl::StrCat("http://", flags.admin, "/api/v1/tap?duration=10s");
+    std::string url = absl::StrCat("http://", flags.admin, "/api/v1/tap?duration=60s");
     for (const char* key : {"component", "signal"}) {
       if (auto v = flags.values.find(key); v != flags.values.end()) {
         absl::StrAppend(&url, "&", key, "=", Escape(v->second));
       }
     }
     if (remaining > 0) absl::StrAppend(&url, "&limit=", remaining);
-    common::http::Response r = Get(client, url, std::chrono::seconds(30));
+    common::http::Request request;
+    request.method = "GET";
+    request.url = url;
+    request.timeout = std::chrono::seconds(90);
+    request.headers = {"TE: trailers"};
+    request.keep_headers = {"X-Tap-Cut"};
+    std::string partial;  // a line not complete yet
+    request.on_body = [&](std::string_view data) {
+      // Whole lines only, up to the limit.
+      partial.append(data);
+      size_t start = 0;
+      for (size_t nl; remaining != 0 && (nl = partial.find('\n', start)) != std::string::npos;
+           start = nl + 1) {
+        fwrite(partial.data() + start, 1, nl + 1 - start, stdout);
+        if (remaining > 0) --remaining;
+      }
+      partial.erase(0, start);
+      fflush(stdout);
+      return remaining != 0;
+    };
+    common::http::Response r = client.Send(request);
     if (r.status != 200) {
       fprintf(stderr, "%s tap: %s\n", program.c_str(),
               r.status == 0 ? r.error.c_str() : r.body.c_str());
       return 1;
     }
-    fwrite(r.body.data(), 1, r.body.size(), stdout);
-    fflush(stdout);
-    if (remaining > 0) {
-      remaining -= static_cast<long>(std::count(r.body.begin(), r.body.end(), '\n'));
-      if (remaining <= 0) return 0;
+    for (const auto& [name, value] : r.headers) {
+      fprintf(stderr, "%s tap: cut short: %s\n", program.c_str(), value.c_str());
     }
+    if (remaining == 0) return 0;
   }
 }
 

@@ -1,6 +1,7 @@
 #include "tributary/core/runtime/admin_server.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -71,20 +72,41 @@ absl::Status ParseTapQuery(std::string_view target, TapRequest* tap) {
   return absl::OkStatus();
 }
 
-common::http::ServerResponse AnswerTap(TapHub& taps, const TapRequest& request) {
+void StreamTap(TapHub& taps, const TapRequest& request, bool trailers_accepted,
+               const common::http::Responder& responder) {
   using common::http::ServerResponse;
-  absl::StatusOr<TapResult> result = taps.Tap(request);
+  std::shared_ptr<common::http::ServerStream> stream;
+  TapSink sink;
+  sink.write = [&](std::string_view lines) {
+    if (stream == nullptr) {
+      ServerResponse head;
+      head.content_type = "application/x-ndjson";
+      if (trailers_accepted) head.headers.emplace_back("Trailer", "X-Tap-Lines, X-Tap-Cut");
+      stream = responder.Stream(std::move(head));
+      if (stream == nullptr) return false;
+    }
+    return stream->Write(std::string(lines));
+  };
+  sink.backlog = [&] { return stream ? stream->pending() : 0; };
+  absl::StatusOr<TapResult> result = taps.Tap(request, sink);
   if (!result.ok()) {
     const int code = absl::IsNotFound(result.status())            ? 404
                      : absl::IsResourceExhausted(result.status()) ? 429
                                                                   : 503;
-    return ServerResponse::Text(code, std::string(result.status().message()) + "\n");
+    responder.Send(ServerResponse::Text(code, std::string(result.status().message()) + "\n"));
+    return;
   }
-  ServerResponse r = ServerResponse::Text(200, std::move(result->lines));
-  r.content_type = "application/x-ndjson";
-  r.headers.emplace_back("X-Tap-Lines", absl::StrCat(result->count));
-  if (result->cut) r.headers.emplace_back("X-Tap-Cut", "the reader fell behind");
-  return r;
+  if (result->cut) {
+    Log(LogLevel::kWarn, "admin", "tap cut: the reader fell behind",
+        absl::StrCat("component=", request.component.empty() ? "*" : request.component,
+                     " lines=", result->count));
+  }
+  std::vector<std::pair<std::string, std::string>> trailers;
+  if (trailers_accepted) {
+    trailers.emplace_back("X-Tap-Lines", absl::StrCat(result->count));
+    if (result->cut) trailers.emplace_back("X-Tap-Cut", "the reader fell behind");
+  }
+  if (stream != nullptr) stream->Finish(std::move(trailers));
 }
 
 AdminServer::AdminServer(std::string endpoint, common::http::ServerLimits limits,
@@ -115,7 +137,10 @@ absl::Status AdminServer::Start() {
                                                           std::string(s.message()) + "\n"));
         return;
       }
-      RunAside([this, responder, tap] { responder.Send(AnswerTap(*taps_, tap)); });
+      // Trailers go only to clients that say they read them.
+      const bool trailers =
+          absl::StrContains(absl::AsciiStrToLower(std::string(req.Header("te"))), "trailers");
+      RunAside([this, responder, tap, trailers] { StreamTap(*taps_, tap, trailers, responder); });
       return;
     }
     responder.Send(Handle(req));

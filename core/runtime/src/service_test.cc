@@ -16,6 +16,7 @@
 #include "httplib.h"
 #include "tributary/core/runtime/admin_server.h"
 #include "tributary/core/runtime/tap.h"
+#include "tributary/core/testing/test_consumer.h"
 
 namespace tributary::core::runtime {
 namespace {
@@ -410,7 +411,10 @@ TEST_F(ReloadTest, TapShowsWhatPassesAndStatusCountsIt) {
     httplib::Client c("127.0.0.1", service->admin_port());
     c.set_read_timeout(30, 0);
     auto r = c.Get("/api/v1/tap?component=batch&signal=logs&limit=1&duration=20s");
-    if (!r) return;
+    if (!r) {
+      ADD_FAILURE() << httplib::to_string(r.error());
+      return;
+    }
     tapped_status = r->status;
     tapped_body = r->body;
     tapped_type = r->get_header_value("Content-Type");
@@ -517,6 +521,85 @@ TEST_F(ReloadTest, StatusAnswersWithAThousandComponentsAndAStalledExporter) {
   EXPECT_THAT(status->body, ::testing::HasSubstr("\"id\":\"otlp/stuck\",\"kind\":\"exporter\""));
   EXPECT_THAT(status->body, ::testing::HasSubstr("\"state\":\"retrying\""));
   service->Shutdown();
+}
+
+TEST_F(ReloadTest, TheTapStreamsLinesAsTheyPassAndEndsWhenItsReaderGoes) {
+  Write("batch", "file/a");
+  auto service = StartService();
+  httplib::Client admin("127.0.0.1", service->admin_port());
+  auto taps_open = [&](int n) {
+    auto status = admin.Get("/api/v1/status");
+    return status &&
+           status->body.find("\"taps_open\":" + std::to_string(n) + ",") != std::string::npos;
+  };
+  std::atomic<bool> seen{false};
+  bool open_when_seen = false;
+  std::thread tap([&] {
+    httplib::Client c("127.0.0.1", service->admin_port());
+    c.set_read_timeout(90, 0);
+    std::string got;
+    c.Get("/api/v1/tap?component=otlp&limit=1000&duration=60s", [&](const char* data, size_t n) {
+      got.append(data, n);
+      if (got.find("streamed-record") == std::string::npos) return true;
+      // The line came while the tap was open, not when it ended.
+      open_when_seen = taps_open(1);
+      seen = true;
+      return false;  // the reader goes
+    });
+  });
+  for (int i = 0; i < 1000 && !taps_open(1); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  SendAndExpect("streamed-record", "a.jsonl");
+  tap.join();
+  EXPECT_TRUE(seen);
+  EXPECT_TRUE(open_when_seen);
+  // Its reader gone, the tap closes long before its minute is up.
+  bool closed = false;
+  for (int i = 0; i < 300 && !(closed = taps_open(0)); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(closed);
+  service->Shutdown();
+}
+
+TEST(TapHubTest, AReaderThatFallsBehindIsCut) {
+  TapLimits limits;
+  limits.records_per_second = 1e9;
+  limits.max_buffered_bytes = 4096;
+  TapHub hub(limits);
+  testing::RecordingConsumer next;
+  TapPoint point(&hub, "p", TapPoint::Side::kOutput, Signal::kTraces, &next);
+  // The reader is already far behind (its connection's buffers are full).
+  std::atomic<size_t> backlog{1u << 20};
+  size_t written = 0;
+  absl::StatusOr<TapResult> result;
+  std::thread reader([&] {
+    TapRequest request;
+    request.component = "p";
+    request.limit = 1000000;
+    request.duration = std::chrono::seconds(60);
+    TapSink sink;
+    sink.write = [&](std::string_view lines) {
+      written += lines.size();
+      return true;
+    };
+    sink.backlog = [&] { return backlog.load(); };
+    result = hub.Tap(request, sink);
+  });
+  while (hub.open_taps() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (int i = 0; i < 100000 && hub.open_taps() == 1; ++i) {
+    Envelope e;
+    e.batch = std::make_shared<Batch>(testing::MakeSpans(2));
+    ASSERT_TRUE(point.Consume(std::move(e)).ok());
+  }
+  reader.join();
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->cut);
+  EXPECT_GT(result->count, 0u);
+  // The pipeline was not held up: every batch went on.
+  EXPECT_GT(next.records(), 0u);
+  EXPECT_EQ(written, 0u);  // nothing more was heaped on it
 }
 
 TEST(AdminQueryTest, ReadsDecodedValues) {

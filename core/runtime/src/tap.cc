@@ -1,6 +1,7 @@
 #include "tributary/core/runtime/tap.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -12,6 +13,9 @@ struct TapHub::Session {
   TapRequest request;
   std::condition_variable cv;
   TapResult result;
+  std::string lines;   // published, not yet handed to the sink
+  size_t backlog = 0;  // what the reader had not taken, at the last write
+  bool reader_gone = false;
   bool done = false;
   // Allowance of records, refilled at records_per_second up to one
   // second's worth; may go below zero by one batch.
@@ -75,27 +79,27 @@ void TapHub::Publish(TapPoint* point, const Envelope& envelope) {
     s->refilled = now;
     if (s->tokens <= 0) continue;
     s->tokens -= static_cast<double>(envelope.batch->record_count());
-    const size_t before = s->result.lines.size();
+    const size_t before = s->lines.size();
     if (const auto& wire = envelope.batch->wire(); wire) {
-      if (!AppendOtlpJson(envelope.batch->signal(), *wire, &s->result.lines)) {
-        s->result.lines.resize(before);
+      if (!AppendOtlpJson(envelope.batch->signal(), *wire, &s->lines)) {
+        s->lines.resize(before);
         continue;
       }
     } else {
-      AppendOtlpJson(*envelope.batch, &s->result.lines);
+      AppendOtlpJson(*envelope.batch, &s->lines);
     }
-    s->result.lines.push_back('\n');
+    s->lines.push_back('\n');
     ++s->result.count;
-    if (s->result.lines.size() > limits_.max_buffered_bytes) {
+    if (s->lines.size() + s->backlog > limits_.max_buffered_bytes) {
       s->result.cut = true;
       s->done = true;
     }
     if (s->result.count >= s->request.limit) s->done = true;
-    if (s->done) s->cv.notify_all();
+    s->cv.notify_all();
   }
 }
 
-absl::StatusOr<TapResult> TapHub::Tap(const TapRequest& request) {
+absl::StatusOr<TapResult> TapHub::Tap(const TapRequest& request, const TapSink& sink) {
   Session session;
   session.request = request;
   session.tokens = limits_.records_per_second;
@@ -127,17 +131,40 @@ absl::StatusOr<TapResult> TapHub::Tap(const TapRequest& request) {
         absl::StrCat(sessions_.size(), " taps are open, the most allowed at once"));
   }
   if (closed_) return absl::UnavailableError("shutting down");
+  session.backlog = sink.backlog ? sink.backlog() : 0;
   sessions_.push_back(&session);
   for (TapPoint* p : points_) {
     if (Matches(session, *p)) p->open_.fetch_add(1, std::memory_order_relaxed);
   }
-  session.cv.wait_for(lock, session.request.duration, [&] { return session.done || closed_; });
+  // Hands what was published to the sink, outside the lock.
+  auto flush = [&](std::string lines) {
+    lock.unlock();
+    const bool open = sink.write(lines);
+    const size_t backlog = sink.backlog ? sink.backlog() : 0;
+    lock.lock();
+    session.backlog = backlog;
+    if (!open) session.reader_gone = session.done = true;
+  };
+  flush("");
+  const Clock::time_point deadline = Clock::now() + session.request.duration;
+  while (!session.done && !closed_) {
+    // Woken by lines, or once a second to learn whether the reader is still there.
+    const bool woken =
+        session.cv.wait_until(lock, std::min(deadline, Clock::now() + std::chrono::seconds(1)),
+                              [&] { return session.done || closed_ || !session.lines.empty(); });
+    if (!session.lines.empty() || !woken) flush(std::exchange(session.lines, std::string()));
+    if (Clock::now() >= deadline) break;
+  }
   session.done = true;
   sessions_.erase(std::find(sessions_.begin(), sessions_.end(), &session));
   for (TapPoint* p : points_) {
     if (Matches(session, *p)) p->open_.fetch_sub(1, std::memory_order_relaxed);
   }
-  return std::move(session.result);
+  // What came with the last batch, unless the reader has gone or was cut.
+  if (!session.lines.empty() && !session.reader_gone && !session.result.cut) {
+    flush(std::exchange(session.lines, std::string()));
+  }
+  return session.result;
 }
 
 void TapHub::CloseAll() {

@@ -22,9 +22,13 @@ struct TapRequest;
 std::string QueryValue(std::string_view target, std::string_view name);
 // GET /api/v1/tap?component=ID&signal=S&limit=N&duration=D.
 absl::Status ParseTapQuery(std::string_view target, TapRequest* tap);
-// Opens the tap and answers with its lines: 200 (NDJSON), 404 for an unknown
-// component or signal, 429 when too many taps are open.
-common::http::ServerResponse AnswerTap(TapHub& taps, const TapRequest& request);
+// Opens the tap and answers with its lines as they pass: 200 (NDJSON,
+// chunked; with `trailers_accepted`, from `TE: trailers`, the lines written
+// and whether the tap was cut follow in the trailers X-Tap-Lines and
+// X-Tap-Cut), 404 for an unknown component or signal, 429 when too many
+// taps are open.
+void StreamTap(TapHub& taps, const TapRequest& request, bool trailers_accepted,
+               const common::http::Responder& responder);
 
 // Serves /metrics (self-metrics), /healthz, /readyz, the status page (HTML,
 // or text with ?format=text) and API, the live tap and POST /-/reload on its

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,7 +56,7 @@ struct TapLimits {
   // copied whole when the tap's allowance is above zero, and its records
   // are taken from it.
   double records_per_second = 1000;
-  size_t max_buffered_bytes = 8u << 20;  // per tap; a slower reader is cut
+  size_t max_buffered_bytes = 8u << 20;  // per tap, not yet read; a slower reader is cut
   std::chrono::milliseconds max_duration{60000};
 };
 
@@ -69,9 +70,17 @@ struct TapRequest {
   std::chrono::milliseconds duration{10000};
 };
 
+// Where a tap's lines go as they come: OTLP/JSON export requests, one per
+// line. `write` is called once with none as soon as the tap is open, then
+// with each group of lines; false stops the tap (the reader has gone).
+// `backlog` tells how many bytes the reader has not taken yet.
+struct TapSink {
+  std::function<bool(std::string_view lines)> write;
+  std::function<size_t()> backlog;
+};
+
 struct TapResult {
-  std::string lines;  // OTLP/JSON export requests, one per line
-  size_t count = 0;
+  size_t count = 0;  // lines written
   bool cut = false;  // the reader fell behind: the tap stopped early
 };
 
@@ -82,10 +91,13 @@ class TapHub {
  public:
   explicit TapHub(TapLimits limits = {}) : limits_(limits) {}
 
-  // Opens a tap, waits until it is done and returns what it saw. Errors:
-  // kNotFound (no such component or signal: the message names the known
-  // ones), kResourceExhausted (too many taps open).
-  absl::StatusOr<TapResult> Tap(const TapRequest& request);
+  // Opens a tap and hands `sink` what passes until the limit, the
+  // duration, the end of the process or the reader's going, on the calling
+  // thread. A tap whose reader leaves more than max_buffered_bytes behind is
+  // cut. Errors, before anything is written: kNotFound (no such component
+  // or signal: the message names the known ones), kResourceExhausted (too
+  // many taps open).
+  absl::StatusOr<TapResult> Tap(const TapRequest& request, const TapSink& sink);
 
   // Records that passed each component, by side, since the process started.
   struct Totals {
