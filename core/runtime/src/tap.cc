@@ -152,6 +152,7 @@ absl::StatusOr<TapResult> TapHub::Tap(const TapRequest& request, const TapSink& 
     const bool woken =
         session.cv.wait_until(lock, std::min(deadline, Clock::now() + std::chrono::seconds(1)),
                               [&] { return session.done || closed_ || !session.lines.empty(); });
+    if (session.result.cut) break;  // what piled up is not added to the pile
     if (!session.lines.empty() || !woken) flush(std::exchange(session.lines, std::string()));
     if (Clock::now() >= deadline) break;
   }
