@@ -408,6 +408,14 @@ def pipeline():
     d.timeseries("Memory budget (request bodies)", "bytes", [(
         f'sum by (job, instance, state) (tributary_memory_budget_bytes{{{SEL}}})',
         "{{instance}} {{state}}")])
+    d.timeseries("Configuration reloads", "short", [
+        (f'sum by (job, instance, result) '
+         f'(increase(tributary_config_reloads_total{{{SEL}}}[$__rate_interval]))',
+         "{{instance}} {{result}}"),
+        (f'min by (job, instance) (tributary_config_last_reload_successful{{{SEL}}})',
+         "last reload ok {{instance}}")],
+        description="Reloads (SIGHUP or POST /-/reload) by result; 1 while the last one "
+                    "succeeded, 0 after a failed one (the previous configuration runs on).")
     return d
 
 
