@@ -369,11 +369,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     if (closed_) return body->Gone();
     stream_body_ = body;
     auto res = std::make_shared<bhttp::response<bhttp::empty_body>>();
-    res->version(11);
-    res->result(static_cast<unsigned>(head.status));
-    if (!head.content_type.empty()) res->set(bhttp::field::content_type, head.content_type);
-    for (auto& [k, v] : head.headers) res->insert(k, v);
-    for (auto& [k, v] : extra_headers_) res->insert(k, v);
+    SetHead(head, res.get());
     res->keep_alive(false);
     res->chunked(true);
     auto serializer = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*res);
@@ -413,10 +409,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     bool last = false;
     std::shared_ptr<std::string> piece = body->Take(&last);
     if (piece == nullptr) return;
-    const auto allowance = std::chrono::milliseconds(
-        static_cast<int64_t>(1000.0 * static_cast<double>(piece->size()) /
-                             static_cast<double>(limits().min_body_rate.bytes)));
-    Lowest().expires_after(limits().read_body_timeout + allowance);
+    ExpiresForWriting(piece->size());
     asio::async_write(
         stream_, asio::buffer(*piece),
         [self = this->shared_from_this(), body, piece, last](beast::error_code ec, size_t) {
@@ -581,21 +574,33 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     state_->options.handle(std::move(request), Responder(std::move(exchange)));
   }
 
-  void Write(ServerResponse r, bool keep_alive) {
-    exchange_.reset();
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+  // Status, content type, headers and the connection's extra headers.
+  template <class Body>
+  void SetHead(const ServerResponse& r, bhttp::response<Body>* res) const {
     res->version(11);
     res->result(static_cast<unsigned>(r.status));
     if (!r.content_type.empty()) res->set(bhttp::field::content_type, r.content_type);
     for (auto& [k, v] : r.headers) res->insert(k, v);
     for (auto& [k, v] : extra_headers_) res->insert(k, v);
+  }
+
+  // A write of `bytes` has read_body_timeout plus what they take at the
+  // minimum body rate.
+  void ExpiresForWriting(size_t bytes) {
+    const auto allowance = std::chrono::milliseconds(
+        static_cast<int64_t>(1000.0 * static_cast<double>(bytes) /
+                             static_cast<double>(limits().min_body_rate.bytes)));
+    Lowest().expires_after(limits().read_body_timeout + allowance);
+  }
+
+  void Write(ServerResponse r, bool keep_alive) {
+    exchange_.reset();
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+    SetHead(r, res.get());
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
-    const auto allowance = std::chrono::milliseconds(
-        static_cast<int64_t>(1000.0 * static_cast<double>(res->body().size()) /
-                             static_cast<double>(limits().min_body_rate.bytes)));
-    Lowest().expires_after(limits().read_body_timeout + allowance);
+    ExpiresForWriting(res->body().size());
     bhttp::async_write(
         stream_, *res,
         [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {

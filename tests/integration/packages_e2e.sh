@@ -47,12 +47,27 @@ for p in agent collector; do
     fi
   done
 done
-dpkg-deb -c libtributary-sdk-dev_*_amd64.deb | awk '{print $NF}' >"$WORK/sdk.files"
+# Paths only (a link's line ends with its target).
+dpkg-deb -c libtributary-sdk-dev_*_amd64.deb | awk '{print $6}' >"$WORK/sdk.files"
 for f in ./usr/include/tributary/sdk/sdk.h ./usr/lib/cmake/tributary-sdk/tributary-sdk-config.cmake \
   ./usr/lib/pkgconfig/tributary-sdk.pc; do
   grep -qx "$f" "$WORK/sdk.files" || fail "libtributary-sdk-dev lacks $f"
 done
-grep -q '^./usr/lib/libtributary-sdk.so' "$WORK/sdk.files" || fail "libtributary-sdk-dev has no library"
+grep -qx './usr/lib/libtributary-sdk.so' "$WORK/sdk.files" || fail "libtributary-sdk-dev has no link"
+grep -q '^./usr/lib/libtributary-sdk.so.0' "$WORK/sdk.files" && fail "libtributary-sdk-dev holds the library"
+[[ "$(dpkg-deb -f libtributary-sdk-dev_*_amd64.deb Depends)" == *"libtributary-sdk0 (= "* ]] ||
+  fail "libtributary-sdk-dev does not depend on libtributary-sdk0 of its version"
+dpkg-deb -c libtributary-sdk0_*_amd64.deb | awk '{print $6}' >"$WORK/sdk0.files"
+grep -qx './usr/lib/libtributary-sdk.so.0' "$WORK/sdk0.files" || fail "libtributary-sdk0 has no library"
+grep -q '^./usr/include' "$WORK/sdk0.files" && fail "libtributary-sdk0 holds headers"
+dpkg-deb -e libtributary-sdk0_*_amd64.deb "$WORK/sdk0.control"
+grep -q '^libtributary-sdk 0 libtributary-sdk0' "$WORK/sdk0.control/shlibs" ||
+  fail "libtributary-sdk0 has no shlibs entry"
+
+for deb in ./*.deb; do
+  # A description's lines are the text as written (no list separators).
+  if dpkg-deb -f "$deb" Description | grep -q '^ *;'; then fail "$deb: description has ';' lines"; fi
+done
 
 # A Debian 12 root with apt (cached), the packages installed into it.
 base="$CACHE/bookworm-apt.tar"
@@ -76,8 +91,9 @@ debs=()
 for deb in ./*.deb; do debs+=("/tmp/${deb#./}"); done
 in_root apt-get install -y -qq --no-install-recommends "${debs[@]}" >>"$WORK/apt.log" 2>&1 ||
   { tail -40 "$WORK/apt.log" >&2; fail "apt-get install failed"; }
-in_root dpkg -s tributary-agent tributary-collector libtributary-sdk-dev | grep -c '^Status: install ok installed' |
-  grep -qx 3 || fail "not all three packages are installed"
+in_root dpkg -s tributary-agent tributary-collector libtributary-sdk0 libtributary-sdk-dev |
+  grep -c '^Status: install ok installed' | grep -qx 4 || fail "not all four packages are installed"
+in_root ldconfig -p | grep -q 'libtributary-sdk.so.0 ' || fail "the SDK's library is not in the linker cache"
 in_root getent passwd tributary-agent >/dev/null || fail "no tributary-agent user"
 in_root id -nG tributary-agent | grep -qw adm || fail "tributary-agent is not in group adm"
 in_root tributary-agent --check-config --config /etc/tributary/agent.yaml

@@ -10,7 +10,9 @@ source "$(dirname "$0")/../lib.sh"
 WORK=$(mktemp -d)
 trap cleanup EXIT
 
-cmake --install "$BUILD" --prefix "$WORK/prefix" --component sdk >/dev/null
+for part in sdk_runtime sdk; do
+  cmake --install "$BUILD" --prefix "$WORK/prefix" --component $part >/dev/null
+done
 if grep -rlE '#include [<"](grpc|google/protobuf|absl|curl)' "$WORK/prefix/include"; then
   echo "installed SDK headers include third-party headers" >&2
   exit 1
