@@ -199,6 +199,7 @@ class PipelineGraph {
       if (kept_stages_.count(p.id)) {
         // Its connectors come with it.
         const Stage* kept = previous_->FindStage(p.id);
+        adopted_stages_.emplace_back(stages_.size(), p.id);
         stages_.push_back(nullptr);
         for (const ComponentId& id : p.receivers)
           heads[id.ToString()][p.signal].push_back(kept->head);
@@ -230,11 +231,10 @@ class PipelineGraph {
   // keeps the rest; both keep running as they were.
   void Adopt() {
     if (previous_ == nullptr) return;
-    for (auto& slot : stages_) {
-      if (slot) continue;
+    for (const auto& [index, pipeline] : adopted_stages_) {
       for (auto& before : previous_->stages_) {
-        if (before && kept_stages_.count(before->pipeline) && !Owns(before->pipeline)) {
-          slot = std::move(before);
+        if (before && before->pipeline == pipeline) {
+          stages_[index] = std::move(before);
           break;
         }
       }
@@ -393,7 +393,6 @@ class PipelineGraph {
     auto it = inputs_.find({receiver, signal});
     return it == inputs_.end() ? nullptr : it->second.get();
   }
-  bool Owns(const std::string& pipeline) const { return FindStage(pipeline) != nullptr; }
 
   // What can be taken over from the previous graph (see the class comment).
   void Plan() {
@@ -624,6 +623,7 @@ class PipelineGraph {
   std::set<std::string> kept_stages_;
   std::set<std::pair<std::string, Signal>> kept_connectors_;
   std::set<std::pair<std::string, Signal>> kept_inputs_;
+  std::vector<std::pair<size_t, std::string>> adopted_stages_;  // place in stages_, pipeline
   bool started_ = false;
   bool shut_down_ = false;
 };
