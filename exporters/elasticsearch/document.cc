@@ -40,12 +40,6 @@ void AppendU64Hex(uint64_t v, std::string* out) {
   for (int shift = 60; shift >= 0; shift -= 4) out->push_back(kDigits[(v >> shift) & 15]);
 }
 
-void AppendString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  core::AppendJsonEscaped(s, out);
-  out->push_back('"');
-}
-
 void AppendEscapedKey(std::string_view name, std::string* out) {
   out->push_back('"');
   core::AppendJsonEscaped(name, out);
@@ -54,7 +48,7 @@ void AppendEscapedKey(std::string_view name, std::string* out) {
 
 void AppendDouble(double d, std::string* out) {
   if (!std::isfinite(d)) {
-    AppendString(std::isnan(d) ? "NaN" : (d > 0 ? "Infinity" : "-Infinity"), out);
+    core::AppendJsonString(std::isnan(d) ? "NaN" : (d > 0 ? "Infinity" : "-Infinity"), out);
     return;
   }
   char buf[32];
@@ -91,7 +85,7 @@ bool AppendValue(std::string_view v, int depth, std::string* out) {
   if (!ReadAnyValue(v, &any)) return false;
   switch (any.member) {
     case AnyValue::kString:
-      AppendString(any.bytes.bytes(), out);
+      core::AppendJsonString(any.bytes.bytes(), out);
       return true;
     case AnyValue::kBool:
       out->append(any.value != 0 ? "true" : "false");
@@ -106,7 +100,7 @@ bool AppendValue(std::string_view v, int depth, std::string* out) {
       return true;
     }
     case AnyValue::kBytes:
-      AppendString(
+      core::AppendJsonString(
           absl::Base64Escape(absl::string_view(any.bytes.bytes().data(), any.bytes.bytes().size())),
           out);
       return true;
@@ -137,12 +131,12 @@ bool AppendMessage(std::string_view body, std::string* out) {
   AnyValue any;
   if (!ReadAnyValue(body, &any)) return false;
   if (any.member == AnyValue::kString) {
-    AppendString(any.bytes.bytes(), out);
+    core::AppendJsonString(any.bytes.bytes(), out);
     return true;
   }
   std::string json;
   if (!AppendValue(body, 0, &json)) return false;
-  AppendString(json, out);
+  core::AppendJsonString(json, out);
   return true;
 }
 
@@ -246,9 +240,9 @@ bool AppendOtelResourceAndScope(const Origin& origin, std::string* out) {
   out->append("}");
   if (!origin.scope_name.empty() || !origin.scope_version.empty() || origin.scope_has_attributes) {
     out->append(",\"scope\":{\"name\":");
-    AppendString(origin.scope_name, out);
+    core::AppendJsonString(origin.scope_name, out);
     out->append(",\"version\":");
-    AppendString(origin.scope_version, out);
+    core::AppendJsonString(origin.scope_version, out);
     if (origin.scope_has_attributes) {
       out->append(",\"attributes\":");
       if (!AppendAttributes(origin.scope.bytes(), 3, 0, out)) return false;
@@ -449,7 +443,7 @@ bool AppendLogDocument(MappingMode mode, const Origin& origin, const LogView& re
     }
     if (!record.severity_text.empty()) {
       out->append(",\"log.level\":");
-      AppendString(record.severity_text, out);
+      core::AppendJsonString(record.severity_text, out);
     } else if (const char* level = SeverityWord(record.severity_number); level != nullptr) {
       absl::StrAppend(out, ",\"log.level\":\"", level, "\"");
     }
@@ -458,7 +452,7 @@ bool AppendLogDocument(MappingMode mode, const Origin& origin, const LogView& re
     if (!AppendEcsResource(origin.resource.bytes(), out)) return false;
     if (!origin.scope_name.empty()) {
       out->append(",\"log.logger\":");
-      AppendString(origin.scope_name, out);
+      core::AppendJsonString(origin.scope_name, out);
     }
     if (record.has_attributes) {
       out->append(",\"attributes\":");
@@ -474,7 +468,7 @@ bool AppendLogDocument(MappingMode mode, const Origin& origin, const LogView& re
     }
     if (!record.severity_text.empty()) {
       out->append(",\"severity_text\":");
-      AppendString(record.severity_text, out);
+      core::AppendJsonString(record.severity_text, out);
     }
     if (record.body.present()) {
       out->append(",\"body\":");
@@ -488,7 +482,7 @@ bool AppendLogDocument(MappingMode mode, const Origin& origin, const LogView& re
     if (!record.span_id.empty()) AppendHexField(",\"span_id\":\"", record.span_id, out);
     if (!record.event_name.empty()) {
       out->append(",\"event_name\":");
-      AppendString(record.event_name, out);
+      core::AppendJsonString(record.event_name, out);
     }
     if (!AppendOtelResourceAndScope(origin, out)) return false;
   }
@@ -528,7 +522,7 @@ bool AppendSpanEvents(const SpanView& span, std::string* out) {
     out->append("{\"@timestamp\":");
     AppendTimestamp(time, out);
     out->append(",\"name\":");
-    AppendString(name, out);
+    core::AppendJsonString(name, out);
     if (has_attributes) {
       out->append(",\"attributes\":");
       if (!AppendAttributes(f.bytes, 3, 0, out)) return false;
@@ -584,7 +578,7 @@ bool AppendEcsSpan(const Origin& origin, const SpanView& span, uint64_t duration
   AppendHexField(",\"span.id\":\"", span.span_id, out);
   if (!span.parent_span_id.empty()) AppendHexField(",\"parent.id\":\"", span.parent_span_id, out);
   out->append(",\"span.name\":");
-  AppendString(span.name, out);
+  core::AppendJsonString(span.name, out);
   absl::StrAppend(out, ",\"span.kind\":\"", SpanKindWord(span.kind), "\"");
   absl::StrAppend(out, ",\"event.duration\":", duration);
   absl::StrAppend(out, ",\"event.outcome\":\"",
@@ -594,12 +588,12 @@ bool AppendEcsSpan(const Origin& origin, const SpanView& span, uint64_t duration
                   "\"");
   if (!span.status_message.empty()) {
     out->append(",\"span.status.message\":");
-    AppendString(span.status_message, out);
+    core::AppendJsonString(span.status_message, out);
   }
   if (!AppendEcsResource(origin.resource.bytes(), out)) return false;
   if (!origin.scope_name.empty()) {
     out->append(",\"span.scope\":");
-    AppendString(origin.scope_name, out);
+    core::AppendJsonString(origin.scope_name, out);
   }
   if (span.has_attributes) {
     out->append(",\"attributes\":");
@@ -621,10 +615,10 @@ bool AppendOtelSpan(const Origin& origin, const SpanView& span, uint64_t duratio
   }
   if (!span.trace_state.empty()) {
     out->append(",\"trace_state\":");
-    AppendString(span.trace_state, out);
+    core::AppendJsonString(span.trace_state, out);
   }
   out->append(",\"name\":");
-  AppendString(span.name, out);
+  core::AppendJsonString(span.name, out);
   absl::StrAppend(out, ",\"kind\":\"", SpanKindWord(span.kind), "\"");
   absl::StrAppend(out, ",\"status\":{\"code\":\"",
                   span.status_code == kStatusError ? "Error"
@@ -633,7 +627,7 @@ bool AppendOtelSpan(const Origin& origin, const SpanView& span, uint64_t duratio
                   "\"");
   if (!span.status_message.empty()) {
     out->append(",\"message\":");
-    AppendString(span.status_message, out);
+    core::AppendJsonString(span.status_message, out);
   }
   out->push_back('}');
   if (span.has_attributes) {

@@ -484,6 +484,12 @@ void RemoveFrom(List* list, Invalid invalid, Weight weight, ValidationResult& re
 
 }  // namespace
 
+void AppendJsonString(std::string_view text, std::string* out) {
+  out->push_back('"');
+  AppendJsonEscaped(text, out);
+  out->push_back('"');
+}
+
 void AppendJsonEscaped(std::string_view text, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());

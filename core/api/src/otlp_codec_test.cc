@@ -142,6 +142,9 @@ TEST(OtlpJsonTest, EscapesAndRepairsStrings) {
   // surrogate each become U+FFFD; valid characters stay as they are.
   AppendJsonEscaped("x\x80y\xe6\x97z\xc0\xafé\xed\xa0\x80", &out);
   EXPECT_EQ(out, "x\uFFFDy\uFFFD\uFFFDz\uFFFD\uFFFDé\uFFFD\uFFFD\uFFFD");
+  out = "[";
+  AppendJsonString("say \"hi\"", &out);
+  EXPECT_EQ(out, "[\"say \\\"hi\\\"\"");
   EXPECT_EQ(EncodeOtlpJson(Batch(LogsRequest())), "{}");
 }
 

@@ -11,17 +11,6 @@
 #include "tributary/core/otlp_codec.h"
 
 namespace tributary::core::runtime {
-namespace {
-
-// A JSON string literal of `text`.
-std::string Quote(std::string_view text) {
-  std::string out = "\"";
-  AppendJsonEscaped(text, &out);
-  out += '"';
-  return out;
-}
-
-}  // namespace
 
 DeadLetterFile::~DeadLetterFile() {
   if (file_ != nullptr) fclose(file_);
@@ -43,11 +32,15 @@ absl::Status DeadLetterFile::Write(const std::string& exporter, const Batch& bat
   // A batch in wire form is parsed here; one that does not parse cannot be
   // written as JSON and is counted by the caller as not dead-lettered.
   if (absl::Status parsed = batch.Parse(); !parsed.ok()) return parsed;
-  std::string line = absl::StrCat(
-      "{\"time\":", Quote(absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone())),
-      ",\"exporter\":", Quote(exporter), ",\"signal\":", Quote(SignalName(batch.signal())),
-      ",\"records\":", batch.record_count(), ",\"error\":", Quote(error.ToString()),
-      ",\"data\":", EncodeOtlpJson(batch), "}\n");
+  std::string line = "{\"time\":";
+  AppendJsonString(absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone()), &line);
+  line.append(",\"exporter\":");
+  AppendJsonString(exporter, &line);
+  line.append(",\"signal\":");
+  AppendJsonString(SignalName(batch.signal()), &line);
+  absl::StrAppend(&line, ",\"records\":", batch.record_count(), ",\"error\":");
+  AppendJsonString(error.ToString(), &line);
+  absl::StrAppend(&line, ",\"data\":", EncodeOtlpJson(batch), "}\n");
   std::lock_guard<std::mutex> lock(mu_);
   if (file_ != nullptr && config_.max_size.bytes > 0 &&
       size_ + line.size() > config_.max_size.bytes && size_ > 0) {

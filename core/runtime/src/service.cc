@@ -1190,12 +1190,6 @@ std::string Service::StatusText() const {
 
 namespace {
 
-void AppendString(std::string_view text, std::string* out) {
-  out->push_back('"');
-  AppendJsonEscaped(text, out);
-  out->push_back('"');
-}
-
 void AppendNumber(std::optional<double> v, std::string* out) {
   if (!v) {
     out->append("null");
@@ -1210,7 +1204,7 @@ void AppendIds(const std::vector<ComponentId>& ids, std::string* out) {
   out->push_back('[');
   for (size_t i = 0; i < ids.size(); ++i) {
     if (i) out->push_back(',');
-    AppendString(ids[i].ToString(), out);
+    AppendJsonString(ids[i].ToString(), out);
   }
   out->push_back(']');
 }
@@ -1227,11 +1221,11 @@ std::string Service::StatusJson() const {
   std::lock_guard<std::mutex> state(state_mu_);
   std::string out = "{";
   absl::StrAppend(&out, "\"program\":");
-  AppendString(program_, &out);
+  AppendJsonString(program_, &out);
   absl::StrAppend(&out, ",\"version\":");
-  AppendString(TRIBUTARY_VERSION, &out);
+  AppendJsonString(TRIBUTARY_VERSION, &out);
   absl::StrAppend(&out, ",\"config\":");
-  AppendString(config_.file, &out);
+  AppendJsonString(config_.file, &out);
   absl::StrAppend(&out, ",\"ready\":", ready_ ? "true" : "false", ",\"started_at\":");
   AppendNumber(started_at_, &out);
   absl::StrAppend(&out, ",\"now\":");
@@ -1243,11 +1237,11 @@ std::string Service::StatusJson() const {
     out.append("null");
   }
   absl::StrAppend(&out, ",\"reload\":{\"result\":");
-  AppendString(last_reload_result_, &out);
+  AppendJsonString(last_reload_result_, &out);
   absl::StrAppend(&out, ",\"at\":");
   AppendNumber(last_reload_at_ > 0 ? std::optional<double>(last_reload_at_) : std::nullopt, &out);
   absl::StrAppend(&out, ",\"error\":");
-  AppendString(last_reload_error_, &out);
+  AppendJsonString(last_reload_error_, &out);
   absl::StrAppend(&out, "},\"pipelines\":[");
   if (graph_ == nullptr) {
     out.append("],\"components\":[]}");
@@ -1261,9 +1255,9 @@ std::string Service::StatusJson() const {
     if (!first) out.push_back(',');
     first = false;
     out.append("{\"id\":");
-    AppendString(p.id, &out);
+    AppendJsonString(p.id, &out);
     out.append(",\"signal\":");
-    AppendString(SignalName(p.signal), &out);
+    AppendJsonString(SignalName(p.signal), &out);
     out.append(",\"receivers\":");
     AppendIds(p.receivers, &out);
     out.append(",\"processors\":");
@@ -1300,7 +1294,7 @@ std::string Service::StatusJson() const {
     if (!first) out.push_back(',');
     first = false;
     out.append("{\"id\":");
-    AppendString(id, &out);
+    AppendJsonString(id, &out);
     absl::StrAppend(&out, ",\"kind\":\"", kind, "\",\"in_per_second\":");
     AppendNumber(in_rate, &out);
     out.append(",\"in_total\":");
@@ -1314,7 +1308,7 @@ std::string Service::StatusJson() const {
     for (const auto& [reason, n] : board_->Drops(id)) {
       if (!first_drop) out.push_back(',');
       first_drop = false;
-      AppendString(reason, &out);
+      AppendJsonString(reason, &out);
       out.push_back(':');
       AppendNumber(n, &out);
     }
@@ -1372,7 +1366,7 @@ std::string Service::StatusJson() const {
                     ",\"capacity\":", runner->queue_capacity(), "}");
     const ExporterRunner::Health health = runner->health();
     absl::StrAppend(&out, ",\"state\":\"", health.state, "\",\"last_error\":");
-    AppendString(health.last_error, &out);
+    AppendJsonString(health.last_error, &out);
     out.append(",\"last_error_at\":");
     AppendNumber(
         health.last_error_at > 0 ? std::optional<double>(health.last_error_at) : std::nullopt,

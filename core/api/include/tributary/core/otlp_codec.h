@@ -28,6 +28,8 @@ const char* OtlpGrpcMethod(Signal signal);
 // Appends `text` as the inside of a JSON string: quotes, backslashes and
 // control characters escaped, invalid UTF-8 replaced by U+FFFD.
 void AppendJsonEscaped(std::string_view text, std::string* out);
+// Appends `text` as a JSON string, quotes included.
+void AppendJsonString(std::string_view text, std::string* out);
 
 // Checks the fields OTLP gives a fixed shape (ids of 16 and 8 bytes) and
 // removes the records that break them. Returns how many were removed and why.
