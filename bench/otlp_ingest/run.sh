@@ -12,7 +12,9 @@
 # with the agent's tap points off and with one tap open); the figures of a
 # hop other than uncompressed gRPC are named after it (`_grpc_gzip`,
 # `_http_zstd`, `_grpc_taps_off`...), and the tap points' cost is given in
-# percent of the agent's CPU per span without them.
+# percent of the agent's CPU per span without them. With the buffer off, the
+# run ends with one forwarding hop through the agent alone and through the
+# OpenTelemetry Collector, side by side (bench/otelcol_forward).
 #   bench/otlp_ingest/run.sh BUILD_DIR
 set -euo pipefail
 build=$1
@@ -155,4 +157,11 @@ if [[ -s "$WORK/agent_cpu_grpc_taps_off" && -s "$WORK/agent_cpu" ]]; then
 fi
 if [[ -s "$WORK/direct_rate" ]]; then
   echo "BENCH otlp_ingest_direct_to_collector_spans_per_s$suffix $(median <"$WORK/direct_rate") spans/s"
+fi
+# The same forwarding hop through the OpenTelemetry Collector, beside the
+# agent alone between the load generator and a sink (bench/otelcol_forward),
+# in this run: its BENCH forward_* lines follow. Buffer off, as the
+# Collector has none; BENCH_OTELCOL=off skips it.
+if [[ -z "$suffix" && "${BENCH_OTELCOL:-on}" == on ]]; then
+  "$(dirname "$0")/../otelcol_forward/run.sh" "$build"
 fi
