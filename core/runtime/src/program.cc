@@ -88,20 +88,17 @@ void Usage(const ProgramInfo& info) {
       info.name.c_str(), info.name.c_str(), info.name.c_str());
 }
 
-// glibc's defaults suit short-lived programs: up to eight heap arenas per
-// core, and thresholds that move with every large free. Two arenas and fixed
-// thresholds keep resident memory flat over weeks. The buffers a pipeline
-// churns (requests of hundreds of KiB, batches of a few MiB) come from the
-// heap, and up to 4 MiB free at its top stays: mapped and unmapped each
-// time, or the heap's top given back and taken again, they cost a page
-// fault and a zeroed page per 4 KiB, a fifth of the CPU of an OTLP
-// forwarding hop. A 16 MiB top cuts the faults further at about 10 MiB more
-// resident memory in the soak. MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_ and
+// glibc's defaults suit short-lived programs: up to eight heap arenas per core,
+// and an mmap threshold that rises after every large free so that later large
+// buffers (whole batches, serialised requests) come from the heap and leave
+// it fragmented. A pipeline that churns such buffers for weeks then shows
+// resident memory far above what it uses, and growing. Two arenas and a fixed
+// threshold keep it flat. Higher mmap and trim thresholds trade memory for
+// CPU (README, Memory settings); MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_ and
 // MALLOC_TRIM_THRESHOLD_ in the environment win.
 void TuneAllocator() {
   if (getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 2);
-  if (getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 4 << 20);
-  if (getenv("MALLOC_TRIM_THRESHOLD_") == nullptr) mallopt(M_TRIM_THRESHOLD, 4 << 20);
+  if (getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 256 << 10);
 }
 
 // Listeners hold thousands of connections (max_connections), tail and
