@@ -93,7 +93,10 @@ in_root apt-get install -y -qq --no-install-recommends "${debs[@]}" >>"$WORK/apt
   { tail -40 "$WORK/apt.log" >&2; fail "apt-get install failed"; }
 in_root dpkg -s tributary-agent tributary-collector libtributary-sdk0 libtributary-sdk-dev |
   grep -c '^Status: install ok installed' | grep -qx 4 || fail "not all four packages are installed"
-in_root ldconfig -p | grep -q 'libtributary-sdk.so.0 ' || fail "the SDK's library is not in the linker cache"
+# grep reads the whole list: with -q it could stop early, and the writer's
+# SIGPIPE would fail the pipeline.
+in_root ldconfig -p | grep 'libtributary-sdk.so.0 ' >/dev/null ||
+  fail "the SDK's library is not in the linker cache"
 in_root getent passwd tributary-agent >/dev/null || fail "no tributary-agent user"
 in_root id -nG tributary-agent | grep -qw adm || fail "tributary-agent is not in group adm"
 in_root tributary-agent --check-config --config /etc/tributary/agent.yaml
